@@ -1,0 +1,285 @@
+//! The ports: what the domain needs from the world.
+//!
+//! Every port has two adapters: `crate::aws` (DynamoDB, SQS, Secrets Manager, Step Functions) for
+//! production and `crate::embedded` (SQLite in a data directory) for running locally. Both pass the same
+//! conformance suite in `shared/tests/conformance`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+// ---------------------------------------------------------------------------------------------------
+// Table: one DynamoDB-style table (single-table design, see `shared/ACCESS_PATTERNS.md`).
+// ---------------------------------------------------------------------------------------------------
+
+/// A primary or secondary key: partition key plus sort key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ItemKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl ItemKey {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self { pk: pk.into(), sk: sk.into() }
+    }
+}
+
+/// The item's own attributes. Names reserved by the adapters (`pk`, `sk`, `gsi1pk`, `gsi1sk`, `gsi2pk`,
+/// `gsi2sk`, `version`, `expires_at`) must not be used here.
+pub type Attributes = serde_json::Map<String, serde_json::Value>;
+
+pub const RESERVED_ATTRIBUTES: &[&str] =
+    &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "version", "expires_at"];
+
+/// One item of the table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub key: ItemKey,
+    /// Keys in the first global secondary index (`gsi1pk`/`gsi1sk`), if the item is projected there.
+    pub gsi1: Option<ItemKey>,
+    /// Keys in the second global secondary index (`gsi2pk`/`gsi2sk`).
+    pub gsi2: Option<ItemKey>,
+    /// Optimistic-concurrency version. Adapters store it as given; callers bump it and write with
+    /// [`Condition::VersionIs`] holding the old value.
+    pub version: u64,
+    /// DynamoDB TTL (`expires_at`, epoch seconds). Expired items may still be returned until the store
+    /// purges them, exactly as on DynamoDB, so readers that care check it.
+    pub expires_at: Option<i64>,
+    pub attrs: Attributes,
+}
+
+impl Item {
+    pub fn new(key: ItemKey, attrs: Attributes) -> Self {
+        Self { key, gsi1: None, gsi2: None, version: 1, expires_at: None, attrs }
+    }
+}
+
+/// Which key a query runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Index {
+    Primary,
+    Gsi1,
+    Gsi2,
+}
+
+/// A condition on the item currently stored under a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// Write unconditionally.
+    None,
+    /// No item exists under the key.
+    NotExists,
+    /// An item exists under the key.
+    Exists,
+    /// An item exists and its `version` equals this.
+    VersionIs(u64),
+}
+
+/// One write inside a transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteOp {
+    Put { item: Item, condition: Condition },
+    Delete { key: ItemKey, condition: Condition },
+    /// Asserts a condition without writing.
+    Check { key: ItemKey, condition: Condition },
+}
+
+/// A query: all items whose index partition key equals `pk`, optionally with a sort-key prefix, in
+/// sort-key order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    pub index: Index,
+    pub pk: String,
+    pub sk_prefix: Option<String>,
+    /// At most this many items per page (1..=1000).
+    pub limit: u32,
+    /// Where the previous page stopped.
+    pub cursor: Option<PageCursor>,
+    pub descending: bool,
+}
+
+impl Query {
+    pub fn new(index: Index, pk: impl Into<String>, limit: u32) -> Self {
+        Self { index, pk: pk.into(), sk_prefix: None, limit, cursor: None, descending: false }
+    }
+}
+
+/// The position after the last item of a page: the item's primary key and, on an index, its index key.
+/// It is the adapters' `LastEvaluatedKey`; the API layer seals it into an opaque string.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageCursor {
+    pub key: ItemKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_key: Option<ItemKey>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// `Some` when there may be more items (like DynamoDB, possibly followed by an empty page).
+    pub next: Option<PageCursor>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A single write's condition did not hold. Nothing was written.
+    #[error("the write's condition did not hold")]
+    ConditionFailed,
+    /// A transaction was cancelled because the condition of operation `index` did not hold (or, when
+    /// `index` is `None`, because of a conflicting concurrent transaction). Nothing was written.
+    #[error("the transaction was cancelled (operation {index:?})")]
+    TransactionCancelled { index: Option<usize> },
+    /// The cursor does not belong to this query.
+    #[error("the page cursor does not fit this query")]
+    InvalidCursor,
+    /// Throttling, a timeout or a network fault: safe to retry.
+    #[error("transient store failure: {0}")]
+    Transient(String),
+    #[error("store failure: {0}")]
+    Other(String),
+}
+
+#[async_trait]
+pub trait Table: Send + Sync {
+    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError>;
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError>;
+    async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError>;
+    /// All or nothing, at most 100 operations on distinct keys (DynamoDB's TransactWriteItems limit).
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+    async fn query(&self, query: Query) -> Result<Page, StoreError>;
+    /// Unconditional puts of many items, in chunks of 25 with unprocessed items retried (BatchWriteItem).
+    /// Not atomic as a whole.
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Queue: SQS semantics (at-least-once, visibility timeout, dead-letter after N receives).
+// ---------------------------------------------------------------------------------------------------
+
+/// Names a queue: the queue URL on AWS, the queue's name in the embedded store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QueueRef(pub String);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    /// How many times the message has been received, this time included (`ApproximateReceiveCount`).
+    pub receive_count: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("no such queue: {0}")]
+    NoSuchQueue(String),
+    #[error("the receipt handle is no longer valid")]
+    InvalidReceipt,
+    #[error("transient queue failure: {0}")]
+    Transient(String),
+    #[error("queue failure: {0}")]
+    Other(String),
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Returns the message id.
+    async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError>;
+    /// Up to `max` (1..=10) visible messages, hidden for `visibility_timeout` after this receive. A message
+    /// received more often than the queue's max receive count moves to its dead-letter queue instead.
+    async fn receive(
+        &self,
+        queue: &QueueRef,
+        max: u32,
+        visibility_timeout: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError>;
+    /// Acknowledges a message. A stale receipt handle (the message was received again since) is an error.
+    async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), QueueError>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Secrets: Secrets Manager semantics (versions with AWSCURRENT / AWSPREVIOUS).
+// ---------------------------------------------------------------------------------------------------
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("transient secrets failure: {0}")]
+    Transient(String),
+    #[error("secrets failure: {0}")]
+    Other(String),
+}
+
+#[async_trait]
+pub trait Secrets: Send + Sync {
+    /// Creates the secret, or adds a new current version to it (rotation: the old current version
+    /// becomes the previous one). Returns the new version id.
+    async fn put(&self, name: &str, value: &SecretString) -> Result<String, SecretsError>;
+    /// The current version, or `None` when there is no such secret.
+    async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError>;
+    /// The version before the current one, if any.
+    async fn get_previous(&self, name: &str) -> Result<Option<SecretString>, SecretsError>;
+    /// Deletes the secret and all its versions at once, without a recovery window. Deleting a secret
+    /// that does not exist succeeds.
+    async fn delete(&self, name: &str) -> Result<(), SecretsError>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Workflow: the KYC wait (a Step Functions Wait state, or an embedded durable timer).
+// ---------------------------------------------------------------------------------------------------
+
+/// The state machine's input, and so the `kyc-approve` task's input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KycWaitInput {
+    pub merchant_id: String,
+    /// Read by the Wait state's `SecondsPath`.
+    pub wait_seconds: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitStatus {
+    /// Started and not yet handed to `kyc-approve`.
+    Waiting,
+    /// `kyc-approve` ran to completion.
+    Completed,
+    /// Gave up after retries.
+    Failed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("transient workflow failure: {0}")]
+    Transient(String),
+    #[error("workflow failure: {0}")]
+    Other(String),
+}
+
+#[async_trait]
+pub trait Workflow: Send + Sync {
+    /// Starts the KYC wait for a merchant. Idempotent per merchant: starting it again while one exists is
+    /// a no-op (Step Functions execution names are unique; embedded timers have the merchant's id).
+    async fn start_kyc_wait(&self, input: &KycWaitInput) -> Result<(), WorkflowError>;
+    /// The state of the merchant's KYC wait, `None` if none was started.
+    async fn kyc_wait_status(&self, merchant_id: &str) -> Result<Option<WaitStatus>, WorkflowError>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Clock.
+// ---------------------------------------------------------------------------------------------------
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
