@@ -5,6 +5,21 @@
 //! - Adapters behind the ports: [`aws`] for production, [`embedded`] for running locally.
 //! - The HTTP API that every Lambda and the local runner share: [`api`].
 
+pub mod api;
+pub mod api_key;
+pub mod api_keys;
+pub mod app;
 pub mod aws;
+pub mod country;
+pub mod email;
 pub mod embedded;
+pub mod error;
+pub mod item;
+pub mod kyc;
+pub mod merchant;
+pub mod merchants;
+pub mod onboarding;
 pub mod ports;
+pub mod secret;
+pub mod settings;
+pub mod validation;

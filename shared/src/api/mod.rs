@@ -1,0 +1,191 @@
+//! The HTTP API. Every route belongs to one Lambda function (`Route::function`); the functions and the
+//! local runner serve the same [`ROUTES`] through [`dispatch`].
+
+pub mod admin;
+pub mod cursor;
+pub mod merchants;
+pub mod openapi;
+pub mod problem;
+pub mod request;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use http::{HeaderValue, Method};
+use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::{Instrument, info, info_span};
+
+use crate::app::App;
+use crate::error::Error;
+
+pub type HandlerResult = Result<Response<Body>, Error>;
+pub type Handler = for<'a> fn(&'a App, &'a Request) -> BoxFuture<'a, HandlerResult>;
+
+/// One route: method and path template as declared in `template.yaml`, the Lambda function that serves
+/// it, and its handler.
+pub struct Route {
+    pub function: &'static str,
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: Handler,
+}
+
+/// Every HTTP route of the platform.
+pub static ROUTES: &[Route] = &[
+    Route {
+        function: "register",
+        method: Method::POST,
+        path: "/merchant/register",
+        handler: |a, r| Box::pin(merchants::register(a, r)),
+    },
+    Route {
+        function: "merchant-get",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}",
+        handler: |a, r| Box::pin(merchants::get(a, r)),
+    },
+    Route {
+        function: "admin-merchants",
+        method: Method::GET,
+        path: "/admin/merchants",
+        handler: |a, r| Box::pin(admin::list(a, r)),
+    },
+    Route {
+        function: "admin-review",
+        method: Method::POST,
+        path: "/admin/merchants/{merchant_id}/approve",
+        handler: |a, r| Box::pin(admin::approve(a, r)),
+    },
+    Route {
+        function: "admin-review",
+        method: Method::POST,
+        path: "/admin/merchants/{merchant_id}/reject",
+        handler: |a, r| Box::pin(admin::reject(a, r)),
+    },
+    Route {
+        function: "openapi",
+        method: Method::GET,
+        path: "/openapi.json",
+        handler: |a, r| Box::pin(openapi::serve(a, r)),
+    },
+];
+
+/// The routes one Lambda function serves.
+pub fn routes_of(function: &str) -> Vec<&'static Route> {
+    ROUTES
+        .iter()
+        .filter(|route| route.function == function)
+        .collect()
+}
+
+impl Route {
+    /// The path parameters if `path` matches this route's template (`{name}` matches one segment).
+    pub fn match_path(&self, path: &str) -> Option<HashMap<String, String>> {
+        let template: Vec<&str> = self.path.trim_matches('/').split('/').collect();
+        let actual: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if template.len() != actual.len() {
+            return None;
+        }
+        let mut params = HashMap::new();
+        for (expected, segment) in template.iter().zip(&actual) {
+            match expected
+                .strip_prefix('{')
+                .and_then(|name| name.strip_suffix('}'))
+            {
+                Some(name) if !segment.is_empty() => {
+                    params.insert(name.to_owned(), percent_decode(segment)?);
+                }
+                Some(_) => return None,
+                None if expected == segment => {}
+                None => return None,
+            }
+        }
+        Some(params)
+    }
+}
+
+fn percent_decode(segment: &str) -> Option<String> {
+    url::form_urlencoded::parse(format!("v={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+}
+
+/// Finds the route for a request among `routes`, filling in path parameters when the caller (the local
+/// runner, or a test) did not.
+pub fn find_route<'r>(
+    routes: &[&'r Route],
+    req: Request,
+) -> Result<(&'r Route, Request), (Request, bool)> {
+    let path = req.uri().path().to_owned();
+    let mut path_matched = false;
+    for route in routes {
+        if let Some(params) = route.match_path(&path) {
+            path_matched = true;
+            if route.method == req.method() {
+                let has_params = req.path_parameters_ref().is_some_and(|p| !p.is_empty());
+                let req = if has_params || params.is_empty() {
+                    req
+                } else {
+                    req.with_path_parameters(params)
+                };
+                return Ok((route, req));
+            }
+        }
+    }
+    Err((req, path_matched))
+}
+
+/// Serves one request with one of `routes`: request id, logging span, error → problem+json.
+pub async fn dispatch(app: &App, routes: &[&Route], req: Request) -> Response<Body> {
+    let request_id = request::request_id(&req);
+    let span = info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let started = Instant::now();
+        let instance = req.uri().path().to_owned();
+        let mut response = match find_route(routes, req) {
+            Ok((route, req)) => match (route.handler)(app, &req).await {
+                Ok(response) => response,
+                Err(error) => problem::error_response(&error, &instance, &request_id),
+            },
+            Err((_, true)) => {
+                problem::error_response(&Error::MethodNotAllowed, &instance, &request_id)
+            }
+            Err((_, false)) => {
+                problem::error_response(&Error::NotFound("route"), &instance, &request_id)
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        info!(
+            status = response.status().as_u16(),
+            latency_us = started.elapsed().as_micros() as u64,
+            "handled"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// Requires the admin bearer token, compared in constant time.
+pub async fn require_admin(app: &App, req: &Request) -> Result<(), Error> {
+    let presented = request::bearer(req).ok_or(Error::Unauthenticated)?;
+    let expected = app.admin_token().await?;
+    if crate::secret::secrets_match(presented, &expected) {
+        Ok(())
+    } else {
+        Err(Error::Unauthenticated)
+    }
+}
+
+/// Requires a merchant API key; returns who it belongs to.
+pub async fn require_merchant(
+    app: &App,
+    req: &Request,
+) -> Result<crate::api_keys::AuthenticatedMerchant, Error> {
+    let presented = request::bearer(req).ok_or(Error::Unauthenticated)?;
+    let hasher = app.api_key_hasher().await?;
+    crate::api_keys::authenticate(app.table.as_ref(), &hasher, presented, app.clock.now()).await
+}

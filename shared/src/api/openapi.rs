@@ -1,0 +1,48 @@
+//! `openapi`: the OpenAPI 3.1 document of the HTTP API, generated from the handlers' annotations.
+
+use http::StatusCode;
+use lambda_http::Request;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::request::json_response;
+use super::{HandlerResult, admin, merchants};
+use crate::app::App;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Pivota API", description = "Merchant onboarding, PSP connections, stores and payments."),
+    paths(merchants::register, merchants::get, admin::list, admin::approve, admin::reject, serve),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "onboarding", description = "Registration and the merchant's own profile"),
+        (name = "admin", description = "Merchant review (admin token)"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, description) in [
+            (
+                "merchant_api_key",
+                "A merchant API key (`pvk_test_…` or `pvk_live_…`)",
+            ),
+            ("admin_token", "The platform's admin token"),
+        ] {
+            let mut scheme = Http::new(HttpAuthScheme::Bearer);
+            scheme.description = Some(description.to_owned());
+            components.add_security_scheme(name, SecurityScheme::Http(scheme));
+        }
+    }
+}
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn serve(_app: &App, _req: &Request) -> HandlerResult {
+    json_response(StatusCode::OK, &ApiDoc::openapi())
+}

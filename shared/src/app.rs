@@ -1,0 +1,86 @@
+//! The application: the ports a handler uses, the settings, and the platform's own secrets.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use tokio::sync::RwLock;
+
+use crate::api_key::ApiKeyHasher;
+use crate::error::Error;
+use crate::ports::{Clock, Secrets, Table, Workflow};
+use crate::settings::Settings;
+
+/// Everything a handler needs. Cheap to share: the ports are `Arc`s.
+pub struct App {
+    pub table: Arc<dyn Table>,
+    pub secrets: Arc<dyn Secrets>,
+    pub workflow: Arc<dyn Workflow>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    admin_token: CachedSecret,
+    api_key_pepper: CachedSecret,
+}
+
+/// The ports an [`App`] is built from.
+pub struct Ports {
+    pub table: Arc<dyn Table>,
+    pub secrets: Arc<dyn Secrets>,
+    pub workflow: Arc<dyn Workflow>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(ports: Ports, settings: Settings) -> Self {
+        Self {
+            admin_token: CachedSecret::new(settings.admin_token_secret_id.clone()),
+            api_key_pepper: CachedSecret::new(settings.api_key_pepper_secret_id.clone()),
+            table: ports.table,
+            secrets: ports.secrets,
+            workflow: ports.workflow,
+            clock: ports.clock,
+            settings,
+        }
+    }
+
+    /// The admin bearer token, fetched on first use (never during init) and cached for a few minutes so
+    /// that a rotation in Secrets Manager takes effect without a deploy.
+    pub async fn admin_token(&self) -> Result<SecretString, Error> {
+        self.admin_token.get(self.secrets.as_ref()).await
+    }
+
+    pub async fn api_key_hasher(&self) -> Result<ApiKeyHasher, Error> {
+        Ok(ApiKeyHasher::new(
+            self.api_key_pepper.get(self.secrets.as_ref()).await?,
+        ))
+    }
+}
+
+const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
+
+struct CachedSecret {
+    id: String,
+    value: RwLock<Option<(Instant, SecretString)>>,
+}
+
+impl CachedSecret {
+    fn new(id: String) -> Self {
+        Self {
+            id,
+            value: RwLock::new(None),
+        }
+    }
+
+    async fn get(&self, secrets: &dyn Secrets) -> Result<SecretString, Error> {
+        if let Some((fetched, value)) = self.value.read().await.as_ref()
+            && fetched.elapsed() < SECRET_CACHE_TTL
+        {
+            return Ok(value.clone());
+        }
+        let value = secrets.get(&self.id).await?.ok_or_else(|| {
+            Error::Internal(format!("the platform secret {} does not exist", self.id))
+        })?;
+        *self.value.write().await = Some((Instant::now(), value.clone()));
+        Ok(value)
+    }
+}

@@ -1,0 +1,126 @@
+//! Onboarding: registration, the automatic KYC decision after the wait, and admin decisions.
+
+use serde::Serialize;
+use tracing::{error, info};
+
+use crate::api_key::{ApiKeyMode, PlaintextApiKey};
+use crate::api_keys::ApiKeyRecord;
+use crate::app::App;
+use crate::error::Error;
+use crate::kyc::KycDecision;
+use crate::merchant::{Merchant, MerchantId, MerchantStatus, Registration};
+use crate::merchants::Merchants;
+use crate::ports::KycWaitInput;
+
+/// How often a decision re-reads and retries after losing an optimistic-concurrency race.
+const MAX_DECISION_ATTEMPTS: usize = 5;
+
+/// A new merchant and the API key shown to it once.
+#[derive(Debug)]
+pub struct Registered {
+    pub merchant: Merchant,
+    pub api_key: PlaintextApiKey,
+}
+
+/// Registers a merchant and starts its KYC wait. Either both happen or neither: if the wait cannot be
+/// started, the merchant is deleted again and the caller gets the (retryable) error.
+pub async fn register(app: &App, registration: Registration) -> Result<Registered, Error> {
+    let now = app.clock.now();
+    let merchant = Merchant::register(registration, now);
+    let api_key = PlaintextApiKey::generate(ApiKeyMode::Test);
+    let first_key = ApiKeyRecord::issue(
+        &merchant.id,
+        "default",
+        &api_key,
+        &app.api_key_hasher().await?,
+        now,
+    );
+    let merchants = Merchants::new(app.table.as_ref());
+    merchants.create(&merchant, &first_key).await?;
+
+    let wait = KycWaitInput {
+        merchant_id: merchant.id.to_string(),
+        wait_seconds: app.settings.kyc_wait_seconds,
+    };
+    if let Err(start_error) = app.workflow.start_kyc_wait(&wait).await {
+        if let Err(undo_error) = merchants.delete_new(&merchant, &first_key).await {
+            error!(merchant_id = %merchant.id, %undo_error, "could not undo a registration whose KYC wait failed to start");
+        }
+        return Err(start_error.into());
+    }
+    info!(merchant_id = %merchant.id, wait_seconds = wait.wait_seconds, "merchant registered, KYC wait started");
+    Ok(Registered { merchant, api_key })
+}
+
+/// What the automatic KYC run did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum KycRun {
+    /// The checks ran and moved the merchant to `status`.
+    Decided { status: MerchantStatus },
+    /// Someone decided first (an admin, or an earlier run); nothing was changed.
+    AlreadyDecided { status: MerchantStatus },
+    /// No such merchant (its registration was undone); nothing to do.
+    UnknownMerchant,
+}
+
+/// The `kyc-approve` task: runs the automatic checks, unless the merchant was decided meanwhile. The
+/// write is conditional on the version read, so a concurrent admin decision is never overwritten.
+pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<KycRun, Error> {
+    let merchants = Merchants::new(app.table.as_ref());
+    for _ in 0..MAX_DECISION_ATTEMPTS {
+        let Some(mut merchant) = merchants.get(merchant_id).await? else {
+            return Ok(KycRun::UnknownMerchant);
+        };
+        if merchant.status != MerchantStatus::PendingKyc {
+            return Ok(KycRun::AlreadyDecided {
+                status: merchant.status,
+            });
+        }
+        let decision = app.settings.kyc_rules.evaluate(&merchant, app.clock.now());
+        merchant
+            .apply(decision)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if merchants.save(&merchant).await? {
+            info!(%merchant_id, status = merchant.status.as_str(), "automatic KYC decision");
+            return Ok(KycRun::Decided {
+                status: merchant.status,
+            });
+        }
+    }
+    Err(Error::Unavailable(
+        "the merchant kept changing during the KYC decision".into(),
+    ))
+}
+
+/// An admin approves or rejects. Only undecided merchants (pending KYC or manual review) can be decided;
+/// anything else is a `Conflict` naming the current status.
+pub async fn decide_by_admin(
+    app: &App,
+    merchant_id: &MerchantId,
+    outcome: MerchantStatus,
+    admin: &str,
+    reason: Option<String>,
+) -> Result<Merchant, Error> {
+    let merchants = Merchants::new(app.table.as_ref());
+    for _ in 0..MAX_DECISION_ATTEMPTS {
+        let mut merchant = merchants
+            .get(merchant_id)
+            .await?
+            .ok_or(Error::NotFound("merchant"))?;
+        let decision = KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now());
+        merchant.apply(decision).map_err(|e| {
+            Error::Conflict(format!(
+                "{e}; only pending_kyc or manual_review merchants can be decided"
+            ))
+        })?;
+        if merchants.save(&merchant).await? {
+            merchant.version += 1;
+            info!(%merchant_id, status = merchant.status.as_str(), admin, "admin KYC decision");
+            return Ok(merchant);
+        }
+    }
+    Err(Error::Conflict(
+        "the merchant was changed concurrently; retry the request".into(),
+    ))
+}

@@ -1,0 +1,94 @@
+//! Configuration read from the environment. The same names apply on Lambda and in the local runner.
+
+use crate::kyc::{DEFAULT_RESTRICTED_COUNTRIES, KycRules};
+
+/// Default Secrets Manager ids of the platform's own secrets.
+pub const DEFAULT_ADMIN_TOKEN_SECRET_ID: &str = "pivota/admin-token";
+pub const DEFAULT_API_KEY_PEPPER_SECRET_ID: &str = "pivota/api-key-pepper";
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `PIVOTA_KYC_WAIT_SECONDS` (default 5): how long KYC waits before the automatic checks.
+    pub kyc_wait_seconds: u64,
+    /// `PIVOTA_KYC_RESTRICTED_COUNTRIES`, `PIVOTA_KYC_BLOCKED_EMAIL_DOMAINS`.
+    pub kyc_rules: KycRules,
+    /// `PIVOTA_ADMIN_TOKEN_SECRET_ID`: the secret holding the admin bearer token.
+    pub admin_token_secret_id: String,
+    /// `PIVOTA_API_KEY_PEPPER_SECRET_ID`: the secret holding the HMAC key that API keys are hashed under.
+    pub api_key_pepper_secret_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct SettingsError(pub String);
+
+impl Settings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let kyc_wait_seconds = match lookup("PIVOTA_KYC_WAIT_SECONDS") {
+            None => 5,
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s <= 86_400)
+                .ok_or_else(|| {
+                    SettingsError(format!(
+                        "PIVOTA_KYC_WAIT_SECONDS must be 0..=86400 seconds, got {raw:?}"
+                    ))
+                })?,
+        };
+        let restricted = lookup("PIVOTA_KYC_RESTRICTED_COUNTRIES")
+            .unwrap_or_else(|| DEFAULT_RESTRICTED_COUNTRIES.to_owned());
+        let blocked = lookup("PIVOTA_KYC_BLOCKED_EMAIL_DOMAINS").unwrap_or_default();
+        let kyc_rules =
+            KycRules::parse(&restricted, &blocked).map_err(|e| SettingsError(e.to_string()))?;
+        Ok(Self {
+            kyc_wait_seconds,
+            kyc_rules,
+            admin_token_secret_id: lookup("PIVOTA_ADMIN_TOKEN_SECRET_ID")
+                .unwrap_or_else(|| DEFAULT_ADMIN_TOKEN_SECRET_ID.to_owned()),
+            api_key_pepper_secret_id: lookup("PIVOTA_API_KEY_PEPPER_SECRET_ID")
+                .unwrap_or_else(|| DEFAULT_API_KEY_PEPPER_SECRET_ID.to_owned()),
+        })
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_lookup(|_| None).expect("defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let settings = Settings::default();
+        assert_eq!(settings.kyc_wait_seconds, 5);
+        assert_eq!(
+            settings.admin_token_secret_id,
+            DEFAULT_ADMIN_TOKEN_SECRET_ID
+        );
+        assert_eq!(settings.kyc_rules.restricted_countries.len(), 4);
+    }
+
+    #[test]
+    fn invalid_values_are_refused_with_the_variable_named() {
+        let err =
+            Settings::from_lookup(|n| (n == "PIVOTA_KYC_WAIT_SECONDS").then(|| "soon".into()))
+                .unwrap_err();
+        assert!(err.to_string().contains("PIVOTA_KYC_WAIT_SECONDS"));
+        let err = Settings::from_lookup(|n| {
+            (n == "PIVOTA_KYC_RESTRICTED_COUNTRIES").then(|| "ZZ".into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("PIVOTA_KYC_RESTRICTED_COUNTRIES"));
+    }
+}
