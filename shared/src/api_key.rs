@@ -42,10 +42,7 @@ impl PlaintextApiKey {
     /// 32 random bytes (256 bits) after the mode prefix.
     pub fn generate(mode: ApiKeyMode) -> Self {
         let body = random_token(32);
-        Self {
-            secret: SecretString::from(format!("{}{}", mode.prefix(), body.expose_secret())),
-            mode,
-        }
+        Self { secret: SecretString::from(format!("{}{}", mode.prefix(), body.expose_secret())), mode }
     }
 
     pub fn mode(&self) -> ApiKeyMode {
@@ -100,9 +97,7 @@ impl ApiKeyHasher {
         let shaped = (presented.starts_with(ApiKeyMode::Test.prefix())
             || presented.starts_with(ApiKeyMode::Live.prefix()))
             && presented.len() <= 128
-            && presented
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && presented.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         shaped.then(|| self.hash(presented))
     }
 
@@ -134,14 +129,8 @@ mod tests {
     fn a_presented_key_hashes_like_the_issued_one_and_only_under_the_same_pepper() {
         let key = PlaintextApiKey::generate(ApiKeyMode::Test);
         let issued = hasher("pepper-a").hash_new(&key);
-        assert_eq!(
-            hasher("pepper-a").hash_presented(key.reveal()),
-            Some(issued.clone())
-        );
-        assert_ne!(
-            hasher("pepper-b").hash_presented(key.reveal()),
-            Some(issued.clone())
-        );
+        assert_eq!(hasher("pepper-a").hash_presented(key.reveal()), Some(issued.clone()));
+        assert_ne!(hasher("pepper-b").hash_presented(key.reveal()), Some(issued.clone()));
         assert!(!issued.as_str().contains(&key.reveal()[9..]));
     }
 
@@ -150,9 +139,6 @@ mod tests {
         let h = hasher("p");
         assert_eq!(h.hash_presented("sk_test_123"), None);
         assert_eq!(h.hash_presented("pvk_test_ has space"), None);
-        assert_eq!(
-            h.hash_presented(&format!("pvk_test_{}", "a".repeat(200))),
-            None
-        );
+        assert_eq!(h.hash_presented(&format!("pvk_test_{}", "a".repeat(200))), None);
     }
 }

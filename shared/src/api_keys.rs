@@ -60,10 +60,7 @@ impl ApiKeyRecord {
 
     pub fn to_item(&self) -> Result<Item, Error> {
         let mut item = Item::new(self.key(), to_attributes(self)?);
-        item.gsi1 = Some(ItemKey::new(
-            format!("MERCHANT#{}#APIKEYS", self.merchant_id),
-            self.key_id.clone(),
-        ));
+        item.gsi1 = Some(ItemKey::new(format!("MERCHANT#{}#APIKEYS", self.merchant_id), self.key_id.clone()));
         Ok(item)
     }
 
@@ -91,20 +88,11 @@ pub async fn authenticate(
     presented: &str,
     now: OffsetDateTime,
 ) -> Result<AuthenticatedMerchant, Error> {
-    let hash = hasher
-        .hash_presented(presented)
-        .ok_or(Error::Unauthenticated)?;
-    let item = table
-        .get(&key_of(&hash))
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let hash = hasher.hash_presented(presented).ok_or(Error::Unauthenticated)?;
+    let item = table.get(&key_of(&hash)).await?.ok_or(Error::Unauthenticated)?;
     let record: ApiKeyRecord = from_item(&item)?;
     if !record.is_usable(now) {
         return Err(Error::Unauthenticated);
     }
-    Ok(AuthenticatedMerchant {
-        merchant_id: record.merchant_id,
-        key_id: record.key_id,
-        mode: record.mode,
-    })
+    Ok(AuthenticatedMerchant { merchant_id: record.merchant_id, key_id: record.key_id, mode: record.mode })
 }

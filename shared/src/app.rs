@@ -50,9 +50,7 @@ impl App {
     }
 
     pub async fn api_key_hasher(&self) -> Result<ApiKeyHasher, Error> {
-        Ok(ApiKeyHasher::new(
-            self.api_key_pepper.get(self.secrets.as_ref()).await?,
-        ))
+        Ok(ApiKeyHasher::new(self.api_key_pepper.get(self.secrets.as_ref()).await?))
     }
 }
 
@@ -65,10 +63,7 @@ struct CachedSecret {
 
 impl CachedSecret {
     fn new(id: String) -> Self {
-        Self {
-            id,
-            value: RwLock::new(None),
-        }
+        Self { id, value: RwLock::new(None) }
     }
 
     async fn get(&self, secrets: &dyn Secrets) -> Result<SecretString, Error> {
@@ -77,9 +72,10 @@ impl CachedSecret {
         {
             return Ok(value.clone());
         }
-        let value = secrets.get(&self.id).await?.ok_or_else(|| {
-            Error::Internal(format!("the platform secret {} does not exist", self.id))
-        })?;
+        let value = secrets
+            .get(&self.id)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("the platform secret {} does not exist", self.id)))?;
         *self.value.write().await = Some((Instant::now(), value.clone()));
         Ok(value)
     }

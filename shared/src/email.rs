@@ -29,9 +29,7 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
@@ -41,14 +39,8 @@ impl Email {
                     && !label.ends_with('-')
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels
-                .last()
-                .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()) && tld.len() >= 2);
-        if local_ok && domain_ok {
-            Ok(Self(address))
-        } else {
-            Err(EmailError::Malformed)
-        }
+            && labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()) && tld.len() >= 2);
+        if local_ok && domain_ok { Ok(Self(address)) } else { Err(EmailError::Malformed) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -56,10 +48,7 @@ impl Email {
     }
 
     pub fn domain(&self) -> &str {
-        self.0
-            .rsplit_once('@')
-            .map(|(_, domain)| domain)
-            .unwrap_or_default()
+        self.0.rsplit_once('@').map(|(_, domain)| domain).unwrap_or_default()
     }
 }
 

@@ -43,10 +43,7 @@ pub enum Error {
 
 impl Error {
     pub fn bad_parameter(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::BadParameter {
-            field: field.into(),
-            message: message.into(),
-        }
+        Error::BadParameter { field: field.into(), message: message.into() }
     }
 
     /// Whether retrying the same call later may succeed (drives Lambda's and Step Functions' retries).
@@ -65,9 +62,7 @@ impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Transient(e) => Error::Unavailable(format!("table: {e}")),
-            StoreError::InvalidCursor => {
-                Error::bad_parameter("cursor", "is not a cursor returned by this listing")
-            }
+            StoreError::InvalidCursor => Error::bad_parameter("cursor", "is not a cursor returned by this listing"),
             StoreError::ConditionFailed | StoreError::TransactionCancelled { .. } => {
                 Error::Conflict("the resource was changed concurrently; retry the request".into())
             }

@@ -60,39 +60,13 @@ pub struct KycDecision {
 
 impl KycDecision {
     pub fn automatic(outcome: MerchantStatus, checks: Vec<KycCheck>, at: OffsetDateTime) -> Self {
-        let failed: Vec<&str> = checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| c.rule.as_str())
-            .collect();
-        let reason =
-            (!failed.is_empty()).then(|| format!("automatic checks failed: {}", failed.join(", ")));
-        Self {
-            outcome,
-            actor: Actor::System {
-                name: "kyc-auto".into(),
-            },
-            reason,
-            checks,
-            decided_at: at,
-        }
+        let failed: Vec<&str> = checks.iter().filter(|c| !c.passed).map(|c| c.rule.as_str()).collect();
+        let reason = (!failed.is_empty()).then(|| format!("automatic checks failed: {}", failed.join(", ")));
+        Self { outcome, actor: Actor::System { name: "kyc-auto".into() }, reason, checks, decided_at: at }
     }
 
-    pub fn by_admin(
-        outcome: MerchantStatus,
-        admin: &str,
-        reason: Option<String>,
-        at: OffsetDateTime,
-    ) -> Self {
-        Self {
-            outcome,
-            actor: Actor::Admin {
-                name: admin.to_owned(),
-            },
-            reason,
-            checks: Vec::new(),
-            decided_at: at,
-        }
+    pub fn by_admin(outcome: MerchantStatus, admin: &str, reason: Option<String>, at: OffsetDateTime) -> Self {
+        Self { outcome, actor: Actor::Admin { name: admin.to_owned() }, reason, checks: Vec::new(), decided_at: at }
     }
 }
 
@@ -112,10 +86,7 @@ pub struct KycRulesError {
 
 impl KycRules {
     /// Parses the two comma-separated lists; an invalid country code is a configuration error.
-    pub fn parse(
-        restricted_countries: &str,
-        blocked_email_domains: &str,
-    ) -> Result<Self, KycRulesError> {
+    pub fn parse(restricted_countries: &str, blocked_email_domains: &str) -> Result<Self, KycRulesError> {
         let restricted_countries = split_list(restricted_countries)
             .map(|code| {
                 CountryCode::parse(code).map_err(|e| KycRulesError {
@@ -124,13 +95,8 @@ impl KycRules {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let blocked_email_domains = split_list(blocked_email_domains)
-            .map(str::to_ascii_lowercase)
-            .collect();
-        Ok(Self {
-            restricted_countries,
-            blocked_email_domains,
-        })
+        let blocked_email_domains = split_list(blocked_email_domains).map(str::to_ascii_lowercase).collect();
+        Ok(Self { restricted_countries, blocked_email_domains })
     }
 
     /// Runs every check and decides: approved when all pass, manual review otherwise.
@@ -158,11 +124,8 @@ impl KycRules {
                 },
             },
         ];
-        let outcome = if checks.iter().all(|c| c.passed) {
-            MerchantStatus::Approved
-        } else {
-            MerchantStatus::ManualReview
-        };
+        let outcome =
+            if checks.iter().all(|c| c.passed) { MerchantStatus::Approved } else { MerchantStatus::ManualReview };
         KycDecision::automatic(outcome, checks, at)
     }
 }
@@ -174,9 +137,7 @@ impl Default for KycRules {
 }
 
 fn split_list(raw: &str) -> impl Iterator<Item = &str> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
+    raw.split(',').map(str::trim).filter(|item| !item.is_empty())
 }
 
 #[cfg(test)]
@@ -191,16 +152,12 @@ mod tests {
             country: Some(country.into()),
             website: Some("https://acme.example".into()),
         };
-        Merchant::register(
-            Registration::try_from(request).unwrap(),
-            OffsetDateTime::now_utc(),
-        )
+        Merchant::register(Registration::try_from(request).unwrap(), OffsetDateTime::now_utc())
     }
 
     #[test]
     fn clean_merchants_are_approved_with_every_check_recorded() {
-        let decision = KycRules::default()
-            .evaluate(&merchant("DE", "a@acme.example"), OffsetDateTime::now_utc());
+        let decision = KycRules::default().evaluate(&merchant("DE", "a@acme.example"), OffsetDateTime::now_utc());
         assert_eq!(decision.outcome, MerchantStatus::Approved);
         assert_eq!(decision.checks.len(), 2);
         assert!(decision.checks.iter().all(|c| c.passed));
@@ -213,10 +170,7 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let by_country = rules.evaluate(&merchant("IR", "a@acme.example"), now);
         assert_eq!(by_country.outcome, MerchantStatus::ManualReview);
-        assert_eq!(
-            by_country.reason.as_deref(),
-            Some("automatic checks failed: restricted_country")
-        );
+        assert_eq!(by_country.reason.as_deref(), Some("automatic checks failed: restricted_country"));
         let by_domain = rules.evaluate(&merchant("DE", "a@Mailinator.com"), now);
         assert_eq!(by_domain.outcome, MerchantStatus::ManualReview);
     }

@@ -16,6 +16,8 @@ pub mod embedded;
 pub mod error;
 pub mod item;
 pub mod kyc;
+pub mod kyc_task;
+pub mod lambda;
 pub mod merchant;
 pub mod merchants;
 pub mod onboarding;

@@ -21,9 +21,7 @@ impl MerchantId {
     /// Parses an id from a path or an event; anything not shaped like one of ours is `None`.
     pub fn parse(raw: &str) -> Option<Self> {
         let ulid = raw.strip_prefix("mer_")?;
-        ulid::Ulid::from_string(ulid)
-            .ok()
-            .map(|_| Self(raw.to_owned()))
+        ulid::Ulid::from_string(ulid).ok().map(|_| Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -51,12 +49,8 @@ pub enum MerchantStatus {
 }
 
 impl MerchantStatus {
-    pub const ALL: [MerchantStatus; 4] = [
-        MerchantStatus::PendingKyc,
-        MerchantStatus::ManualReview,
-        MerchantStatus::Approved,
-        MerchantStatus::Rejected,
-    ];
+    pub const ALL: [MerchantStatus; 4] =
+        [MerchantStatus::PendingKyc, MerchantStatus::ManualReview, MerchantStatus::Approved, MerchantStatus::Rejected];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,10 +67,7 @@ impl MerchantStatus {
 
     /// Whether a KYC decision may still be taken.
     pub fn is_undecided(self) -> bool {
-        matches!(
-            self,
-            MerchantStatus::PendingKyc | MerchantStatus::ManualReview
-        )
+        matches!(self, MerchantStatus::PendingKyc | MerchantStatus::ManualReview)
     }
 
     /// What the merchant (and the console) should do next.
@@ -125,15 +116,11 @@ impl Website {
         if raw.len() > 2048 {
             return Err("must be at most 2048 characters");
         }
-        let url = url::Url::parse(raw)
-            .map_err(|_| "must be an absolute URL like https://shop.example.com")?;
+        let url = url::Url::parse(raw).map_err(|_| "must be an absolute URL like https://shop.example.com")?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err("must use http or https");
         }
-        if url.host_str().is_none_or(str::is_empty)
-            || !url.username().is_empty()
-            || url.password().is_some()
-        {
+        if url.host_str().is_none_or(str::is_empty) || !url.username().is_empty() || url.password().is_some() {
             return Err("must name a host and carry no credentials");
         }
         Ok(Self(url.to_string()))
@@ -176,25 +163,14 @@ impl TryFrom<RegistrationRequest> for Registration {
 
     fn try_from(request: RegistrationRequest) -> Result<Self, Self::Error> {
         let mut errors = FieldErrors::default();
-        let business_name =
-            errors.field("business_name", request.business_name, BusinessName::parse);
-        let email = errors.field("email", request.email, |raw| {
-            Email::parse(raw).map_err(|e| e.to_string())
-        });
-        let country = errors.field("country", request.country, |raw| {
-            CountryCode::parse(raw).map_err(|e| e.to_string())
-        });
+        let business_name = errors.field("business_name", request.business_name, BusinessName::parse);
+        let email = errors.field("email", request.email, |raw| Email::parse(raw).map_err(|e| e.to_string()));
+        let country =
+            errors.field("country", request.country, |raw| CountryCode::parse(raw).map_err(|e| e.to_string()));
         let website = errors.field("website", request.website, Website::parse);
         match (business_name, email, country, website) {
-            (Some(business_name), Some(email), Some(country), Some(website))
-                if errors.is_empty() =>
-            {
-                Ok(Registration {
-                    business_name,
-                    email,
-                    country,
-                    website,
-                })
+            (Some(business_name), Some(email), Some(country), Some(website)) if errors.is_empty() => {
+                Ok(Registration { business_name, email, country, website })
             }
             _ => Err(errors),
         }
@@ -256,10 +232,7 @@ impl Merchant {
                 MerchantStatus::PendingKyc => false,
             };
         if !allowed {
-            return Err(TransitionError {
-                from: self.status.as_str(),
-                to: decision.outcome.as_str(),
-            });
+            return Err(TransitionError { from: self.status.as_str(), to: decision.outcome.as_str() });
         }
         self.status = decision.outcome;
         self.updated_at = decision.decided_at;
@@ -269,11 +242,7 @@ impl Merchant {
 
     /// The checks of the latest automatic decision, if any.
     pub fn latest_checks(&self) -> &[KycCheck] {
-        self.decisions
-            .iter()
-            .rev()
-            .find(|d| !d.checks.is_empty())
-            .map_or(&[], |d| &d.checks)
+        self.decisions.iter().rev().find(|d| !d.checks.is_empty()).map_or(&[], |d| &d.checks)
     }
 }
 
@@ -324,19 +293,11 @@ mod tests {
     #[test]
     fn decided_merchants_cannot_be_decided_again() {
         let now = OffsetDateTime::now_utc();
-        let mut merchant =
-            Merchant::register(Registration::try_from(valid_request()).unwrap(), now);
-        let reject =
-            KycDecision::by_admin(MerchantStatus::Rejected, "admin", Some("fraud".into()), now);
+        let mut merchant = Merchant::register(Registration::try_from(valid_request()).unwrap(), now);
+        let reject = KycDecision::by_admin(MerchantStatus::Rejected, "admin", Some("fraud".into()), now);
         merchant.apply(reject).unwrap();
         let approve = KycDecision::automatic(MerchantStatus::Approved, vec![], now);
-        assert_eq!(
-            merchant.apply(approve),
-            Err(TransitionError {
-                from: "rejected",
-                to: "approved"
-            })
-        );
+        assert_eq!(merchant.apply(approve), Err(TransitionError { from: "rejected", to: "approved" }));
         assert_eq!(merchant.decisions.len(), 1);
         assert!(matches!(merchant.decisions[0].actor, Actor::Admin { .. }));
     }
@@ -344,34 +305,12 @@ mod tests {
     #[test]
     fn only_admins_reject_and_manual_review_only_follows_pending() {
         let now = OffsetDateTime::now_utc();
-        let mut merchant =
-            Merchant::register(Registration::try_from(valid_request()).unwrap(), now);
+        let mut merchant = Merchant::register(Registration::try_from(valid_request()).unwrap(), now);
         let automatic_reject = KycDecision::automatic(MerchantStatus::Rejected, vec![], now);
         assert!(merchant.apply(automatic_reject).is_err());
-        merchant
-            .apply(KycDecision::automatic(
-                MerchantStatus::ManualReview,
-                vec![],
-                now,
-            ))
-            .unwrap();
-        assert!(
-            merchant
-                .apply(KycDecision::automatic(
-                    MerchantStatus::ManualReview,
-                    vec![],
-                    now
-                ))
-                .is_err()
-        );
-        merchant
-            .apply(KycDecision::by_admin(
-                MerchantStatus::Approved,
-                "alice",
-                None,
-                now,
-            ))
-            .unwrap();
+        merchant.apply(KycDecision::automatic(MerchantStatus::ManualReview, vec![], now)).unwrap();
+        assert!(merchant.apply(KycDecision::automatic(MerchantStatus::ManualReview, vec![], now)).is_err());
+        merchant.apply(KycDecision::by_admin(MerchantStatus::Approved, "alice", None, now)).unwrap();
         assert_eq!(merchant.status, MerchantStatus::Approved);
     }
 }

@@ -11,9 +11,7 @@ use crate::api_keys::ApiKeyRecord;
 use crate::error::Error;
 use crate::item::{from_item, to_attributes};
 use crate::merchant::{Merchant, MerchantId, MerchantStatus};
-use crate::ports::{
-    Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, Table, WriteOp,
-};
+use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, Table, WriteOp};
 
 pub struct Merchants<'a> {
     table: &'a dyn Table,
@@ -41,10 +39,7 @@ const ALL_MERCHANTS: &str = "MERCHANTS";
 
 fn merchant_item(merchant: &Merchant) -> Result<Item, Error> {
     let mut item = Item::new(merchant_key(&merchant.id), to_attributes(merchant)?);
-    item.gsi1 = Some(ItemKey::new(
-        status_partition(merchant.status),
-        merchant.id.as_str(),
-    ));
+    item.gsi1 = Some(ItemKey::new(status_partition(merchant.status), merchant.id.as_str()));
     item.gsi2 = Some(ItemKey::new(ALL_MERCHANTS, merchant.id.as_str()));
     item.version = merchant.version;
     Ok(item)
@@ -67,59 +62,32 @@ impl<'a> Merchants<'a> {
         let mut claim = serde_json::Map::new();
         claim.insert("merchant_id".into(), merchant.id.as_str().into());
         let ops = vec![
-            WriteOp::Put {
-                item: merchant_item(merchant)?,
-                condition: Condition::NotExists,
-            },
-            WriteOp::Put {
-                item: Item::new(email_key(merchant), claim),
-                condition: Condition::NotExists,
-            },
-            WriteOp::Put {
-                item: first_key.to_item()?,
-                condition: Condition::NotExists,
-            },
+            WriteOp::Put { item: merchant_item(merchant)?, condition: Condition::NotExists },
+            WriteOp::Put { item: Item::new(email_key(merchant), claim), condition: Condition::NotExists },
+            WriteOp::Put { item: first_key.to_item()?, condition: Condition::NotExists },
         ];
         match self.table.transact(ops).await {
             Ok(()) => Ok(()),
-            Err(StoreError::TransactionCancelled { index: Some(1) }) => Err(Error::Conflict(
-                "a merchant with this email is already registered".into(),
-            )),
+            Err(StoreError::TransactionCancelled { index: Some(1) }) => {
+                Err(Error::Conflict("a merchant with this email is already registered".into()))
+            }
             Err(e) => Err(e.into()),
         }
     }
 
     /// Undoes [`Merchants::create`] when the rest of registration failed, so no half-registered merchant
     /// stays behind. Conditional on the merchant being untouched since.
-    pub async fn delete_new(
-        &self,
-        merchant: &Merchant,
-        first_key: &ApiKeyRecord,
-    ) -> Result<(), Error> {
+    pub async fn delete_new(&self, merchant: &Merchant, first_key: &ApiKeyRecord) -> Result<(), Error> {
         let ops = vec![
-            WriteOp::Delete {
-                key: merchant_key(&merchant.id),
-                condition: Condition::VersionIs(merchant.version),
-            },
-            WriteOp::Delete {
-                key: email_key(merchant),
-                condition: Condition::Exists,
-            },
-            WriteOp::Delete {
-                key: first_key.key(),
-                condition: Condition::Exists,
-            },
+            WriteOp::Delete { key: merchant_key(&merchant.id), condition: Condition::VersionIs(merchant.version) },
+            WriteOp::Delete { key: email_key(merchant), condition: Condition::Exists },
+            WriteOp::Delete { key: first_key.key(), condition: Condition::Exists },
         ];
         self.table.transact(ops).await.map_err(Error::from)
     }
 
     pub async fn get(&self, id: &MerchantId) -> Result<Option<Merchant>, Error> {
-        self.table
-            .get(&merchant_key(id))
-            .await?
-            .as_ref()
-            .map(merchant_from)
-            .transpose()
+        self.table.get(&merchant_key(id)).await?.as_ref().map(merchant_from).transpose()
     }
 
     /// Saves a changed merchant if nobody else changed it since it was read (its version is still the
@@ -127,11 +95,7 @@ impl<'a> Merchants<'a> {
     pub async fn save(&self, merchant: &Merchant) -> Result<bool, Error> {
         let mut item = merchant_item(merchant)?;
         item.version = merchant.version + 1;
-        match self
-            .table
-            .put(item, Condition::VersionIs(merchant.version))
-            .await
-        {
+        match self.table.put(item, Condition::VersionIs(merchant.version)).await {
             Ok(()) => Ok(true),
             Err(StoreError::ConditionFailed) => Ok(false),
             Err(e) => Err(e.into()),
@@ -153,14 +117,7 @@ impl<'a> Merchants<'a> {
         query.cursor = cursor;
         query.descending = true;
         let page = self.table.query(query).await?;
-        let merchants = page
-            .items
-            .iter()
-            .map(merchant_from)
-            .collect::<Result<_, _>>()?;
-        Ok(MerchantPage {
-            merchants,
-            next: page.next,
-        })
+        let merchants = page.items.iter().map(merchant_from).collect::<Result<_, _>>()?;
+        Ok(MerchantPage { merchants, next: page.next })
     }
 }

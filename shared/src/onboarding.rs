@@ -28,20 +28,11 @@ pub async fn register(app: &App, registration: Registration) -> Result<Registere
     let now = app.clock.now();
     let merchant = Merchant::register(registration, now);
     let api_key = PlaintextApiKey::generate(ApiKeyMode::Test);
-    let first_key = ApiKeyRecord::issue(
-        &merchant.id,
-        "default",
-        &api_key,
-        &app.api_key_hasher().await?,
-        now,
-    );
+    let first_key = ApiKeyRecord::issue(&merchant.id, "default", &api_key, &app.api_key_hasher().await?, now);
     let merchants = Merchants::new(app.table.as_ref());
     merchants.create(&merchant, &first_key).await?;
 
-    let wait = KycWaitInput {
-        merchant_id: merchant.id.to_string(),
-        wait_seconds: app.settings.kyc_wait_seconds,
-    };
+    let wait = KycWaitInput { merchant_id: merchant.id.to_string(), wait_seconds: app.settings.kyc_wait_seconds };
     if let Err(start_error) = app.workflow.start_kyc_wait(&wait).await {
         if let Err(undo_error) = merchants.delete_new(&merchant, &first_key).await {
             error!(merchant_id = %merchant.id, %undo_error, "could not undo a registration whose KYC wait failed to start");
@@ -73,24 +64,16 @@ pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<Ky
             return Ok(KycRun::UnknownMerchant);
         };
         if merchant.status != MerchantStatus::PendingKyc {
-            return Ok(KycRun::AlreadyDecided {
-                status: merchant.status,
-            });
+            return Ok(KycRun::AlreadyDecided { status: merchant.status });
         }
         let decision = app.settings.kyc_rules.evaluate(&merchant, app.clock.now());
-        merchant
-            .apply(decision)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        merchant.apply(decision).map_err(|e| Error::Internal(e.to_string()))?;
         if merchants.save(&merchant).await? {
             info!(%merchant_id, status = merchant.status.as_str(), "automatic KYC decision");
-            return Ok(KycRun::Decided {
-                status: merchant.status,
-            });
+            return Ok(KycRun::Decided { status: merchant.status });
         }
     }
-    Err(Error::Unavailable(
-        "the merchant kept changing during the KYC decision".into(),
-    ))
+    Err(Error::Unavailable("the merchant kept changing during the KYC decision".into()))
 }
 
 /// An admin approves or rejects. Only undecided merchants (pending KYC or manual review) can be decided;
@@ -104,23 +87,16 @@ pub async fn decide_by_admin(
 ) -> Result<Merchant, Error> {
     let merchants = Merchants::new(app.table.as_ref());
     for _ in 0..MAX_DECISION_ATTEMPTS {
-        let mut merchant = merchants
-            .get(merchant_id)
-            .await?
-            .ok_or(Error::NotFound("merchant"))?;
+        let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
         let decision = KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now());
-        merchant.apply(decision).map_err(|e| {
-            Error::Conflict(format!(
-                "{e}; only pending_kyc or manual_review merchants can be decided"
-            ))
-        })?;
+        merchant
+            .apply(decision)
+            .map_err(|e| Error::Conflict(format!("{e}; only pending_kyc or manual_review merchants can be decided")))?;
         if merchants.save(&merchant).await? {
             merchant.version += 1;
             info!(%merchant_id, status = merchant.status.as_str(), admin, "admin KYC decision");
             return Ok(merchant);
         }
     }
-    Err(Error::Conflict(
-        "the merchant was changed concurrently; retry the request".into(),
-    ))
+    Err(Error::Conflict("the merchant was changed concurrently; retry the request".into()))
 }

@@ -31,22 +31,14 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let kyc_wait_seconds = match lookup("PIVOTA_KYC_WAIT_SECONDS") {
             None => 5,
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|s| *s <= 86_400)
-                .ok_or_else(|| {
-                    SettingsError(format!(
-                        "PIVOTA_KYC_WAIT_SECONDS must be 0..=86400 seconds, got {raw:?}"
-                    ))
-                })?,
+            Some(raw) => raw.trim().parse::<u64>().ok().filter(|s| *s <= 86_400).ok_or_else(|| {
+                SettingsError(format!("PIVOTA_KYC_WAIT_SECONDS must be 0..=86400 seconds, got {raw:?}"))
+            })?,
         };
-        let restricted = lookup("PIVOTA_KYC_RESTRICTED_COUNTRIES")
-            .unwrap_or_else(|| DEFAULT_RESTRICTED_COUNTRIES.to_owned());
+        let restricted =
+            lookup("PIVOTA_KYC_RESTRICTED_COUNTRIES").unwrap_or_else(|| DEFAULT_RESTRICTED_COUNTRIES.to_owned());
         let blocked = lookup("PIVOTA_KYC_BLOCKED_EMAIL_DOMAINS").unwrap_or_default();
-        let kyc_rules =
-            KycRules::parse(&restricted, &blocked).map_err(|e| SettingsError(e.to_string()))?;
+        let kyc_rules = KycRules::parse(&restricted, &blocked).map_err(|e| SettingsError(e.to_string()))?;
         Ok(Self {
             kyc_wait_seconds,
             kyc_rules,
@@ -72,23 +64,15 @@ mod tests {
     fn defaults_apply_when_nothing_is_set() {
         let settings = Settings::default();
         assert_eq!(settings.kyc_wait_seconds, 5);
-        assert_eq!(
-            settings.admin_token_secret_id,
-            DEFAULT_ADMIN_TOKEN_SECRET_ID
-        );
+        assert_eq!(settings.admin_token_secret_id, DEFAULT_ADMIN_TOKEN_SECRET_ID);
         assert_eq!(settings.kyc_rules.restricted_countries.len(), 4);
     }
 
     #[test]
     fn invalid_values_are_refused_with_the_variable_named() {
-        let err =
-            Settings::from_lookup(|n| (n == "PIVOTA_KYC_WAIT_SECONDS").then(|| "soon".into()))
-                .unwrap_err();
+        let err = Settings::from_lookup(|n| (n == "PIVOTA_KYC_WAIT_SECONDS").then(|| "soon".into())).unwrap_err();
         assert!(err.to_string().contains("PIVOTA_KYC_WAIT_SECONDS"));
-        let err = Settings::from_lookup(|n| {
-            (n == "PIVOTA_KYC_RESTRICTED_COUNTRIES").then(|| "ZZ".into())
-        })
-        .unwrap_err();
+        let err = Settings::from_lookup(|n| (n == "PIVOTA_KYC_RESTRICTED_COUNTRIES").then(|| "ZZ".into())).unwrap_err();
         assert!(err.to_string().contains("PIVOTA_KYC_RESTRICTED_COUNTRIES"));
     }
 }

@@ -41,17 +41,12 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
     let status = query_param(req, "status")
         .map(|raw| {
             MerchantStatus::parse(raw).ok_or_else(|| {
-                Error::bad_parameter(
-                    "status",
-                    "must be one of pending_kyc, manual_review, approved, rejected",
-                )
+                Error::bad_parameter("status", "must be one of pending_kyc, manual_review, approved, rejected")
             })
         })
         .transpose()?;
     let (limit, cursor) = paging(req)?;
-    let page = Merchants::new(app.table.as_ref())
-        .list(status, limit, cursor)
-        .await?;
+    let page = Merchants::new(app.table.as_ref()).list(status, limit, cursor).await?;
     json_response(
         StatusCode::OK,
         &MerchantList {
@@ -83,9 +78,7 @@ fn parse_review(request: ReviewRequest, reason_required: bool) -> Result<Review,
             if value.is_empty() {
                 Err("must not be empty".to_owned())
             } else if value.chars().count() > max || value.chars().any(char::is_control) {
-                Err(format!(
-                    "must be at most {max} characters without control characters"
-                ))
+                Err(format!("must be at most {max} characters without control characters"))
             } else {
                 Ok(value.to_owned())
             }
@@ -98,21 +91,14 @@ fn parse_review(request: ReviewRequest, reason_required: bool) -> Result<Review,
     };
     let reviewer = errors.optional("reviewer", request.reviewer, text(200));
     errors.into_result()?;
-    Ok(Review {
-        reason,
-        reviewer: reviewer.unwrap_or_else(|| "admin".to_owned()),
-    })
+    Ok(Review { reason, reviewer: reviewer.unwrap_or_else(|| "admin".to_owned()) })
 }
 
 async fn decide(app: &App, req: &Request, outcome: MerchantStatus) -> HandlerResult {
     require_admin(app, req).await?;
-    let merchant_id = path_param(req, "merchant_id")
-        .and_then(MerchantId::parse)
-        .ok_or(Error::NotFound("merchant"))?;
+    let merchant_id = path_param(req, "merchant_id").and_then(MerchantId::parse).ok_or(Error::NotFound("merchant"))?;
     let review = parse_review(json_body(req, true)?, outcome == MerchantStatus::Rejected)?;
-    let merchant =
-        onboarding::decide_by_admin(app, &merchant_id, outcome, &review.reviewer, review.reason)
-            .await?;
+    let merchant = onboarding::decide_by_admin(app, &merchant_id, outcome, &review.reviewer, review.reason).await?;
     json_response(StatusCode::OK, &MerchantView::from(&merchant))
 }
 

@@ -27,20 +27,14 @@ mod tests {
 
     #[test]
     fn a_sealed_cursor_opens_to_the_same_position() {
-        let cursor = PageCursor {
-            key: ItemKey::new("A", "B"),
-            index_key: Some(ItemKey::new("C", "D")),
-        };
+        let cursor = PageCursor { key: ItemKey::new("A", "B"), index_key: Some(ItemKey::new("C", "D")) };
         assert_eq!(open(&seal(&cursor)).unwrap(), cursor);
     }
 
     #[test]
     fn junk_is_a_bad_cursor_parameter() {
         for junk in ["%%%", "bm90IGpzb24", ""] {
-            assert!(
-                matches!(open(junk), Err(Error::BadParameter { ref field, .. }) if field == "cursor"),
-                "{junk}"
-            );
+            assert!(matches!(open(junk), Err(Error::BadParameter { ref field, .. }) if field == "cursor"), "{junk}");
         }
     }
 }

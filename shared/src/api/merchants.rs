@@ -109,19 +109,13 @@ pub async fn register(app: &App, req: &Request) -> HandlerResult {
 pub async fn get(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
-    let merchant = Merchants::new(app.table.as_ref())
-        .get(&merchant_id)
-        .await?
-        .ok_or(Error::NotFound("merchant"))?;
+    let merchant = Merchants::new(app.table.as_ref()).get(&merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
     json_response(StatusCode::OK, &MerchantView::from(&merchant))
 }
 
 /// The `{merchant_id}` of the path, if it is the caller's own; another merchant's id is `NotFound`, so a
 /// key never reveals whether another merchant exists.
-pub fn own_merchant(
-    req: &Request,
-    caller: &crate::api_keys::AuthenticatedMerchant,
-) -> Result<MerchantId, Error> {
+pub fn own_merchant(req: &Request, caller: &crate::api_keys::AuthenticatedMerchant) -> Result<MerchantId, Error> {
     path_param(req, "merchant_id")
         .and_then(MerchantId::parse)
         .filter(|id| *id == caller.merchant_id)

@@ -73,10 +73,7 @@ pub static ROUTES: &[Route] = &[
 
 /// The routes one Lambda function serves.
 pub fn routes_of(function: &str) -> Vec<&'static Route> {
-    ROUTES
-        .iter()
-        .filter(|route| route.function == function)
-        .collect()
+    ROUTES.iter().filter(|route| route.function == function).collect()
 }
 
 impl Route {
@@ -89,10 +86,7 @@ impl Route {
         }
         let mut params = HashMap::new();
         for (expected, segment) in template.iter().zip(&actual) {
-            match expected
-                .strip_prefix('{')
-                .and_then(|name| name.strip_suffix('}'))
-            {
+            match expected.strip_prefix('{').and_then(|name| name.strip_suffix('}')) {
                 Some(name) if !segment.is_empty() => {
                     params.insert(name.to_owned(), percent_decode(segment)?);
                 }
@@ -111,29 +105,25 @@ fn percent_decode(segment: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// Finds the route for a request among `routes`, filling in path parameters when the caller (the local
-/// runner, or a test) did not.
-pub fn find_route<'r>(
-    routes: &[&'r Route],
-    req: Request,
-) -> Result<(&'r Route, Request), (Request, bool)> {
-    let path = req.uri().path().to_owned();
+/// How a request's method and path fit a set of routes.
+pub enum RouteMatch<'r> {
+    Found(&'r Route, HashMap<String, String>),
+    /// The path exists, with other methods.
+    WrongMethod,
+    NoSuchPath,
+}
+
+pub fn find_route<'r>(routes: &[&'r Route], method: &Method, path: &str) -> RouteMatch<'r> {
     let mut path_matched = false;
     for route in routes {
-        if let Some(params) = route.match_path(&path) {
-            path_matched = true;
-            if route.method == req.method() {
-                let has_params = req.path_parameters_ref().is_some_and(|p| !p.is_empty());
-                let req = if has_params || params.is_empty() {
-                    req
-                } else {
-                    req.with_path_parameters(params)
-                };
-                return Ok((route, req));
+        if let Some(params) = route.match_path(path) {
+            if route.method == method {
+                return RouteMatch::Found(route, params);
             }
+            path_matched = true;
         }
     }
-    Err((req, path_matched))
+    if path_matched { RouteMatch::WrongMethod } else { RouteMatch::NoSuchPath }
 }
 
 /// Serves one request with one of `routes`: request id, logging span, error → problem+json.
@@ -143,26 +133,23 @@ pub async fn dispatch(app: &App, routes: &[&Route], req: Request) -> Response<Bo
     async move {
         let started = Instant::now();
         let instance = req.uri().path().to_owned();
-        let mut response = match find_route(routes, req) {
-            Ok((route, req)) => match (route.handler)(app, &req).await {
-                Ok(response) => response,
-                Err(error) => problem::error_response(&error, &instance, &request_id),
-            },
-            Err((_, true)) => {
-                problem::error_response(&Error::MethodNotAllowed, &instance, &request_id)
+        let mut response = match find_route(routes, req.method(), &instance) {
+            RouteMatch::Found(route, params) => {
+                // API Gateway fills in path parameters; the local runner and tests may not have.
+                let has_params = req.path_parameters_ref().is_some_and(|p| !p.is_empty());
+                let req = if has_params || params.is_empty() { req } else { req.with_path_parameters(params) };
+                match (route.handler)(app, &req).await {
+                    Ok(response) => response,
+                    Err(error) => problem::error_response(&error, &instance, &request_id),
+                }
             }
-            Err((_, false)) => {
-                problem::error_response(&Error::NotFound("route"), &instance, &request_id)
-            }
+            RouteMatch::WrongMethod => problem::error_response(&Error::MethodNotAllowed, &instance, &request_id),
+            RouteMatch::NoSuchPath => problem::error_response(&Error::NotFound("route"), &instance, &request_id),
         };
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", value);
         }
-        info!(
-            status = response.status().as_u16(),
-            latency_us = started.elapsed().as_micros() as u64,
-            "handled"
-        );
+        info!(status = response.status().as_u16(), latency_us = started.elapsed().as_micros() as u64, "handled");
         response
     }
     .instrument(span)
@@ -173,18 +160,11 @@ pub async fn dispatch(app: &App, routes: &[&Route], req: Request) -> Response<Bo
 pub async fn require_admin(app: &App, req: &Request) -> Result<(), Error> {
     let presented = request::bearer(req).ok_or(Error::Unauthenticated)?;
     let expected = app.admin_token().await?;
-    if crate::secret::secrets_match(presented, &expected) {
-        Ok(())
-    } else {
-        Err(Error::Unauthenticated)
-    }
+    if crate::secret::secrets_match(presented, &expected) { Ok(()) } else { Err(Error::Unauthenticated) }
 }
 
 /// Requires a merchant API key; returns who it belongs to.
-pub async fn require_merchant(
-    app: &App,
-    req: &Request,
-) -> Result<crate::api_keys::AuthenticatedMerchant, Error> {
+pub async fn require_merchant(app: &App, req: &Request) -> Result<crate::api_keys::AuthenticatedMerchant, Error> {
     let presented = request::bearer(req).ok_or(Error::Unauthenticated)?;
     let hasher = app.api_key_hasher().await?;
     crate::api_keys::authenticate(app.table.as_ref(), &hasher, presented, app.clock.now()).await

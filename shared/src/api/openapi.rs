@@ -28,10 +28,7 @@ impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         for (name, description) in [
-            (
-                "merchant_api_key",
-                "A merchant API key (`pvk_test_…` or `pvk_live_…`)",
-            ),
+            ("merchant_api_key", "A merchant API key (`pvk_test_…` or `pvk_live_…`)"),
             ("admin_token", "The platform's admin token"),
         ] {
             let mut scheme = Http::new(HttpAuthScheme::Bearer);

@@ -33,12 +33,8 @@ impl Problem {
         let (status, slug, title) = classify(error);
         let detail = match error {
             // Internal details stay in the logs.
-            Error::Internal(_) => {
-                "an unexpected error occurred; quote the request id when reporting it".to_owned()
-            }
-            Error::Unavailable(_) => {
-                "a dependency is temporarily unavailable; retry the request shortly".to_owned()
-            }
+            Error::Internal(_) => "an unexpected error occurred; quote the request id when reporting it".to_owned(),
+            Error::Unavailable(_) => "a dependency is temporarily unavailable; retry the request shortly".to_owned(),
             other => other.to_string(),
         };
         let errors = match error {
@@ -63,53 +59,19 @@ impl Problem {
 
 fn classify(error: &Error) -> (StatusCode, &'static str, &'static str) {
     match error {
-        Error::MalformedBody(_) => (
-            StatusCode::BAD_REQUEST,
-            "malformed-body",
-            "Malformed request body",
-        ),
-        Error::BadParameter { .. } => (
-            StatusCode::BAD_REQUEST,
-            "invalid-parameter",
-            "Invalid parameter",
-        ),
-        Error::Validation(_) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation-error",
-            "Validation failed",
-        ),
-        Error::Unauthenticated => (
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "Authentication required",
-        ),
+        Error::MalformedBody(_) => (StatusCode::BAD_REQUEST, "malformed-body", "Malformed request body"),
+        Error::BadParameter { .. } => (StatusCode::BAD_REQUEST, "invalid-parameter", "Invalid parameter"),
+        Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Validation failed"),
+        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required"),
         Error::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
         Error::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-        Error::MethodNotAllowed => (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            "Method not allowed",
-        ),
-        Error::PayloadTooLarge { .. } => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Payload too large",
-        ),
-        Error::UnsupportedMediaType => (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-        ),
-        Error::Unavailable(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Service unavailable",
-        ),
-        Error::Internal(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-        ),
+        Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+        Error::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+        Error::UnsupportedMediaType => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+        }
+        Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+        Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
     }
 }
 
@@ -123,8 +85,7 @@ pub fn error_response(error: &Error, instance: &str, request_id: &str) -> Respon
     }
     let body = serde_json::to_string(&problem).unwrap_or_default();
     let mut response = Response::new(Body::Text(body));
-    *response.status_mut() =
-        StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -163,11 +124,7 @@ mod tests {
 
     #[test]
     fn internal_details_are_never_shown() {
-        let response = error_response(
-            &Error::Internal("table pivota-prod exploded".into()),
-            "/x",
-            "req-2",
-        );
+        let response = error_response(&Error::Internal("table pivota-prod exploded".into()), "/x", "req-2");
         assert_eq!(response.status(), 500);
         let body = String::from_utf8(response.body().to_vec()).unwrap();
         assert!(!body.contains("pivota-prod"), "{body}");

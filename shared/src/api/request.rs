@@ -19,21 +19,13 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 pub fn json_body<T: DeserializeOwned>(req: &Request, empty_is_object: bool) -> Result<T, Error> {
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > MAX_JSON_BODY {
-        return Err(Error::PayloadTooLarge {
-            limit: MAX_JSON_BODY,
-        });
+        return Err(Error::PayloadTooLarge { limit: MAX_JSON_BODY });
     }
     if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
-        let essence = content_type
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim();
-        let is_json = essence.eq_ignore_ascii_case("application/json")
-            || essence.to_ascii_lowercase().ends_with("+json");
-        if !is_json && !(bytes.is_empty() && empty_is_object) {
+        let essence = content_type.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim();
+        let is_json =
+            essence.eq_ignore_ascii_case("application/json") || essence.to_ascii_lowercase().ends_with("+json");
+        if !(is_json || bytes.is_empty() && empty_is_object) {
             return Err(Error::UnsupportedMediaType);
         }
     }
@@ -43,21 +35,12 @@ pub fn json_body<T: DeserializeOwned>(req: &Request, empty_is_object: bool) -> R
         serde_json::from_slice(bytes).map_err(|e| Error::MalformedBody(e.to_string()))?
     };
     if !value.is_object() {
-        return Err(Error::MalformedBody(
-            "the body must be a JSON object".into(),
-        ));
+        return Err(Error::MalformedBody("the body must be a JSON object".into()));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
         let mut errors = FieldErrors::default();
-        errors.push(
-            if field == "." {
-                "body".to_owned()
-            } else {
-                field
-            },
-            type_message(e.inner()),
-        );
+        errors.push(if field == "." { "body".to_owned() } else { field }, type_message(e.inner()));
         Error::Validation(errors)
     })
 }
@@ -79,13 +62,11 @@ pub fn bearer(req: &Request) -> Option<&str> {
 }
 
 pub fn path_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.path_parameters_ref()
-        .and_then(|params| params.first(name))
+    req.path_parameters_ref().and_then(|params| params.first(name))
 }
 
 pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.query_string_parameters_ref()
-        .and_then(|params| params.first(name))
+    req.query_string_parameters_ref().and_then(|params| params.first(name))
 }
 
 /// `?limit=` (default 20, 1..=100) and `?cursor=`.
@@ -98,10 +79,7 @@ pub fn paging(req: &Request) -> Result<(u32, Option<PageCursor>), Error> {
             .filter(|limit| (1..=100).contains(limit))
             .ok_or_else(|| Error::bad_parameter("limit", "must be an integer from 1 to 100"))?,
     };
-    let cursor = query_param(req, "cursor")
-        .filter(|c| !c.is_empty())
-        .map(super::cursor::open)
-        .transpose()?;
+    let cursor = query_param(req, "cursor").filter(|c| !c.is_empty()).map(super::cursor::open).transpose()?;
     Ok((limit, cursor))
 }
 
@@ -120,16 +98,10 @@ pub fn request_id(req: &Request) -> String {
 }
 
 pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Result<Response<Body>, Error> {
-    let body = serde_json::to_string(body)
-        .map_err(|e| Error::Internal(format!("serialising a response: {e}")))?;
+    let body = serde_json::to_string(body).map_err(|e| Error::Internal(format!("serialising a response: {e}")))?;
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

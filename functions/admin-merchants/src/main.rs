@@ -1,0 +1,8 @@
+//! `admin-merchants`: GET /admin/merchants.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    pivota::lambda::init_tracing();
+    let app = pivota::lambda::aws_app_from_env().await?;
+    pivota::lambda::serve_http(app, "admin-merchants").await
+}

@@ -1,0 +1,66 @@
+//! Glue for the Lambda binaries: build the [`App`] on the AWS adapters and run a handler under the
+//! Lambda runtime. Nothing here makes a network call; secrets are fetched on first use.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use lambda_http::{Request, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+
+use crate::app::{App, Ports};
+use crate::aws::{DynamoTable, SecretsManagerStore, StepFunctionsWorkflow, load_sdk_config};
+use crate::kyc_task;
+use crate::ports::{KycWaitInput, SystemClock};
+use crate::settings::Settings;
+
+/// Logs as JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` is `JSON`, and at `AWS_LAMBDA_LOG_LEVEL`.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Reads a required environment variable.
+fn required(name: &str) -> Result<String, lambda_http::Error> {
+    std::env::var(name).map_err(|_| format!("the environment variable {name} is not set").into())
+}
+
+/// The [`App`] on DynamoDB (`PIVOTA_TABLE_NAME`), Secrets Manager and Step Functions
+/// (`PIVOTA_KYC_STATE_MACHINE_ARN`, needed only by functions that start the KYC wait). The AWS endpoint,
+/// region and credentials come from the standard AWS configuration (`AWS_ENDPOINT_URL`, …).
+pub async fn aws_app_from_env() -> Result<App, lambda_http::Error> {
+    let settings = Settings::from_env()?;
+    let config = load_sdk_config().await;
+    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), required("PIVOTA_TABLE_NAME")?);
+    let state_machine = std::env::var("PIVOTA_KYC_STATE_MACHINE_ARN").unwrap_or_default();
+    let ports = Ports {
+        table: Arc::new(table),
+        secrets: Arc::new(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config))),
+        workflow: Arc::new(StepFunctionsWorkflow::new(aws_sdk_sfn::Client::new(&config), state_machine)),
+        clock: Arc::new(SystemClock),
+    };
+    Ok(App::new(ports, settings))
+}
+
+/// Serves the HTTP routes of one function (as named in `api::ROUTES` and `template.yaml`).
+pub async fn serve_http(app: App, function: &'static str) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    let routes = crate::api::routes_of(function);
+    if routes.is_empty() {
+        return Err(format!("no HTTP routes belong to the function {function}").into());
+    }
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        let routes = routes.clone();
+        async move { Ok::<_, Infallible>(crate::api::dispatch(&app, &routes, req).await) }
+    }))
+    .await
+}
+
+/// Serves the `kyc-approve` task, invoked by the KYC state machine.
+pub async fn serve_kyc_task(app: App) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<KycWaitInput>| {
+        let app = Arc::clone(&app);
+        async move { kyc_task::handle(&app, event.payload).await.map_err(Diagnostic::from) }
+    }))
+    .await
+}
