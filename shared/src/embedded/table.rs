@@ -303,3 +303,46 @@ impl StoredRow {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ports::SystemClock;
+
+    #[tokio::test]
+    async fn the_sweep_purges_only_expired_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("pivota.sqlite3")).unwrap();
+        let table = EmbeddedTable::new(db, SharedClock(Arc::new(SystemClock)));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut expired = Item::new(ItemKey::new("SESSION#1", "S"), Default::default());
+        expired.expires_at = Some(now - 10);
+        let mut live = Item::new(ItemKey::new("SESSION#2", "S"), Default::default());
+        live.expires_at = Some(now + 3600);
+        table
+            .batch_put(vec![expired.clone(), live.clone()])
+            .await
+            .unwrap();
+
+        // Like DynamoDB, an expired item is still readable until the sweep runs.
+        assert!(table.get(&expired.key).await.unwrap().is_some());
+        assert_eq!(table.purge_expired().await.unwrap(), 1);
+        assert_eq!(table.get(&expired.key).await.unwrap(), None);
+        assert_eq!(table.get(&live.key).await.unwrap(), Some(live));
+    }
+
+    #[tokio::test]
+    async fn reserved_attribute_names_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("pivota.sqlite3")).unwrap();
+        let table = EmbeddedTable::new(db, SharedClock(Arc::new(SystemClock)));
+        let mut attrs = crate::ports::Attributes::new();
+        attrs.insert("version".into(), 3.into());
+        let result = table
+            .put(Item::new(ItemKey::new("A", "B"), attrs), Condition::None)
+            .await;
+        assert!(matches!(result, Err(StoreError::Other(_))), "{result:?}");
+    }
+}
