@@ -24,7 +24,10 @@ pub struct ItemKey {
 
 impl ItemKey {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self { pk: pk.into(), sk: sk.into() }
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 }
 
@@ -32,8 +35,16 @@ impl ItemKey {
 /// `gsi2sk`, `version`, `expires_at`) must not be used here.
 pub type Attributes = serde_json::Map<String, serde_json::Value>;
 
-pub const RESERVED_ATTRIBUTES: &[&str] =
-    &["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "version", "expires_at"];
+pub const RESERVED_ATTRIBUTES: &[&str] = &[
+    "pk",
+    "sk",
+    "gsi1pk",
+    "gsi1sk",
+    "gsi2pk",
+    "gsi2sk",
+    "version",
+    "expires_at",
+];
 
 /// One item of the table.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,7 +65,14 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: ItemKey, attrs: Attributes) -> Self {
-        Self { key, gsi1: None, gsi2: None, version: 1, expires_at: None, attrs }
+        Self {
+            key,
+            gsi1: None,
+            gsi2: None,
+            version: 1,
+            expires_at: None,
+            attrs,
+        }
     }
 }
 
@@ -82,10 +100,19 @@ pub enum Condition {
 /// One write inside a transaction.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WriteOp {
-    Put { item: Item, condition: Condition },
-    Delete { key: ItemKey, condition: Condition },
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        key: ItemKey,
+        condition: Condition,
+    },
     /// Asserts a condition without writing.
-    Check { key: ItemKey, condition: Condition },
+    Check {
+        key: ItemKey,
+        condition: Condition,
+    },
 }
 
 /// A query: all items whose index partition key equals `pk`, optionally with a sort-key prefix, in
@@ -104,7 +131,14 @@ pub struct Query {
 
 impl Query {
     pub fn new(index: Index, pk: impl Into<String>, limit: u32) -> Self {
-        Self { index, pk: pk.into(), sk_prefix: None, limit, cursor: None, descending: false }
+        Self {
+            index,
+            pk: pk.into(),
+            sk_prefix: None,
+            limit,
+            cursor: None,
+            descending: false,
+        }
     }
 }
 
@@ -188,7 +222,12 @@ pub enum QueueError {
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Returns the message id.
-    async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError>;
+    async fn send(
+        &self,
+        queue: &QueueRef,
+        body: &str,
+        delay: Duration,
+    ) -> Result<String, QueueError>;
     /// Up to `max` (1..=10) visible messages, hidden for `visibility_timeout` after this receive. A message
     /// received more often than the queue's max receive count moves to its dead-letter queue instead.
     async fn receive(
@@ -264,7 +303,8 @@ pub trait Workflow: Send + Sync {
     /// a no-op (Step Functions execution names are unique; embedded timers have the merchant's id).
     async fn start_kyc_wait(&self, input: &KycWaitInput) -> Result<(), WorkflowError>;
     /// The state of the merchant's KYC wait, `None` if none was started.
-    async fn kyc_wait_status(&self, merchant_id: &str) -> Result<Option<WaitStatus>, WorkflowError>;
+    async fn kyc_wait_status(&self, merchant_id: &str)
+    -> Result<Option<WaitStatus>, WorkflowError>;
 }
 
 // ---------------------------------------------------------------------------------------------------

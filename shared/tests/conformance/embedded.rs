@@ -1,0 +1,1 @@
+// Placeholder: EmbeddedFixture lands with the embedded adapters.
