@@ -27,13 +27,12 @@ impl StepFunctionsWorkflow {
         }
     }
 
-    /// `arn:…:stateMachine:<machine>` → `arn:…:execution:<machine>:<merchant id>`.
-    pub fn execution_arn(&self, merchant_id: &str) -> String {
-        format!(
-            "{}:{merchant_id}",
-            self.state_machine_arn
-                .replacen(":stateMachine:", ":execution:", 1)
-        )
+    /// `arn:…:stateMachine:<machine>` → `arn:…:execution:<machine>:<execution name>`.
+    pub fn execution_arn(&self, merchant_id: &str) -> Result<String, WorkflowError> {
+        let machine = self
+            .state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1);
+        Ok(format!("{machine}:{}", execution_name(merchant_id)?))
     }
 }
 
@@ -65,7 +64,7 @@ impl Workflow for StepFunctionsWorkflow {
         let result = self
             .client
             .describe_execution()
-            .execution_arn(self.execution_arn(merchant_id))
+            .execution_arn(self.execution_arn(merchant_id)?)
             .send()
             .await;
         let output = match result {
