@@ -415,8 +415,9 @@ pub async fn gsi_query_filters_orders_and_pages<F: Fixture>() {
     seeded.push(other);
     fx.table().batch_put(seeded.clone()).await.expect("seed");
 
-    // WHEN querying the ORDER# prefix two at a time, ascending
-    let mut query = Query::new(Index::Gsi1, &store, 2);
+    // WHEN querying the ORDER# prefix three at a time, ascending (so a page ends between the two orders
+    // that share a sort key, whichever direction)
+    let mut query = Query::new(Index::Gsi1, &store, 3);
     query.sk_prefix = Some("ORDER#".into());
     let (ascending, pages) = all_pages(&fx, query.clone()).await;
 
@@ -426,7 +427,7 @@ pub async fn gsi_query_filters_orders_and_pages<F: Fixture>() {
     let mut expected: Vec<String> = dates.iter().map(|d| format!("ORDER#{d}")).collect();
     expected.sort();
     assert_eq!(got, expected);
-    assert!(pages >= 3, "6 items at 2 per page came in {pages} pages");
+    assert!(pages >= 2, "6 items at 3 per page came in {pages} pages");
     let distinct: HashSet<ItemKey> = ascending.iter().map(|i| i.key.clone()).collect();
     assert_eq!(
         distinct.len(),
@@ -610,6 +611,10 @@ pub async fn unacknowledged_message_is_redelivered<F: Fixture>() {
     assert_eq!(again[0].receive_count, 2);
 }
 
+/// The port promises `InvalidReceipt` for a stale handle. Real SQS does not detect it (DeleteMessage with
+/// an old handle "succeeds, but the message might not be deleted") and moto deletes the message under
+/// any handle it ever had, so the AWS adapter cannot meet this as the port stands: see the report on the
+/// port.
 pub async fn stale_receipt_is_rejected<F: Fixture>() {
     // GIVEN a message received twice
     let fx = F::new().await;
