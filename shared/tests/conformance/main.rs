@@ -9,3 +9,4 @@ mod fixture;
 mod cases;
 mod aws;
 mod embedded;
+mod moto;
