@@ -24,10 +24,7 @@ pub struct ItemKey {
 
 impl ItemKey {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self {
-            pk: pk.into(),
-            sk: sk.into(),
-        }
+        Self { pk: pk.into(), sk: sk.into() }
     }
 }
 
@@ -56,14 +53,7 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: ItemKey, attrs: Attributes) -> Self {
-        Self {
-            key,
-            gsi1: None,
-            gsi2: None,
-            version: 1,
-            expires_at: None,
-            attrs,
-        }
+        Self { key, gsi1: None, gsi2: None, version: 1, expires_at: None, attrs }
     }
 }
 
@@ -122,14 +112,7 @@ pub struct Query {
 
 impl Query {
     pub fn new(index: Index, pk: impl Into<String>, limit: u32) -> Self {
-        Self {
-            index,
-            pk: pk.into(),
-            sk_prefix: None,
-            limit,
-            cursor: None,
-            descending: false,
-        }
+        Self { index, pk: pk.into(), sk_prefix: None, limit, cursor: None, descending: false }
     }
 }
 
@@ -213,12 +196,7 @@ pub enum QueueError {
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Returns the message id.
-    async fn send(
-        &self,
-        queue: &QueueRef,
-        body: &str,
-        delay: Duration,
-    ) -> Result<String, QueueError>;
+    async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError>;
     /// Up to `max` (1..=10) visible messages, hidden for `visibility_timeout` after this receive. A message
     /// received more often than the queue's max receive count moves to its dead-letter queue instead.
     async fn receive(
@@ -227,7 +205,10 @@ pub trait Queue: Send + Sync {
         max: u32,
         visibility_timeout: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError>;
-    /// Acknowledges a message. A stale receipt handle (the message was received again since) is an error.
+    /// Acknowledges a message: the handle of its latest receive always deletes it. A stale handle (the
+    /// message was received again since) may be refused with `InvalidReceipt` (embedded) or accepted, as
+    /// SQS accepts it ("succeeds, but the message might not be deleted"); consumers are idempotent, so
+    /// either is safe.
     async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), QueueError>;
 }
 
@@ -294,8 +275,7 @@ pub trait Workflow: Send + Sync {
     /// a no-op (Step Functions execution names are unique; embedded timers have the merchant's id).
     async fn start_kyc_wait(&self, input: &KycWaitInput) -> Result<(), WorkflowError>;
     /// The state of the merchant's KYC wait, `None` if none was started.
-    async fn kyc_wait_status(&self, merchant_id: &str)
-    -> Result<Option<WaitStatus>, WorkflowError>;
+    async fn kyc_wait_status(&self, merchant_id: &str) -> Result<Option<WaitStatus>, WorkflowError>;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -10,19 +10,15 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use pivota::aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
 use pivota::ports::{
-    Index, Item, ItemKey, KycWaitInput, PageCursor, Query, Queue, QueueError, QueueRef, Secrets,
-    SecretsError, StoreError, Table, Workflow, WorkflowError,
+    Index, Item, ItemKey, KycWaitInput, PageCursor, Query, Queue, QueueError, QueueRef, Secrets, SecretsError,
+    StoreError, Table, Workflow, WorkflowError,
 };
 use serde_json::json;
 use ulid::Ulid;
 
 /// An endpoint where nothing listens, without SDK retries so the failure comes at once.
 async fn unreachable_config() -> aws_config::SdkConfig {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
@@ -45,37 +41,18 @@ async fn an_unreachable_service_is_a_transient_failure_for_every_adapter() {
 
     let got = table.get(&ItemKey::new("a", "b")).await;
     assert!(matches!(got, Err(StoreError::Transient(_))), "got {got:?}");
-    let got = queue
-        .send(
-            &QueueRef("http://127.0.0.1:1/1/q".into()),
-            "x",
-            Default::default(),
-        )
-        .await;
+    let got = queue.send(&QueueRef("http://127.0.0.1:1/1/q".into()), "x", Default::default()).await;
     assert!(matches!(got, Err(QueueError::Transient(_))), "got {got:?}");
     let got = secrets.get("s").await;
-    assert!(
-        matches!(got, Err(SecretsError::Transient(_))),
-        "got {got:?}"
-    );
-    let got = workflow
-        .start_kyc_wait(&KycWaitInput {
-            merchant_id: "mer_1".into(),
-            wait_seconds: 1,
-        })
-        .await;
-    assert!(
-        matches!(got, Err(WorkflowError::Transient(_))),
-        "got {got:?}"
-    );
+    assert!(matches!(got, Err(SecretsError::Transient(_))), "got {got:?}");
+    let got = workflow.start_kyc_wait(&KycWaitInput { merchant_id: "mer_1".into(), wait_seconds: 1 }).await;
+    assert!(matches!(got, Err(WorkflowError::Transient(_))), "got {got:?}");
 }
 
 async fn moto_table() -> DynamoTable {
     let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config().await);
     let name = format!("pivota-adapters-{}", Ulid::new().to_string().to_lowercase());
-    provision::create_table(&client, &name)
-        .await
-        .expect("create the table");
+    provision::create_table(&client, &name).await.expect("create the table");
     DynamoTable::new(client, name)
 }
 
@@ -84,22 +61,13 @@ async fn batch_put_keeps_the_last_of_duplicate_keys_like_sequential_puts() {
     // GIVEN 30 puts over 3 keys (BatchWriteItem itself refuses a key twice in one call)
     let table = moto_table().await;
     let items: Vec<Item> = (0..30)
-        .map(|n| {
-            Item::new(
-                ItemKey::new("P", format!("K{}", n % 3)),
-                json!({"n": n}).as_object().unwrap().clone(),
-            )
-        })
+        .map(|n| Item::new(ItemKey::new("P", format!("K{}", n % 3)), json!({"n": n}).as_object().unwrap().clone()))
         .collect();
 
     // WHEN batch-put, THEN each key holds its last value
     table.batch_put(items).await.expect("batch_put");
     for (sk, n) in [("K0", 27), ("K1", 28), ("K2", 29)] {
-        let stored = table
-            .get(&ItemKey::new("P", sk))
-            .await
-            .unwrap()
-            .expect("stored");
+        let stored = table.get(&ItemKey::new("P", sk)).await.unwrap().expect("stored");
         assert_eq!(stored.attrs["n"], n);
     }
 }
@@ -109,10 +77,7 @@ async fn a_cursor_outside_the_sort_key_prefix_is_rejected_before_dynamodb_sees_i
     let table = moto_table().await;
     let mut query = Query::new(Index::Primary, "P", 10);
     query.sk_prefix = Some("ORDER#".into());
-    query.cursor = Some(PageCursor {
-        key: ItemKey::new("P", "REFUND#1"),
-        index_key: None,
-    });
+    query.cursor = Some(PageCursor { key: ItemKey::new("P", "REFUND#1"), index_key: None });
     let got = table.query(query).await;
     assert!(matches!(got, Err(StoreError::InvalidCursor)), "got {got:?}");
 }
@@ -120,10 +85,7 @@ async fn a_cursor_outside_the_sort_key_prefix_is_rejected_before_dynamodb_sees_i
 #[tokio::test(flavor = "multi_thread")]
 async fn reserved_attribute_names_never_reach_the_table() {
     let table = moto_table().await;
-    let item = Item::new(
-        ItemKey::new("P", "S"),
-        json!({"gsi1pk": "sneaky"}).as_object().unwrap().clone(),
-    );
+    let item = Item::new(ItemKey::new("P", "S"), json!({"gsi1pk": "sneaky"}).as_object().unwrap().clone());
     let got = table.put(item, pivota::ports::Condition::None).await;
     assert!(matches!(got, Err(StoreError::Other(_))), "got {got:?}");
     assert_eq!(table.get(&ItemKey::new("P", "S")).await.unwrap(), None);

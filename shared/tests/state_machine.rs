@@ -22,10 +22,8 @@ const TRANSIENT_ERRORS: &[&str] = &[
 ];
 
 fn definition() -> Value {
-    serde_json::from_str(&moto::kyc_definition(
-        "arn:aws:lambda:us-east-1:123456789012:function:kyc",
-    ))
-    .expect("the ASL is JSON")
+    serde_json::from_str(&moto::kyc_definition("arn:aws:lambda:us-east-1:123456789012:function:kyc"))
+        .expect("the ASL is JSON")
 }
 
 #[test]
@@ -45,10 +43,7 @@ fn the_task_invokes_kyc_approve_with_the_input_and_retries_transient_errors() {
     let asl = definition();
     let task = &asl["States"]["ApproveKyc"];
     assert_eq!(task["Resource"], "arn:aws:states:::lambda:invoke");
-    assert_eq!(
-        task["Parameters"]["FunctionName"],
-        "arn:aws:lambda:us-east-1:123456789012:function:kyc"
-    );
+    assert_eq!(task["Parameters"]["FunctionName"], "arn:aws:lambda:us-east-1:123456789012:function:kyc");
     assert_eq!(task["Parameters"]["Payload.$"], "$");
     assert_eq!(task["OutputPath"], "$.Payload");
 
@@ -56,39 +51,20 @@ fn the_task_invokes_kyc_approve_with_the_input_and_retries_transient_errors() {
     let transient = retry
         .iter()
         .find(|retrier| {
-            retrier["ErrorEquals"]
-                .as_array()
-                .is_some_and(|errors| errors.iter().any(|e| e == "TransientError"))
+            retrier["ErrorEquals"].as_array().is_some_and(|errors| errors.iter().any(|e| e == "TransientError"))
         })
         .expect("a retrier for transient errors");
-    let errors: Vec<&str> = transient["ErrorEquals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let errors: Vec<&str> = transient["ErrorEquals"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert_eq!(errors, TRANSIENT_ERRORS);
-    assert!(
-        transient["MaxAttempts"].as_u64().unwrap() >= 3,
-        "retries more than once or twice"
-    );
-    assert!(
-        transient["BackoffRate"].as_f64().unwrap() > 1.0,
-        "backs off"
-    );
-    assert!(
-        !errors.contains(&"States.ALL"),
-        "a permanent error must not be retried"
-    );
+    assert!(transient["MaxAttempts"].as_u64().unwrap() >= 3, "retries more than once or twice");
+    assert!(transient["BackoffRate"].as_f64().unwrap() > 1.0, "backs off");
+    assert!(!errors.contains(&"States.ALL"), "a permanent error must not be retried");
 }
 
 #[test]
 fn the_sam_substitution_is_the_only_placeholder() {
-    let raw = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../infra/statemachine/kyc.asl.json"
-    ))
-    .expect("the ASL file");
+    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/statemachine/kyc.asl.json"))
+        .expect("the ASL file");
     assert_eq!(raw.matches("${").count(), 1);
     assert!(raw.contains("${KycApproveFunctionArn}"));
     assert!(!moto::kyc_definition("arn").contains("${"));
@@ -101,75 +77,38 @@ async fn on_moto_the_wait_runs_then_the_task_and_the_execution_succeeds() {
     let sfn = aws_sdk_sfn::Client::new(&moto::sdk_config().await);
     let name = format!("pivota-kyc-{}", Ulid::new().to_string().to_lowercase());
     let definition = moto::kyc_definition(&moto::kyc_approve_function_arn());
-    let arn =
-        provision::create_state_machine(&sfn, &name, &definition, &moto::state_machine_role_arn())
-            .await
-            .expect("create the state machine");
+    let arn = provision::create_state_machine(&sfn, &name, &definition, &moto::state_machine_role_arn())
+        .await
+        .expect("create the state machine");
     let workflow = StepFunctionsWorkflow::new(sfn.clone(), &arn);
 
     // WHEN a merchant's wait of 1 s starts
-    let input = KycWaitInput {
-        merchant_id: format!("mer_{}", Ulid::new()),
-        wait_seconds: 1,
-    };
+    let input = KycWaitInput { merchant_id: format!("mer_{}", Ulid::new()), wait_seconds: 1 };
     let started = Instant::now();
     workflow.start_kyc_wait(&input).await.expect("start");
-    assert_eq!(
-        workflow.kyc_wait_status(&input.merchant_id).await.unwrap(),
-        Some(WaitStatus::Waiting)
-    );
+    assert_eq!(workflow.kyc_wait_status(&input.merchant_id).await.unwrap(), Some(WaitStatus::Waiting));
 
     // THEN it succeeds, no sooner than the wait, with the task's payload as output
     let execution_arn = workflow.execution_arn(&input.merchant_id).unwrap();
     let execution = loop {
-        let execution = sfn
-            .describe_execution()
-            .execution_arn(&execution_arn)
-            .send()
-            .await
-            .expect("describe");
+        let execution = sfn.describe_execution().execution_arn(&execution_arn).send().await.expect("describe");
         if execution.status != ExecutionStatus::Running {
             break execution;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the execution is still running"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "the execution is still running");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(execution.status, ExecutionStatus::Succeeded);
-    assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "the wait took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_millis(900), "the wait took {:?}", started.elapsed());
     let output: KycWaitInput = serde_json::from_str(execution.output.as_deref().unwrap()).unwrap();
-    assert_eq!(
-        output, input,
-        "moto's Lambda echoes its payload, and OutputPath returns just that payload"
-    );
-    assert_eq!(
-        workflow.kyc_wait_status(&input.merchant_id).await.unwrap(),
-        Some(WaitStatus::Completed)
-    );
+    assert_eq!(output, input, "moto's Lambda echoes its payload, and OutputPath returns just that payload");
+    assert_eq!(workflow.kyc_wait_status(&input.merchant_id).await.unwrap(), Some(WaitStatus::Completed));
 
     // AND the history shows the Wait entered and left, then the task entered and the Lambda scheduled
-    let history = sfn
-        .get_execution_history()
-        .execution_arn(&execution_arn)
-        .send()
-        .await
-        .expect("history");
-    let types: Vec<HistoryEventType> = history
-        .events
-        .iter()
-        .map(|event| event.r#type.clone())
-        .collect();
+    let history = sfn.get_execution_history().execution_arn(&execution_arn).send().await.expect("history");
+    let types: Vec<HistoryEventType> = history.events.iter().map(|event| event.r#type.clone()).collect();
     let position = |wanted: HistoryEventType| {
-        types
-            .iter()
-            .position(|t| *t == wanted)
-            .unwrap_or_else(|| panic!("no {wanted:?} in {types:?}"))
+        types.iter().position(|t| *t == wanted).unwrap_or_else(|| panic!("no {wanted:?} in {types:?}"))
     };
     let order = [
         position(HistoryEventType::WaitStateEntered),
@@ -179,20 +118,9 @@ async fn on_moto_the_wait_runs_then_the_task_and_the_execution_succeeds() {
         position(HistoryEventType::TaskSucceeded),
         position(HistoryEventType::ExecutionSucceeded),
     ];
-    assert!(
-        order.windows(2).all(|pair| pair[0] < pair[1]),
-        "out of order: {types:?}"
-    );
-    let scheduled = history.events[order[3]]
-        .task_scheduled_event_details()
-        .expect("details");
-    assert_eq!(
-        (
-            scheduled.resource_type.as_str(),
-            scheduled.resource.as_str()
-        ),
-        ("lambda", "invoke")
-    );
+    assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "out of order: {types:?}");
+    let scheduled = history.events[order[3]].task_scheduled_event_details().expect("details");
+    assert_eq!((scheduled.resource_type.as_str(), scheduled.resource.as_str()), ("lambda", "invoke"));
     let parameters: Value = serde_json::from_str(&scheduled.parameters).unwrap();
     assert_eq!(parameters["FunctionName"], moto::kyc_approve_function_arn());
     assert_eq!(parameters["Payload"]["merchant_id"], input.merchant_id);

@@ -24,9 +24,9 @@ pub struct ConfigError(String);
 impl LocalConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         let listen = std::env::var("PIVOTA_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
-        let listen = listen
-            .parse()
-            .map_err(|_| ConfigError(format!("PIVOTA_LISTEN must be an address like 127.0.0.1:3000, got {listen:?}")))?;
+        let listen = listen.parse().map_err(|_| {
+            ConfigError(format!("PIVOTA_LISTEN must be an address like 127.0.0.1:3000, got {listen:?}"))
+        })?;
         let data_dir = std::env::var_os("PIVOTA_DATA_DIR").map_or_else(|| PathBuf::from(".pivota"), PathBuf::from);
         let admin_token = std::env::var("PIVOTA_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()).map(SecretString::from);
         let settings = Settings::from_env().map_err(|e| ConfigError(e.to_string()))?;

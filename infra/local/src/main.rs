@@ -11,7 +11,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,aws_config=warn".into()),
         )
         .with_target(false);
-    if json_logs { subscriber.json().init() } else { subscriber.init() }
+    if json_logs {
+        subscriber.json().init()
+    } else {
+        subscriber.init()
+    }
 
     let config = LocalConfig::from_env()?;
     let data_dir = config.data_dir.clone();

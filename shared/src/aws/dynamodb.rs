@@ -40,10 +40,7 @@ pub struct DynamoTable {
 
 impl DynamoTable {
     pub fn new(client: Client, table_name: impl Into<String>) -> Self {
-        Self {
-            client,
-            table_name: table_name.into(),
-        }
+        Self { client, table_name: table_name.into() }
     }
 
     pub fn table_name(&self) -> &str {
@@ -60,13 +57,7 @@ struct ConditionExpression {
 
 impl ConditionExpression {
     fn of(condition: Condition) -> Option<Self> {
-        let simple = |expression| {
-            Some(Self {
-                expression,
-                names: None,
-                values: None,
-            })
-        };
+        let simple = |expression| Some(Self { expression, names: None, values: None });
         match condition {
             Condition::None => None,
             Condition::NotExists => simple("attribute_not_exists(pk)"),
@@ -75,10 +66,7 @@ impl ConditionExpression {
             Condition::VersionIs(version) => Some(Self {
                 expression: "#v = :v",
                 names: Some(HashMap::from([("#v".to_owned(), "version".to_owned())])),
-                values: Some(HashMap::from([(
-                    ":v".to_owned(),
-                    AttributeValue::N(version.to_string()),
-                )])),
+                values: Some(HashMap::from([(":v".to_owned(), AttributeValue::N(version.to_string()))])),
             }),
         }
     }
@@ -143,21 +131,10 @@ impl Table for DynamoTable {
             return Ok(());
         }
         if ops.len() > TRANSACTION_LIMIT {
-            return Err(StoreError::Other(format!(
-                "a transaction holds at most {TRANSACTION_LIMIT} operations"
-            )));
+            return Err(StoreError::Other(format!("a transaction holds at most {TRANSACTION_LIMIT} operations")));
         }
-        let items = ops
-            .into_iter()
-            .map(|op| self.transact_item(op))
-            .collect::<Result<Vec<_>, _>>()?;
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
+        let items = ops.into_iter().map(|op| self.transact_item(op)).collect::<Result<Vec<_>, _>>()?;
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(err) => Err(match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
@@ -171,10 +148,7 @@ impl Table for DynamoTable {
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         if !(1..=1000).contains(&query.limit) {
-            return Err(StoreError::Other(format!(
-                "a query's limit must be 1..=1000, not {}",
-                query.limit
-            )));
+            return Err(StoreError::Other(format!("a query's limit must be 1..=1000, not {}", query.limit)));
         }
         let (pk_name, sk_name) = key_names(query.index);
         let start_key = match &query.cursor {
@@ -207,12 +181,7 @@ impl Table for DynamoTable {
             .send()
             .await
             .map_err(|err| store_error("Query", &err))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(item_from_map)
-            .collect::<Result<_, _>>()?;
+        let items = output.items.unwrap_or_default().into_iter().map(item_from_map).collect::<Result<_, _>>()?;
         let next = match output.last_evaluated_key {
             Some(key) if !key.is_empty() => Some(cursor_from_map(query.index, key)?),
             _ => None,
@@ -249,9 +218,7 @@ impl DynamoTable {
                     .table_name(&self.table_name)
                     .set_item(Some(item_to_map(item)?))
                     .set_condition_expression(condition.as_ref().map(|c| c.expression.to_owned()))
-                    .set_expression_attribute_names(
-                        condition.as_ref().and_then(|c| c.names.clone()),
-                    )
+                    .set_expression_attribute_names(condition.as_ref().and_then(|c| c.names.clone()))
                     .set_expression_attribute_values(condition.and_then(|c| c.values))
                     .build();
                 put.map(|put| TransactWriteItem::builder().put(put).build())
@@ -262,9 +229,7 @@ impl DynamoTable {
                     .table_name(&self.table_name)
                     .set_key(Some(key_to_map(&key)))
                     .set_condition_expression(condition.as_ref().map(|c| c.expression.to_owned()))
-                    .set_expression_attribute_names(
-                        condition.as_ref().and_then(|c| c.names.clone()),
-                    )
+                    .set_expression_attribute_names(condition.as_ref().and_then(|c| c.names.clone()))
                     .set_expression_attribute_values(condition.and_then(|c| c.values))
                     .build();
                 delete.map(|delete| TransactWriteItem::builder().delete(delete).build())
@@ -298,10 +263,7 @@ impl DynamoTable {
                 .send()
                 .await
                 .map_err(|err| store_error("BatchWriteItem", &err))?;
-            requests = output
-                .unprocessed_items
-                .and_then(|mut left| left.remove(&self.table_name))
-                .unwrap_or_default();
+            requests = output.unprocessed_items.and_then(|mut left| left.remove(&self.table_name)).unwrap_or_default();
             if requests.is_empty() {
                 return Ok(());
             }
@@ -323,18 +285,12 @@ fn index_name(index: Index) -> Option<&'static str> {
 
 /// Checks the cursor against the query before it becomes an `ExclusiveStartKey`: DynamoDB would
 /// either reject a foreign key or, worse, silently start somewhere unrelated.
-fn cursor_start_key(
-    query: &Query,
-    cursor: &crate::ports::PageCursor,
-) -> Result<AttributeMap, StoreError> {
+fn cursor_start_key(query: &Query, cursor: &crate::ports::PageCursor) -> Result<AttributeMap, StoreError> {
     let position = match query.index {
         Index::Primary => &cursor.key,
         Index::Gsi1 | Index::Gsi2 => cursor.index_key.as_ref().ok_or(StoreError::InvalidCursor)?,
     };
-    let outside_prefix = query
-        .sk_prefix
-        .as_ref()
-        .is_some_and(|prefix| !position.sk.starts_with(prefix));
+    let outside_prefix = query.sk_prefix.as_ref().is_some_and(|prefix| !position.sk.starts_with(prefix));
     if position.pk != query.pk || outside_prefix {
         return Err(StoreError::InvalidCursor);
     }
@@ -358,26 +314,15 @@ fn backoff(round: u32) -> Duration {
 /// Maps the reasons of a `TransactionCanceledException`: the first failed condition wins; a conflict
 /// with another transaction has no index; throttling is transient. `None` for anything else.
 fn cancellation(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Option<StoreError> {
-    let codes: Vec<&str> = reasons
-        .iter()
-        .map(|reason| reason.code().unwrap_or("None"))
-        .collect();
-    if let Some(index) = codes
-        .iter()
-        .position(|code| *code == "ConditionalCheckFailed")
-    {
+    let codes: Vec<&str> = reasons.iter().map(|reason| reason.code().unwrap_or("None")).collect();
+    if let Some(index) = codes.iter().position(|code| *code == "ConditionalCheckFailed") {
         return Some(StoreError::TransactionCancelled { index: Some(index) });
     }
     if codes.contains(&"TransactionConflict") {
         return Some(StoreError::TransactionCancelled { index: None });
     }
-    if codes
-        .iter()
-        .any(|code| matches!(*code, "ThrottlingError" | "ProvisionedThroughputExceeded"))
-    {
-        return Some(StoreError::Transient(format!(
-            "TransactWriteItems cancelled: {codes:?}"
-        )));
+    if codes.iter().any(|code| matches!(*code, "ThrottlingError" | "ProvisionedThroughputExceeded")) {
+        return Some(StoreError::Transient(format!("TransactWriteItems cancelled: {codes:?}")));
     }
     None
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -20,16 +20,9 @@ pub struct ProvisionError(String);
 
 /// The single table: hash `pk`, range `sk`, GSIs `gsi1`/`gsi2` (projection ALL), on-demand billing, TTL
 /// on `expires_at`. Returns once the table can be used.
-pub async fn create_table(
-    client: &aws_sdk_dynamodb::Client,
-    name: &str,
-) -> Result<(), ProvisionError> {
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), ProvisionError> {
     let key = |attribute: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(attribute)
-            .key_type(key_type)
-            .build()
-            .map_err(built)
+        KeySchemaElement::builder().attribute_name(attribute).key_type(key_type).build().map_err(built)
     };
     let string_attribute = |attribute: &str| {
         AttributeDefinition::builder()
@@ -43,18 +36,11 @@ pub async fn create_table(
             .index_name(index)
             .key_schema(key(pk, KeyType::Hash)?)
             .key_schema(key(sk, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()
             .map_err(built)
     };
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest);
+    let mut request = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
     for attribute in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
         request = request.attribute_definitions(string_attribute(attribute)?);
     }
@@ -74,11 +60,7 @@ pub async fn create_table(
         .await
         .map_err(|err| ProvisionError(format!("waiting for table {name}: {err}")))?;
 
-    let ttl = TimeToLiveSpecification::builder()
-        .attribute_name("expires_at")
-        .enabled(true)
-        .build()
-        .map_err(built)?;
+    let ttl = TimeToLiveSpecification::builder().attribute_name("expires_at").enabled(true).build().map_err(built)?;
     client
         .update_time_to_live()
         .table_name(name)
@@ -107,14 +89,9 @@ pub async fn create_queue_with_dlq(
         .attributes
         .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
         .ok_or_else(|| ProvisionError(format!("queue {name}-dlq has no ARN")))?;
-    let redrive =
-        serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count});
-    let work_url = create_queue(
-        client,
-        name,
-        HashMap::from([(QueueAttributeName::RedrivePolicy, redrive.to_string())]),
-    )
-    .await?;
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count});
+    let work_url =
+        create_queue(client, name, HashMap::from([(QueueAttributeName::RedrivePolicy, redrive.to_string())])).await?;
     Ok((QueueRef(work_url), QueueRef(dlq_url)))
 }
 
@@ -156,11 +133,7 @@ pub async fn create_state_machine(
 
 /// Applies SAM-style `DefinitionSubstitutions` (`${Name}` → value) to an ASL definition.
 pub fn substitute_definition(definition: &str, substitutions: &[(&str, &str)]) -> String {
-    substitutions
-        .iter()
-        .fold(definition.to_owned(), |text, (name, value)| {
-            text.replace(&format!("${{{name}}}"), value)
-        })
+    substitutions.iter().fold(definition.to_owned(), |text, (name, value)| text.replace(&format!("${{{name}}}"), value))
 }
 
 fn built(err: aws_sdk_dynamodb::error::BuildError) -> ProvisionError {

@@ -33,15 +33,10 @@ impl<E: ProvideErrorMetadata + std::error::Error + 'static> OperationError for E
 /// Throttling, 5xx responses, timeouts and failures to reach the service at all.
 pub(crate) fn is_transient<E: OperationError>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(service) => {
             service.raw().status().is_server_error()
-                || service
-                    .err()
-                    .code()
-                    .is_some_and(|code| TRANSIENT_CODES.contains(&code))
+                || service.err().code().is_some_and(|code| TRANSIENT_CODES.contains(&code))
         }
         _ => false,
     }
@@ -54,19 +49,13 @@ pub(crate) fn code<E: OperationError>(err: &SdkError<E, HttpResponse>) -> Option
 
 /// `"<operation>: <code>: <message>"`, or the transport failure. Never includes the request, so secret
 /// values and item contents cannot leak into logs through it.
-pub(crate) fn describe<E: OperationError>(
-    operation: &str,
-    err: &SdkError<E, HttpResponse>,
-) -> String {
+pub(crate) fn describe<E: OperationError>(operation: &str, err: &SdkError<E, HttpResponse>) -> String {
     match err.as_service_error() {
         Some(service) => format!(
             "{operation}: {}: {}",
             service.code().unwrap_or("UnknownError"),
             service.message().unwrap_or("no message")
         ),
-        None => format!(
-            "{operation}: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(err)
-        ),
+        None => format!("{operation}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(err)),
     }
 }

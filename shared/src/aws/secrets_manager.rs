@@ -22,10 +22,7 @@ pub struct SecretsManagerStore {
 
 impl SecretsManagerStore {
     pub fn new(client: Client) -> Self {
-        Self {
-            client,
-            name_prefix: String::new(),
-        }
+        Self { client, name_prefix: String::new() }
     }
 
     /// Stores every secret under `prefix` + name (e.g. `pivota/prod/`), so stages or test runs sharing
@@ -39,18 +36,8 @@ impl SecretsManagerStore {
         format!("{}{name}", self.name_prefix)
     }
 
-    async fn get_stage(
-        &self,
-        name: &str,
-        stage: &str,
-    ) -> Result<Option<SecretString>, SecretsError> {
-        let result = self
-            .client
-            .get_secret_value()
-            .secret_id(self.secret_id(name))
-            .version_stage(stage)
-            .send()
-            .await;
+    async fn get_stage(&self, name: &str, stage: &str) -> Result<Option<SecretString>, SecretsError> {
+        let result = self.client.get_secret_value().secret_id(self.secret_id(name)).version_stage(stage).send().await;
         match result {
             Ok(output) => Ok(output.secret_string.map(SecretString::from)),
             // Both "no such secret" and "no version in that stage".
@@ -141,10 +128,7 @@ fn version_id(version_id: Option<String>) -> Result<String, SecretsError> {
 
 fn secrets_error<E: OperationError>(
     operation: &str,
-    err: &aws_sdk_secretsmanager::error::SdkError<
-        E,
-        aws_sdk_secretsmanager::config::http::HttpResponse,
-    >,
+    err: &aws_sdk_secretsmanager::error::SdkError<E, aws_sdk_secretsmanager::config::http::HttpResponse>,
 ) -> SecretsError {
     if is_transient(err) {
         SecretsError::Transient(describe(operation, err))

@@ -10,10 +10,7 @@ use super::sdk_error::{OperationError, code, describe, is_transient};
 use crate::ports::{Queue, QueueError, QueueRef, ReceivedMessage};
 
 /// Codes SQS answers with for a missing queue: the JSON protocol's and the legacy query protocol's.
-const NO_SUCH_QUEUE_CODES: &[&str] = &[
-    "QueueDoesNotExist",
-    "AWS.SimpleQueueService.NonExistentQueue",
-];
+const NO_SUCH_QUEUE_CODES: &[&str] = &["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"];
 
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
@@ -28,12 +25,7 @@ impl SqsQueue {
 
 #[async_trait]
 impl Queue for SqsQueue {
-    async fn send(
-        &self,
-        queue: &QueueRef,
-        body: &str,
-        delay: Duration,
-    ) -> Result<String, QueueError> {
+    async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError> {
         let output = self
             .client
             .send_message()
@@ -43,9 +35,7 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(|err| queue_error("SendMessage", queue, &err))?;
-        output
-            .message_id
-            .ok_or_else(|| QueueError::Other("SendMessage returned no message id".into()))
+        output.message_id.ok_or_else(|| QueueError::Other("SendMessage returned no message id".into()))
     }
 
     async fn receive(
@@ -66,31 +56,14 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(|err| queue_error("ReceiveMessage", queue, &err))?;
-        output
-            .messages
-            .unwrap_or_default()
-            .into_iter()
-            .map(received)
-            .collect()
+        output.messages.unwrap_or_default().into_iter().map(received).collect()
     }
 
     async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), QueueError> {
-        match self
-            .client
-            .delete_message()
-            .queue_url(&queue.0)
-            .receipt_handle(receipt_handle)
-            .send()
-            .await
-        {
+        match self.client.delete_message().queue_url(&queue.0).receipt_handle(receipt_handle).send().await {
             Ok(_) => Ok(()),
             // DeleteMessage takes only the queue and the handle, so an invalid parameter is the handle.
-            Err(err)
-                if matches!(
-                    code(&err),
-                    Some("ReceiptHandleIsInvalid" | "InvalidParameterValue")
-                ) =>
-            {
+            Err(err) if matches!(code(&err), Some("ReceiptHandleIsInvalid" | "InvalidParameterValue")) => {
                 Err(QueueError::InvalidReceipt)
             }
             Err(err) => Err(queue_error("DeleteMessage", queue, &err)),
@@ -104,17 +77,11 @@ fn received(message: Message) -> Result<ReceivedMessage, QueueError> {
         .as_ref()
         .and_then(|attributes| attributes.get(&MessageSystemAttributeName::ApproximateReceiveCount))
         .and_then(|count| count.parse().ok())
-        .ok_or_else(|| {
-            QueueError::Other("ReceiveMessage returned no ApproximateReceiveCount".into())
-        })?;
-    let missing = |field: &str| {
-        QueueError::Other(format!("ReceiveMessage returned a message without {field}"))
-    };
+        .ok_or_else(|| QueueError::Other("ReceiveMessage returned no ApproximateReceiveCount".into()))?;
+    let missing = |field: &str| QueueError::Other(format!("ReceiveMessage returned a message without {field}"));
     Ok(ReceivedMessage {
         message_id: message.message_id.ok_or_else(|| missing("an id"))?,
-        receipt_handle: message
-            .receipt_handle
-            .ok_or_else(|| missing("a receipt handle"))?,
+        receipt_handle: message.receipt_handle.ok_or_else(|| missing("a receipt handle"))?,
         body: message.body.unwrap_or_default(),
         receive_count,
     })

@@ -21,17 +21,12 @@ pub struct StepFunctionsWorkflow {
 
 impl StepFunctionsWorkflow {
     pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
-        Self {
-            client,
-            state_machine_arn: state_machine_arn.into(),
-        }
+        Self { client, state_machine_arn: state_machine_arn.into() }
     }
 
     /// `arn:…:stateMachine:<machine>` → `arn:…:execution:<machine>:<execution name>`.
     pub fn execution_arn(&self, merchant_id: &str) -> Result<String, WorkflowError> {
-        let machine = self
-            .state_machine_arn
-            .replacen(":stateMachine:", ":execution:", 1);
+        let machine = self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1);
         Ok(format!("{machine}:{}", execution_name(merchant_id)?))
     }
 }
@@ -57,16 +52,8 @@ impl Workflow for StepFunctionsWorkflow {
         }
     }
 
-    async fn kyc_wait_status(
-        &self,
-        merchant_id: &str,
-    ) -> Result<Option<WaitStatus>, WorkflowError> {
-        let result = self
-            .client
-            .describe_execution()
-            .execution_arn(self.execution_arn(merchant_id)?)
-            .send()
-            .await;
+    async fn kyc_wait_status(&self, merchant_id: &str) -> Result<Option<WaitStatus>, WorkflowError> {
+        let result = self.client.describe_execution().execution_arn(self.execution_arn(merchant_id)?).send().await;
         let output = match result {
             Ok(output) => output,
             Err(err) if code(&err) == Some("ExecutionDoesNotExist") => return Ok(None),
@@ -76,13 +63,9 @@ impl Workflow for StepFunctionsWorkflow {
             // A redrive restarts the failed task, so the merchant is waiting again.
             ExecutionStatus::Running | ExecutionStatus::PendingRedrive => WaitStatus::Waiting,
             ExecutionStatus::Succeeded => WaitStatus::Completed,
-            ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {
-                WaitStatus::Failed
-            }
+            ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => WaitStatus::Failed,
             other => {
-                return Err(WorkflowError::Other(format!(
-                    "unknown execution status {other:?}"
-                )));
+                return Err(WorkflowError::Other(format!("unknown execution status {other:?}")));
             }
         }))
     }

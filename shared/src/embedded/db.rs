@@ -87,10 +87,7 @@ impl std::fmt::Debug for Db {
 
 impl Db {
     pub(crate) fn open(path: &Path) -> Result<Self, OpenError> {
-        let sqlite_error = |source| OpenError::Database {
-            path: path.to_owned(),
-            source,
-        };
+        let sqlite_error = |source| OpenError::Database { path: path.to_owned(), source };
         let mut conn = Connection::open(path).map_err(sqlite_error)?;
         let configured = (|| {
             conn.busy_timeout(Duration::from_secs(5))?;
@@ -101,15 +98,9 @@ impl Db {
         configured.map_err(sqlite_error)?;
         let applied = migrate(&mut conn).map_err(sqlite_error)?;
         if applied > MIGRATIONS.len() {
-            return Err(OpenError::NewerSchema {
-                path: path.to_owned(),
-                found: applied,
-                known: MIGRATIONS.len(),
-            });
+            return Err(OpenError::NewerSchema { path: path.to_owned(), found: applied, known: MIGRATIONS.len() });
         }
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `work` on the connection in a blocking thread.
@@ -162,49 +153,30 @@ pub(crate) fn duration_ms(duration: Duration) -> i64 {
 
 /// Another process holding the write lock past the busy timeout is worth retrying; anything else is not.
 fn is_transient(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    )
+    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        if is_transient(&e) {
-            Self::Transient(e.to_string())
-        } else {
-            Self::Other(e.to_string())
-        }
+        if is_transient(&e) { Self::Transient(e.to_string()) } else { Self::Other(e.to_string()) }
     }
 }
 
 impl From<rusqlite::Error> for QueueError {
     fn from(e: rusqlite::Error) -> Self {
-        if is_transient(&e) {
-            Self::Transient(e.to_string())
-        } else {
-            Self::Other(e.to_string())
-        }
+        if is_transient(&e) { Self::Transient(e.to_string()) } else { Self::Other(e.to_string()) }
     }
 }
 
 impl From<rusqlite::Error> for SecretsError {
     fn from(e: rusqlite::Error) -> Self {
-        if is_transient(&e) {
-            Self::Transient(e.to_string())
-        } else {
-            Self::Other(e.to_string())
-        }
+        if is_transient(&e) { Self::Transient(e.to_string()) } else { Self::Other(e.to_string()) }
     }
 }
 
 impl From<rusqlite::Error> for WorkflowError {
     fn from(e: rusqlite::Error) -> Self {
-        if is_transient(&e) {
-            Self::Transient(e.to_string())
-        } else {
-            Self::Other(e.to_string())
-        }
+        if is_transient(&e) { Self::Transient(e.to_string()) } else { Self::Other(e.to_string()) }
     }
 }
 
@@ -219,13 +191,9 @@ mod tests {
         drop(Db::open(&path).unwrap());
         let db = Db::open(&path).unwrap();
         let conn = db.conn.lock().unwrap();
-        let version: usize = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len());
-        let mode: String = conn
-            .pragma_query_value(None, "journal_mode", |r| r.get(0))
-            .unwrap();
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
     }
 }

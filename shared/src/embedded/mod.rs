@@ -39,21 +39,11 @@ const DATABASE_FILE: &str = "pivota.sqlite3";
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    DataDir { path: PathBuf, source: std::io::Error },
     #[error("cannot open the database {path}: {source}")]
-    Database {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Database { path: PathBuf, source: rusqlite::Error },
     #[error("the database {path} has schema version {found}, newer than this build's {known}")]
-    NewerSchema {
-        path: PathBuf,
-        found: usize,
-        known: usize,
-    },
+    NewerSchema { path: PathBuf, found: usize, known: usize },
     #[error(transparent)]
     SecretKey(#[from] SecretKeyError),
 }
@@ -74,10 +64,7 @@ impl EmbeddedBackend {
     }
 
     pub fn open_with_clock(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, OpenError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir {
-            path: data_dir.to_owned(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| OpenError::DataDir { path: data_dir.to_owned(), source })?;
         let key = Arc::new(secret_key::SecretKey::load_or_create(data_dir)?);
         let db = db::Db::open(&data_dir.join(DATABASE_FILE))?;
         let clock = SharedClock(clock);

@@ -62,9 +62,7 @@ impl EmbeddedQueue {
                     if dead_letter != &name {
                         redrive_policy(&tx, dead_letter)?;
                     } else {
-                        return Err(QueueError::Other(format!(
-                            "queue {name} cannot be its own DLQ"
-                        )));
+                        return Err(QueueError::Other(format!("queue {name} cannot be its own DLQ")));
                     }
                 }
                 tx.execute(
@@ -94,10 +92,7 @@ impl EmbeddedQueue {
                     params![name, now],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
-                Ok(QueueDepth {
-                    visible: visible as u64,
-                    not_visible: not_visible as u64,
-                })
+                Ok(QueueDepth { visible: visible as u64, not_visible: not_visible as u64 })
             })
             .await
     }
@@ -105,16 +100,9 @@ impl EmbeddedQueue {
 
 #[async_trait]
 impl Queue for EmbeddedQueue {
-    async fn send(
-        &self,
-        queue: &QueueRef,
-        body: &str,
-        delay: Duration,
-    ) -> Result<String, QueueError> {
+    async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError> {
         if delay > MAX_DELAY {
-            return Err(QueueError::Other(format!(
-                "delay {delay:?} exceeds SQS's {MAX_DELAY:?}"
-            )));
+            return Err(QueueError::Other(format!("delay {delay:?} exceeds SQS's {MAX_DELAY:?}")));
         }
         let (name, body) = (queue.0.clone(), body.to_owned());
         let visible_at = epoch_ms(self.clock.now()) + duration_ms(delay);
@@ -138,14 +126,10 @@ impl Queue for EmbeddedQueue {
         visibility_timeout: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
         if !(1..=MAX_RECEIVE_BATCH).contains(&max) {
-            return Err(QueueError::Other(format!(
-                "receive takes 1 to {MAX_RECEIVE_BATCH} messages, not {max}"
-            )));
+            return Err(QueueError::Other(format!("receive takes 1 to {MAX_RECEIVE_BATCH} messages, not {max}")));
         }
         if visibility_timeout > MAX_VISIBILITY_TIMEOUT {
-            return Err(QueueError::Other(format!(
-                "visibility timeout {visibility_timeout:?} is too long"
-            )));
+            return Err(QueueError::Other(format!("visibility timeout {visibility_timeout:?} is too long")));
         }
         let name = queue.0.clone();
         let now = epoch_ms(self.clock.now());
@@ -157,8 +141,7 @@ impl Queue for EmbeddedQueue {
                 let mut received = Vec::new();
                 // Candidates moved to the DLQ leave this queue, so each round finds new ones.
                 while received.len() < max as usize {
-                    let candidates =
-                        visible_messages(&tx, &name, now, max as usize - received.len())?;
+                    let candidates = visible_messages(&tx, &name, now, max as usize - received.len())?;
                     if candidates.is_empty() {
                         break;
                     }
@@ -182,15 +165,9 @@ impl Queue for EmbeddedQueue {
         self.db
             .run(move |conn| {
                 redrive_policy(conn, &name)?;
-                let deleted = conn.execute(
-                    "DELETE FROM messages WHERE queue = ?1 AND receipt = ?2",
-                    params![name, receipt],
-                )?;
-                if deleted == 0 {
-                    Err(QueueError::InvalidReceipt)
-                } else {
-                    Ok(())
-                }
+                let deleted =
+                    conn.execute("DELETE FROM messages WHERE queue = ?1 AND receipt = ?2", params![name, receipt])?;
+                if deleted == 0 { Err(QueueError::InvalidReceipt) } else { Ok(()) }
             })
             .await
     }
@@ -203,16 +180,9 @@ struct RedrivePolicy {
 
 /// The queue's redrive policy, or `NoSuchQueue`.
 fn redrive_policy(conn: &Connection, name: &str) -> Result<RedrivePolicy, QueueError> {
-    conn.query_row(
-        "SELECT max_receive_count, dead_letter FROM queues WHERE name = ?1",
-        [name],
-        |r| {
-            Ok(RedrivePolicy {
-                max_receive_count: r.get(0)?,
-                dead_letter: r.get(1)?,
-            })
-        },
-    )
+    conn.query_row("SELECT max_receive_count, dead_letter FROM queues WHERE name = ?1", [name], |r| {
+        Ok(RedrivePolicy { max_receive_count: r.get(0)?, dead_letter: r.get(1)? })
+    })
     .optional()?
     .ok_or_else(|| QueueError::NoSuchQueue(name.to_owned()))
 }
@@ -223,32 +193,19 @@ struct Candidate {
     receive_count: u32,
 }
 
-fn visible_messages(
-    conn: &Connection,
-    queue: &str,
-    now: i64,
-    limit: usize,
-) -> Result<Vec<Candidate>, QueueError> {
+fn visible_messages(conn: &Connection, queue: &str, now: i64, limit: usize) -> Result<Vec<Candidate>, QueueError> {
     let mut statement = conn.prepare_cached(
         "SELECT id, body, receive_count FROM messages
          WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3",
     )?;
     let rows = statement.query_map(params![queue, now, limit as i64], |r| {
-        Ok(Candidate {
-            id: r.get(0)?,
-            body: r.get(1)?,
-            receive_count: r.get(2)?,
-        })
+        Ok(Candidate { id: r.get(0)?, body: r.get(1)?, receive_count: r.get(2)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Hands the message out under a fresh receipt handle, which makes every earlier handle stale.
-fn deliver(
-    conn: &Connection,
-    candidate: Candidate,
-    hidden_until: i64,
-) -> Result<ReceivedMessage, QueueError> {
+fn deliver(conn: &Connection, candidate: Candidate, hidden_until: i64) -> Result<ReceivedMessage, QueueError> {
     let mut token = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut token);
     let receipt = format!("{}.{}", candidate.id, hex::encode(token));
@@ -257,12 +214,7 @@ fn deliver(
         "UPDATE messages SET receipt = ?2, receive_count = ?3, visible_at_ms = ?4 WHERE id = ?1",
         params![candidate.id, receipt, receive_count, hidden_until],
     )?;
-    Ok(ReceivedMessage {
-        message_id: candidate.id,
-        receipt_handle: receipt,
-        body: candidate.body,
-        receive_count,
-    })
+    Ok(ReceivedMessage { message_id: candidate.id, receipt_handle: receipt, body: candidate.body, receive_count })
 }
 
 /// Moves the message to the dead-letter queue, keeping its id and body. The DLQ counts its own
@@ -272,10 +224,6 @@ fn dead_letter(conn: &Connection, id: &str, dlq: &str, now: i64) -> Result<(), Q
         "UPDATE messages SET queue = ?2, receipt = NULL, receive_count = 0, visible_at_ms = ?3 WHERE id = ?1",
         params![id, dlq, now],
     )?;
-    tracing::warn!(
-        message_id = id,
-        dead_letter_queue = dlq,
-        "message moved to its dead-letter queue"
-    );
+    tracing::warn!(message_id = id, dead_letter_queue = dlq, "message moved to its dead-letter queue");
     Ok(())
 }

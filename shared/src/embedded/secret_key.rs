@@ -47,19 +47,13 @@ impl SecretKey {
     /// Loads the key file in `data_dir`, creating it if missing.
     pub(crate) fn load_or_create(data_dir: &Path) -> Result<Self, SecretKeyError> {
         let path = data_dir.join(KEY_FILE);
-        let io_error = |source| SecretKeyError::Io {
-            path: path.clone(),
-            source,
-        };
+        let io_error = |source| SecretKeyError::Io { path: path.clone(), source };
         match fs::symlink_metadata(&path) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => create(&path).map_err(io_error)?,
             Err(e) => return Err(io_error(e)),
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .open(&path)
-            .map_err(io_error)?;
+        let mut file = OpenOptions::new().read(true).open(&path).map_err(io_error)?;
         let mode = file.metadata().map_err(io_error)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(SecretKeyError::TooOpen { path, mode });
@@ -67,10 +61,7 @@ impl SecretKey {
         let mut bytes = Vec::with_capacity(KEY_LEN);
         file.read_to_end(&mut bytes).map_err(io_error)?;
         if bytes.len() != KEY_LEN {
-            return Err(SecretKeyError::WrongLength {
-                path,
-                len: bytes.len(),
-            });
+            return Err(SecretKeyError::WrongLength { path, len: bytes.len() });
         }
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes));
         bytes.fill(0);
@@ -78,44 +69,19 @@ impl SecretKey {
     }
 
     /// Encrypts under a fresh random nonce, binding `aad`. Returns (nonce, ciphertext).
-    pub(crate) fn seal(
-        &self,
-        plaintext: &[u8],
-        aad: &[u8],
-    ) -> Result<([u8; NONCE_LEN], Vec<u8>), SealError> {
+    pub(crate) fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<([u8; NONCE_LEN], Vec<u8>), SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        let ciphertext = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
-            .map_err(|_| SealError)?;
+        let ciphertext =
+            self.cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad }).map_err(|_| SealError)?;
         Ok((nonce, ciphertext))
     }
 
-    pub(crate) fn open(
-        &self,
-        nonce: &[u8],
-        ciphertext: &[u8],
-        aad: &[u8],
-    ) -> Result<Vec<u8>, SealError> {
+    pub(crate) fn open(&self, nonce: &[u8], ciphertext: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
         if nonce.len() != NONCE_LEN {
             return Err(SealError);
         }
-        self.cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad,
-                },
-            )
-            .map_err(|_| SealError)
+        self.cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| SealError)
     }
 }
 
@@ -128,11 +94,7 @@ fn create(path: &Path) -> io::Result<()> {
     let mut key = [0u8; KEY_LEN];
     rand::rngs::OsRng.fill_bytes(&mut key);
     let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
         file.write_all(&key)?;
         file.sync_all()
     })();
@@ -170,29 +132,16 @@ mod tests {
         let path = dir.path().join(KEY_FILE);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         let err = SecretKey::load_or_create(dir.path()).unwrap_err();
-        assert!(
-            matches!(err, SecretKeyError::TooOpen { mode: 0o644, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, SecretKeyError::TooOpen { mode: 0o644, .. }), "{err}");
     }
 
     #[test]
     fn a_key_file_of_the_wrong_length_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(KEY_FILE);
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .unwrap()
-            .write_all(b"short")
-            .unwrap();
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).unwrap().write_all(b"short").unwrap();
         let err = SecretKey::load_or_create(dir.path()).unwrap_err();
-        assert!(
-            matches!(err, SecretKeyError::WrongLength { len: 5, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, SecretKeyError::WrongLength { len: 5, .. }), "{err}");
     }
 
     #[test]

@@ -37,11 +37,7 @@ impl EmbeddedSecrets {
         Self { db, key, clock }
     }
 
-    async fn read_stage(
-        &self,
-        name: &str,
-        stage: &'static str,
-    ) -> Result<Option<SecretString>, SecretsError> {
+    async fn read_stage(&self, name: &str, stage: &'static str) -> Result<Option<SecretString>, SecretsError> {
         let owned_name = name.to_owned();
         let sealed: Option<(String, Vec<u8>, Vec<u8>)> = self
             .db
@@ -57,15 +53,9 @@ impl EmbeddedSecrets {
         let Some((version_id, nonce, ciphertext)) = sealed else {
             return Ok(None);
         };
-        let undecryptable = || {
-            SecretsError::Other(format!(
-                "secret {name} ({version_id}) does not decrypt with this data dir's key"
-            ))
-        };
-        let plaintext = self
-            .key
-            .open(&nonce, &ciphertext, &aad(name, &version_id))
-            .map_err(|_| undecryptable())?;
+        let undecryptable =
+            || SecretsError::Other(format!("secret {name} ({version_id}) does not decrypt with this data dir's key"));
+        let plaintext = self.key.open(&nonce, &ciphertext, &aad(name, &version_id)).map_err(|_| undecryptable())?;
         let value = String::from_utf8(plaintext).map_err(|_| undecryptable())?;
         Ok(Some(SecretString::from(value)))
     }
@@ -113,9 +103,7 @@ impl Secrets for EmbeddedSecrets {
 
     async fn delete(&self, name: &str) -> Result<(), SecretsError> {
         let name = name.to_owned();
-        self.db
-            .run(move |conn| conn.execute("DELETE FROM secret_versions WHERE name = ?1", [&name]))
-            .await?;
+        self.db.run(move |conn| conn.execute("DELETE FROM secret_versions WHERE name = ?1", [&name])).await?;
         Ok(())
     }
 }
@@ -128,38 +116,24 @@ mod tests {
     fn open(dir: &std::path::Path) -> (EmbeddedSecrets, Db) {
         let db = Db::open(&dir.join("pivota.sqlite3")).unwrap();
         let key = Arc::new(SecretKey::load_or_create(dir).unwrap());
-        (
-            EmbeddedSecrets::new(db.clone(), key, SharedClock(Arc::new(SystemClock))),
-            db,
-        )
+        (EmbeddedSecrets::new(db.clone(), key, SharedClock(Arc::new(SystemClock))), db)
     }
 
     #[tokio::test]
     async fn the_plaintext_is_not_stored() {
         let dir = tempfile::tempdir().unwrap();
         let (secrets, db) = open(dir.path());
-        secrets
-            .put(
-                "psp/stripe",
-                &SecretString::from("sk_live_plaintext_marker"),
-            )
-            .await
-            .unwrap();
+        secrets.put("psp/stripe", &SecretString::from("sk_live_plaintext_marker")).await.unwrap();
 
-        let stored: Vec<u8> = db
-            .run(|conn| conn.query_row("SELECT ciphertext FROM secret_versions", [], |r| r.get(0)))
-            .await
-            .unwrap();
+        let stored: Vec<u8> =
+            db.run(|conn| conn.query_row("SELECT ciphertext FROM secret_versions", [], |r| r.get(0))).await.unwrap();
         assert!(!stored.windows(8).any(|w| w == b"sk_live_"));
         drop(secrets);
         drop(db);
         let files = std::fs::read_dir(dir.path()).unwrap();
         for file in files {
             let bytes = std::fs::read(file.unwrap().path()).unwrap();
-            assert!(
-                !bytes.windows(8).any(|w| w == b"sk_live_"),
-                "plaintext found on disk"
-            );
+            assert!(!bytes.windows(8).any(|w| w == b"sk_live_"), "plaintext found on disk");
         }
     }
 
@@ -167,13 +141,8 @@ mod tests {
     async fn a_ciphertext_moved_to_another_name_does_not_open() {
         let dir = tempfile::tempdir().unwrap();
         let (secrets, db) = open(dir.path());
-        secrets
-            .put("a", &SecretString::from("value-a"))
-            .await
-            .unwrap();
-        db.run(|conn| conn.execute("UPDATE secret_versions SET name = 'b'", []))
-            .await
-            .unwrap();
+        secrets.put("a", &SecretString::from("value-a")).await.unwrap();
+        db.run(|conn| conn.execute("UPDATE secret_versions SET name = 'b'", [])).await.unwrap();
 
         let err = secrets.get("b").await.unwrap_err();
         assert!(!err.to_string().contains("value-a"));
@@ -184,18 +153,10 @@ mod tests {
     async fn tampered_ciphertext_does_not_open() {
         let dir = tempfile::tempdir().unwrap();
         let (secrets, db) = open(dir.path());
-        secrets
-            .put("a", &SecretString::from("value-a"))
+        secrets.put("a", &SecretString::from("value-a")).await.unwrap();
+        db.run(|conn| conn.execute("UPDATE secret_versions SET ciphertext = zeroblob(length(ciphertext))", []))
             .await
             .unwrap();
-        db.run(|conn| {
-            conn.execute(
-                "UPDATE secret_versions SET ciphertext = zeroblob(length(ciphertext))",
-                [],
-            )
-        })
-        .await
-        .unwrap();
         assert!(secrets.get("a").await.is_err());
     }
 

@@ -9,9 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::SharedClock;
 use super::db::Db;
 use super::table_query;
-use crate::ports::{
-    Condition, Item, ItemKey, Page, Query, RESERVED_ATTRIBUTES, StoreError, Table, WriteOp,
-};
+use crate::ports::{Condition, Item, ItemKey, Page, Query, RESERVED_ATTRIBUTES, StoreError, Table, WriteOp};
 
 /// DynamoDB's TransactWriteItems limit.
 const MAX_TRANSACTION_OPS: usize = 100;
@@ -20,8 +18,7 @@ const BATCH_CHUNK: usize = 25;
 /// DynamoDB's item size limit. Measured on the attributes' JSON, which is close enough locally.
 const MAX_ITEM_BYTES: usize = 400 * 1024;
 
-pub(crate) const ITEM_COLUMNS: &str =
-    "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, version, expires_at, attrs";
+pub(crate) const ITEM_COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, version, expires_at, attrs";
 
 #[derive(Debug)]
 pub struct EmbeddedTable {
@@ -40,10 +37,8 @@ impl EmbeddedTable {
         let now = self.clock.now().unix_timestamp();
         self.db
             .run(move |conn| {
-                let purged = conn.execute(
-                    "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at < ?1",
-                    [now],
-                )?;
+                let purged =
+                    conn.execute("DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at < ?1", [now])?;
                 Ok(purged)
             })
             .await
@@ -113,9 +108,7 @@ impl Table for EmbeddedTable {
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         table_query::validate(&query)?;
-        self.db
-            .run(move |conn| table_query::run(conn, &query))
-            .await
+        self.db.run(move |conn| table_query::run(conn, &query)).await
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
@@ -177,56 +170,32 @@ fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
 /// Rejects what DynamoDB would reject with a ValidationException.
 fn validate(item: &Item) -> Result<(), StoreError> {
     let keys = [Some(&item.key), item.gsi1.as_ref(), item.gsi2.as_ref()];
-    if keys
-        .into_iter()
-        .flatten()
-        .any(|k| k.pk.is_empty() || k.sk.is_empty())
-    {
-        return Err(StoreError::Other(
-            "key attributes cannot be empty strings".into(),
-        ));
+    if keys.into_iter().flatten().any(|k| k.pk.is_empty() || k.sk.is_empty()) {
+        return Err(StoreError::Other("key attributes cannot be empty strings".into()));
     }
-    if let Some(name) = RESERVED_ATTRIBUTES
-        .iter()
-        .find(|name| item.attrs.contains_key(**name))
-    {
-        return Err(StoreError::Other(format!(
-            "attribute name {name:?} is reserved"
-        )));
+    if let Some(name) = RESERVED_ATTRIBUTES.iter().find(|name| item.attrs.contains_key(**name)) {
+        return Err(StoreError::Other(format!("attribute name {name:?} is reserved")));
     }
     if i64::try_from(item.version).is_err() {
-        return Err(StoreError::Other(format!(
-            "version {} is out of range",
-            item.version
-        )));
+        return Err(StoreError::Other(format!("version {} is out of range", item.version)));
     }
-    let size = serde_json::to_vec(&item.attrs)
-        .map_err(|e| StoreError::Other(e.to_string()))?
-        .len();
+    let size = serde_json::to_vec(&item.attrs).map_err(|e| StoreError::Other(e.to_string()))?.len();
     if size > MAX_ITEM_BYTES {
-        return Err(StoreError::Other(format!(
-            "item of {size} bytes exceeds {MAX_ITEM_BYTES}"
-        )));
+        return Err(StoreError::Other(format!("item of {size} bytes exceeds {MAX_ITEM_BYTES}")));
     }
     Ok(())
 }
 
 fn current_version(conn: &Connection, key: &ItemKey) -> Result<Option<u64>, StoreError> {
     let version: Option<i64> = conn
-        .query_row(
-            "SELECT version FROM items WHERE pk = ?1 AND sk = ?2",
-            [&key.pk, &key.sk],
-            |r| r.get(0),
-        )
+        .query_row("SELECT version FROM items WHERE pk = ?1 AND sk = ?2", [&key.pk, &key.sk], |r| r.get(0))
         .optional()?;
     Ok(version.map(|v| v as u64))
 }
 
 fn load(conn: &Connection, key: &ItemKey) -> Result<Option<Item>, StoreError> {
     let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2");
-    let row = conn
-        .query_row(&sql, [&key.pk, &key.sk], read_row)
-        .optional()?;
+    let row = conn.query_row(&sql, [&key.pk, &key.sk], read_row).optional()?;
     row.map(StoredRow::into_item).transpose()
 }
 
@@ -251,10 +220,7 @@ fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
 }
 
 fn remove(conn: &Connection, key: &ItemKey) -> Result<(), StoreError> {
-    conn.execute(
-        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-        [&key.pk, &key.sk],
-    )?;
+    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", [&key.pk, &key.sk])?;
     Ok(())
 }
 
@@ -270,13 +236,9 @@ pub(crate) struct StoredRow {
 
 /// Reads a row selected with [`ITEM_COLUMNS`].
 pub(crate) fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
-    let index_key =
-        |pk: Option<String>, sk: Option<String>| pk.zip(sk).map(|(pk, sk)| ItemKey { pk, sk });
+    let index_key = |pk: Option<String>, sk: Option<String>| pk.zip(sk).map(|(pk, sk)| ItemKey { pk, sk });
     Ok(StoredRow {
-        key: ItemKey {
-            pk: row.get(0)?,
-            sk: row.get(1)?,
-        },
+        key: ItemKey { pk: row.get(0)?, sk: row.get(1)? },
         gsi1: index_key(row.get(2)?, row.get(3)?),
         gsi2: index_key(row.get(4)?, row.get(5)?),
         version: row.get(6)?,
@@ -288,10 +250,7 @@ pub(crate) fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
 impl StoredRow {
     pub(crate) fn into_item(self) -> Result<Item, StoreError> {
         let attrs = serde_json::from_str(&self.attrs).map_err(|e| {
-            StoreError::Other(format!(
-                "item ({}, {}) has corrupt attributes: {e}",
-                self.key.pk, self.key.sk
-            ))
+            StoreError::Other(format!("item ({}, {}) has corrupt attributes: {e}", self.key.pk, self.key.sk))
         })?;
         Ok(Item {
             key: self.key,
@@ -321,10 +280,7 @@ mod tests {
         expired.expires_at = Some(now - 10);
         let mut live = Item::new(ItemKey::new("SESSION#2", "S"), Default::default());
         live.expires_at = Some(now + 3600);
-        table
-            .batch_put(vec![expired.clone(), live.clone()])
-            .await
-            .unwrap();
+        table.batch_put(vec![expired.clone(), live.clone()]).await.unwrap();
 
         // Like DynamoDB, an expired item is still readable until the sweep runs.
         assert!(table.get(&expired.key).await.unwrap().is_some());
@@ -340,9 +296,7 @@ mod tests {
         let table = EmbeddedTable::new(db, SharedClock(Arc::new(SystemClock)));
         let mut attrs = crate::ports::Attributes::new();
         attrs.insert("version".into(), 3.into());
-        let result = table
-            .put(Item::new(ItemKey::new("A", "B"), attrs), Condition::None)
-            .await;
+        let result = table.put(Item::new(ItemKey::new("A", "B"), attrs), Condition::None).await;
         assert!(matches!(result, Err(StoreError::Other(_))), "{result:?}");
     }
 }

@@ -19,14 +19,8 @@ struct IndexColumns {
 fn columns(index: Index) -> IndexColumns {
     match index {
         Index::Primary => IndexColumns { pk: "pk", sk: "sk" },
-        Index::Gsi1 => IndexColumns {
-            pk: "gsi1pk",
-            sk: "gsi1sk",
-        },
-        Index::Gsi2 => IndexColumns {
-            pk: "gsi2pk",
-            sk: "gsi2sk",
-        },
+        Index::Gsi1 => IndexColumns { pk: "gsi1pk", sk: "gsi1sk" },
+        Index::Gsi2 => IndexColumns { pk: "gsi2pk", sk: "gsi2sk" },
     }
 }
 
@@ -40,15 +34,10 @@ fn index_key(item: &Item, index: Index) -> Option<&ItemKey> {
 
 pub(crate) fn validate(query: &Query) -> Result<(), StoreError> {
     if !(1..=MAX_LIMIT).contains(&query.limit) {
-        return Err(StoreError::Other(format!(
-            "query limit must be 1 to {MAX_LIMIT}, not {}",
-            query.limit
-        )));
+        return Err(StoreError::Other(format!("query limit must be 1 to {MAX_LIMIT}, not {}", query.limit)));
     }
     if query.pk.is_empty() {
-        return Err(StoreError::Other(
-            "a query's partition key cannot be empty".into(),
-        ));
+        return Err(StoreError::Other("a query's partition key cannot be empty".into()));
     }
     if let Some(cursor) = &query.cursor {
         cursor_position(query, cursor)?;
@@ -64,32 +53,19 @@ fn cursor_position<'c>(query: &Query, cursor: &'c PageCursor) -> Result<&'c Item
         Index::Gsi1 | Index::Gsi2 => cursor.index_key.as_ref().ok_or(StoreError::InvalidCursor)?,
     };
     let in_partition = position.pk == query.pk;
-    let in_range = query
-        .sk_prefix
-        .as_ref()
-        .is_none_or(|prefix| position.sk.starts_with(prefix.as_str()));
-    if in_partition && in_range {
-        Ok(position)
-    } else {
-        Err(StoreError::InvalidCursor)
-    }
+    let in_range = query.sk_prefix.as_ref().is_none_or(|prefix| position.sk.starts_with(prefix.as_str()));
+    if in_partition && in_range { Ok(position) } else { Err(StoreError::InvalidCursor) }
 }
 
 pub(crate) fn run(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
     let IndexColumns { pk, sk } = columns(query.index);
-    let (order, after) = if query.descending {
-        ("DESC", "<")
-    } else {
-        ("ASC", ">")
-    };
+    let (order, after) = if query.descending { ("DESC", "<") } else { ("ASC", ">") };
     let mut sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE {pk} = ?");
     let mut args = vec![Value::Text(query.pk.clone())];
 
     if let Some(prefix) = &query.sk_prefix {
         // The range term lets SQLite use the index; the substr term is the exact `begins_with`.
-        sql.push_str(&format!(
-            " AND {sk} >= ? AND substr({sk}, 1, length(?)) = ?"
-        ));
+        sql.push_str(&format!(" AND {sk} >= ? AND substr({sk}, 1, length(?)) = ?"));
         args.extend([prefix, prefix, prefix].map(|p| Value::Text(p.clone())));
     }
     if let Some(cursor) = &query.cursor {
@@ -102,17 +78,13 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<Page, StoreError> 
             // Ties on the index sort key are ordered by the primary key, so the cursor carries both.
             Index::Gsi1 | Index::Gsi2 => {
                 sql.push_str(&format!(" AND ({sk}, pk, sk) {after} (?, ?, ?)"));
-                args.extend(
-                    [&position.sk, &cursor.key.pk, &cursor.key.sk].map(|v| Value::Text(v.clone())),
-                );
+                args.extend([&position.sk, &cursor.key.pk, &cursor.key.sk].map(|v| Value::Text(v.clone())));
             }
         }
     }
     match query.index {
         Index::Primary => sql.push_str(&format!(" ORDER BY sk {order}")),
-        Index::Gsi1 | Index::Gsi2 => {
-            sql.push_str(&format!(" ORDER BY {sk} {order}, pk {order}, sk {order}"))
-        }
+        Index::Gsi1 | Index::Gsi2 => sql.push_str(&format!(" ORDER BY {sk} {order}, pk {order}, sk {order}")),
     }
     sql.push_str(" LIMIT ?");
     args.push(Value::Integer(i64::from(query.limit)));
@@ -120,10 +92,7 @@ pub(crate) fn run(conn: &Connection, query: &Query) -> Result<Page, StoreError> 
     let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map(rusqlite::params_from_iter(args), read_row)?;
     let items = rows
-        .map(|row| {
-            row.map_err(StoreError::from)
-                .and_then(|row| row.into_item())
-        })
+        .map(|row| row.map_err(StoreError::from).and_then(|row| row.into_item()))
         .collect::<Result<Vec<Item>, _>>()?;
 
     // Like DynamoDB, a full page always carries a cursor, even when nothing follows it.

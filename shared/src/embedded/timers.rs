@@ -30,11 +30,7 @@ impl EmbeddedWorkflow {
 
     /// Claims every timer due at `now` (and every running one whose lease has run out) for `lease`.
     /// One statement does the claim, so two claimers never get the same timer.
-    pub async fn claim_due(
-        &self,
-        now: OffsetDateTime,
-        lease: Duration,
-    ) -> Result<Vec<KycWaitInput>, WorkflowError> {
+    pub async fn claim_due(&self, now: OffsetDateTime, lease: Duration) -> Result<Vec<KycWaitInput>, WorkflowError> {
         let now = epoch_ms(now);
         let lease_until = now + duration_ms(lease);
         self.db
@@ -87,9 +83,7 @@ impl EmbeddedWorkflow {
             .run(move |conn| {
                 let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let attempts: u32 = tx
-                    .query_row("SELECT attempts FROM kyc_timers WHERE merchant_id = ?1", [&merchant_id], |r| {
-                        r.get(0)
-                    })
+                    .query_row("SELECT attempts FROM kyc_timers WHERE merchant_id = ?1", [&merchant_id], |r| r.get(0))
                     .optional()?
                     .ok_or_else(|| WorkflowError::Other(format!("no KYC wait for merchant {merchant_id}")))?;
                 let status = if attempts >= max_attempts {
@@ -120,9 +114,8 @@ impl EmbeddedWorkflow {
 #[async_trait]
 impl Workflow for EmbeddedWorkflow {
     async fn start_kyc_wait(&self, input: &KycWaitInput) -> Result<(), WorkflowError> {
-        let wait_seconds = i64::try_from(input.wait_seconds).map_err(|_| {
-            WorkflowError::Other(format!("wait of {} s is out of range", input.wait_seconds))
-        })?;
+        let wait_seconds = i64::try_from(input.wait_seconds)
+            .map_err(|_| WorkflowError::Other(format!("wait of {} s is out of range", input.wait_seconds)))?;
         let due = epoch_ms(self.clock.now()).saturating_add(wait_seconds.saturating_mul(1000));
         let merchant_id = input.merchant_id.clone();
         self.db
@@ -138,20 +131,13 @@ impl Workflow for EmbeddedWorkflow {
             .await
     }
 
-    async fn kyc_wait_status(
-        &self,
-        merchant_id: &str,
-    ) -> Result<Option<WaitStatus>, WorkflowError> {
+    async fn kyc_wait_status(&self, merchant_id: &str) -> Result<Option<WaitStatus>, WorkflowError> {
         let merchant_id = merchant_id.to_owned();
         let state: Option<String> = self
             .db
             .run(move |conn| {
-                conn.query_row(
-                    "SELECT state FROM kyc_timers WHERE merchant_id = ?1",
-                    [&merchant_id],
-                    |r| r.get(0),
-                )
-                .optional()
+                conn.query_row("SELECT state FROM kyc_timers WHERE merchant_id = ?1", [&merchant_id], |r| r.get(0))
+                    .optional()
             })
             .await?;
         state
@@ -159,9 +145,7 @@ impl Workflow for EmbeddedWorkflow {
                 "waiting" | "running" => Ok(WaitStatus::Waiting),
                 "completed" => Ok(WaitStatus::Completed),
                 "failed" => Ok(WaitStatus::Failed),
-                other => Err(WorkflowError::Other(format!(
-                    "unknown KYC timer state {other:?}"
-                ))),
+                other => Err(WorkflowError::Other(format!("unknown KYC timer state {other:?}"))),
             })
             .transpose()
     }
@@ -177,17 +161,11 @@ mod tests {
     fn workflow() -> (EmbeddedWorkflow, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("pivota.sqlite3")).unwrap();
-        (
-            EmbeddedWorkflow::new(db, SharedClock(Arc::new(SystemClock))),
-            dir,
-        )
+        (EmbeddedWorkflow::new(db, SharedClock(Arc::new(SystemClock))), dir)
     }
 
     fn input(merchant_id: &str) -> KycWaitInput {
-        KycWaitInput {
-            merchant_id: merchant_id.into(),
-            wait_seconds: 0,
-        }
+        KycWaitInput { merchant_id: merchant_id.into(), wait_seconds: 0 }
     }
 
     #[tokio::test]
@@ -196,18 +174,9 @@ mod tests {
         workflow.start_kyc_wait(&input("m1")).await.unwrap();
         let now = OffsetDateTime::now_utc();
 
-        let first = workflow
-            .claim_due(now, Duration::from_secs(60))
-            .await
-            .unwrap();
-        let during_lease = workflow
-            .claim_due(now, Duration::from_secs(60))
-            .await
-            .unwrap();
-        let after_lease = workflow
-            .claim_due(now + Duration::from_secs(61), Duration::from_secs(60))
-            .await
-            .unwrap();
+        let first = workflow.claim_due(now, Duration::from_secs(60)).await.unwrap();
+        let during_lease = workflow.claim_due(now, Duration::from_secs(60)).await.unwrap();
+        let after_lease = workflow.claim_due(now + Duration::from_secs(61), Duration::from_secs(60)).await.unwrap();
 
         assert_eq!(first, [input("m1")]);
         assert!(during_lease.is_empty());
@@ -220,44 +189,17 @@ mod tests {
         workflow.start_kyc_wait(&input("m1")).await.unwrap();
         let now = OffsetDateTime::now_utc();
 
-        workflow
-            .claim_due(now, Duration::from_secs(60))
-            .await
-            .unwrap();
-        let status = workflow
-            .retry_or_fail("m1", "psp down", 2, Duration::from_secs(30))
-            .await
-            .unwrap();
+        workflow.claim_due(now, Duration::from_secs(60)).await.unwrap();
+        let status = workflow.retry_or_fail("m1", "psp down", 2, Duration::from_secs(30)).await.unwrap();
         assert_eq!(status, WaitStatus::Waiting);
-        assert!(
-            workflow
-                .claim_due(now + Duration::from_secs(5), Duration::from_secs(60))
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(workflow.claim_due(now + Duration::from_secs(5), Duration::from_secs(60)).await.unwrap().is_empty());
 
-        let again = workflow
-            .claim_due(now + Duration::from_secs(31), Duration::from_secs(60))
-            .await
-            .unwrap();
+        let again = workflow.claim_due(now + Duration::from_secs(31), Duration::from_secs(60)).await.unwrap();
         assert_eq!(again, [input("m1")]);
-        let status = workflow
-            .retry_or_fail("m1", "psp down", 2, Duration::from_secs(30))
-            .await
-            .unwrap();
+        let status = workflow.retry_or_fail("m1", "psp down", 2, Duration::from_secs(30)).await.unwrap();
         assert_eq!(status, WaitStatus::Failed);
-        assert_eq!(
-            workflow.kyc_wait_status("m1").await.unwrap(),
-            Some(WaitStatus::Failed)
-        );
-        assert!(
-            workflow
-                .claim_due(now + Duration::from_secs(3600), Duration::from_secs(60))
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(workflow.kyc_wait_status("m1").await.unwrap(), Some(WaitStatus::Failed));
+        assert!(workflow.claim_due(now + Duration::from_secs(3600), Duration::from_secs(60)).await.unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -265,20 +207,12 @@ mod tests {
         let (workflow, _dir) = workflow();
         let workflow = Arc::new(workflow);
         for n in 0..20 {
-            workflow
-                .start_kyc_wait(&input(&format!("m{n}")))
-                .await
-                .unwrap();
+            workflow.start_kyc_wait(&input(&format!("m{n}"))).await.unwrap();
         }
         let now = OffsetDateTime::now_utc();
         let claimers = (0..4).map(|_| {
             let workflow = Arc::clone(&workflow);
-            tokio::spawn(async move {
-                workflow
-                    .claim_due(now, Duration::from_secs(60))
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { workflow.claim_due(now, Duration::from_secs(60)).await.unwrap() })
         });
         let mut claimed: Vec<String> = futures::future::join_all(claimers)
             .await

@@ -61,13 +61,9 @@ impl Adapters {
             table: Arc::new(DynamoTable::new(clients.dynamodb.clone(), table_name)),
             queue: Arc::new(SqsQueue::new(clients.sqs.clone())),
             secrets: Arc::new(
-                SecretsManagerStore::new(clients.secrets_manager.clone())
-                    .with_name_prefix(format!("{run}/")),
+                SecretsManagerStore::new(clients.secrets_manager.clone()).with_name_prefix(format!("{run}/")),
             ),
-            workflow: Arc::new(StepFunctionsWorkflow::new(
-                clients.sfn.clone(),
-                state_machine_arn,
-            )),
+            workflow: Arc::new(StepFunctionsWorkflow::new(clients.sfn.clone(), state_machine_arn)),
         }
     }
 }
@@ -79,18 +75,12 @@ impl Fixture for MotoFixture {
         let run = format!("pivota-test-{}", Ulid::new().to_string().to_lowercase());
         let clients = Clients::new().await;
         let table_name = run.clone();
-        provision::create_table(&clients.dynamodb, &table_name)
-            .await
-            .expect("create the table");
+        provision::create_table(&clients.dynamodb, &table_name).await.expect("create the table");
         let definition = moto::kyc_definition(&moto::kyc_approve_function_arn());
-        let state_machine_arn = provision::create_state_machine(
-            &clients.sfn,
-            &run,
-            &definition,
-            &moto::state_machine_role_arn(),
-        )
-        .await
-        .expect("create the KYC state machine");
+        let state_machine_arn =
+            provision::create_state_machine(&clients.sfn, &run, &definition, &moto::state_machine_role_arn())
+                .await
+                .expect("create the KYC state machine");
         let adapters = Adapters::new(&clients, &run, &table_name, &state_machine_arn);
         Self {
             run,
@@ -113,13 +103,9 @@ impl Fixture for MotoFixture {
 
     async fn queue_with_dlq(&self, max_receive_count: u32) -> (QueueRef, QueueRef) {
         let n = self.queues_created.fetch_add(1, Ordering::Relaxed);
-        provision::create_queue_with_dlq(
-            &self.clients.sqs,
-            &format!("{}-{n}", self.run),
-            max_receive_count,
-        )
-        .await
-        .expect("create the queues")
+        provision::create_queue_with_dlq(&self.clients.sqs, &format!("{}-{n}", self.run), max_receive_count)
+            .await
+            .expect("create the queues")
     }
 
     fn secrets(&self) -> Arc<dyn Secrets> {
@@ -132,12 +118,7 @@ impl Fixture for MotoFixture {
 
     async fn restart(&mut self) {
         self.clients = Clients::new().await;
-        self.adapters = Adapters::new(
-            &self.clients,
-            &self.run,
-            &self.table_name,
-            &self.state_machine_arn,
-        );
+        self.adapters = Adapters::new(&self.clients, &self.run, &self.table_name, &self.state_machine_arn);
     }
 
     /// moto runs the executions on its own clock; this waits (within `budget`) for every execution whose
@@ -146,8 +127,7 @@ impl Fixture for MotoFixture {
     async fn fire_due_waits(&self, budget: Duration) -> Vec<String> {
         moto::enable_state_machine_execution(moto::endpoint());
         let deadline = Instant::now() + budget;
-        while Instant::now() < deadline && self.any_running_due_by(SystemTime::now() + budget).await
-        {
+        while Instant::now() < deadline && self.any_running_due_by(SystemTime::now() + budget).await {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let mut fired = Vec::new();
@@ -155,10 +135,7 @@ impl Fixture for MotoFixture {
             let (merchant_id, invocations) = self.invocations(&execution_arn).await;
             let mut reported = self.reported.lock().expect("reported lock");
             let before = reported.insert(execution_arn, invocations).unwrap_or(0);
-            fired.extend(std::iter::repeat_n(
-                merchant_id,
-                invocations.saturating_sub(before),
-            ));
+            fired.extend(std::iter::repeat_n(merchant_id, invocations.saturating_sub(before)));
         }
         fired
     }
@@ -176,30 +153,19 @@ impl MotoFixture {
             .collect::<Result<Vec<_>, _>>()
             .await
             .expect("ListExecutions");
-        pages
-            .into_iter()
-            .flat_map(|page| page.executions)
-            .map(|e| e.execution_arn)
-            .collect()
+        pages.into_iter().flat_map(|page| page.executions).map(|e| e.execution_arn).collect()
     }
 
     /// Whether an execution is still running although its wait ends before `by`.
     async fn any_running_due_by(&self, by: SystemTime) -> bool {
         for execution_arn in self.execution_arns().await {
-            let execution = self
-                .clients
-                .sfn
-                .describe_execution()
-                .execution_arn(&execution_arn)
-                .send()
-                .await
-                .expect("Describe");
+            let execution =
+                self.clients.sfn.describe_execution().execution_arn(&execution_arn).send().await.expect("Describe");
             if execution.status != ExecutionStatus::Running {
                 continue;
             }
             let input: KycWaitInput =
-                serde_json::from_str(execution.input.as_deref().unwrap_or("{}"))
-                    .expect("a KYC wait input");
+                serde_json::from_str(execution.input.as_deref().unwrap_or("{}")).expect("a KYC wait input");
             let started = SystemTime::try_from(execution.start_date).expect("a start date");
             if started + Duration::from_secs(input.wait_seconds) <= by {
                 return true;
@@ -229,10 +195,7 @@ impl MotoFixture {
         let invoked = events
             .iter()
             .filter(|event| {
-                matches!(
-                    event.r#type,
-                    HistoryEventType::TaskScheduled | HistoryEventType::LambdaFunctionScheduled
-                )
+                matches!(event.r#type, HistoryEventType::TaskScheduled | HistoryEventType::LambdaFunctionScheduled)
             })
             .count();
         (input.merchant_id, invoked)

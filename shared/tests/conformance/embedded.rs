@@ -32,10 +32,7 @@ impl Fixture for EmbeddedFixture {
     async fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let backend = EmbeddedBackend::open(dir.path()).expect("open embedded backend");
-        Self {
-            backend: Some(backend),
-            dir,
-        }
+        Self { backend: Some(backend), dir }
     }
 
     fn table(&self) -> Arc<dyn Table> {
@@ -48,22 +45,10 @@ impl Fixture for EmbeddedFixture {
 
     async fn queue_with_dlq(&self, max_receive_count: u32) -> (QueueRef, QueueRef) {
         let queues = self.backend().queue();
-        let no_redrive = QueueConfig {
-            max_receive_count: 0,
-            dead_letter: None,
-        };
-        let dead_letter = queues
-            .declare(&format!("dlq-{}", Ulid::new()), no_redrive)
-            .await
-            .expect("declare DLQ");
-        let redrive = QueueConfig {
-            max_receive_count,
-            dead_letter: Some(dead_letter.0.clone()),
-        };
-        let work = queues
-            .declare(&format!("work-{}", Ulid::new()), redrive)
-            .await
-            .expect("declare queue");
+        let no_redrive = QueueConfig { max_receive_count: 0, dead_letter: None };
+        let dead_letter = queues.declare(&format!("dlq-{}", Ulid::new()), no_redrive).await.expect("declare DLQ");
+        let redrive = QueueConfig { max_receive_count, dead_letter: Some(dead_letter.0.clone()) };
+        let work = queues.declare(&format!("work-{}", Ulid::new()), redrive).await.expect("declare queue");
         (work, dead_letter)
     }
 
@@ -77,8 +62,7 @@ impl Fixture for EmbeddedFixture {
 
     async fn restart(&mut self) {
         drop(self.backend.take());
-        self.backend =
-            Some(EmbeddedBackend::open(self.dir.path()).expect("reopen embedded backend"));
+        self.backend = Some(EmbeddedBackend::open(self.dir.path()).expect("reopen embedded backend"));
     }
 
     /// Plays the local runner: claims due timers, "runs" kyc-approve by recording the merchant, and
@@ -88,16 +72,9 @@ impl Fixture for EmbeddedFixture {
         let deadline = Instant::now() + budget;
         let mut fired = Vec::new();
         loop {
-            for input in workflow
-                .claim_due(OffsetDateTime::now_utc(), LEASE)
-                .await
-                .expect("claim_due")
-            {
+            for input in workflow.claim_due(OffsetDateTime::now_utc(), LEASE).await.expect("claim_due") {
                 fired.push(input.merchant_id.clone());
-                workflow
-                    .complete(&input.merchant_id)
-                    .await
-                    .expect("complete");
+                workflow.complete(&input.merchant_id).await.expect("complete");
             }
             if Instant::now() >= deadline {
                 return fired;

@@ -47,13 +47,7 @@ pub fn endpoint() -> &'static str {
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "pivota-tests",
-        ))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "pivota-tests"))
         .endpoint_url(endpoint())
         .load()
         .await
@@ -63,8 +57,7 @@ pub async fn sdk_config() -> SdkConfig {
 /// task with the task's input). moto 5.2.5 keeps this setting until told otherwise; sending it again is
 /// harmless, so fixtures do before they create or fire anything.
 pub fn enable_state_machine_execution(endpoint: &str) {
-    let config =
-        r#"{"lambda":{"use_docker":false},"stepfunctions":{"execute_state_machine":true}}"#;
+    let config = r#"{"lambda":{"use_docker":false},"stepfunctions":{"execute_state_machine":true}}"#;
     match http(endpoint, "POST", "/moto-api/config", config) {
         Ok((status, _)) if (200..300).contains(&status) => {}
         other => panic!("moto at {endpoint} refused the execution config: {other:?}"),
@@ -74,12 +67,8 @@ pub fn enable_state_machine_execution(endpoint: &str) {
 /// The KYC state machine's definition, with its SAM substitution pointed at a function ARN.
 pub fn kyc_definition(function_arn: &str) -> String {
     let path = workspace_root().join("infra/statemachine/kyc.asl.json");
-    let definition = std::fs::read_to_string(&path)
-        .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
-    pivota::aws::provision::substitute_definition(
-        &definition,
-        &[("KycApproveFunctionArn", function_arn)],
-    )
+    let definition = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
+    pivota::aws::provision::substitute_definition(&definition, &[("KycApproveFunctionArn", function_arn)])
 }
 
 /// The ARN the KYC task invokes. moto's Docker-less Lambda answers any invoke with the request's payload
@@ -93,10 +82,7 @@ pub fn state_machine_role_arn() -> String {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("shared/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("shared/ has a parent").to_path_buf()
 }
 
 fn start_server() -> String {
@@ -110,10 +96,7 @@ fn start_server() -> String {
             server.display()
         );
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
     let log = std::env::temp_dir().join(format!("pivota-moto-{port}.log"));
     // The shell outlives nothing: it stops moto as soon as this test process is gone, since a static
     // is never dropped and test binaries end with `exit`.
@@ -142,10 +125,7 @@ fn wait_until_ready(endpoint: &str, mut started: Option<(Child, &Path)>) {
         }
         if let Some((child, log)) = started.as_mut() {
             if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "moto_server exited ({status}) before answering; see {}",
-                    log.display()
-                );
+                panic!("moto_server exited ({status}) before answering; see {}", log.display());
             }
         }
         if Instant::now() > deadline {

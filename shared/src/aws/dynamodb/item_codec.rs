@@ -33,14 +33,8 @@ fn insert_key(map: &mut AttributeMap, index: Index, key: &ItemKey) {
 }
 
 pub(super) fn item_to_map(item: Item) -> Result<AttributeMap, StoreError> {
-    if let Some(name) = item
-        .attrs
-        .keys()
-        .find(|name| RESERVED_ATTRIBUTES.contains(&name.as_str()))
-    {
-        return Err(StoreError::Other(format!(
-            "attribute name {name:?} is reserved by the table"
-        )));
+    if let Some(name) = item.attrs.keys().find(|name| RESERVED_ATTRIBUTES.contains(&name.as_str())) {
+        return Err(StoreError::Other(format!("attribute name {name:?} is reserved by the table")));
     }
     let mut map = AttributeMap::with_capacity(item.attrs.len() + 8);
     insert_key(&mut map, Index::Primary, &item.key);
@@ -50,15 +44,9 @@ pub(super) fn item_to_map(item: Item) -> Result<AttributeMap, StoreError> {
     if let Some(key) = &item.gsi2 {
         insert_key(&mut map, Index::Gsi2, key);
     }
-    map.insert(
-        "version".to_owned(),
-        AttributeValue::N(item.version.to_string()),
-    );
+    map.insert("version".to_owned(), AttributeValue::N(item.version.to_string()));
     if let Some(expires_at) = item.expires_at {
-        map.insert(
-            "expires_at".to_owned(),
-            AttributeValue::N(expires_at.to_string()),
-        );
+        map.insert("expires_at".to_owned(), AttributeValue::N(expires_at.to_string()));
     }
     for (name, value) in item.attrs {
         map.insert(name, json_to_attribute(value));
@@ -67,8 +55,7 @@ pub(super) fn item_to_map(item: Item) -> Result<AttributeMap, StoreError> {
 }
 
 pub(super) fn item_from_map(mut map: AttributeMap) -> Result<Item, StoreError> {
-    let key =
-        take_key(&mut map, Index::Primary)?.ok_or_else(|| corrupt("an item without pk/sk"))?;
+    let key = take_key(&mut map, Index::Primary)?.ok_or_else(|| corrupt("an item without pk/sk"))?;
     let gsi1 = take_key(&mut map, Index::Gsi1)?;
     let gsi2 = take_key(&mut map, Index::Gsi2)?;
     let version = match map.remove("version") {
@@ -77,9 +64,7 @@ pub(super) fn item_from_map(mut map: AttributeMap) -> Result<Item, StoreError> {
         None => 0,
     };
     let expires_at = match map.remove("expires_at") {
-        Some(AttributeValue::N(n)) => {
-            Some(n.parse().map_err(|_| corrupt("a non-integer expires_at"))?)
-        }
+        Some(AttributeValue::N(n)) => Some(n.parse().map_err(|_| corrupt("a non-integer expires_at"))?),
         Some(_) => return Err(corrupt("a non-numeric expires_at")),
         None => None,
     };
@@ -87,29 +72,15 @@ pub(super) fn item_from_map(mut map: AttributeMap) -> Result<Item, StoreError> {
         .into_iter()
         .map(|(name, value)| Ok((name, attribute_to_json(value)?)))
         .collect::<Result<_, StoreError>>()?;
-    Ok(Item {
-        key,
-        gsi1,
-        gsi2,
-        version,
-        expires_at,
-        attrs,
-    })
+    Ok(Item { key, gsi1, gsi2, version, expires_at, attrs })
 }
 
 /// Reads a `LastEvaluatedKey` back into the port's cursor.
-pub(super) fn cursor_from_map(
-    index: Index,
-    mut map: AttributeMap,
-) -> Result<PageCursor, StoreError> {
-    let key = take_key(&mut map, Index::Primary)?
-        .ok_or_else(|| corrupt("a LastEvaluatedKey without pk/sk"))?;
+pub(super) fn cursor_from_map(index: Index, mut map: AttributeMap) -> Result<PageCursor, StoreError> {
+    let key = take_key(&mut map, Index::Primary)?.ok_or_else(|| corrupt("a LastEvaluatedKey without pk/sk"))?;
     let index_key = match index {
         Index::Primary => None,
-        gsi => Some(
-            take_key(&mut map, gsi)?
-                .ok_or_else(|| corrupt("a LastEvaluatedKey without its index key"))?,
-        ),
+        gsi => Some(take_key(&mut map, gsi)?.ok_or_else(|| corrupt("a LastEvaluatedKey without its index key"))?),
     };
     Ok(PageCursor { key, index_key })
 }
@@ -138,15 +109,10 @@ fn json_to_attribute(value: Value) -> AttributeValue {
         Value::Bool(b) => AttributeValue::Bool(b),
         Value::Number(n) => AttributeValue::N(n.to_string()),
         Value::String(s) => AttributeValue::S(s),
-        Value::Array(values) => {
-            AttributeValue::L(values.into_iter().map(json_to_attribute).collect())
+        Value::Array(values) => AttributeValue::L(values.into_iter().map(json_to_attribute).collect()),
+        Value::Object(fields) => {
+            AttributeValue::M(fields.into_iter().map(|(name, value)| (name, json_to_attribute(value))).collect())
         }
-        Value::Object(fields) => AttributeValue::M(
-            fields
-                .into_iter()
-                .map(|(name, value)| (name, json_to_attribute(value)))
-                .collect(),
-        ),
     }
 }
 
@@ -156,12 +122,7 @@ fn attribute_to_json(value: AttributeValue) -> Result<Value, StoreError> {
         AttributeValue::Bool(b) => Value::Bool(b),
         AttributeValue::N(n) => Value::Number(parse_number(&n)?),
         AttributeValue::S(s) => Value::String(s),
-        AttributeValue::L(values) => Value::Array(
-            values
-                .into_iter()
-                .map(attribute_to_json)
-                .collect::<Result<_, _>>()?,
-        ),
+        AttributeValue::L(values) => Value::Array(values.into_iter().map(attribute_to_json).collect::<Result<_, _>>()?),
         AttributeValue::M(fields) => Value::Object(
             fields
                 .into_iter()
@@ -170,9 +131,7 @@ fn attribute_to_json(value: AttributeValue) -> Result<Value, StoreError> {
         ),
         // We never write sets or binaries; an item holding one was written by someone else.
         _ => {
-            return Err(corrupt(
-                "an attribute type Pivota does not write (a set or binary)",
-            ));
+            return Err(corrupt("an attribute type Pivota does not write (a set or binary)"));
         }
     })
 }
@@ -185,10 +144,7 @@ fn parse_number(n: &str) -> Result<Number, StoreError> {
     if let Ok(u) = n.parse::<u64>() {
         return Ok(u.into());
     }
-    n.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .ok_or_else(|| corrupt("a number JSON cannot hold"))
+    n.parse::<f64>().ok().and_then(Number::from_f64).ok_or_else(|| corrupt("a number JSON cannot hold"))
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -205,10 +161,7 @@ mod tests {
     fn an_item_survives_the_round_trip_with_native_attributes() {
         let attrs = json!({"name": "Acme", "n": 3, "big": u64::MAX, "ratio": 0.5, "ok": true, "none": null,
             "tags": ["a", 1], "address": {"city": "Lyon"}});
-        let mut item = Item::new(
-            ItemKey::new("MERCHANT#1", "PROFILE"),
-            attrs.as_object().unwrap().clone(),
-        );
+        let mut item = Item::new(ItemKey::new("MERCHANT#1", "PROFILE"), attrs.as_object().unwrap().clone());
         item.gsi1 = Some(ItemKey::new("EMAIL#a@b.c", "MERCHANT#1"));
         item.expires_at = Some(1_700_000_000);
         item.version = 7;

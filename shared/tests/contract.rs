@@ -1,0 +1,87 @@
+//! The routes are one contract in four places: `api::ROUTES` (what the functions and the local runner
+//! serve), `template.yaml` (what API Gateway routes), the OpenAPI document, and `functions/` + `events/`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use pivota::api::{ROUTES, openapi::ApiDoc};
+use utoipa::OpenApi;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// (function binary, METHOD, path) for every HttpApi event in `template.yaml`, read textually: each
+/// function's `Binary:` build property, then the `Path:` / `Method:` lines of its events.
+fn template_routes() -> (BTreeSet<String>, BTreeSet<(String, String, String)>) {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let mut functions = BTreeSet::new();
+    let mut routes = BTreeSet::new();
+    let (mut function, mut path) = (None::<String>, None::<String>);
+    for line in template.lines() {
+        let line = line.trim();
+        if let Some(binary) = line.strip_prefix("Binary:") {
+            function = Some(binary.trim().to_owned());
+            functions.insert(binary.trim().to_owned());
+        } else if let Some(p) = line.strip_prefix("Path:") {
+            path = Some(p.trim().to_owned());
+        } else if let Some(method) = line.strip_prefix("Method:") {
+            let function = function.clone().expect("a Method: follows a function's Binary:");
+            let path = path.take().expect("Path: comes before Method:");
+            routes.insert((function, method.trim().to_uppercase(), path));
+        }
+    }
+    (functions, routes)
+}
+
+fn code_routes() -> BTreeSet<(String, String, String)> {
+    ROUTES.iter().map(|r| (r.function.to_owned(), r.method.to_string(), r.path.to_owned())).collect()
+}
+
+#[test]
+fn template_routes_are_exactly_the_served_routes() {
+    let (_, template) = template_routes();
+    assert!(!template.is_empty());
+    assert_eq!(template, code_routes());
+}
+
+#[test]
+fn openapi_documents_exactly_the_template_routes() {
+    let (_, template) = template_routes();
+    let template: BTreeSet<(String, String)> = template.into_iter().map(|(_, method, path)| (method, path)).collect();
+    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    assert_eq!(documented, template);
+}
+
+#[test]
+fn every_template_function_has_a_crate_and_a_sample_event() {
+    let (functions, _) = template_routes();
+    assert!(functions.contains("kyc-approve"));
+    let events: Vec<String> = std::fs::read_dir(repo_root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for function in &functions {
+        let manifest = repo_root().join("functions").join(function).join("Cargo.toml");
+        assert!(manifest.exists(), "{function} has no crate at {}", manifest.display());
+        assert!(
+            events
+                .iter()
+                .any(|e| e == &format!("{function}.json")
+                    || e.starts_with(&format!("{function}-")) && e.ends_with(".json")),
+            "{function} has no sample event in events/"
+        );
+    }
+    let crates: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(crates, functions, "every function crate is deployed by template.yaml");
+}

@@ -1,0 +1,159 @@
+//! Every function's handler, driven with its sample event from `events/` (our `sam local invoke`).
+//!
+//! HTTP events are parsed by `lambda_http`'s own deserializer, exactly as on Lambda, and dispatched to the
+//! routes of the function the file is named after. Placeholder ids and keys are swapped for real ones.
+
+mod support;
+
+use lambda_http::{Body, Response};
+use pivota::api;
+use pivota::kyc_task::{self, KycTaskOutput};
+use pivota::merchant::MerchantStatus;
+use pivota::onboarding::KycRun;
+use pivota::ports::{KycWaitInput, WaitStatus, Workflow};
+use pivota::settings::Settings;
+use serde_json::Value;
+use support::{ADMIN_TOKEN, TestApp, embedded_app};
+
+const PLACEHOLDER_MERCHANT: &str = "mer_01EXAMPLE00000000000000000";
+const PLACEHOLDER_KEY: &str = "pvk_test_EXAMPLE000000000000000000000000";
+const PLACEHOLDER_ADMIN: &str = "admin-token-EXAMPLE";
+
+fn event_text(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Invokes `function` with `events/<file>`, after replacing the placeholders.
+async fn invoke(test: &TestApp, function: &str, file: &str, merchant_id: &str, key: &str) -> (Response<Body>, Value) {
+    let text = event_text(file)
+        .replace(PLACEHOLDER_MERCHANT, merchant_id)
+        .replace(PLACEHOLDER_KEY, key)
+        .replace(PLACEHOLDER_ADMIN, ADMIN_TOKEN);
+    let request = lambda_http::request::from_str(&text).expect("the event is a valid API Gateway v2 payload");
+    let response = api::dispatch(&test.app, &api::routes_of(function), request).await;
+    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+    (response, body)
+}
+
+fn request_id_of(file: &str) -> String {
+    let event: Value = serde_json::from_str(&event_text(file)).unwrap();
+    event["requestContext"]["requestId"].as_str().unwrap().to_owned()
+}
+
+async fn register(test: &TestApp) -> (String, String) {
+    let (response, body) = invoke(test, "register", "register.json", "", "").await;
+    assert_eq!(response.status(), 201, "{body}");
+    (body["merchant_id"].as_str().unwrap().to_owned(), body["api_key"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn register_event_creates_a_pending_merchant_and_starts_its_wait() {
+    let test = embedded_app(Settings::default()).await;
+    let (response, body) = invoke(&test, "register", "register.json", "", "").await;
+    assert_eq!(response.status(), 201, "{body}");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["x-request-id"], request_id_of("register.json").as_str());
+    assert_eq!(body["status"], "pending_kyc");
+    assert!(body["api_key"].as_str().unwrap().starts_with("pvk_test_"));
+    let id = body["merchant_id"].as_str().unwrap();
+    assert_eq!(response.headers()["location"], format!("/merchant/{id}").as_str());
+    assert_eq!(test.backend.workflow().kyc_wait_status(id).await.unwrap(), Some(WaitStatus::Waiting));
+
+    // The same event again: the e-mail is taken.
+    let (again, problem) = invoke(&test, "register", "register.json", "", "").await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(again.headers()["content-type"], "application/problem+json");
+    assert_eq!(problem["type"], "/problems/conflict");
+}
+
+#[tokio::test]
+async fn merchant_get_event_needs_the_merchants_own_key() {
+    let test = embedded_app(Settings::default()).await;
+    let (id, key) = register(&test).await;
+    let (response, body) = invoke(&test, "merchant-get", "merchant-get.json", &id, &key).await;
+    assert_eq!(response.status(), 200, "{body}");
+    assert_eq!(body["merchant_id"], id.as_str());
+    assert_eq!(body["status"], "pending_kyc");
+    assert_eq!(body["next_step"], "wait_for_kyc");
+    assert!(!body.to_string().contains(&key), "the key never comes back");
+
+    // The placeholder key in the file authenticates nobody.
+    let (unknown_key, _) = invoke(&test, "merchant-get", "merchant-get.json", &id, PLACEHOLDER_KEY).await;
+    assert_eq!(unknown_key.status(), 401);
+    assert_eq!(unknown_key.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn kyc_approve_event_decides_once() {
+    let test = embedded_app(Settings::default()).await;
+    let (id, _) = register(&test).await;
+    let input: KycWaitInput =
+        serde_json::from_str(&event_text("kyc-approve.json").replace(PLACEHOLDER_MERCHANT, &id)).unwrap();
+    let first = kyc_task::handle(&test.app, input.clone()).await.unwrap();
+    assert_eq!(
+        first,
+        KycTaskOutput { merchant_id: id.clone(), run: KycRun::Decided { status: MerchantStatus::Approved } }
+    );
+    let second = kyc_task::handle(&test.app, input).await.unwrap();
+    assert_eq!(second.run, KycRun::AlreadyDecided { status: MerchantStatus::Approved });
+
+    // A well-formed id of no merchant (its registration was undone): nothing to do, not an error.
+    let gone = KycWaitInput { merchant_id: "mer_01ARZ3NDEKTSV4RRFFQ69G5FAV".into(), wait_seconds: 5 };
+    assert_eq!(kyc_task::handle(&test.app, gone).await.unwrap().run, KycRun::UnknownMerchant);
+    // The file's placeholder id is not an id at all: a fatal error, which the state machine does not retry.
+    let placeholder: KycWaitInput = serde_json::from_str(&event_text("kyc-approve.json")).unwrap();
+    let error = kyc_task::handle(&test.app, placeholder).await.unwrap_err();
+    assert_eq!(lambda_runtime::Diagnostic::from(error).error_type, "KycTaskError");
+}
+
+#[tokio::test]
+async fn admin_merchants_event_lists_with_the_status_filter() {
+    let test = embedded_app(Settings::default()).await;
+    let (id, _) = register(&test).await;
+    let (response, body) = invoke(&test, "admin-merchants", "admin-merchants.json", "", "").await;
+    assert_eq!(response.status(), 200, "{body}");
+    assert_eq!(body["items"][0]["merchant_id"], id.as_str());
+    assert_eq!(body["items"][0]["status"], "pending_kyc");
+    assert_eq!(body["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn admin_review_events_approve_and_reject_once() {
+    let test = embedded_app(Settings::default()).await;
+    let (id, _) = register(&test).await;
+    let (approved, body) = invoke(&test, "admin-review", "admin-review-approve.json", &id, "").await;
+    assert_eq!(approved.status(), 200, "{body}");
+    assert_eq!(body["status"], "approved");
+    assert_eq!(body["decisions"][0]["actor"]["type"], "admin");
+    let (rejected_after, problem) = invoke(&test, "admin-review", "admin-review-reject.json", &id, "").await;
+    assert_eq!(rejected_after.status(), 409, "{problem}");
+}
+
+#[tokio::test]
+async fn admin_review_reject_event_records_the_reason() {
+    let test = embedded_app(Settings::default()).await;
+    let (id, _) = register(&test).await;
+    let event: Value = serde_json::from_str(&event_text("admin-review-reject.json")).unwrap();
+    let sent: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    let (response, body) = invoke(&test, "admin-review", "admin-review-reject.json", &id, "").await;
+    assert_eq!(response.status(), 200, "{body}");
+    assert_eq!(body["status"], "rejected");
+    assert_eq!(body["decisions"][0]["reason"], sent["reason"]);
+}
+
+#[tokio::test]
+async fn openapi_event_serves_an_openapi_3_1_document() {
+    let test = embedded_app(Settings::default()).await;
+    let (response, body) = invoke(&test, "openapi", "openapi.json", "", "").await;
+    assert_eq!(response.status(), 200);
+    assert!(body["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(body["paths"]["/merchant/register"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn an_event_for_another_functions_route_is_not_served() {
+    let test = embedded_app(Settings::default()).await;
+    let (response, _) = invoke(&test, "merchant-get", "register.json", "", "").await;
+    assert_eq!(response.status(), 404);
+}
