@@ -1,0 +1,117 @@
+# shellcheck shell=bash
+# Helpers shared by infra/scripts/test.sh and infra/scripts/lambda-glue-test.sh.
+# Source it from the repository root; it defines functions and constants only.
+
+# Tool versions the test command relies on (see /work/shared/TOOLING.md).
+PIVOTA_PIP_REQUIREMENTS=("cargo-lambda==1.9.2" "ziglang" "moto[server]==5.2.5" "cfn-lint")
+PIVOTA_VENV=.venv
+PIVOTA_RUN_DIR=.test-run
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The git-ignored virtualenv with cargo-lambda, zig, moto and cfn-lint. Reruns skip pip
+# when every pinned version is already installed, so they cost well under a second.
+ensure_venv() {
+    if [[ ! -x "$PIVOTA_VENV/bin/python" ]]; then
+        log "creating $PIVOTA_VENV"
+        python3 -m venv "$PIVOTA_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    fi
+    if ! venv_is_current; then
+        log "installing ${PIVOTA_PIP_REQUIREMENTS[*]} into $PIVOTA_VENV"
+        "$PIVOTA_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "${PIVOTA_PIP_REQUIREMENTS[@]}"
+        venv_is_current || die "$PIVOTA_VENV still lacks a required package after pip install"
+    fi
+}
+
+# True when the venv holds every requirement at its pinned version (moto's server extra
+# included: it is what provides flask).
+venv_is_current() {
+    "$PIVOTA_VENV/bin/python" - <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+wanted = {"cargo-lambda": "1.9.2", "moto": "5.2.5", "ziglang": None, "cfn-lint": None,
+          "flask": None, "flask-cors": None}
+try:
+    for name, pinned in wanted.items():
+        if pinned is not None and version(name) != pinned:
+            sys.exit(1)
+        version(name)
+except PackageNotFoundError:
+    sys.exit(1)
+PY
+}
+
+# The venv's bin/ must come first: cargo-lambda finds zig through `python3 -m ziglang`.
+activate_venv() {
+    PATH="$PWD/$PIVOTA_VENV/bin:$PATH"
+    export PATH
+    export SAM_CLI_TELEMETRY=0
+    export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+    # Nothing in the test run may reach real AWS: static dummy credentials, no IMDS.
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+    export AWS_EC2_METADATA_DISABLED=true
+    unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_http URL PID SECONDS: poll until URL answers (any HTTP status) or PID dies.
+wait_for_http() {
+    local url=$1 pid=$2 seconds=$3 i
+    for ((i = 0; i < seconds * 4; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        if python3 -c 'import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass
+' "$url" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.25
+    done
+    return 1
+}
+
+# wait_for_tcp PORT PID SECONDS: poll until 127.0.0.1:PORT accepts connections or PID dies.
+wait_for_tcp() {
+    local port=$1 pid=$2 seconds=$3 i
+    for ((i = 0; i < seconds * 4; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+            "$port" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.25
+    done
+    return 1
+}
+
+# start_moto: starts moto_server on a free loopback port, waits for it, and exports
+# PIVOTA_TEST_AWS_ENDPOINT and MOTO_PID. The caller must call stop_moto from its EXIT trap.
+start_moto() {
+    local port
+    port=$(free_port)
+    mkdir -p "$PIVOTA_RUN_DIR"
+    MOTO_PORT=$port moto_server -H 127.0.0.1 -p "$port" >"$PIVOTA_RUN_DIR/moto.log" 2>&1 &
+    MOTO_PID=$!
+    export MOTO_PID
+    if ! wait_for_http "http://127.0.0.1:$port/moto-api/" "$MOTO_PID" 60; then
+        tail -n 20 "$PIVOTA_RUN_DIR/moto.log" >&2 || true
+        die "moto_server did not answer on port $port"
+    fi
+    export PIVOTA_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+    log "moto_server (pid $MOTO_PID) at $PIVOTA_TEST_AWS_ENDPOINT"
+}
+
+stop_moto() {
+    if [[ -n "${MOTO_PID:-}" ]] && kill -0 "$MOTO_PID" 2>/dev/null; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+    MOTO_PID=
+}
