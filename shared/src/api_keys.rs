@@ -28,7 +28,7 @@ pub struct ApiKeyRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<OffsetDateTime>,
+    pub valid_until: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
 }
@@ -49,7 +49,7 @@ impl ApiKeyRecord {
             mode: key.mode(),
             hash: hasher.hash_new(key),
             created_at: now,
-            expires_at: None,
+            valid_until: None,
             revoked_at: None,
         }
     }
@@ -65,7 +65,7 @@ impl ApiKeyRecord {
     }
 
     pub fn is_usable(&self, now: OffsetDateTime) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|expiry| now < expiry)
+        self.revoked_at.is_none() && self.valid_until.is_none_or(|expiry| now < expiry)
     }
 }
 

@@ -154,6 +154,9 @@ async fn openapi_event_serves_an_openapi_3_1_document() {
 #[tokio::test]
 async fn an_event_for_another_functions_route_is_not_served() {
     let test = embedded_app(Settings::default()).await;
+    // POST /merchant/register reaches merchant-get's `/merchant/{merchant_id}` only by path.
     let (response, _) = invoke(&test, "merchant-get", "register.json", "", "").await;
+    assert_eq!(response.status(), 405);
+    let (response, _) = invoke(&test, "admin-merchants", "register.json", "", "").await;
     assert_eq!(response.status(), 404);
 }

@@ -321,6 +321,8 @@ async fn the_kyc_wait_survives_a_restart_of_the_runner() {
     let (id, key) =
         (merchant["merchant_id"].as_str().unwrap().to_owned(), merchant["api_key"].as_str().unwrap().to_owned());
     // Stop before the wait is over...
+    let before: Value = get_merchant(&http, &runner, &id, &key).await.json().await.unwrap();
+    assert_eq!(before["status"], "pending_kyc");
     runner.terminate();
     // ... and start again on the same data directory: the key, the merchant and the pending wait are there.
     let runner = Runner::start(dir.path(), 2);
