@@ -10,7 +10,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,aws_config=warn".into()),
         )
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     if json_logs {
         subscriber.json().init()
     } else {

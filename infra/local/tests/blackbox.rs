@@ -14,6 +14,7 @@ const ADMIN_TOKEN: &str = "blackbox-admin-token-0123456789";
 struct Runner {
     child: Child,
     base: String,
+    log: std::path::PathBuf,
 }
 
 impl Runner {
@@ -24,9 +25,10 @@ impl Runner {
             .env("PIVOTA_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("PIVOTA_KYC_WAIT_SECONDS", kyc_wait_seconds.to_string())
             .env("PIVOTA_KYC_RESTRICTED_COUNTRIES", "IR,KP")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "debug")
+            .env("PIVOTA_LOG_FORMAT", "json")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(std::fs::File::options().create(true).append(true).open(data_dir.join("runner.log")).unwrap())
             .spawn()
             .expect("the runner starts");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -39,11 +41,15 @@ impl Runner {
         };
         // Keep draining stdout so the runner never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self { child, base }
+        Self { child, base, log: data_dir.join("runner.log") }
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     fn terminate(mut self) {
@@ -147,8 +153,22 @@ async fn register_wait_approved_then_tenant_isolation_and_admin_rules() {
     // Decisions are valid only while undecided.
     let approve_again =
         http.post(runner.url(&format!("/admin/merchants/{id}/approve"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let request_id = approve_again.headers()["x-request-id"].to_str().unwrap().to_owned();
     let conflict = problem(approve_again, StatusCode::CONFLICT).await;
     assert!(conflict["detail"].as_str().unwrap().contains("approved"), "{conflict}");
+    assert_eq!(conflict["request_id"], request_id.as_str());
+
+    // The logs (JSON, debug level) carry request ids and never a secret.
+    let logs = runner.logs();
+    assert!(
+        logs.lines().any(|line| line.contains(&request_id)),
+        "request id {request_id} not logged:\n{}",
+        &logs[logs.len().saturating_sub(3000)..]
+    );
+    for secret in [key, second_key, ADMIN_TOKEN] {
+        assert!(!logs.contains(secret), "a secret appears in the logs");
+    }
+    assert!(logs.lines().all(|line| serde_json::from_str::<Value>(line).is_ok()), "every log line is JSON");
     runner.terminate();
 }
 
