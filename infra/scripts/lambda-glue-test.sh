@@ -8,6 +8,8 @@
 # it starts its own moto_server.
 #
 # Environment knobs:
+#   PIVOTA_GLUE_INVOKE_TIMEOUT  seconds one invoke may take (default 300; the first one may
+#                               still be compiling).
 #   PIVOTA_REQUIRE_PROVISION=1  fail (instead of skipping the AWS-backed checks) when the
 #                               pivota-provision binary is missing.
 set -euo pipefail
@@ -126,6 +128,17 @@ fi
 functions=(openapi)
 ((provisioned)) && functions+=(register)
 
+# watch starts a function with `cargo run --bin <fn>` at the workspace root, and cargo looks
+# for that binary only in the default members: a function outside them never starts and its
+# invoke hangs. (`sam build` has the same need.) Say so plainly instead.
+for fn in "${functions[@]}"; do
+    cargo metadata --no-deps --format-version 1 |
+        jq -e --arg fn "$fn" '
+            [.workspace_default_members[] as $id | .packages[] | select(.id == $id) | .name]
+            | index($fn) != null' >/dev/null ||
+        die "package $fn is not a workspace default member; add \"functions/*\" to [workspace] default-members"
+done
+
 # Compile up front so a build error shows here, plainly, and the first invoke does not
 # have to wait for a cold build inside watch (it reuses these dev-profile binaries).
 build_args=()
@@ -149,9 +162,16 @@ fi
 
 # invoke FUNCTION EVENT_FILE: prints the function's response JSON. The long --invoke-address
 # flag matters: for invoke, -A is --data-ascii, and the default address is ::1.
+# A function that crashes at start-up leaves invoke waiting forever, hence the timeout.
 invoke() {
-    cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" \
-        --output-format json --data-file "$2" "$1"
+    if ! timeout "${PIVOTA_GLUE_INVOKE_TIMEOUT:-300}" \
+        cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$port" \
+        --output-format json --data-file "$2" "$1"; then
+        printf 'invoke %s with %s failed or timed out; last lines of %s:\n' "$1" "$2" \
+            "$PIVOTA_RUN_DIR/watch.log" >&2
+        tail -n 30 "$PIVOTA_RUN_DIR/watch.log" >&2 || true
+        return 1
+    fi
 }
 
 # ---------------------------------------------------------------- checks
