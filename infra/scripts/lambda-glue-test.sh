@@ -10,8 +10,6 @@
 # Environment knobs:
 #   PIVOTA_GLUE_INVOKE_TIMEOUT  seconds one invoke may take (default 300; the first one may
 #                               still be compiling).
-#   PIVOTA_REQUIRE_PROVISION=1  fail (instead of skipping the AWS-backed checks) when the
-#                               pivota-provision binary is missing.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -46,7 +44,6 @@ if [[ -z "${PIVOTA_TEST_AWS_ENDPOINT:-}" ]]; then
 fi
 
 checks=0
-skipped=0
 
 # check NAME JQ_FILTER JSON: the filter must yield true for the invoke output.
 check() {
@@ -82,51 +79,31 @@ export PIVOTA_KYC_RESTRICTED_COUNTRIES="CU,IR,KP,SY"
 export PIVOTA_KYC_BLOCKED_EMAIL_DOMAINS=""
 export AWS_LAMBDA_LOG_FORMAT=JSON
 
-provisioned=0
-# TODO(provision): pivota-provision (crate pivota-local, infra/local) is being written by the
-# Rust side. Once it exists this block runs by default; then make PIVOTA_REQUIRE_PROVISION=1 the
-# default so a missing binary fails instead of skipping. Contract this script relies on:
-#   pivota-provision --endpoint URL --region REGION --table NAME
-#                    --admin-token-secret NAME --admin-token VALUE
-#                    --api-key-pepper-secret NAME
-#                    --kyc-state-machine NAME --kyc-definition infra/statemachine/kyc.asl.json
-#   creates the table (pk/sk, gsi1, gsi2, TTL on expires_at, as in template.yaml), both secrets
-#   and the state machine (substituting ${KycApproveFunctionArn}), idempotently, and prints
-#   KEY=VALUE lines on stdout for PIVOTA_TABLE_NAME, PIVOTA_ADMIN_TOKEN_SECRET_ID,
-#   PIVOTA_API_KEY_PEPPER_SECRET_ID and PIVOTA_KYC_STATE_MACHINE_ARN (ids as the functions
-#   should use them). Anything else goes to stderr.
-if has_binary pivota-provision; then
-    log "provisioning table, secrets and state machine on moto"
-    cargo run -q -p pivota-local --bin pivota-provision -- \
-        --endpoint "$PIVOTA_TEST_AWS_ENDPOINT" \
-        --region "$AWS_REGION" \
-        --table "$PIVOTA_TABLE_NAME" \
-        --admin-token-secret "$PIVOTA_ADMIN_TOKEN_SECRET_ID" \
-        --admin-token "admin-token-$run_id" \
-        --api-key-pepper-secret "$PIVOTA_API_KEY_PEPPER_SECRET_ID" \
-        --kyc-state-machine "pivota-kyc-$run_id" \
-        --kyc-definition infra/statemachine/kyc.asl.json \
-        >"$PIVOTA_RUN_DIR/provision.env"
-    while IFS='=' read -r key value; do
-        case "$key" in
-            PIVOTA_TABLE_NAME | PIVOTA_ADMIN_TOKEN_SECRET_ID | PIVOTA_API_KEY_PEPPER_SECRET_ID | PIVOTA_KYC_STATE_MACHINE_ARN)
-                export "$key=$value"
-                ;;
-            '') ;;
-            *) die "pivota-provision printed an unexpected line: $key=$value" ;;
-        esac
-    done <"$PIVOTA_RUN_DIR/provision.env"
-    provisioned=1
-elif [[ "${PIVOTA_REQUIRE_PROVISION:-0}" == 1 ]]; then
-    die "pivota-provision binary not found in the workspace (crate pivota-local)"
-else
-    log "SKIP: pivota-provision not in the workspace yet; AWS-backed glue checks (register) skipped"
-    skipped=$((skipped + 1))
-fi
+has_binary pivota-provision || die "pivota-provision binary not found in the workspace (crate pivota-local)"
+log "provisioning table, secrets and state machine on moto"
+admin_token="admin-token-$run_id"
+cargo run -q -p pivota-local --bin pivota-provision -- \
+    --endpoint "$PIVOTA_TEST_AWS_ENDPOINT" \
+    --region "$AWS_REGION" \
+    --table "$PIVOTA_TABLE_NAME" \
+    --admin-token-secret "$PIVOTA_ADMIN_TOKEN_SECRET_ID" \
+    --admin-token "$admin_token" \
+    --api-key-pepper-secret "$PIVOTA_API_KEY_PEPPER_SECRET_ID" \
+    --kyc-state-machine "pivota-kyc-$run_id" \
+    --kyc-definition infra/statemachine/kyc.asl.json \
+    >"$PIVOTA_RUN_DIR/provision.env"
+while IFS='=' read -r key value; do
+    case "$key" in
+        PIVOTA_TABLE_NAME | PIVOTA_ADMIN_TOKEN_SECRET_ID | PIVOTA_API_KEY_PEPPER_SECRET_ID | PIVOTA_KYC_STATE_MACHINE_ARN)
+            export "$key=$value"
+            ;;
+        '') ;;
+        *) die "pivota-provision printed an unexpected line: $key=$value" ;;
+    esac
+done <"$PIVOTA_RUN_DIR/provision.env"
 
 # ---------------------------------------------------------------- cargo lambda watch
-functions=(openapi)
-((provisioned)) && functions+=(register)
+functions=(openapi register merchant-get kyc-approve admin-merchants admin-review)
 
 # watch starts a function with `cargo run --bin <fn>` at the workspace root, and cargo looks
 # for that binary only in the default members: a function outside them never starts and its
@@ -181,10 +158,36 @@ check "openapi: JSON content type" '.headers["content-type"] | test("json")' "$r
 check "openapi: document lists POST /merchant/register" \
     '.body | fromjson | .paths["/merchant/register"].post != null' "$response"
 
-if ((provisioned)); then
-    response=$(invoke register events/register.json)
-    check "register: 201" '.statusCode == 201' "$response"
-    check "register: returns a merchant id" '.body | fromjson | .merchant_id | startswith("mer_")' "$response"
-fi
+response=$(invoke register events/register.json)
+check "register: 201" '.statusCode == 201' "$response"
+check "register: returns a merchant id" '.body | fromjson | .merchant_id | startswith("mer_")' "$response"
+merchant_id=$(jq -r '.body | fromjson | .merchant_id' <<<"$response")
+api_key=$(jq -r '.body | fromjson | .api_key' <<<"$response")
 
-printf 'lambda glue: %d checks passed, %d skipped\n' "$checks" "$skipped"
+# event FILE: the events/ file with its placeholders replaced by this run's merchant, key and token.
+event() {
+    local out="$PIVOTA_RUN_DIR/$(basename "$1")"
+    sed -e "s/mer_01EXAMPLE00000000000000000/$merchant_id/g" \
+        -e "s/pvk_test_EXAMPLE000000000000000000000000/$api_key/g" \
+        -e "s/admin-token-EXAMPLE/$admin_token/g" "$1" >"$out"
+    printf '%s' "$out"
+}
+
+response=$(invoke merchant-get "$(event events/merchant-get.json)")
+check "merchant-get: 200 pending_kyc" '.statusCode == 200 and (.body | fromjson | .status == "pending_kyc")' "$response"
+check "merchant-get: request id header" '.headers["x-request-id"] | length > 0' "$response"
+
+response=$(invoke admin-merchants "$(event events/admin-merchants.json)")
+check "admin-merchants: lists the pending merchant" \
+    ".statusCode == 200 and (.body | fromjson | [.items[].merchant_id] | index(\"$merchant_id\") != null)" "$response"
+
+response=$(invoke kyc-approve "$(event events/kyc-approve.json)")
+check "kyc-approve: decides approved" '.outcome == "decided" and .status == "approved"' "$response"
+
+response=$(invoke merchant-get "$(event events/merchant-get.json)")
+check "merchant-get: approved after kyc-approve" '.body | fromjson | .status == "approved"' "$response"
+
+response=$(invoke admin-review "$(event events/admin-review-approve.json)")
+check "admin-review: approving a decided merchant is 409" '.statusCode == 409' "$response"
+
+printf 'lambda glue: %d checks passed\n' "$checks"
