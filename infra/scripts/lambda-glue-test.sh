@@ -18,7 +18,7 @@ source infra/scripts/lib.sh
 
 ensure_venv
 activate_venv
-command -v jq >/dev/null || die "jq not found (Debian: apt-get update && apt-get install -y jq)"
+ensure_jq
 mkdir -p "$PIVOTA_RUN_DIR"
 
 WATCH_PID=

@@ -115,3 +115,13 @@ stop_moto() {
     fi
     MOTO_PID=
 }
+
+# jq is in the machine image; on a machine without it, install it from Debian's packages.
+ensure_jq() {
+    command -v jq >/dev/null && return 0
+    if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+        log "installing jq"
+        apt-get update -qq && apt-get install -y -qq jq >/dev/null
+    fi
+    command -v jq >/dev/null || die "jq not found (Debian: apt-get update && apt-get install -y jq)"
+}

@@ -48,7 +48,7 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------- setup
 command -v cargo >/dev/null || die "cargo not found (install Rust with rustup)"
 command -v python3 >/dev/null || die "python3 not found"
-command -v jq >/dev/null || die "jq not found (Debian: apt-get update && apt-get install -y jq)"
+ensure_jq
 cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing (rustup component add rustfmt)"
 cargo clippy --version >/dev/null 2>&1 || die "clippy missing (rustup component add clippy)"
 
