@@ -1,20 +1,26 @@
 //! Issued API keys in the table (see `shared/ACCESS_PATTERNS.md`).
 //!
-//! | item    | pk                | sk       | gsi1pk                   | gsi1sk     |
-//! |---------|-------------------|----------|--------------------------|------------|
-//! | API key | `APIKEY#<hash>`   | `APIKEY` | `MERCHANT#<id>#APIKEYS`  | `<key_id>` |
+//! | item            | pk                | sk                 |
+//! |-----------------|-------------------|--------------------|
+//! | lookup by hash  | `APIKEY#<hash>`   | `APIKEY`           |
+//! | merchant's key  | `MERCHANT#<id>`   | `APIKEY#<key_id>`  |
 //!
-//! The partition key is the keyed hash of the key, so authenticating a request is one `GetItem` on the
-//! hash: the plaintext is never stored and never compared.
+//! Both items hold the same record and are always written together in one transaction, with the same
+//! version, so a revocation is visible to authentication (a strongly consistent `GetItem` on the hash)
+//! on the very next request. The plaintext key is never stored and never compared.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::api_key::{ApiKeyHasher, ApiKeyMode, HashedApiKey, PlaintextApiKey};
 use crate::error::Error;
 use crate::item::{from_item, to_attributes};
 use crate::merchant::MerchantId;
-use crate::ports::{Item, ItemKey, Table};
+use crate::ports::{Condition, Item, ItemKey, Query, StoreError, Table, WriteOp};
+
+/// How stale `last_used_at` may get before a request refreshes it (one extra write per key per window,
+/// not one per request).
+const LAST_USED_RESOLUTION: Duration = Duration::minutes(5);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyRecord {
@@ -27,10 +33,24 @@ pub struct ApiKeyRecord {
     pub hash: HashedApiKey,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// After this instant the key no longer authenticates. (Not the table's TTL attribute: an expired
+    /// key stays listed.)
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub valid_until: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(skip)]
+    pub version: u64,
+}
+
+fn lookup_key(hash: &HashedApiKey) -> ItemKey {
+    ItemKey::new(format!("APIKEY#{}", hash.as_str()), "APIKEY")
+}
+
+fn listing_key(merchant_id: &MerchantId, key_id: &str) -> ItemKey {
+    ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("APIKEY#{key_id}"))
 }
 
 impl ApiKeyRecord {
@@ -51,26 +71,62 @@ impl ApiKeyRecord {
             created_at: now,
             valid_until: None,
             revoked_at: None,
+            last_used_at: None,
+            version: 1,
         }
     }
 
-    pub fn key(&self) -> ItemKey {
-        key_of(&self.hash)
+    fn items(&self, version: u64) -> Result<[Item; 2], Error> {
+        let attrs = to_attributes(self)?;
+        let mut lookup = Item::new(lookup_key(&self.hash), attrs.clone());
+        let mut listing = Item::new(listing_key(&self.merchant_id, &self.key_id), attrs);
+        lookup.version = version;
+        listing.version = version;
+        Ok([lookup, listing])
     }
 
-    pub fn to_item(&self) -> Result<Item, Error> {
-        let mut item = Item::new(self.key(), to_attributes(self)?);
-        item.gsi1 = Some(ItemKey::new(format!("MERCHANT#{}#APIKEYS", self.merchant_id), self.key_id.clone()));
-        Ok(item)
+    /// The writes that create this key: both items, neither existing yet.
+    pub fn create_ops(&self) -> Result<Vec<WriteOp>, Error> {
+        Ok(self
+            .items(self.version)?
+            .into_iter()
+            .map(|item| WriteOp::Put { item, condition: Condition::NotExists })
+            .collect())
+    }
+
+    /// The writes that delete this (new, untouched) key again.
+    pub fn delete_ops(&self) -> Vec<WriteOp> {
+        [lookup_key(&self.hash), listing_key(&self.merchant_id, &self.key_id)]
+            .into_iter()
+            .map(|key| WriteOp::Delete { key, condition: Condition::VersionIs(self.version) })
+            .collect()
+    }
+
+    /// The writes that store a change to this key, conditional on both items still being the version read.
+    fn update_ops(&self) -> Result<Vec<WriteOp>, Error> {
+        let condition = Condition::VersionIs(self.version);
+        Ok(self.items(self.version + 1)?.into_iter().map(|item| WriteOp::Put { item, condition }).collect())
     }
 
     pub fn is_usable(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && self.valid_until.is_none_or(|expiry| now < expiry)
     }
+
+    pub fn state(&self, now: OffsetDateTime) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if !self.is_usable(now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
 }
 
-fn key_of(hash: &HashedApiKey) -> ItemKey {
-    ItemKey::new(format!("APIKEY#{}", hash.as_str()), "APIKEY")
+fn record_from(item: &Item) -> Result<ApiKeyRecord, Error> {
+    let mut record: ApiKeyRecord = from_item(item)?;
+    record.version = item.version;
+    Ok(record)
 }
 
 /// The merchant a request authenticated as.
@@ -82,6 +138,7 @@ pub struct AuthenticatedMerchant {
 }
 
 /// Looks a presented key up by its hash. Unknown, revoked and expired keys are all `Unauthenticated`.
+/// Refreshes `last_used_at` when it is older than a few minutes (best effort: a lost race is ignored).
 pub async fn authenticate(
     table: &dyn Table,
     hasher: &ApiKeyHasher,
@@ -89,10 +146,74 @@ pub async fn authenticate(
     now: OffsetDateTime,
 ) -> Result<AuthenticatedMerchant, Error> {
     let hash = hasher.hash_presented(presented).ok_or(Error::Unauthenticated)?;
-    let item = table.get(&key_of(&hash)).await?.ok_or(Error::Unauthenticated)?;
-    let record: ApiKeyRecord = from_item(&item)?;
+    let item = table.get(&lookup_key(&hash)).await?.ok_or(Error::Unauthenticated)?;
+    let mut record = record_from(&item)?;
     if !record.is_usable(now) {
         return Err(Error::Unauthenticated);
     }
-    Ok(AuthenticatedMerchant { merchant_id: record.merchant_id, key_id: record.key_id, mode: record.mode })
+    let caller = AuthenticatedMerchant {
+        merchant_id: record.merchant_id.clone(),
+        key_id: record.key_id.clone(),
+        mode: record.mode,
+    };
+    if record.last_used_at.is_none_or(|used| now - used > LAST_USED_RESOLUTION) {
+        record.last_used_at = Some(now);
+        match table.transact(record.update_ops()?).await {
+            Ok(()) | Err(StoreError::TransactionCancelled { .. }) => {}
+            Err(e) => tracing::warn!(key_id = %record.key_id, error = %e, "could not record the key's last use"),
+        }
+    }
+    Ok(caller)
+}
+
+/// Keys of one merchant.
+pub struct ApiKeys<'a> {
+    table: &'a dyn Table,
+}
+
+impl<'a> ApiKeys<'a> {
+    pub fn new(table: &'a dyn Table) -> Self {
+        Self { table }
+    }
+
+    pub async fn create(&self, record: &ApiKeyRecord) -> Result<(), Error> {
+        Ok(self.table.transact(record.create_ops()?).await?)
+    }
+
+    /// Every key of the merchant, oldest first (key ids are ULIDs). A merchant has few keys; the page is
+    /// the whole list up to 1000.
+    pub async fn list(&self, merchant_id: &MerchantId) -> Result<Vec<ApiKeyRecord>, Error> {
+        let mut query = Query::new(crate::ports::Index::Primary, format!("MERCHANT#{merchant_id}"), 1000);
+        query.sk_prefix = Some("APIKEY#".into());
+        self.table.query(query).await?.items.iter().map(record_from).collect()
+    }
+
+    pub async fn get(&self, merchant_id: &MerchantId, key_id: &str) -> Result<Option<ApiKeyRecord>, Error> {
+        self.table.get(&listing_key(merchant_id, key_id)).await?.as_ref().map(record_from).transpose()
+    }
+
+    /// Revokes a key: it fails authentication from the next request on. Revoking a revoked key is a no-op.
+    /// The merchant's last usable key cannot be revoked (they would lock themselves out): `Conflict`.
+    pub async fn revoke(
+        &self,
+        merchant_id: &MerchantId,
+        key_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<ApiKeyRecord, Error> {
+        let mut record = self.get(merchant_id, key_id).await?.ok_or(Error::NotFound("API key"))?;
+        if record.revoked_at.is_some() {
+            return Ok(record);
+        }
+        let others_usable = self.list(merchant_id).await?.iter().any(|k| k.key_id != key_id && k.is_usable(now));
+        if !others_usable {
+            return Err(Error::Conflict("this is the merchant's last usable API key; create another one first".into()));
+        }
+        record.revoked_at = Some(now);
+        self.table.transact(record.update_ops()?).await.map_err(|e| match e {
+            StoreError::TransactionCancelled { .. } => Error::Conflict("the key changed concurrently; retry".into()),
+            other => other.into(),
+        })?;
+        record.version += 1;
+        Ok(record)
+    }
 }

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use tokio::sync::RwLock;
 
 use crate::api_key::ApiKeyHasher;
+use crate::connectors::Connectors;
 use crate::error::Error;
 use crate::ports::{Clock, Secrets, Table, Workflow};
 use crate::settings::Settings;
@@ -18,6 +19,9 @@ pub struct App {
     pub workflow: Arc<dyn Workflow>,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
+    /// Every PSP connector, sharing one HTTP connection pool; built on first use, so functions that
+    /// never call a PSP never pay for the TLS setup at cold start.
+    connectors: std::sync::OnceLock<Connectors>,
     admin_token: CachedSecret,
     api_key_pepper: CachedSecret,
 }
@@ -39,6 +43,7 @@ impl App {
             secrets: ports.secrets,
             workflow: ports.workflow,
             clock: ports.clock,
+            connectors: std::sync::OnceLock::new(),
             settings,
         }
     }
@@ -47,6 +52,10 @@ impl App {
     /// that a rotation in Secrets Manager takes effect without a deploy.
     pub async fn admin_token(&self) -> Result<SecretString, Error> {
         self.admin_token.get(self.secrets.as_ref()).await
+    }
+
+    pub fn connectors(&self) -> &Connectors {
+        self.connectors.get_or_init(|| Connectors::new(&self.settings.connectors))
     }
 
     pub async fn api_key_hasher(&self) -> Result<ApiKeyHasher, Error> {

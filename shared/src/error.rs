@@ -33,6 +33,16 @@ pub enum Error {
     /// The body is not JSON by its content type: 415.
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    /// A PSP refused what the merchant gave us (a bad key, an unknown merchant account): 400, naming
+    /// the field and carrying the PSP's reason (never the key).
+    #[error("{psp} refused the {field}: {reason}")]
+    PspRejected { psp: &'static str, field: &'static str, reason: String },
+    /// A PSP is unreachable, timed out or failed: 502. The message says to retry.
+    #[error("{0}")]
+    BadGateway(String),
+    /// A payment was declined: 402, with the payment's details as extension members.
+    #[error("the payment was declined ({decline_code})")]
+    PaymentDeclined { decline_code: String, payment: Box<serde_json::Value> },
     /// A dependency failed in a way worth retrying: 503.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),

@@ -5,6 +5,8 @@
 //! | merchant        | `MERCHANT#<id>`       | `PROFILE` | `MERCHANT_STATUS#<status>`  | `<id>`        | `MERCHANTS` | `<id>`        |
 //! | e-mail claim    | `EMAIL#<email>`       | `EMAIL`   |                             |               |             |               |
 //!
+//! The merchant's first API key is written in the same transaction (see `api_keys.rs`).
+//!
 //! Merchant ids embed a ULID, so sorting by id is sorting by registration time.
 
 use crate::api_keys::ApiKeyRecord;
@@ -61,11 +63,11 @@ impl<'a> Merchants<'a> {
     pub async fn create(&self, merchant: &Merchant, first_key: &ApiKeyRecord) -> Result<(), Error> {
         let mut claim = serde_json::Map::new();
         claim.insert("merchant_id".into(), merchant.id.as_str().into());
-        let ops = vec![
+        let mut ops = vec![
             WriteOp::Put { item: merchant_item(merchant)?, condition: Condition::NotExists },
             WriteOp::Put { item: Item::new(email_key(merchant), claim), condition: Condition::NotExists },
-            WriteOp::Put { item: first_key.to_item()?, condition: Condition::NotExists },
         ];
+        ops.extend(first_key.create_ops()?);
         match self.table.transact(ops).await {
             Ok(()) => Ok(()),
             Err(StoreError::TransactionCancelled { index: Some(1) }) => {
@@ -78,11 +80,11 @@ impl<'a> Merchants<'a> {
     /// Undoes [`Merchants::create`] when the rest of registration failed, so no half-registered merchant
     /// stays behind. Conditional on the merchant being untouched since.
     pub async fn delete_new(&self, merchant: &Merchant, first_key: &ApiKeyRecord) -> Result<(), Error> {
-        let ops = vec![
+        let mut ops = vec![
             WriteOp::Delete { key: merchant_key(&merchant.id), condition: Condition::VersionIs(merchant.version) },
             WriteOp::Delete { key: email_key(merchant), condition: Condition::Exists },
-            WriteOp::Delete { key: first_key.key(), condition: Condition::Exists },
         ];
+        ops.extend(first_key.delete_ops());
         self.table.transact(ops).await.map_err(Error::from)
     }
 

@@ -1,5 +1,6 @@
 //! Configuration read from the environment. The same names apply on Lambda and in the local runner.
 
+use crate::connectors::ConnectorSettings;
 use crate::kyc::{DEFAULT_RESTRICTED_COUNTRIES, KycRules};
 
 /// Default Secrets Manager ids of the platform's own secrets.
@@ -16,6 +17,12 @@ pub struct Settings {
     pub admin_token_secret_id: String,
     /// `PIVOTA_API_KEY_PEPPER_SECRET_ID`: the secret holding the HMAC key that API keys are hashed under.
     pub api_key_pepper_secret_id: String,
+    /// `PIVOTA_SECRET_NAMESPACE` (default `pivota`): the first segment of the names of per-merchant secrets
+    /// (`<namespace>/merchants/<id>/…`), so several stacks can share an account. The SAM template sets the
+    /// stack name.
+    pub secret_namespace: String,
+    /// `PIVOTA_STRIPE_API_BASE`, `PIVOTA_ADYEN_CHECKOUT_BASE`, `PIVOTA_ADYEN_MANAGEMENT_BASE`.
+    pub connectors: ConnectorSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +36,7 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let connectors = ConnectorSettings::from_lookup(&lookup);
         let kyc_wait_seconds = match lookup("PIVOTA_KYC_WAIT_SECONDS") {
             None => 5,
             Some(raw) => raw.trim().parse::<u64>().ok().filter(|s| *s <= 86_400).ok_or_else(|| {
@@ -46,6 +54,8 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_ADMIN_TOKEN_SECRET_ID.to_owned()),
             api_key_pepper_secret_id: lookup("PIVOTA_API_KEY_PEPPER_SECRET_ID")
                 .unwrap_or_else(|| DEFAULT_API_KEY_PEPPER_SECRET_ID.to_owned()),
+            secret_namespace: lookup("PIVOTA_SECRET_NAMESPACE").unwrap_or_else(|| "pivota".to_owned()),
+            connectors,
         })
     }
 }

@@ -58,7 +58,7 @@ async fn register_event_creates_a_pending_merchant_and_starts_its_wait() {
     assert!(body["api_key"].as_str().unwrap().starts_with("pvk_test_"));
     let id = body["merchant_id"].as_str().unwrap();
     assert_eq!(response.headers()["location"], format!("/merchant/{id}").as_str());
-    assert_eq!(test.backend.workflow().kyc_wait_status(id).await.unwrap(), Some(WaitStatus::Waiting));
+    assert_eq!(test.backend.as_ref().unwrap().workflow().kyc_wait_status(id).await.unwrap(), Some(WaitStatus::Waiting));
 
     // The same event again: the e-mail is taken.
     let (again, problem) = invoke(&test, "register", "register.json", "", "").await;

@@ -2,11 +2,15 @@
 //! local runner serve the same [`ROUTES`] through [`dispatch`].
 
 pub mod admin;
+pub mod api_keys;
 pub mod cursor;
 pub mod merchants;
 pub mod openapi;
+pub mod payments;
 pub mod problem;
+pub mod psp;
 pub mod request;
+pub mod routing;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -62,6 +66,66 @@ pub static ROUTES: &[Route] = &[
         method: Method::POST,
         path: "/admin/merchants/{merchant_id}/reject",
         handler: |a, r| Box::pin(admin::reject(a, r)),
+    },
+    Route {
+        function: "psp-connect",
+        method: Method::POST,
+        path: "/merchant/{merchant_id}/psp/connect",
+        handler: |a, r| Box::pin(psp::connect(a, r)),
+    },
+    Route {
+        function: "psp-connections",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}/psp",
+        handler: |a, r| Box::pin(psp::list(a, r)),
+    },
+    Route {
+        function: "psp-connections",
+        method: Method::DELETE,
+        path: "/merchant/{merchant_id}/psp/{psp}",
+        handler: |a, r| Box::pin(psp::disconnect(a, r)),
+    },
+    Route {
+        function: "api-keys",
+        method: Method::POST,
+        path: "/merchant/{merchant_id}/api-keys",
+        handler: |a, r| Box::pin(api_keys::create(a, r)),
+    },
+    Route {
+        function: "api-keys",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}/api-keys",
+        handler: |a, r| Box::pin(api_keys::list(a, r)),
+    },
+    Route {
+        function: "api-keys",
+        method: Method::DELETE,
+        path: "/merchant/{merchant_id}/api-keys/{key_id}",
+        handler: |a, r| Box::pin(api_keys::revoke(a, r)),
+    },
+    Route {
+        function: "routing",
+        method: Method::PUT,
+        path: "/merchant/{merchant_id}/routing",
+        handler: |a, r| Box::pin(routing::put(a, r)),
+    },
+    Route {
+        function: "routing",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}/routing",
+        handler: |a, r| Box::pin(routing::get(a, r)),
+    },
+    Route {
+        function: "payment-execute",
+        method: Method::POST,
+        path: "/payment/execute",
+        handler: |a, r| Box::pin(payments::execute(a, r)),
+    },
+    Route {
+        function: "payments-list",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}/payments",
+        handler: |a, r| Box::pin(payments::list(a, r)),
     },
     Route {
         function: "openapi",

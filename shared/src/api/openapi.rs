@@ -6,17 +6,25 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::request::json_response;
-use super::{HandlerResult, admin, merchants};
+use super::{HandlerResult, admin, api_keys, merchants, payments, psp, routing};
 use crate::app::App;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Pivota API", description = "Merchant onboarding, PSP connections, stores and payments."),
-    paths(merchants::register, merchants::get, admin::list, admin::approve, admin::reject, serve),
+    paths(
+        merchants::register, merchants::get, admin::list, admin::approve, admin::reject,
+        psp::connect, psp::list, psp::disconnect, api_keys::create, api_keys::list, api_keys::revoke,
+        routing::put, routing::get, payments::execute, payments::list, serve,
+    ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "onboarding", description = "Registration and the merchant's own profile"),
         (name = "admin", description = "Merchant review (admin token)"),
+        (name = "psp", description = "Payment provider connections"),
+        (name = "api-keys", description = "The merchant's API keys"),
+        (name = "routing", description = "Which PSP charges a payment"),
+        (name = "payments", description = "Charging, and the payment history"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -26,6 +26,10 @@ pub struct Problem {
     /// Each offending field, for 400 and 422.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Extension members of the problem type (a declined payment's `payment_id`, `decline_code`, …).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -43,7 +47,12 @@ impl Problem {
                 vec![FieldError::new(field.clone(), message.clone())]
             }
             Error::MalformedBody(_) => vec![FieldError::new("body", "is not valid JSON")],
+            Error::PspRejected { field, reason, .. } => vec![FieldError::new(*field, reason.clone())],
             _ => Vec::new(),
+        };
+        let extensions = match error {
+            Error::PaymentDeclined { payment, .. } => payment.as_object().cloned().unwrap_or_default(),
+            _ => Default::default(),
         };
         Self {
             kind: format!("/problems/{slug}"),
@@ -53,6 +62,7 @@ impl Problem {
             instance: instance.to_owned(),
             request_id: request_id.to_owned(),
             errors,
+            extensions,
         }
     }
 }
@@ -70,6 +80,9 @@ fn classify(error: &Error) -> (StatusCode, &'static str, &'static str) {
         Error::UnsupportedMediaType => {
             (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
         }
+        Error::PspRejected { .. } => (StatusCode::BAD_REQUEST, "psp-rejected", "Rejected by the payment provider"),
+        Error::BadGateway(_) => (StatusCode::BAD_GATEWAY, "psp-unavailable", "Payment provider unavailable"),
+        Error::PaymentDeclined { .. } => (StatusCode::PAYMENT_REQUIRED, "payment-declined", "Payment declined"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
     }

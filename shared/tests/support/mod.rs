@@ -1,27 +1,131 @@
-//! Test support: an [`App`] on the embedded backend in a temporary directory.
+//! Test support: an [`App`] on either backend, and calls through the HTTP API as API Gateway makes them.
+
+#![allow(dead_code)]
+
+#[path = "../conformance/moto.rs"]
+pub mod moto;
 
 use std::sync::Arc;
 
+use lambda_http::{Body, Request, Response};
+use pivota::api::{self, ROUTES};
 use pivota::app::{App, Ports};
+use pivota::aws::{DynamoTable, SecretsManagerStore, StepFunctionsWorkflow, provision};
 use pivota::embedded::EmbeddedBackend;
-use pivota::ports::{Secrets, SystemClock};
+use pivota::kyc_task;
+use pivota::ports::{KycWaitInput, Secrets, SystemClock};
 use pivota::secret::{SecretString, random_token};
 use pivota::settings::Settings;
+use serde_json::Value;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 pub struct TestApp {
     pub app: App,
-    pub backend: EmbeddedBackend,
-    _dir: tempfile::TempDir,
+    /// The embedded backend, when the app runs on it.
+    pub backend: Option<EmbeddedBackend>,
+    _dir: Option<tempfile::TempDir>,
 }
 
+async fn with_platform_secrets(secrets: &dyn Secrets, settings: &Settings) {
+    secrets.put(&settings.api_key_pepper_secret_id, &random_token(32)).await.unwrap();
+    secrets.put(&settings.admin_token_secret_id, &SecretString::from(ADMIN_TOKEN)).await.unwrap();
+}
+
+/// An app on the embedded backend in a temporary directory.
 pub async fn embedded_app(settings: Settings) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let backend = EmbeddedBackend::open(dir.path()).unwrap();
-    let secrets = backend.secrets();
-    secrets.put(&settings.api_key_pepper_secret_id, &random_token(32)).await.unwrap();
-    secrets.put(&settings.admin_token_secret_id, &SecretString::from(ADMIN_TOKEN)).await.unwrap();
-    let ports = Ports { table: backend.table(), secrets, workflow: backend.workflow(), clock: Arc::new(SystemClock) };
-    TestApp { app: App::new(ports, settings), backend, _dir: dir }
+    with_platform_secrets(backend.secrets().as_ref(), &settings).await;
+    let ports = Ports {
+        table: backend.table(),
+        secrets: backend.secrets(),
+        workflow: backend.workflow(),
+        clock: Arc::new(SystemClock),
+    };
+    TestApp { app: App::new(ports, settings), backend: Some(backend), _dir: Some(dir) }
+}
+
+/// An app on the AWS adapters against moto, with its own table, secrets and state machine.
+pub async fn moto_app(mut settings: Settings) -> TestApp {
+    let config = moto::sdk_config().await;
+    let run = ulid::Ulid::new().to_string().to_lowercase();
+    let table_name = format!("pivota-{run}");
+    provision::create_table(&aws_sdk_dynamodb::Client::new(&config), &table_name).await.unwrap();
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let definition = moto::kyc_definition(&moto::kyc_approve_function_arn());
+    let state_machine =
+        provision::create_state_machine(&sfn, &format!("kyc-{run}"), &definition, &moto::state_machine_role_arn())
+            .await
+            .unwrap();
+    settings.admin_token_secret_id = format!("{run}/admin-token");
+    settings.api_key_pepper_secret_id = format!("{run}/pepper");
+    settings.secret_namespace = run.clone();
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config));
+    with_platform_secrets(&secrets, &settings).await;
+    let ports = Ports {
+        table: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), table_name)),
+        secrets: Arc::new(secrets),
+        workflow: Arc::new(StepFunctionsWorkflow::new(sfn, state_machine)),
+        clock: Arc::new(SystemClock),
+    };
+    TestApp { app: App::new(ports, settings), backend: None, _dir: None }
+}
+
+/// A call through every route, as the local runner and API Gateway make it.
+pub struct Call<'a> {
+    app: &'a App,
+    builder: http::request::Builder,
+    body: Option<Value>,
+}
+
+pub fn call<'a>(app: &'a App, method: &str, path: &str) -> Call<'a> {
+    Call { app, builder: http::Request::builder().method(method).uri(path), body: None }
+}
+
+impl Call<'_> {
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.builder = self.builder.header("authorization", format!("Bearer {token}"));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.builder = self.builder.header("content-type", "application/json");
+        self.body = Some(body);
+        self
+    }
+
+    pub async fn send(self) -> (u16, Value) {
+        let response = self.response().await;
+        let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+        (response.status().as_u16(), body)
+    }
+
+    pub async fn response(self) -> Response<Body> {
+        let body = self.body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
+        let request: Request = self.builder.body(body).unwrap();
+        // Query strings reach handlers as API Gateway passes them: parsed.
+        let query: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
+        let request = lambda_http::RequestExt::with_query_string_parameters(request, query);
+        let routes: Vec<&api::Route> = ROUTES.iter().collect();
+        api::dispatch(self.app, &routes, request).await
+    }
+}
+
+/// Registers a merchant and runs its KYC task: an approved merchant and its first (test) key.
+pub async fn approved_merchant(app: &App, email: &str) -> (String, String) {
+    let (status, body) = call(app, "POST", "/merchant/register")
+        .json(serde_json::json!({"business_name": "Acme", "email": email, "country": "DE", "website": "https://acme.example"}))
+        .send()
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["merchant_id"].as_str().unwrap().to_owned();
+    kyc_task::handle(app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+    (id, body["api_key"].as_str().unwrap().to_owned())
 }

@@ -1,0 +1,8 @@
+//! `api-keys`: POST, GET /merchant/{merchant_id}/api-keys and DELETE …/api-keys/{key_id}.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    pivota::lambda::init_tracing();
+    let app = pivota::lambda::aws_app_from_env().await?;
+    pivota::lambda::serve_http(app, "api-keys").await
+}

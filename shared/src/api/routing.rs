@@ -1,0 +1,72 @@
+//! `routing`: the merchant's payment routing document.
+
+use http::StatusCode;
+use lambda_http::Request;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::merchants::own_merchant;
+use super::request::{json_body, json_response};
+use super::{HandlerResult, require_merchant};
+use crate::app::App;
+use crate::psp::PspKind;
+use crate::psp_connections;
+use crate::routing::{self, RoutingDocument, RoutingRequest, RoutingRule};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RoutingView {
+    pub priority: Vec<PspKind>,
+    pub rules: Vec<RoutingRule>,
+    /// `null` when the merchant has no document yet (the PSPs are then tried in the order connected).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+/// Replace the routing document. Every PSP it names must be connected.
+#[utoipa::path(
+    put, path = "/merchant/{merchant_id}/routing", tag = "routing",
+    params(("merchant_id" = String, Path, description = "The merchant's id")),
+    request_body = RoutingRequest,
+    security(("merchant_api_key" = [])),
+    responses(
+        (status = 200, description = "Stored", body = RoutingView),
+        (status = 422, description = "Invalid document, e.g. a rule naming an unconnected PSP", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put(app: &App, req: &Request) -> HandlerResult {
+    let caller = require_merchant(app, req).await?;
+    let merchant_id = own_merchant(req, &caller)?;
+    let request: RoutingRequest = json_body(req, false)?;
+    let connected: Vec<PspKind> = psp_connections::list(app, &merchant_id).await?.iter().map(|c| c.psp).collect();
+    let document = RoutingDocument::parse(request, &connected)?;
+    let now = app.clock.now();
+    routing::put(app.table.as_ref(), &merchant_id, document.clone(), now).await?;
+    json_response(
+        StatusCode::OK,
+        &RoutingView { priority: document.priority, rules: document.rules, updated_at: Some(now) },
+    )
+}
+
+/// The routing document; without one, the connected PSPs in the order they were connected.
+#[utoipa::path(
+    get, path = "/merchant/{merchant_id}/routing", tag = "routing",
+    params(("merchant_id" = String, Path, description = "The merchant's id")),
+    security(("merchant_api_key" = [])),
+    responses((status = 200, description = "The document", body = RoutingView))
+)]
+pub async fn get(app: &App, req: &Request) -> HandlerResult {
+    let caller = require_merchant(app, req).await?;
+    let merchant_id = own_merchant(req, &caller)?;
+    let view = match routing::get(app.table.as_ref(), &merchant_id).await? {
+        Some((document, updated_at)) => {
+            RoutingView { priority: document.priority, rules: document.rules, updated_at: Some(updated_at) }
+        }
+        None => {
+            let mut connections = psp_connections::list(app, &merchant_id).await?;
+            connections.sort_by_key(|c| c.connected_at);
+            RoutingView { priority: connections.iter().map(|c| c.psp).collect(), rules: Vec::new(), updated_at: None }
+        }
+    };
+    json_response(StatusCode::OK, &view)
+}

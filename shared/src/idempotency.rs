@@ -1,0 +1,120 @@
+//! Idempotency of `/payment/execute`, after Stripe's and Powertools' designs.
+//!
+//! | item               | pk                           | sk               | TTL (`expires_at`) |
+//! |--------------------|------------------------------|------------------|--------------------|
+//! | idempotency record | `IDEMPOTENCY#<merchant_id>`  | `KEY#<key>`      | 24 h after claim   |
+//!
+//! A request claims its key with a conditional write (`in_progress`, with a lease). Finishing stores the
+//! response (`completed`), which later requests with the same key and the same body replay. A request
+//! whose outcome at the PSP is unknown releases the key (`retryable`) pinned to the PSP it was at, so the
+//! retry asks that PSP again with the same PSP idempotency key and gets the original result instead of a
+//! second charge. A lease that ran out (the worker died mid-call) is taken over the same way.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::Error;
+use crate::item::{from_item, to_attributes};
+use crate::merchant::MerchantId;
+use crate::ports::{Condition, Item, ItemKey, WriteOp};
+use crate::psp::PspKind;
+
+/// How long a claim may run before another request may take it over. Longer than a PSP call's timeout.
+pub const LEASE: Duration = Duration::seconds(60);
+/// How long a key is remembered.
+pub const RETENTION: Duration = Duration::hours(24);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    InProgress,
+    /// Released after a failure: the next request with the key continues the same payment.
+    Retryable,
+    Completed,
+}
+
+/// A response as first sent, replayed for the same key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub state: KeyState,
+    /// SHA-256 of the canonical request: the same key with another body is refused.
+    pub fingerprint: String,
+    pub payment_id: String,
+    /// The PSPs to try, fixed at the first claim so a retry follows the same order.
+    pub candidates: Vec<PspKind>,
+    /// The candidate being (or last) tried. Earlier candidates certainly did not charge.
+    pub attempt_index: usize,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub lease_until: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<StoredResponse>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(skip)]
+    pub version: u64,
+}
+
+pub fn record_key(merchant_id: &MerchantId, key: &str) -> ItemKey {
+    ItemKey::new(format!("IDEMPOTENCY#{merchant_id}"), format!("KEY#{key}"))
+}
+
+impl IdempotencyRecord {
+    pub fn to_item(&self, key: ItemKey, version: u64) -> Result<Item, Error> {
+        let mut item = Item::new(key, to_attributes(self)?);
+        item.version = version;
+        item.expires_at = Some((self.created_at + RETENTION).unix_timestamp());
+        Ok(item)
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, Error> {
+        let mut record: Self = from_item(item)?;
+        record.version = item.version;
+        Ok(record)
+    }
+
+    /// The write that moves this record (read at `self.version`) to its new content.
+    pub fn update_op(&self, key: ItemKey) -> Result<WriteOp, Error> {
+        Ok(WriteOp::Put { item: self.to_item(key, self.version + 1)?, condition: Condition::VersionIs(self.version) })
+    }
+}
+
+/// What a request may do with its key.
+#[derive(Debug)]
+pub enum Claim {
+    /// The caller owns the key and continues the payment of an earlier request (released, or abandoned
+    /// by a worker whose lease ran out).
+    Resume(IdempotencyRecord),
+    /// Already completed: send this again.
+    Replay(StoredResponse),
+}
+
+/// Decides what a request may do with an existing record.
+pub fn on_existing(record: IdempotencyRecord, fingerprint: &str, now: OffsetDateTime) -> Result<Claim, Error> {
+    if record.fingerprint != fingerprint {
+        return Err(Error::Validation(
+            crate::validation::FieldError::new(
+                "Idempotency-Key",
+                "was already used with a different request body; use a new key for a new payment",
+            )
+            .into(),
+        ));
+    }
+    match record.state {
+        KeyState::Completed => Ok(Claim::Replay(
+            record
+                .response
+                .clone()
+                .ok_or_else(|| Error::Internal("a completed idempotency record has no response".into()))?,
+        )),
+        KeyState::InProgress if record.lease_until.is_some_and(|lease| lease > now) => Err(Error::Conflict(
+            "a request with this Idempotency-Key is still in progress; retry after it completes".into(),
+        )),
+        KeyState::InProgress | KeyState::Retryable => Ok(Claim::Resume(record)),
+    }
+}
