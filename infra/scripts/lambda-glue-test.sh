@@ -103,7 +103,7 @@ while IFS='=' read -r key value; do
 done <"$PIVOTA_RUN_DIR/provision.env"
 
 # ---------------------------------------------------------------- cargo lambda watch
-functions=(openapi register merchant-get kyc-approve admin-merchants admin-review)
+functions=(openapi register merchant-get kyc-approve admin-merchants admin-review psp-connect payment-execute payments-list)
 
 # watch starts a function with `cargo run --bin <fn>` at the workspace root, and cargo looks
 # for that binary only in the default members: a function outside them never starts and its
@@ -189,5 +189,21 @@ check "merchant-get: approved after kyc-approve" '.body | fromjson | .status == 
 
 response=$(invoke admin-review "$(event events/admin-review-approve.json)")
 check "admin-review: approving a decided merchant is 409" '.statusCode == 409' "$response"
+
+response=$(invoke psp-connect "$(event events/psp-connect.json)")
+check "psp-connect: sandbox connected" '.statusCode == 201 and (.body | fromjson | .psp == "sandbox")' "$response"
+
+response=$(invoke payment-execute "$(event events/payment-execute.json)")
+check "payment-execute: succeeded through the sandbox" \
+    '.statusCode == 200 and (.body | fromjson | .status == "succeeded" and .psp == "sandbox")' "$response"
+payment_id=$(jq -r '.body | fromjson | .payment_id' <<<"$response")
+
+response=$(invoke payment-execute "$(event events/payment-execute.json)")
+check "payment-execute: the same Idempotency-Key replays the payment" \
+    ".statusCode == 200 and (.body | fromjson | .payment_id == \"$payment_id\")" "$response"
+
+response=$(invoke payments-list "$(event events/payments-list.json)")
+check "payments-list: one succeeded payment" \
+    ".statusCode == 200 and (.body | fromjson | [.items[].payment_id] == [\"$payment_id\"])" "$response"
 
 printf 'lambda glue: %d checks passed\n' "$checks"

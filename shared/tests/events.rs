@@ -160,3 +160,40 @@ async fn an_event_for_another_functions_route_is_not_served() {
     let (response, _) = invoke(&test, "admin-merchants", "register.json", "", "").await;
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn psp_key_routing_and_payment_events_walk_the_merchant_flow() {
+    let test = embedded_app(Settings::default()).await;
+    let (id, key) = register(&test).await;
+    kyc_task::handle(&test.app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+
+    let (response, body) = invoke(&test, "psp-connect", "psp-connect.json", &id, &key).await;
+    assert_eq!(response.status(), 201, "{body}");
+    assert_eq!(body["psp"], "sandbox");
+    let (response, body) = invoke(&test, "psp-connections", "psp-connections-list.json", &id, &key).await;
+    assert_eq!((response.status().as_u16(), body["items"][0]["psp"].as_str()), (200, Some("sandbox")));
+
+    let (response, created) = invoke(&test, "api-keys", "api-keys-create.json", &id, &key).await;
+    assert_eq!(response.status(), 201, "{created}");
+    let (response, body) = invoke(&test, "api-keys", "api-keys-list.json", &id, &key).await;
+    assert_eq!((response.status().as_u16(), body["items"].as_array().unwrap().len()), (200, 2));
+    let (response, _) = invoke(&test, "api-keys", "api-keys-revoke.json", &id, &key).await;
+    assert_eq!(response.status(), 404, "the file's placeholder key id names no key");
+
+    let (response, body) = invoke(&test, "routing", "routing-put.json", &id, &key).await;
+    assert_eq!(response.status(), 200, "{body}");
+    let (response, body) = invoke(&test, "routing", "routing-get.json", &id, &key).await;
+    assert_eq!((response.status().as_u16(), &body["priority"]), (200, &serde_json::json!(["sandbox"])));
+
+    let (response, paid) = invoke(&test, "payment-execute", "payment-execute.json", &id, &key).await;
+    assert_eq!(response.status(), 200, "{paid}");
+    assert_eq!(paid["status"], "succeeded");
+    let (response, replay) = invoke(&test, "payment-execute", "payment-execute.json", &id, &key).await;
+    assert_eq!((response.status().as_u16(), &replay), (200, &paid), "the event's Idempotency-Key replays");
+    let (response, body) = invoke(&test, "payments-list", "payments-list.json", &id, &key).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body["items"][0]["payment_id"], paid["payment_id"]);
+
+    let (response, _) = invoke(&test, "psp-connections", "psp-connections-disconnect.json", &id, &key).await;
+    assert_eq!(response.status(), 204);
+}

@@ -11,9 +11,10 @@
 //! | `4000000000000119` | fails transiently: not processed, so routing may fall back    |
 //!
 //! Like a real PSP it honours idempotency keys: a repeated key returns the first result. Its memory of
-//! keys is per process.
+//! keys is per process and bounded: the oldest of more than [`REMEMBERED_KEYS`] are forgotten (Stripe
+//! forgets keys after 24 hours).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -27,10 +28,31 @@ pub const INSUFFICIENT_FUNDS_CARD: &str = "4000000000009995";
 pub const EXPIRED_CARD: &str = "4000000000000069";
 pub const TRANSIENT_FAILURE_CARD: &str = "4000000000000119";
 
+/// How many idempotency keys the sandbox remembers.
+pub const REMEMBERED_KEYS: usize = 100_000;
+
 #[derive(Default)]
 pub struct SandboxConnector {
-    /// Idempotency key → the first result for it.
-    replies: Mutex<HashMap<String, Result<Charge, ConnectorError>>>,
+    replies: Mutex<Replies>,
+}
+
+/// Idempotency key → the first result for it, oldest first.
+#[derive(Default)]
+struct Replies {
+    by_key: HashMap<String, Result<Charge, ConnectorError>>,
+    order: VecDeque<String>,
+}
+
+impl Replies {
+    fn remember(&mut self, key: String, result: Result<Charge, ConnectorError>) {
+        if self.order.len() >= REMEMBERED_KEYS
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.by_key.remove(&oldest);
+        }
+        self.order.push_back(key.clone());
+        self.by_key.insert(key, result);
+    }
 }
 
 fn declined(code: &str, message: &str) -> ChargeOutcome {
@@ -53,7 +75,7 @@ impl PspConnector for SandboxConnector {
 
     async fn charge(&self, _credentials: &PspCredentials, request: &ChargeRequest) -> Result<Charge, ConnectorError> {
         let mut replies = self.replies.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(first) = replies.get(&request.idempotency_key) {
+        if let Some(first) = replies.by_key.get(&request.idempotency_key) {
             return first.clone();
         }
         let outcome = match request.payment_method.as_deref().unwrap_or(SUCCESS_CARD) {
@@ -76,7 +98,7 @@ impl PspConnector for SandboxConnector {
         };
         let result =
             outcome.map(|outcome| Charge { outcome, psp_request_id: Some(format!("req_sbx_{}", ulid::Ulid::new())) });
-        replies.insert(request.idempotency_key.clone(), result.clone());
+        replies.remember(request.idempotency_key.clone(), result.clone());
         result
     }
 }
