@@ -1,0 +1,182 @@
+//! Store platforms: one module per platform (Shopify, WooCommerce, Wix, a custom contract), and the wire
+//! format lives there and only there.
+//!
+//! Each platform verifies a connection, pages through the catalog, and (for order webhooks) manages
+//! webhook subscriptions and marks orders paid. Every call goes through a [`StoreEndpoint`]: the store's
+//! checked URL and an HTTP client pinned to the address that was checked (see `store_url.rs`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::money::Currency;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    Shopify,
+    #[serde(rename = "woocommerce")]
+    WooCommerce,
+    Wix,
+    Custom,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 4] = [Platform::Shopify, Platform::WooCommerce, Platform::Wix, Platform::Custom];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Shopify => "shopify",
+            Platform::WooCommerce => "woocommerce",
+            Platform::Wix => "wix",
+            Platform::Custom => "custom",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A store's credentials, kept in the secret store only (one JSON secret per store).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoreCredentials {
+    /// Shopify: the Admin API access token. WooCommerce: `consumer_key:consumer_secret` when given as one
+    /// token. Wix: the API key. Custom: the bearer token.
+    #[serde(with = "secret_string")]
+    pub api_token: SecretString,
+    /// WooCommerce REST API keys.
+    #[serde(default, with = "option_secret_string", skip_serializing_if = "Option::is_none")]
+    pub consumer_key: Option<SecretString>,
+    #[serde(default, with = "option_secret_string", skip_serializing_if = "Option::is_none")]
+    pub consumer_secret: Option<SecretString>,
+    /// Wix: the site the API key acts on (`wix-site-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Shopify: the app's client secret, which signs its webhooks. WooCommerce: the secret Pivota
+    /// generated for its webhooks.
+    #[serde(default, with = "option_secret_string", skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<SecretString>,
+}
+
+mod secret_string {
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.expose_secret())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+        String::deserialize(deserializer).map(SecretString::from)
+    }
+}
+
+mod option_secret_string {
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(secret) => serializer.serialize_some(secret.expose_secret()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
+        Option::<String>::deserialize(deserializer).map(|value| value.map(SecretString::from))
+    }
+}
+
+/// Where a store is reached: its checked base URL and a client pinned to the checked address.
+#[derive(Clone, Debug)]
+pub struct StoreEndpoint {
+    pub base: Url,
+    pub http: reqwest::Client,
+}
+
+/// What verifying a connection learned about the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreInfo {
+    pub name: String,
+    /// The shop's currency, when the platform says (Shopify `currencyCode`, WooCommerce's settings).
+    pub currency: Option<Currency>,
+}
+
+/// A product as the platform has it, normalised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalProduct {
+    pub external_id: String,
+    pub title: String,
+    /// `active`, `draft` or `archived`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub updated_at: Option<OffsetDateTime>,
+    pub variants: Vec<ExternalVariant>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalVariant {
+    pub external_id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// Integer minor units of the page's currency.
+    pub price_minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_quantity: Option<i64>,
+}
+
+/// One page of the catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductPage {
+    pub products: Vec<ExternalProduct>,
+    pub currency: Currency,
+    /// Where the next page starts (a cursor or page number, opaque to the sync); `None` on the last page.
+    pub next: Option<String>,
+    /// How long to wait before asking for the next page to stay within the platform's rate limit, as
+    /// read from this response (Shopify's cost bucket, `Retry-After`). Zero when there is no need.
+    pub wait_before_next: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// The credentials were refused. `reason` is the platform's, without secrets.
+    #[error("the store refused the credentials: {reason}")]
+    Unauthorized { reason: String },
+    /// Rate limited (HTTP 429, Shopify `THROTTLED`): retry after the wait.
+    #[error("rate limited by the store; retry after {retry_after:?}")]
+    Throttled { retry_after: Duration },
+    /// Unreachable, timed out, or a 5xx: retry later.
+    #[error("the store is unavailable: {reason}")]
+    Unavailable { reason: String },
+    /// The store answered with something we cannot use.
+    #[error("the store's answer was not understood: {reason}")]
+    Invalid { reason: String },
+}
+
+#[async_trait]
+pub trait StorePlatform: Send + Sync {
+    fn platform(&self) -> Platform;
+    /// Checks the credentials live, reading the store's name (and currency where available).
+    async fn verify(&self, endpoint: &StoreEndpoint, credentials: &StoreCredentials) -> Result<StoreInfo, PlatformError>;
+    /// One page of products with their variants, starting at `cursor` (`None`: the first page).
+    async fn products_page(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+        cursor: Option<&str>,
+    ) -> Result<ProductPage, PlatformError>;
+}
