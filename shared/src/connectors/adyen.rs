@@ -35,7 +35,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use self::transformers::{ErrorBody, PaymentMethodsRequest, PaymentRequest, PaymentResponse, decline_code};
-use super::transport::{CallKind, header, retry_after, send_failure};
+use super::transport::{self, CallKind, header, retry_after, send_failure};
 use super::{
     Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, PspConnector, PspCredentials,
     VerifiedAccount,
@@ -93,7 +93,7 @@ impl AdyenConnector {
             .header("X-API-Key", credentials.api_key.expose_secret())
             .json(body);
         if let Some(key) = idempotency_key {
-            builder = builder.header("Idempotency-Key", key);
+            builder = builder.header("Idempotency-Key", transport::idempotency_key(key, 64));
         }
         let response = builder.send().await.map_err(|error| send_failure("Adyen", kind, &error))?;
         let status = response.status().as_u16();
@@ -212,9 +212,15 @@ fn outcome_of(payment: PaymentResponse) -> Result<ChargeOutcome, ConnectorError>
                 });
             }
         },
-        "Refused" => {
-            declined(payment.refusal_reason.as_deref().map(decline_code).unwrap_or_else(|| "refused".into()), refusal())
-        }
+        "Refused" => declined(
+            payment
+                .refusal_reason
+                .as_deref()
+                .map(decline_code)
+                .filter(|code| !code.is_empty())
+                .unwrap_or_else(|| "refused".into()),
+            refusal(),
+        ),
         "Error" => declined("error".into(), refusal()),
         "Cancelled" => declined("cancelled".into(), refusal()),
         "RedirectShopper" | "IdentifyShopper" | "ChallengeShopper" | "PresentToShopper" => declined(

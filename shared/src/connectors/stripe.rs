@@ -36,7 +36,7 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
 use self::transformers::{Balance, ErrorObject, PaymentIntent};
-use super::transport::{CallKind, header, retry_after, send_failure};
+use super::transport::{CallKind, header, idempotency_key, retry_after, send_failure};
 use super::{
     Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, PspConnector, PspCredentials,
     VerifiedAccount,
@@ -114,7 +114,7 @@ impl PspConnector for StripeConnector {
             .post(format!("{}/v1/payment_intents", self.base))
             .bearer_auth(key)
             .header("Stripe-Version", API_VERSION)
-            .header("Idempotency-Key", &request.idempotency_key)
+            .header("Idempotency-Key", idempotency_key(&request.idempotency_key, 255))
             .form(&transformers::payment_intent_form(request))
             .send()
             .await

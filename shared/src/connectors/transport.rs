@@ -56,3 +56,26 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
 pub(crate) fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
     headers.get(name)?.to_str().ok().map(str::to_owned)
 }
+
+/// The idempotency key as sent to a PSP that accepts at most `max_len` characters (Adyen 64, "API
+/// idempotency"; Stripe 255, "Idempotent requests"). A longer key is replaced by its SHA-256 in hex (64
+/// characters): still deterministic, so a retry sends the same key, and still unique in practice.
+pub(crate) fn idempotency_key(key: &str, max_len: usize) -> String {
+    use sha2::{Digest, Sha256};
+    if key.len() <= max_len { key.to_owned() } else { hex::encode(Sha256::digest(key.as_bytes())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_idempotency_keys_are_hashed_deterministically() {
+        assert_eq!(idempotency_key("short", 64), "short");
+        let long = "k".repeat(300);
+        let hashed = idempotency_key(&long, 64);
+        assert_eq!(hashed.len(), 64);
+        assert_eq!(hashed, idempotency_key(&long, 64));
+        assert_ne!(hashed, idempotency_key(&"k".repeat(301), 64));
+    }
+}
