@@ -12,6 +12,7 @@
 pub mod adyen;
 pub mod sandbox;
 pub mod stripe;
+mod transport;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,18 +1,66 @@
-//! Stripe: placeholder until the connector lands (being written on another branch).
+//! Stripe: credentials are checked with a balance read, charges are PaymentIntents created and confirmed in one
+//! call. The wire types live in [`transformers`].
+//!
+//! How Stripe's answers are classified (Stripe API reference "Errors", https://docs.stripe.com/api/errors;
+//! "Advanced error handling", https://docs.stripe.com/error-low-level; "Rate limits",
+//! https://docs.stripe.com/rate-limits; "Idempotent requests", https://docs.stripe.com/api/idempotent_requests):
+//!
+//! | answer                                      | verify         | charge                                  |
+//! |---------------------------------------------|----------------|-----------------------------------------|
+//! | 200                                         | ok             | by PaymentIntent `status`, below        |
+//! | 400 (`invalid_request_error`, `idempotency_error`), 404 | InvalidRequest | InvalidRequest          |
+//! | 401 (no valid key), 403 (restricted key)    | Rejected       | Rejected                                |
+//! | 402 `card_error`                            | —              | Declined (`decline_code`, else `code`)  |
+//! | 409 (a request with this key is in flight), 424 | NotProcessed | Ambiguous                             |
+//! | 429 (the rate limiter runs before anything executes) | NotProcessed | NotProcessed, with `Retry-After` |
+//! | 5xx (Stripe: the result may or may not have been processed) | NotProcessed | Ambiguous              |
+//! | failure to connect (nothing sent)           | NotProcessed   | NotProcessed                            |
+//! | timeout or reset after sending              | NotProcessed   | Ambiguous                               |
+//!
+//! PaymentIntent statuses on a 200: `succeeded` → Succeeded. `processing` → Succeeded as well: Stripe has
+//! accepted the payment and it is in flight at the network, so the money will move unless the network fails it
+//! later, which Stripe reports asynchronously (a webhook), like a dispute. Declined would let routing charge
+//! another PSP (a double charge); Ambiguous would have us retry with the same key, which only replays the
+//! same `processing` answer. (The domain has no "pending" outcome yet; see the report.) `requires_capture`
+//! (authorised, not expected with automatic capture) → Succeeded. `requires_action` → Declined
+//! `requires_action`: the card wants 3-D Secure, which an off-session server charge cannot do; no money
+//! moves. `requires_payment_method`, `requires_confirmation`, `canceled` → Declined. Any other status is
+//! not in Stripe's documented set → Ambiguous.
+//!
+//! The API key travels only in the `Authorization` header. Stripe's messages are passed through
+//! [`transformers::redact_keys`] before they reach an error.
+
+pub mod transformers;
 
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 
-use super::{Charge, ChargeRequest, ConnectorError, ConnectorSettings, PspConnector, PspCredentials, VerifiedAccount};
-use crate::psp::PspKind;
+use self::transformers::{Balance, ErrorObject, PaymentIntent};
+use super::transport::{CallKind, header, idempotency_key, retry_after, send_failure};
+use super::{
+    Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, PspConnector, PspCredentials,
+    VerifiedAccount,
+};
+use crate::psp::{PspKind, PspMode};
+
+/// The API version every request pins (`Stripe-Version`), so an account's default version cannot change the
+/// shapes we parse. The current version per "API versioning" (https://docs.stripe.com/api-versions).
+pub const API_VERSION: &str = "2026-09-30.endive";
 
 pub struct StripeConnector {
-    _http: reqwest::Client,
+    http: reqwest::Client,
+    base: String,
 }
 
 impl StripeConnector {
-    pub fn new(http: reqwest::Client, _settings: &ConnectorSettings) -> Self {
-        Self { _http: http }
+    pub fn new(http: reqwest::Client, settings: &ConnectorSettings) -> Self {
+        Self { http, base: settings.stripe_api_base.trim_end_matches('/').to_owned() }
     }
+}
+
+/// Test or live from the key itself (`sk_live_…`, `rk_live_…`), for when the balance does not say.
+fn mode_of_key(key: &str) -> PspMode {
+    if key.starts_with("sk_live_") || key.starts_with("rk_live_") { PspMode::Live } else { PspMode::Test }
 }
 
 #[async_trait]
@@ -21,11 +69,125 @@ impl PspConnector for StripeConnector {
         PspKind::Stripe
     }
 
-    async fn verify(&self, _credentials: &PspCredentials) -> Result<VerifiedAccount, ConnectorError> {
-        Err(ConnectorError::NotProcessed { reason: "not implemented yet".into(), retry_after: None })
+    async fn verify(&self, credentials: &PspCredentials) -> Result<VerifiedAccount, ConnectorError> {
+        let key = credentials.api_key.expose_secret();
+        let response = self
+            .http
+            .get(format!("{}/v1/balance", self.base))
+            .bearer_auth(key)
+            .header("Stripe-Version", API_VERSION)
+            .send()
+            .await
+            .map_err(|error| send_failure("Stripe", CallKind::Read, &error))?;
+        let status = response.status().as_u16();
+        let retry = retry_after(response.headers());
+        let body = response.bytes().await.map_err(|error| send_failure("Stripe", CallKind::Read, &error))?;
+        match status {
+            200 => {
+                let livemode = serde_json::from_slice::<Balance>(&body).ok().map(|balance| balance.livemode);
+                let mode = match livemode {
+                    Some(true) => PspMode::Live,
+                    Some(false) => PspMode::Test,
+                    None => mode_of_key(key),
+                };
+                Ok(VerifiedAccount { mode })
+            }
+            401 | 403 => Err(ConnectorError::Rejected { reason: ErrorObject::parse(&body).describe(key) }),
+            429 => Err(ConnectorError::NotProcessed {
+                reason: format!("Stripe rate limited the request: {}", ErrorObject::parse(&body).describe(key)),
+                retry_after: retry,
+            }),
+            409 | 424 | 500..=599 => Err(ConnectorError::NotProcessed {
+                reason: format!("Stripe answered {status}: {}", ErrorObject::parse(&body).describe(key)),
+                retry_after: retry,
+            }),
+            _ => Err(ConnectorError::InvalidRequest {
+                reason: format!("Stripe answered {status}: {}", ErrorObject::parse(&body).describe(key)),
+            }),
+        }
     }
 
-    async fn charge(&self, _credentials: &PspCredentials, _request: &ChargeRequest) -> Result<Charge, ConnectorError> {
-        Err(ConnectorError::NotProcessed { reason: "not implemented yet".into(), retry_after: None })
+    async fn charge(&self, credentials: &PspCredentials, request: &ChargeRequest) -> Result<Charge, ConnectorError> {
+        let key = credentials.api_key.expose_secret();
+        let response = self
+            .http
+            .post(format!("{}/v1/payment_intents", self.base))
+            .bearer_auth(key)
+            .header("Stripe-Version", API_VERSION)
+            .header("Idempotency-Key", idempotency_key(&request.idempotency_key, 255))
+            .form(&transformers::payment_intent_form(request))
+            .send()
+            .await
+            .map_err(|error| send_failure("Stripe", CallKind::Charge, &error))?;
+        let status = response.status().as_u16();
+        let request_id = header(response.headers(), "request-id");
+        let retry = retry_after(response.headers());
+        let body = response.bytes().await.map_err(|error| send_failure("Stripe", CallKind::Charge, &error))?;
+        let charge = |outcome| Ok(Charge { outcome, psp_request_id: request_id.clone() });
+        let error = || ErrorObject::parse(&body);
+        match status {
+            200 => {
+                let intent: PaymentIntent = serde_json::from_slice(&body).map_err(|_| ConnectorError::Ambiguous {
+                    reason: "Stripe answered 200 with a body that is not a PaymentIntent".into(),
+                })?;
+                charge(outcome_of(intent, key)?)
+            }
+            402 => {
+                let error = error();
+                let decline_code =
+                    error.decline_code.clone().or_else(|| error.code.clone()).unwrap_or_else(|| "card_declined".into());
+                charge(ChargeOutcome::Declined {
+                    psp_reference: error.payment_intent.as_ref().map(|intent| intent.id.clone()),
+                    decline_code,
+                    message: transformers::redact_keys(error.message.as_deref().unwrap_or("declined"), key),
+                })
+            }
+            401 | 403 => Err(ConnectorError::Rejected { reason: error().describe(key) }),
+            429 => Err(ConnectorError::NotProcessed {
+                reason: format!("Stripe rate limited the request: {}", error().describe(key)),
+                retry_after: retry,
+            }),
+            409 | 424 | 500..=599 => Err(ConnectorError::Ambiguous {
+                reason: format!("Stripe answered {status}: {}", error().describe(key)),
+            }),
+            400..=499 => Err(ConnectorError::InvalidRequest {
+                reason: format!("Stripe answered {status}: {}", error().describe(key)),
+            }),
+            _ => Err(ConnectorError::Ambiguous { reason: format!("Stripe answered an unexpected {status}") }),
+        }
     }
+}
+
+/// A confirmed PaymentIntent's status, as an outcome (see the module docs for why each).
+fn outcome_of(intent: PaymentIntent, key: &str) -> Result<ChargeOutcome, ConnectorError> {
+    let declined = |code: &str, message: &str| ChargeOutcome::Declined {
+        psp_reference: Some(intent.id.clone()),
+        decline_code: code.to_owned(),
+        message: message.to_owned(),
+    };
+    Ok(match intent.status.as_str() {
+        "succeeded" | "requires_capture" => ChargeOutcome::Succeeded { psp_reference: intent.id },
+        "processing" => {
+            tracing::warn!(payment_intent = %intent.id, "Stripe PaymentIntent is processing; treated as succeeded");
+            ChargeOutcome::Succeeded { psp_reference: intent.id }
+        }
+        "requires_action" => declined(
+            "requires_action",
+            "the card requires customer authentication (3-D Secure), which an off-session charge cannot complete",
+        ),
+        "requires_payment_method" => {
+            let error = intent.last_payment_error.as_ref();
+            let code = error.and_then(|error| error.decline_code.clone().or_else(|| error.code.clone()));
+            let message =
+                error.and_then(|error| error.message.as_deref()).unwrap_or("the payment method was not accepted");
+            declined(code.as_deref().unwrap_or("requires_payment_method"), &transformers::redact_keys(message, key))
+        }
+        "requires_confirmation" => declined("requires_confirmation", "Stripe did not confirm the PaymentIntent"),
+        "canceled" => declined("canceled", "the PaymentIntent was canceled"),
+        other => {
+            return Err(ConnectorError::Ambiguous {
+                reason: format!("Stripe PaymentIntent {} has an undocumented status {other:?}", intent.id),
+            });
+        }
+    })
 }

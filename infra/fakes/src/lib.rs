@@ -1,0 +1,20 @@
+//! Stateful fakes of the PSP APIs Pivota calls, for tests that must not reach the real ones.
+//!
+//! Each fake is a [`wiremock::MockServer`] on 127.0.0.1 that answers the few endpoints our connectors call,
+//! in the PSP's own wire format (status codes, headers, error JSON), and keeps the state a test needs to
+//! assert on money: how many charges really happened, as opposed to replays of an idempotency key.
+//!
+//! - [`FakeStripe`]: `GET /v1/balance`, `POST /v1/payment_intents`.
+//! - [`FakeAdyen`]: `POST /v71/paymentMethods`, `POST /v71/payments`.
+//!
+//! Both take the same failure knobs ([`FakeFailure`]): `fail_next(n, failure)` for the next `n` requests, and
+//! `fail_randomly(percent, seed, failure)` for a seeded share of all requests (storm tests).
+
+mod adyen;
+mod failure;
+mod ids;
+mod stripe;
+
+pub use adyen::FakeAdyen;
+pub use failure::FakeFailure;
+pub use stripe::{FakeStripe, RecordedRequest};
