@@ -47,7 +47,8 @@ impl StoreUrlPolicy {
     /// Parses and normalises a store URL: no query or fragment, no trailing slash.
     pub fn parse(&self, raw: &str, platform: Platform) -> Result<Url, StoreUrlError> {
         let invalid = |m: &str| StoreUrlError::Invalid(m.to_owned());
-        let mut url = Url::parse(raw.trim()).map_err(|_| invalid("must be an absolute URL like https://shop.example"))?;
+        let mut url =
+            Url::parse(raw.trim()).map_err(|_| invalid("must be an absolute URL like https://shop.example"))?;
         match url.scheme() {
             "https" => {}
             "http" if self.allow_insecure => {}
@@ -83,10 +84,7 @@ impl StoreUrlPolicy {
         if !self.allow_insecure
             && let Some(bad) = addresses.iter().find(|a| !is_public(a.ip()))
         {
-            return Err(StoreUrlError::Invalid(format!(
-                "resolves to {}, which is not a public address",
-                bad.ip()
-            )));
+            return Err(StoreUrlError::Invalid(format!("resolves to {}, which is not a public address", bad.ip())));
         }
         Ok(CheckedStoreUrl { url: url.clone(), address: first })
     }
@@ -165,7 +163,9 @@ mod tests {
     #[test]
     fn only_https_without_credentials() {
         assert!(STRICT.parse("https://shop.example/wp", Platform::WooCommerce).is_ok());
-        for bad in ["http://shop.example", "ftp://shop.example", "https://user:pw@shop.example", "shop.example", "https://"] {
+        for bad in
+            ["http://shop.example", "ftp://shop.example", "https://user:pw@shop.example", "shop.example", "https://"]
+        {
             assert!(STRICT.parse(bad, Platform::WooCommerce).is_err(), "{bad}");
         }
         assert!(INSECURE.parse("http://127.0.0.1:8080", Platform::Custom).is_ok());
@@ -175,7 +175,12 @@ mod tests {
     fn shopify_needs_its_shop_domain_and_is_normalised() {
         let url = STRICT.parse("https://acme-outdoor.myshopify.com/admin?x=1#y", Platform::Shopify).unwrap();
         assert_eq!(url.as_str(), "https://acme-outdoor.myshopify.com/");
-        for bad in ["https://acme.example", "https://myshopify.com", "https://evil.com/.myshopify.com", "https://a.b.myshopify.com"] {
+        for bad in [
+            "https://acme.example",
+            "https://myshopify.com",
+            "https://evil.com/.myshopify.com",
+            "https://a.b.myshopify.com",
+        ] {
             assert!(STRICT.parse(bad, Platform::Shopify).is_err(), "{bad}");
         }
     }
@@ -183,9 +188,24 @@ mod tests {
     #[test]
     fn non_public_addresses_are_refused() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-            "224.0.0.1", "255.255.255.255", "198.18.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1",
-            "::ffff:169.254.169.254", "2001:db8::1", "64:ff9b::a9fe:a9fe", "::",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "198.18.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "2001:db8::1",
+            "64:ff9b::a9fe:a9fe",
+            "::",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }

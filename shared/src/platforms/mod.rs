@@ -171,7 +171,11 @@ pub enum PlatformError {
 pub trait StorePlatform: Send + Sync {
     fn platform(&self) -> Platform;
     /// Checks the credentials live, reading the store's name (and currency where available).
-    async fn verify(&self, endpoint: &StoreEndpoint, credentials: &StoreCredentials) -> Result<StoreInfo, PlatformError>;
+    async fn verify(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+    ) -> Result<StoreInfo, PlatformError>;
     /// One page of products with their variants, starting at `cursor` (`None`: the first page).
     async fn products_page(
         &self,
@@ -179,4 +183,142 @@ pub trait StorePlatform: Send + Sync {
         credentials: &StoreCredentials,
         cursor: Option<&str>,
     ) -> Result<ProductPage, PlatformError>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Order webhooks (issue: order webhooks) — the same platform modules speak them.
+// ---------------------------------------------------------------------------------------------------
+
+/// What Pivota subscribes to on a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookTopic {
+    OrderCreated,
+    ProductUpdated,
+    /// Shopify only.
+    AppUninstalled,
+}
+
+/// A subscription Pivota created on the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WebhookSubscription {
+    pub topic: WebhookTopic,
+    /// The platform's id of the subscription (Shopify GID, WooCommerce webhook id, …).
+    pub external_id: String,
+    pub address: String,
+}
+
+/// A verified delivery's kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryTopic {
+    OrderCreated,
+    ProductUpdated,
+    AppUninstalled,
+    /// Shopify compliance topics.
+    CustomersDataRequest,
+    CustomersRedact,
+    ShopRedact,
+    /// WooCommerce's unsigned creation ping (`webhook_id=…` form body).
+    Ping,
+    Other(String),
+}
+
+/// A delivery whose signature checked out, on the raw body bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The platform's id of this delivery, for deduplication (`X-Shopify-Event-Id`,
+    /// `X-WC-Webhook-Delivery-ID`, the Wix event id).
+    pub event_id: Option<String>,
+    pub topic: DeliveryTopic,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// Missing or wrong signature: 401, no side effect.
+    #[error("the webhook signature is missing or invalid")]
+    BadSignature,
+    /// Signed, but not something we can read.
+    #[error("the webhook payload is not understood: {0}")]
+    Malformed(String),
+}
+
+/// An order as the platform sent it, normalised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalOrder {
+    pub external_id: String,
+    /// The order's name or number as the merchant sees it (`#1001`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The total to charge, in integer minor units of `currency`.
+    pub total_minor: i64,
+    pub currency: Currency,
+    /// Already paid in the store (Shopify `financial_status: paid`, WooCommerce `date_paid` set).
+    pub already_paid: bool,
+    /// The payment method the storefront attached (the `pivota_payment_method` note attribute / meta).
+    #[serde(default)]
+    pub payment_method: Option<String>,
+    #[serde(default)]
+    pub line_items: Vec<OrderLine>,
+    /// Personal data, redacted on request.
+    #[serde(default)]
+    pub customer: Option<Customer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub title: String,
+    pub quantity: i64,
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub price_minor: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The webhook side of a platform.
+#[async_trait]
+pub trait StoreWebhooks: Send + Sync {
+    /// Subscribes `address` to `topics`. Idempotent: calling it again leaves one subscription per topic
+    /// (Shopify's "address already taken" counts as success and returns the existing subscription).
+    async fn subscribe(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+        address: &Url,
+        topics: &[WebhookTopic],
+    ) -> Result<Vec<WebhookSubscription>, PlatformError>;
+    /// Deletes subscriptions; one that is already gone counts as deleted.
+    async fn unsubscribe(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+        subscriptions: &[WebhookSubscription],
+    ) -> Result<(), PlatformError>;
+    /// Checks a delivery's signature on the raw body bytes, in constant time, before anything parses it.
+    fn verify_delivery(
+        &self,
+        credentials: &StoreCredentials,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Delivery, WebhookError>;
+    /// Reads an order-created payload (after verification).
+    fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError>;
+    /// Reads a product-updated payload (after verification).
+    fn parse_product(&self, body: &[u8]) -> Result<ExternalProduct, WebhookError>;
+    /// Marks the store's order paid with the PSP reference.
+    async fn mark_order_paid(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+        order_id: &str,
+        psp_reference: &str,
+    ) -> Result<(), PlatformError>;
 }
