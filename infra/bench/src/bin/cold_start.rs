@@ -166,8 +166,9 @@ fn check(expected: Expected, outcome: &Outcome) -> Result<String, String> {
             None => Err(format!("not an API Gateway response: {}", short(body))),
         },
         (Expected::InvocationError(kind), Outcome::Error { error_type, body }) => {
+            // lambda_runtime sends the type in the body; its header always says `unhandled`.
             let body_type = json(body)["errorType"].as_str().map(str::to_owned);
-            match error_type.as_deref().or(body_type.as_deref()) {
+            match body_type.as_deref().or(error_type.as_deref()) {
                 Some(got) if got == kind => Ok(format!("error {got}")),
                 got => Err(format!("error {got:?}, expected {kind}: {}", short(body))),
             }
