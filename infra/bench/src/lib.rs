@@ -1,5 +1,8 @@
 //! Shared helpers of the benchmark binaries.
 
+pub mod connect_trace;
+pub mod runtime_api;
+
 use std::time::Duration;
 
 /// The `q`-quantile (0..=1) of sorted samples, nearest-rank.
