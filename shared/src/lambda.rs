@@ -1,5 +1,6 @@
 //! Glue for the Lambda binaries: build the [`App`] on the AWS adapters and run a handler under the
-//! Lambda runtime. Nothing here makes a network call; secrets are fetched on first use.
+//! Lambda runtime. Nothing here makes a network call or loads the AWS SDK: the adapters, and the secrets,
+//! are set up on first use.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use lambda_http::{Request, service_fn};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 
 use crate::app::{App, Ports};
-use crate::aws::{DynamoTable, SecretsManagerStore, StepFunctionsWorkflow, load_sdk_config};
+use crate::aws::LazyAws;
 use crate::kyc_task;
 use crate::ports::{KycWaitInput, SystemClock};
 use crate::settings::Settings;
@@ -28,15 +29,10 @@ fn required(name: &str) -> Result<String, lambda_http::Error> {
 /// region and credentials come from the standard AWS configuration (`AWS_ENDPOINT_URL`, …).
 pub async fn aws_app_from_env() -> Result<App, lambda_http::Error> {
     let settings = Settings::from_env()?;
-    let config = load_sdk_config().await;
-    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), required("PIVOTA_TABLE_NAME")?);
     let state_machine = std::env::var("PIVOTA_KYC_STATE_MACHINE_ARN").unwrap_or_default();
-    let ports = Ports {
-        table: Arc::new(table),
-        secrets: Arc::new(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config))),
-        workflow: Arc::new(StepFunctionsWorkflow::new(aws_sdk_sfn::Client::new(&config), state_machine)),
-        clock: Arc::new(SystemClock),
-    };
+    // Built on first use: cold starts that never reach AWS don't pay for the SDK's setup.
+    let aws = Arc::new(LazyAws::new(required("PIVOTA_TABLE_NAME")?, state_machine));
+    let ports = Ports { table: aws.clone(), secrets: aws.clone(), workflow: aws, clock: Arc::new(SystemClock) };
     Ok(App::new(ports, settings))
 }
 

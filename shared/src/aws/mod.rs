@@ -6,6 +6,7 @@
 //! for tests and local tooling; in production the SAM template declares the same ones.
 
 mod dynamodb;
+mod lazy;
 pub mod provision;
 mod sdk_error;
 mod secrets_manager;
@@ -13,6 +14,7 @@ mod sqs;
 mod step_functions;
 
 pub use dynamodb::DynamoTable;
+pub use lazy::LazyAws;
 pub use secrets_manager::SecretsManagerStore;
 pub use sqs::SqsQueue;
 pub use step_functions::StepFunctionsWorkflow;

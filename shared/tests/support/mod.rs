@@ -72,6 +72,26 @@ pub async fn moto_app(mut settings: Settings) -> TestApp {
     TestApp { app: App::new(ports, settings), backend: None, _dir: None }
 }
 
+/// Which adapters a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Embedded,
+    Moto,
+}
+
+pub async fn app_on(backend: Backend, settings: Settings) -> TestApp {
+    match backend {
+        Backend::Embedded => embedded_app(settings).await,
+        Backend::Moto => moto_app(settings).await,
+    }
+}
+
+/// Every item in one partition of the table (for checks that no secret is stored).
+pub async fn partition(app: &App, pk: &str) -> Vec<pivota::ports::Item> {
+    let query = pivota::ports::Query::new(pivota::ports::Index::Primary, pk, 1000);
+    app.table.query(query).await.unwrap().items
+}
+
 /// A call through every route, as the local runner and API Gateway make it.
 pub struct Call<'a> {
     app: &'a App,
