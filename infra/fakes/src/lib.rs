@@ -13,8 +13,10 @@
 mod adyen;
 mod failure;
 mod ids;
+mod shopify;
 mod stripe;
 
 pub use adyen::FakeAdyen;
 pub use failure::FakeFailure;
+pub use shopify::{FakeShop, FakeShopify, FakeWebhookSubscription};
 pub use stripe::{FakeStripe, RecordedRequest};

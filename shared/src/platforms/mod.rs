@@ -5,6 +5,8 @@
 //! webhook subscriptions and marks orders paid. Every call goes through a [`StoreEndpoint`]: the store's
 //! checked URL and an HTTP client pinned to the address that was checked (see `store_url.rs`).
 
+pub mod shopify;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -1,0 +1,392 @@
+//! A stateful fake of Shopify's Admin GraphQL API (`POST /admin/api/{version}/graphql.json`), for what Pivota
+//! calls: `shop`, `products` (and `product` for more variants), `webhookSubscriptionCreate`,
+//! `webhookSubscriptions`, `webhookSubscription`, `webhookSubscriptionDelete`, `orderMarkAsPaid`, `order`.
+//!
+//! Wire details reproduced, and where they come from:
+//! - `X-Shopify-Access-Token` authenticates; a wrong or missing one is a 401
+//!   `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`.
+//! - The cost bucket ("GraphQL Admin API rate limits",
+//!   https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits): a leaky bucket of
+//!   `maximumAvailable` points restoring `restoreRate` points a second, in real time. A query's requested
+//!   cost is computed from the document (see `graphql.rs`); the bucket must hold it or the answer is an HTTP
+//!   200 `{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED","documentation":…}}],
+//!   "extensions":{"cost":{…,"actualQueryCost":null,…}}}`; otherwise the requested cost is taken and the
+//!   difference to the actual cost refunded. Above 1000 requested points the query is refused with
+//!   `MAX_COST_EXCEEDED`. Every answer carries `extensions.cost` shaped as Shopify's.
+//! - `webhookSubscriptionCreate` for a topic and address that already exist answers `userErrors`
+//!   `[{"field":["webhookSubscription","callbackUrl"],"message":"Address for this topic has already been
+//!   taken"}]` and no subscription (the message Shopify's libraries report, e.g. Shopify/shopify_app#263).
+//! - Webhook deliveries ([`FakeShopify::delivery_headers`]) are signed like Shopify's: base64 HMAC-SHA256 of
+//!   the raw body with the app's client secret ("Verify webhook deliveries",
+//!   https://shopify.dev/docs/apps/build/webhooks/verify-deliveries).
+//!
+//! Not modelled: the userError texts of a second `orderMarkAsPaid` and of deleting an unknown subscription
+//! are not documented; the fake answers plausible ones and the client does not depend on their wording.
+
+mod catalog;
+mod graphql;
+mod resolve;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use self::catalog::{Catalog, currency_digits};
+
+use crate::failure::{FailurePlan, FakeFailure, retry_after_header};
+
+/// The single-query limit, enforced on the requested cost before anything runs.
+const MAX_SINGLE_QUERY_COST: u64 = 1000;
+const RATE_LIMITS_DOC: &str = "https://shopify.dev/api/usage/rate-limits";
+
+/// The shop a [`FakeShopify`] pretends to be.
+#[derive(Clone, Debug)]
+pub struct FakeShop {
+    pub name: String,
+    pub domain: String,
+    pub currency: String,
+    pub access_token: String,
+    /// The app's client secret, which signs webhooks.
+    pub client_secret: String,
+    pub products: usize,
+    pub maximum_available: f64,
+    pub restore_rate: f64,
+}
+
+impl Default for FakeShop {
+    fn default() -> Self {
+        Self {
+            name: "Pivota Test Shop".into(),
+            domain: "pivota-test.myshopify.com".into(),
+            currency: "EUR".into(),
+            access_token: "shpat_fake0123456789abcdef0123456789".into(),
+            client_secret: "shpss_fake_client_secret".into(),
+            products: 0,
+            maximum_available: 2000.0,
+            restore_rate: 100.0,
+        }
+    }
+}
+
+impl FakeShop {
+    pub fn with_products(mut self, products: usize) -> Self {
+        self.products = products;
+        self
+    }
+
+    pub fn with_currency(mut self, currency: &str) -> Self {
+        self.currency = currency.into();
+        self
+    }
+
+    pub fn with_access_token(mut self, token: &str) -> Self {
+        self.access_token = token.into();
+        self
+    }
+
+    /// The cost bucket: its size in points and how many points a second it restores.
+    pub fn with_bucket(mut self, maximum_available: f64, restore_rate: f64) -> Self {
+        self.maximum_available = maximum_available;
+        self.restore_rate = restore_rate;
+        self
+    }
+}
+
+/// A webhook subscription the fake holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeWebhookSubscription {
+    pub id: String,
+    /// `ORDERS_CREATE`, …
+    pub topic: String,
+    pub uri: String,
+}
+
+pub struct FakeShopify {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+struct State {
+    shop: FakeShop,
+    catalog: Catalog,
+    available: f64,
+    refilled_at: Instant,
+    requests: usize,
+    throttled: usize,
+    pages_served: usize,
+    failures: FailurePlan,
+    subscriptions: BTreeMap<u64, FakeWebhookSubscription>,
+    next_subscription: u64,
+    orders_marked_paid: Vec<String>,
+}
+
+impl FakeShopify {
+    pub async fn start(shop: FakeShop) -> Self {
+        let server = MockServer::start().await;
+        let catalog =
+            Catalog { len: shop.products, currency_digits: currency_digits(&shop.currency), ..Default::default() };
+        let state = Arc::new(Mutex::new(State {
+            available: shop.maximum_available,
+            refilled_at: Instant::now(),
+            shop,
+            catalog,
+            requests: 0,
+            throttled: 0,
+            pages_served: 0,
+            failures: FailurePlan::default(),
+            subscriptions: BTreeMap::new(),
+            next_subscription: 1_047_000_000,
+            orders_marked_paid: Vec::new(),
+        }));
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/admin/api/(\d{4}-\d{2}|unstable)/graphql\.json$"))
+            .respond_with(Endpoint { state: state.clone() })
+            .mount(&server)
+            .await;
+        Self { server, state }
+    }
+
+    /// The shop's base URL, e.g. `http://127.0.0.1:38211`.
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    pub fn access_token(&self) -> String {
+        self.lock().shop.access_token.clone()
+    }
+
+    pub fn client_secret(&self) -> String {
+        self.lock().shop.client_secret.clone()
+    }
+
+    /// Every request received, refused ones included.
+    pub fn requests(&self) -> usize {
+        self.lock().requests
+    }
+
+    /// Requests refused with `THROTTLED`.
+    pub fn throttled(&self) -> usize {
+        self.lock().throttled
+    }
+
+    /// `products` queries answered.
+    pub fn pages_served(&self) -> usize {
+        self.lock().pages_served
+    }
+
+    /// The points in the bucket now.
+    pub fn currently_available(&self) -> f64 {
+        let mut state = self.lock();
+        state.refill();
+        state.available
+    }
+
+    /// Sets the bucket's level, e.g. to 0 to make the next query `THROTTLED`.
+    pub fn set_currently_available(&self, points: f64) {
+        let mut state = self.lock();
+        state.refill();
+        state.available = points.clamp(0.0, state.shop.maximum_available);
+    }
+
+    /// The next `n` requests get `failure` (500, 503, 429 with `Retry-After`, or a delay).
+    pub fn fail_next(&self, n: usize, failure: FakeFailure) {
+        self.lock().failures.queue(n, failure);
+    }
+
+    /// Product `index`'s id (`gid://shopify/Product/…`).
+    pub fn product_id(&self, index: usize) -> String {
+        format!("gid://shopify/Product/{}", catalog::PRODUCT_ID_BASE + index as u64)
+    }
+
+    /// Sets a variant's price, a decimal string as Shopify holds it (`"19.99"`), and marks the product updated.
+    pub fn update_price(&self, product_index: usize, variant_index: usize, price: &str) {
+        let mut state = self.lock();
+        state.catalog.prices.insert((product_index, variant_index), price.to_owned());
+        state.catalog.updated.insert(product_index);
+    }
+
+    /// Gives a product `variants` variants (by default it has 1–3).
+    pub fn set_variant_count(&self, product_index: usize, variants: usize) {
+        self.lock().catalog.variant_counts.insert(product_index, variants);
+    }
+
+    pub fn remove_product(&self, product_index: usize) {
+        self.lock().catalog.removed.insert(product_index);
+    }
+
+    pub fn subscriptions(&self) -> Vec<FakeWebhookSubscription> {
+        self.lock().subscriptions.values().cloned().collect()
+    }
+
+    /// The order GIDs `orderMarkAsPaid` succeeded for, in order.
+    pub fn orders_marked_paid(&self) -> Vec<String> {
+        self.lock().orders_marked_paid.clone()
+    }
+
+    /// The `X-Shopify-Hmac-Sha256` value for `body`: base64 HMAC-SHA256 keyed with the client secret.
+    pub fn sign_webhook(&self, body: &[u8]) -> String {
+        let secret = self.client_secret();
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(body);
+        STANDARD.encode(mac.finalize().into_bytes())
+    }
+
+    /// The headers Shopify sends with a delivery of `topic` (`orders/create`, …).
+    pub fn delivery_headers(&self, topic: &str, event_id: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+        let domain = self.lock().shop.domain.clone();
+        vec![
+            ("content-type", "application/json".into()),
+            ("x-shopify-topic", topic.into()),
+            ("x-shopify-hmac-sha256", self.sign_webhook(body)),
+            ("x-shopify-shop-domain", domain),
+            ("x-shopify-api-version", "2026-07".into()),
+            ("x-shopify-webhook-id", format!("{event_id}-delivery")),
+            ("x-shopify-event-id", event_id.into()),
+            ("x-shopify-triggered-at", "2026-07-10T12:00:00.000000000Z".into()),
+        ]
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    fn refill(&mut self) {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.refilled_at).as_secs_f64();
+        self.available = (self.available + elapsed * self.shop.restore_rate).min(self.shop.maximum_available);
+        self.refilled_at = now;
+    }
+
+    fn cost(&self, requested: u64, actual: Option<u64>) -> Value {
+        json!({
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": {
+                "maximumAvailable": self.shop.maximum_available,
+                "currentlyAvailable": self.available.floor() as i64,
+                "restoreRate": self.shop.restore_rate,
+            },
+        })
+    }
+}
+
+struct Endpoint {
+    state: Arc<Mutex<State>>,
+}
+
+impl Respond for Endpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.requests += 1;
+        let mut delay = None;
+        match state.failures.next() {
+            Some(FakeFailure::Http500) => return json_reply(500, json!({ "errors": "Internal Server Error" })),
+            Some(FakeFailure::Http503) => {
+                return json_reply(503, json!({ "errors": "Service Unavailable" }));
+            }
+            Some(FakeFailure::Http429 { retry_after }) => {
+                let mut reply = json_reply(429, json!({ "errors": "Too Many Requests" }));
+                if let Some(retry_after) = retry_after {
+                    reply = reply.insert_header("retry-after", retry_after_header(retry_after));
+                }
+                return reply;
+            }
+            Some(FakeFailure::Delay(duration)) => delay = Some(duration),
+            None => {}
+        }
+        let token = request.headers.get("x-shopify-access-token").and_then(|value| value.to_str().ok());
+        if token != Some(state.shop.access_token.as_str()) {
+            return json_reply(
+                401,
+                json!({ "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)" }),
+            );
+        }
+        let reply = graphql_reply(&mut state, &request.body);
+        match delay {
+            Some(delay) => reply.set_delay(delay),
+            None => reply,
+        }
+    }
+}
+
+fn json_reply(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+fn error(message: &str, code: &str) -> Value {
+    json!({ "message": message, "extensions": { "code": code } })
+}
+
+fn graphql_reply(state: &mut State, body: &[u8]) -> ResponseTemplate {
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some(document) = request.get("query").and_then(Value::as_str) else {
+        return json_reply(400, json!({ "errors": { "query": "Required parameter missing or invalid" } }));
+    };
+    let variables = request.get("variables").cloned().unwrap_or(Value::Null);
+    let operation = match graphql::parse(document, &variables) {
+        Ok(operation) => operation,
+        Err(reason) => {
+            return json_reply(200, json!({ "errors": [error(&format!("Parse error: {reason}"), "parseError")] }));
+        }
+    };
+    let requested = graphql::requested_cost(&operation);
+    if requested > MAX_SINGLE_QUERY_COST {
+        let message = format!(
+            "Query cost is {requested}, which exceeds the single query max cost limit ({MAX_SINGLE_QUERY_COST})."
+        );
+        let mut error = error(&message, "MAX_COST_EXCEEDED");
+        error["extensions"]["cost"] = json!(requested);
+        error["extensions"]["maxCost"] = json!(MAX_SINGLE_QUERY_COST);
+        error["extensions"]["documentation"] = json!(RATE_LIMITS_DOC);
+        return json_reply(200, json!({ "errors": [error] }));
+    }
+    state.refill();
+    if state.available < requested as f64 {
+        state.throttled += 1;
+        let mut error = error("Throttled", "THROTTLED");
+        error["extensions"]["documentation"] = json!(RATE_LIMITS_DOC);
+        return json_reply(200, json!({ "errors": [error], "extensions": { "cost": state.cost(requested, None) } }));
+    }
+    state.available -= requested as f64;
+    let mut data = serde_json::Map::new();
+    let mut errors = Vec::new();
+    for field in &operation.fields {
+        match resolve::resolve(state, operation.kind, field) {
+            Ok(value) => {
+                data.insert(field.key().to_owned(), graphql::project(&value, &field.selection));
+            }
+            Err(message) => errors.push(error(&message, "undefinedField")),
+        }
+    }
+    let data = Value::Object(data);
+    let actual = graphql::actual_cost(&operation, &data).min(requested);
+    state.available = (state.available + (requested - actual) as f64).min(state.shop.maximum_available);
+    let mut body = json!({ "data": data, "extensions": { "cost": state.cost(requested, Some(actual)) } });
+    if !errors.is_empty() {
+        body["errors"] = Value::Array(errors);
+    }
+    json_reply(200, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::catalog::format_minor;
+
+    #[test]
+    fn formats_prices_with_the_currency_digits() {
+        assert_eq!(format_minor(1999, 2), "19.99");
+        assert_eq!(format_minor(5, 2), "0.05");
+        assert_eq!(format_minor(1000, 0), "1000");
+        assert_eq!(format_minor(1234, 3), "1.234");
+    }
+}
