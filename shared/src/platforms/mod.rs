@@ -17,6 +17,11 @@ use url::Url;
 
 use crate::money::Currency;
 
+pub mod custom;
+mod store_http;
+pub mod wix;
+pub mod woocommerce;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {

@@ -1,0 +1,456 @@
+//! A stateful fake of the WooCommerce REST API (`/wp-json/wc/v3`), for what Pivota calls.
+//!
+//! Wire details reproduced, and where they come from (WooCommerce REST API docs,
+//! https://woocommerce.github.io/woocommerce-rest-api-docs/, and WordPress's REST server):
+//! - HTTP Basic auth with the consumer key and secret (or `consumer_key`/`consumer_secret` query
+//!   parameters). No credentials: 401 `woocommerce_rest_cannot_view` "Sorry, you cannot list
+//!   resources."; an unknown key: 401 `woocommerce_rest_authentication_error` "Consumer key is
+//!   invalid."; a wrong secret: "Consumer secret is invalid.". Errors are `{"code", "message", "data":
+//!   {"status"}}`.
+//! - Lists take `per_page` (1–100, else 400 `rest_invalid_param`) and `page`, and answer `X-WP-Total`,
+//!   `X-WP-TotalPages` and a `Link` header with `rel="prev"`/`rel="next"`; a page past the last is 400
+//!   `rest_post_invalid_page_number`. Products are ordered by id ascending.
+//! - Webhooks: create (`name`, `topic`, `delivery_url`, `secret`, `status`), update, and delete, which
+//!   needs `force=true` (else 501 `woocommerce_rest_trash_not_supported`); an unknown id is 404
+//!   `woocommerce_rest_webhook_invalid_id`.
+//! - `PUT /orders/{id}` with `set_paid` and `transaction_id` is recorded; an unknown order is 404
+//!   `woocommerce_rest_shop_order_invalid_id`.
+//! - Injected 5xx answer WordPress's REST fatal-error body (`internal_server_error`); injected 429s
+//!   (which come from hosts and security plugins, not WooCommerce core) a `rest_too_many_requests` body.
+//!
+//! The catalog ([`FakeWooCommerce::with_products`]) is deterministic: product `i` (ids 1..=n) is
+//! variable with three variations (`S`/`M`/`L`) when `i % 5 == 0`, a draft when `i % 7 == 0`; see
+//! [`FakeWooCommerce::expected_price_minor`] for the prices.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request};
+
+use crate::failure::{FailurePlan, FakeFailure};
+use crate::store_common::{Reply, Router, StoreState, header, lock, query, segments_after};
+
+pub const DEFAULT_CONSUMER_KEY: &str = "ck_fake0000000000000000000000000000000000";
+pub const DEFAULT_CONSUMER_SECRET: &str = "cs_fake0000000000000000000000000000000000";
+
+/// A webhook as the fake stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WooWebhook {
+    pub id: u64,
+    pub name: String,
+    pub topic: String,
+    pub delivery_url: String,
+    pub secret: String,
+    pub status: String,
+}
+
+pub struct FakeWooCommerce {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+struct State {
+    key: String,
+    secret: String,
+    site_name: String,
+    currency: String,
+    products: u64,
+    requests: usize,
+    failures: FailurePlan,
+    webhooks: BTreeMap<u64, WooWebhook>,
+    next_webhook_id: u64,
+    webhooks_created: usize,
+    webhooks_deleted: Vec<u64>,
+    orders: Vec<u64>,
+    orders_marked_paid: Vec<(String, String)>,
+}
+
+impl FakeWooCommerce {
+    /// A store with no products, the default keys, named "Fake Woo Store", in EUR.
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(State {
+            key: DEFAULT_CONSUMER_KEY.into(),
+            secret: DEFAULT_CONSUMER_SECRET.into(),
+            site_name: "Fake Woo Store".into(),
+            currency: "EUR".into(),
+            products: 0,
+            requests: 0,
+            failures: FailurePlan::default(),
+            webhooks: BTreeMap::new(),
+            next_webhook_id: 1,
+            webhooks_created: 0,
+            webhooks_deleted: Vec::new(),
+            orders: Vec::new(),
+            orders_marked_paid: Vec::new(),
+        }));
+        Mock::given(any()).respond_with(Router { state: state.clone() }).mount(&server).await;
+        Self { server, state }
+    }
+
+    /// The store URL, e.g. `http://127.0.0.1:38211`.
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Replaces the valid consumer key and secret.
+    pub fn with_credentials(self, key: &str, secret: &str) -> Self {
+        {
+            let mut state = lock(&self.state);
+            state.key = key.into();
+            state.secret = secret.into();
+        }
+        self
+    }
+
+    /// A deterministic catalog of `n` products (ids 1..=n).
+    pub fn with_products(self, n: u64) -> Self {
+        lock(&self.state).products = n;
+        self
+    }
+
+    /// The store's currency (`woocommerce_currency`).
+    pub fn with_currency(self, code: &str) -> Self {
+        lock(&self.state).currency = code.into();
+        self
+    }
+
+    /// Orders that exist (for `PUT /orders/{id}`).
+    pub fn with_orders(self, ids: &[u64]) -> Self {
+        lock(&self.state).orders.extend_from_slice(ids);
+        self
+    }
+
+    /// Whether product `id` is variable (three variations).
+    pub fn is_variable(id: u64) -> bool {
+        id % 5 == 0
+    }
+
+    /// The price in cents of product `id` (simple) or of its variation `k` (0..3, variable).
+    pub fn expected_price_minor(id: u64, variation: Option<u64>) -> i64 {
+        match variation {
+            None => ((5 + id % 50) * 100 + id % 100) as i64,
+            Some(k) => ((10 + k) * 100 + id % 100) as i64,
+        }
+    }
+
+    /// The number of variants the catalog holds (one per simple product, three per variable one).
+    pub fn variant_count(&self) -> usize {
+        let n = lock(&self.state).products;
+        (1..=n).map(|id| if Self::is_variable(id) { 3 } else { 1 }).sum()
+    }
+
+    pub fn requests(&self) -> usize {
+        lock(&self.state).requests
+    }
+
+    pub fn fail_next(&self, n: usize, failure: FakeFailure) {
+        lock(&self.state).failures.queue(n, failure);
+    }
+
+    pub fn fail_randomly(&self, percent: u8, seed: u64, failure: FakeFailure) {
+        lock(&self.state).failures.randomly(percent, seed, failure);
+    }
+
+    /// The webhooks that exist now.
+    pub fn webhooks(&self) -> Vec<WooWebhook> {
+        lock(&self.state).webhooks.values().cloned().collect()
+    }
+
+    /// How many webhooks were ever created (`POST /webhooks`).
+    pub fn webhooks_created(&self) -> usize {
+        lock(&self.state).webhooks_created
+    }
+
+    /// The ids of deleted webhooks, in order.
+    pub fn webhooks_deleted(&self) -> Vec<u64> {
+        lock(&self.state).webhooks_deleted.clone()
+    }
+
+    /// `(order id, transaction_id)` for every `set_paid: true` update, in order.
+    pub fn orders_marked_paid(&self) -> Vec<(String, String)> {
+        lock(&self.state).orders_marked_paid.clone()
+    }
+
+    /// `X-WC-Webhook-Signature` for `body` under `secret`: base64(HMAC-SHA256).
+    pub fn sign_with(secret: &str, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(body);
+        BASE64.encode(mac.finalize().into_bytes())
+    }
+
+    /// The signature WooCommerce would send for `body` from the most recently created webhook.
+    pub fn sign(&self, body: &[u8]) -> String {
+        let state = lock(&self.state);
+        let hook = state.webhooks.values().next_back().expect("no webhook was created, so nothing signs");
+        Self::sign_with(&hook.secret, body)
+    }
+
+    /// The headers of a delivery (`WC_Webhook::deliver`) of `body` on `topic`, signed with `secret`.
+    pub fn delivery_headers(secret: &str, topic: &str, delivery_id: &str, body: &[u8]) -> Vec<(String, String)> {
+        let (resource, event) = topic.split_once('.').unwrap_or((topic, ""));
+        vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-wc-webhook-source".into(), "https://shop.example/".into()),
+            ("x-wc-webhook-topic".into(), topic.into()),
+            ("x-wc-webhook-resource".into(), resource.into()),
+            ("x-wc-webhook-event".into(), event.into()),
+            ("x-wc-webhook-signature".into(), Self::sign_with(secret, body)),
+            ("x-wc-webhook-id".into(), "1".into()),
+            ("x-wc-webhook-delivery-id".into(), delivery_id.into()),
+        ]
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> Reply {
+    Reply::json(status, json!({ "code": code, "message": message, "data": { "status": status } }))
+}
+
+impl State {
+    fn authorised(&self, request: &Request) -> Result<(), Reply> {
+        let basic = header(request, "authorization")
+            .and_then(|value| value.strip_prefix("Basic "))
+            .and_then(|encoded| BASE64.decode(encoded.trim()).ok())
+            .and_then(|decoded| String::from_utf8(decoded).ok())
+            .and_then(|pair| pair.split_once(':').map(|(k, s)| (k.to_owned(), s.to_owned())));
+        let given = basic.or_else(|| Some((query(request, "consumer_key")?, query(request, "consumer_secret")?)));
+        match given {
+            None => Err(error(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")),
+            Some((key, _)) if key != self.key => {
+                Err(error(401, "woocommerce_rest_authentication_error", "Consumer key is invalid."))
+            }
+            Some((_, secret)) if secret != self.secret => {
+                Err(error(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid."))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn product(&self, id: u64) -> Value {
+        let variable = FakeWooCommerce::is_variable(id);
+        let price = |minor: i64| format!("{}.{:02}", minor / 100, minor % 100);
+        let own_price = if variable {
+            price(FakeWooCommerce::expected_price_minor(id, Some(0)))
+        } else {
+            price(FakeWooCommerce::expected_price_minor(id, None))
+        };
+        json!({
+            "id": id,
+            "name": format!("Product {id}"),
+            "slug": format!("product-{id}"),
+            "type": if variable { "variable" } else { "simple" },
+            "status": if id % 7 == 0 { "draft" } else { "publish" },
+            "sku": format!("SKU-{id}"),
+            "price": own_price,
+            "regular_price": if variable { String::new() } else { own_price.clone() },
+            "manage_stock": !variable,
+            "stock_quantity": if variable { Value::Null } else { json!(id % 20) },
+            "images": [{ "id": 1000 + id, "src": format!("https://shop.example/wp-content/uploads/p{id}.jpg") }],
+            "date_modified": format!("2024-01-01T{:02}:{:02}:00", id / 60 % 24, id % 60),
+            "date_modified_gmt": format!("2024-01-01T{:02}:{:02}:00", id / 60 % 24, id % 60),
+            "variations": if variable { json!((0..3).map(|k| variation_id(id, k)).collect::<Vec<_>>()) } else { json!([]) },
+        })
+    }
+
+    fn variation(&self, product: u64, k: u64) -> Value {
+        let minor = FakeWooCommerce::expected_price_minor(product, Some(k));
+        let size = ["S", "M", "L"][k as usize];
+        json!({
+            "id": variation_id(product, k),
+            "sku": format!("SKU-{product}-{size}"),
+            "price": format!("{}.{:02}", minor / 100, minor % 100),
+            "regular_price": format!("{}.{:02}", minor / 100, minor % 100),
+            "status": "publish",
+            "stock_quantity": k * 5,
+            "attributes": [{ "id": 1, "name": "Size", "option": size }],
+        })
+    }
+
+    fn webhook_json(hook: &WooWebhook) -> Value {
+        let (resource, event) = hook.topic.split_once('.').unwrap_or((&hook.topic, ""));
+        json!({
+            "id": hook.id, "name": hook.name, "status": hook.status, "topic": hook.topic,
+            "resource": resource, "event": event, "delivery_url": hook.delivery_url,
+            "date_created": "2024-01-01T00:00:00", "date_created_gmt": "2024-01-01T00:00:00",
+        })
+    }
+}
+
+fn variation_id(product: u64, k: u64) -> u64 {
+    100_000 + product * 10 + k
+}
+
+/// A page of `items` (all of them, in order) as WordPress serves it, with its headers.
+fn paged(request: &Request, items: Vec<Value>) -> Reply {
+    let per_page = match query(request, "per_page").map(|raw| raw.parse::<usize>()) {
+        None => 10,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        _ => return error(400, "rest_invalid_param", "Invalid parameter(s): per_page"),
+    };
+    let page = match query(request, "page").map(|raw| raw.parse::<usize>()) {
+        None => 1,
+        Some(Ok(n)) if n >= 1 => n,
+        _ => return error(400, "rest_invalid_param", "Invalid parameter(s): page"),
+    };
+    let total = items.len();
+    let total_pages = total.div_ceil(per_page);
+    if page > total_pages && total > 0 {
+        return error(
+            400,
+            "rest_post_invalid_page_number",
+            "The page number requested is larger than the number of pages available.",
+        );
+    }
+    let body: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    let link_to = |target: usize| {
+        let mut url = request.url.clone();
+        let pairs: Vec<(String, String)> = request
+            .url
+            .query_pairs()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs).append_pair("page", &target.to_string());
+        url.to_string()
+    };
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(format!("<{}>; rel=\"prev\"", link_to(page - 1)));
+    }
+    if page < total_pages {
+        links.push(format!("<{}>; rel=\"next\"", link_to(page + 1)));
+    }
+    let mut reply = Reply::json(200, Value::Array(body))
+        .header("x-wp-total", total.to_string())
+        .header("x-wp-totalpages", total_pages.to_string());
+    if !links.is_empty() {
+        reply = reply.header("link", links.join(", "));
+    }
+    reply
+}
+
+impl StoreState for State {
+    fn requests(&mut self) -> &mut usize {
+        &mut self.requests
+    }
+
+    fn failures(&mut self) -> &mut FailurePlan {
+        &mut self.failures
+    }
+
+    fn failure_body(&self, status: u16) -> Value {
+        if status == 429 {
+            json!({ "code": "rest_too_many_requests", "message": "Too many requests.", "data": { "status": 429 } })
+        } else {
+            json!({
+                "code": "internal_server_error",
+                "message": "<p>There has been a critical error on this website.</p>",
+                "data": { "status": 500 },
+            })
+        }
+    }
+
+    fn route(&mut self, request: &Request) -> Reply {
+        let method = request.method.as_str();
+        if request.url.path().trim_end_matches('/') == "/wp-json" && method == "GET" {
+            return Reply::json(
+                200,
+                json!({ "name": self.site_name, "description": "", "url": "https://shop.example" }),
+            );
+        }
+        let Some(segments) = segments_after(request, "/wp-json/wc/v3") else {
+            return error(404, "rest_no_route", "No route was found matching the URL and request method.");
+        };
+        if let Err(reply) = self.authorised(request) {
+            return reply;
+        }
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        match (method, segments.as_slice()) {
+            ("GET", ["products"]) => {
+                let items = (1..=self.products).map(|id| self.product(id)).collect();
+                paged(request, items)
+            }
+            ("GET", ["products", id, "variations"]) => match id.parse::<u64>() {
+                Ok(id) if id >= 1 && id <= self.products => {
+                    let items = if FakeWooCommerce::is_variable(id) {
+                        (0..3).map(|k| self.variation(id, k)).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    paged(request, items)
+                }
+                _ => error(404, "woocommerce_rest_product_invalid_id", "Invalid ID."),
+            },
+            ("GET", ["settings", "general", "woocommerce_currency"]) => Reply::json(
+                200,
+                json!({ "id": "woocommerce_currency", "label": "Currency", "type": "select", "default": "GBP", "value": self.currency }),
+            ),
+            ("GET", ["webhooks"]) => paged(request, self.webhooks.values().map(State::webhook_json).collect()),
+            ("POST", ["webhooks"]) => {
+                let topic = body["topic"].as_str().unwrap_or_default().to_owned();
+                let delivery_url = body["delivery_url"].as_str().unwrap_or_default().to_owned();
+                if !["order.created", "order.updated", "product.created", "product.updated"].contains(&topic.as_str()) {
+                    return error(400, "rest_invalid_param", "Invalid parameter(s): topic");
+                }
+                if delivery_url.is_empty() {
+                    return error(400, "rest_missing_callback_param", "Missing parameter(s): delivery_url");
+                }
+                let id = self.next_webhook_id;
+                self.next_webhook_id += 1;
+                let hook = WooWebhook {
+                    id,
+                    name: body["name"].as_str().unwrap_or("Webhook").to_owned(),
+                    topic,
+                    delivery_url,
+                    secret: body["secret"].as_str().unwrap_or_default().to_owned(),
+                    status: body["status"].as_str().unwrap_or("active").to_owned(),
+                };
+                let reply = Reply::json(201, State::webhook_json(&hook));
+                self.webhooks.insert(id, hook);
+                self.webhooks_created += 1;
+                reply
+            }
+            ("PUT", ["webhooks", id]) => {
+                let Some(hook) = id.parse::<u64>().ok().and_then(|id| self.webhooks.get_mut(&id)) else {
+                    return error(404, "woocommerce_rest_webhook_invalid_id", "Invalid ID.");
+                };
+                if let Some(status) = body["status"].as_str() {
+                    hook.status = status.to_owned();
+                }
+                if let Some(secret) = body["secret"].as_str() {
+                    hook.secret = secret.to_owned();
+                }
+                Reply::json(200, State::webhook_json(hook))
+            }
+            ("DELETE", ["webhooks", id]) => {
+                if query(request, "force").as_deref() != Some("true") {
+                    return error(501, "woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.");
+                }
+                match id.parse::<u64>().ok().and_then(|id| self.webhooks.remove(&id)) {
+                    Some(hook) => {
+                        self.webhooks_deleted.push(hook.id);
+                        Reply::json(200, State::webhook_json(&hook))
+                    }
+                    None => error(404, "woocommerce_rest_webhook_invalid_id", "Invalid ID."),
+                }
+            }
+            ("PUT", ["orders", id]) => {
+                let Some(id) = id.parse::<u64>().ok().filter(|id| self.orders.contains(id)) else {
+                    return error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.");
+                };
+                if body["set_paid"] == json!(true) {
+                    let transaction = body["transaction_id"].as_str().unwrap_or_default().to_owned();
+                    self.orders_marked_paid.push((id.to_string(), transaction.clone()));
+                }
+                Reply::json(200, json!({ "id": id, "status": "processing", "transaction_id": body["transaction_id"] }))
+            }
+            _ => error(404, "rest_no_route", "No route was found matching the URL and request method."),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! What the WooCommerce, Wix and custom-store modules share: how an HTTP answer becomes a
+//! [`PlatformError`], decimal prices as integer minor units, and constant-time HMAC checks.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::PlatformError;
+use crate::money::Currency;
+
+/// When a 429 carries no usable `Retry-After`, wait this long.
+pub(crate) const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// A failure to send or to read the answer. Every store call is retried later by the sync, so all of
+/// them are "unavailable". The reason names the platform and the failure kind only: never a URL or a key.
+pub(crate) fn send_failure(platform: &str, error: &reqwest::Error) -> PlatformError {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "failed reading the response"
+    } else {
+        "failed in transit"
+    };
+    PlatformError::Unavailable { reason: format!("{platform}: the request {what}") }
+}
+
+/// `Retry-After` in whole seconds (the HTTP-date form is not used by these platforms and is ignored).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// An answer that was not a success, classified: 401/403 refused credentials, 429 throttled, 5xx
+/// unavailable, anything else not understood. `reason` is the platform's own message (already free of
+/// secrets).
+pub(crate) fn status_error(platform: &str, status: u16, retry: Option<Duration>, reason: String) -> PlatformError {
+    match status {
+        401 | 403 => PlatformError::Unauthorized { reason },
+        429 => PlatformError::Throttled { retry_after: retry.unwrap_or(DEFAULT_RETRY_AFTER) },
+        500..=599 => PlatformError::Unavailable { reason: format!("{platform} answered {status}: {reason}") },
+        _ => PlatformError::Invalid { reason: format!("{platform} answered {status}: {reason}") },
+    }
+}
+
+/// Replaces every occurrence of each secret in `text` (a platform's message could echo what was sent).
+pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
+    secrets.iter().filter(|secret| secret.len() >= 4).fold(text.to_owned(), |text, secret| text.replace(secret, "****"))
+}
+
+/// A decimal amount as the platform writes it (`"19.99"`, `"20"`, `"0.5"`, `"-3.10"`) in integer minor
+/// units of `currency`, with integer arithmetic only. Digits past the currency's exponent must be zeros
+/// (`"19.990"` is fine, `"19.999"` is not an amount in EUR); `None` for anything that is not a plain
+/// decimal or does not fit.
+pub(crate) fn decimal_to_minor(raw: &str, currency: Currency) -> Option<i64> {
+    let raw = raw.trim();
+    let (negative, digits) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    if !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let exponent = usize::from(currency.minor_units());
+    let (kept, dropped) = fraction.split_at(fraction.len().min(exponent));
+    if dropped.bytes().any(|b| b != b'0') {
+        return None;
+    }
+    let mut minor: i64 = 0;
+    for digit in whole.bytes().chain(kept.bytes()).chain(std::iter::repeat_n(b'0', exponent - kept.len())) {
+        minor = minor.checked_mul(10)?.checked_add(i64::from(digit - b'0'))?;
+    }
+    Some(if negative { -minor } else { minor })
+}
+
+/// HMAC-SHA256 of `body` under `secret`.
+#[cfg(test)]
+pub(crate) fn hmac_sha256(secret: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Whether `claimed` is the HMAC-SHA256 of `body` under `secret`, compared in constant time.
+pub(crate) fn hmac_sha256_matches(secret: &[u8], body: &[u8], claimed: &[u8]) -> bool {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    mac.verify_slice(claimed).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_become_minor_units_exactly() {
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(decimal_to_minor("19.99", eur), Some(1999));
+        assert_eq!(decimal_to_minor("0.1", eur), Some(10));
+        assert_eq!(decimal_to_minor("20", eur), Some(2000));
+        assert_eq!(decimal_to_minor("19.990000", eur), Some(1999));
+        assert_eq!(decimal_to_minor(".5", eur), Some(50));
+        assert_eq!(decimal_to_minor("-3.10", eur), Some(-310));
+        assert_eq!(decimal_to_minor("1500", jpy), Some(1500));
+        assert_eq!(decimal_to_minor("1500.00", jpy), Some(1500));
+        assert_eq!(decimal_to_minor("1.234", kwd), Some(1234));
+        for bad in ["", "-", ".", "19.999", "1e3", "1,50", "abc", " 1 2", "99999999999999999999"] {
+            assert_eq!(decimal_to_minor(bad, eur), None, "{bad:?}");
+        }
+        assert_eq!(decimal_to_minor("1500.5", jpy), None);
+    }
+
+    #[test]
+    fn hmac_checks_are_exact() {
+        let mac = hmac_sha256(b"secret", b"body");
+        assert!(hmac_sha256_matches(b"secret", b"body", &mac));
+        assert!(!hmac_sha256_matches(b"secret", b"body!", &mac));
+        assert!(!hmac_sha256_matches(b"other", b"body", &mac));
+        assert!(!hmac_sha256_matches(b"secret", b"body", &mac[..31]));
+    }
+}
