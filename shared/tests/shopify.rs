@@ -273,7 +273,8 @@ fn a_product_payload_gets_the_synced_gid() {
       "image": { "src": "https://cdn.shopify.com/s/files/1/linen.jpg" },
       "variants": [ { "id": 41, "title": "M", "sku": "LIN-M", "price": "19.99", "inventory_quantity": 3 } ]
     }"#;
-    let product = ShopifyPlatform.parse_product(body.as_bytes()).unwrap();
+    let product =
+        ShopifyPlatform.parse_product(body.as_bytes(), pivota::money::Currency::parse("EUR").unwrap()).unwrap();
     assert_eq!(product.external_id, "gid://shopify/Product/7000000001");
     assert_eq!(product.status, "draft");
     assert_eq!(product.image_url.as_deref(), Some("https://cdn.shopify.com/s/files/1/linen.jpg"));
@@ -281,7 +282,7 @@ fn a_product_payload_gets_the_synced_gid() {
     assert_eq!(product.variants[0].price_minor, 1999);
     let yen = pivota::money::Currency::parse("JPY").unwrap();
     let body = body.replace("19.99", "1000");
-    assert_eq!(ShopifyPlatform.parse_product_in(body.as_bytes(), yen).unwrap().variants[0].price_minor, 1000);
+    assert_eq!(ShopifyPlatform.parse_product(body.as_bytes(), yen).unwrap().variants[0].price_minor, 1000);
 }
 
 #[tokio::test]

@@ -244,7 +244,9 @@ async fn woocommerce_orders_parse_and_get_marked_paid() {
 async fn woocommerce_product_updates_parse() {
     let product = json!({ "id": 3, "name": "Cap", "type": "simple", "status": "publish", "sku": "CAP",
         "price": "14.90", "stock_quantity": 4, "images": [], "date_modified_gmt": "2024-05-01T10:00:00" });
-    let parsed = WooCommerce.parse_product(product.to_string().as_bytes()).unwrap();
+    let parsed = WooCommerce
+        .parse_product(product.to_string().as_bytes(), pivota::money::Currency::parse("EUR").unwrap())
+        .unwrap();
     assert_eq!(parsed.variants[0].price_minor, 1490);
     assert_eq!(parsed.status, "active");
 }

@@ -386,7 +386,8 @@ impl StoreWebhooks for CustomStore {
         })
     }
 
-    fn parse_product(&self, body: &[u8]) -> Result<ExternalProduct, WebhookError> {
+    /// Custom stores send integer minor units, so the currency is not needed to read them.
+    fn parse_product(&self, body: &[u8], _currency: Currency) -> Result<ExternalProduct, WebhookError> {
         let product: Product =
             serde_json::from_slice(body).map_err(|error| WebhookError::Malformed(format!("not a product: {error}")))?;
         product.normalise().map_err(WebhookError::Malformed)

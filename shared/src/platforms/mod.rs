@@ -318,8 +318,9 @@ pub trait StoreWebhooks: Send + Sync {
     ) -> Result<Delivery, WebhookError>;
     /// Reads an order-created payload (after verification).
     fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError>;
-    /// Reads a product-updated payload (after verification).
-    fn parse_product(&self, body: &[u8]) -> Result<ExternalProduct, WebhookError>;
+    /// Reads a product-updated payload (after verification). Payloads do not say their currency, so the
+    /// store's (known from the connection) is given to read prices in the right minor units.
+    fn parse_product(&self, body: &[u8], currency: Currency) -> Result<ExternalProduct, WebhookError>;
     /// Marks the store's order paid with the PSP reference.
     async fn mark_order_paid(
         &self,

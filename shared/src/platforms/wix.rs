@@ -608,7 +608,7 @@ impl StoreWebhooks for Wix {
 
     /// Not supported: the Catalog V1 "Product Changed" webhook is a legacy event that carries only the
     /// product id and the names of the changed fields, not the product, so the sync re-reads the catalog.
-    fn parse_product(&self, _body: &[u8]) -> Result<ExternalProduct, WebhookError> {
+    fn parse_product(&self, _body: &[u8], _currency: Currency) -> Result<ExternalProduct, WebhookError> {
         Err(WebhookError::Malformed("Wix product events carry the product id only; re-read the catalog instead".into()))
     }
 

@@ -644,17 +644,12 @@ impl StoreWebhooks for WooCommerce {
         })
     }
 
-    /// The `product.updated` payload is the `wc/v3` product. It has no currency and this method is not
-    /// given the store's, so prices are read with two decimals (WooCommerce's default
-    /// `woocommerce_price_num_decimals`, and the exponent of most currencies); a store in a currency
-    /// with another exponent must be re-read through `products_page` (see the report on the port). A
-    /// variable product lists only variation ids, so it comes back without variants and the sync
-    /// re-reads it.
-    fn parse_product(&self, body: &[u8]) -> Result<ExternalProduct, WebhookError> {
+    /// The `product.updated` payload is the `wc/v3` product, read in the store's currency. A variable
+    /// product lists only variation ids, so it comes back without variants and the sync re-reads it.
+    fn parse_product(&self, body: &[u8], currency: Currency) -> Result<ExternalProduct, WebhookError> {
         let product: WooProduct = serde_json::from_slice(body)
             .map_err(|error| WebhookError::Malformed(format!("not a WooCommerce product: {error}")))?;
-        let two_decimals = Currency::parse("EUR").expect("EUR is a currency");
-        normalise(product, Vec::new(), two_decimals).map_err(WebhookError::Malformed)
+        normalise(product, Vec::new(), currency).map_err(WebhookError::Malformed)
     }
 
     async fn mark_order_paid(

@@ -285,8 +285,8 @@ impl StoreWebhooks for ShopifyPlatform {
         webhooks::parse_order(body)
     }
 
-    fn parse_product(&self, body: &[u8]) -> Result<ExternalProduct, WebhookError> {
-        webhooks::parse_product(body, None)
+    fn parse_product(&self, body: &[u8], currency: Currency) -> Result<ExternalProduct, WebhookError> {
+        webhooks::parse_product(body, Some(currency))
     }
 
     async fn mark_order_paid(
@@ -315,13 +315,5 @@ impl StoreWebhooks for ShopifyPlatform {
                 reason: format!("Shopify refused to mark the order paid: {}", user_error_text(&errors)),
             }),
         }
-    }
-}
-
-impl ShopifyPlatform {
-    /// A product webhook's prices in `currency` (the shop's, known from the connection). Prefer this to
-    /// [`StoreWebhooks::parse_product`], whose payload does not say its currency.
-    pub fn parse_product_in(&self, body: &[u8], currency: Currency) -> Result<ExternalProduct, WebhookError> {
-        webhooks::parse_product(body, Some(currency))
     }
 }
