@@ -85,3 +85,16 @@ fn every_template_function_has_a_crate_and_a_sample_event() {
         .collect();
     assert_eq!(crates, functions, "every function crate is deployed by template.yaml");
 }
+
+#[test]
+fn the_served_openapi_document_is_the_generated_one() {
+    let generated = pivota::api::openapi::generate();
+    if std::env::var("PIVOTA_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(repo_root().join("shared/openapi.json"), &generated).unwrap();
+        return;
+    }
+    assert!(
+        pivota::api::openapi::DOCUMENT == generated,
+        "shared/openapi.json is stale: run PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test contract"
+    );
+}
