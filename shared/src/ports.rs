@@ -159,6 +159,9 @@ pub trait Table: Send + Sync {
     /// All or nothing, at most 100 operations on distinct keys (DynamoDB's TransactWriteItems limit).
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
+    /// The items that exist under `keys` (in no particular order; missing keys are left out), in chunks of
+    /// 100 with unprocessed keys retried (BatchGetItem). Strongly consistent reads.
+    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError>;
     /// Unconditional puts of many items, in chunks of 25 with unprocessed items retried (BatchWriteItem).
     /// Not atomic as a whole.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError>;

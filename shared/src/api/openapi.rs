@@ -1,8 +1,8 @@
 //! `openapi`: the OpenAPI 3.1 document of the HTTP API, generated from the handlers' annotations.
 
 use http::{HeaderValue, header};
-use lambda_http::{Body, Response};
 use lambda_http::Request;
+use lambda_http::{Body, Response};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 

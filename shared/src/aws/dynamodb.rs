@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, PutRequest, TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
 };
 use rand::Rng;
 
@@ -27,6 +27,8 @@ use crate::ports::{Condition, Index, Item, ItemKey, Page, Query, StoreError, Tab
 
 /// DynamoDB's BatchWriteItem limit (moto accepts more, AWS refuses: we enforce it ourselves).
 const BATCH_WRITE_LIMIT: usize = 25;
+/// BatchGetItem's limit.
+const BATCH_GET_LIMIT: usize = 100;
 /// TransactWriteItems' limit.
 const TRANSACTION_LIMIT: usize = 100;
 /// Rounds of retrying a batch's `UnprocessedItems` before giving up with a transient error.
@@ -187,6 +189,52 @@ impl Table for DynamoTable {
             _ => None,
         };
         Ok(Page { items, next })
+    }
+
+    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
+        // BatchGetItem refuses a key twice in one call, and takes at most 100 keys.
+        let mut unique: Vec<ItemKey> = Vec::with_capacity(keys.len());
+        let mut seen = std::collections::HashSet::new();
+        for key in keys {
+            if seen.insert(key.clone()) {
+                unique.push(key);
+            }
+        }
+        let mut found = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
+            let mut pending: Vec<AttributeMap> = chunk.iter().map(key_to_map).collect();
+            let mut round = 0;
+            while !pending.is_empty() {
+                let keys_and_attributes = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|err| StoreError::Other(format!("building a batch get: {err}")))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table_name, keys_and_attributes)
+                    .send()
+                    .await
+                    .map_err(|err| store_error("BatchGetItem", &err))?;
+                for map in output.responses.and_then(|mut r| r.remove(&self.table_name)).unwrap_or_default() {
+                    found.push(item_from_map(map)?);
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table_name))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    round += 1;
+                    if round > BATCH_RETRY_ROUNDS {
+                        return Err(StoreError::Transient("BatchGetItem left keys unprocessed".into()));
+                    }
+                    tokio::time::sleep(backoff(round)).await;
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {

@@ -71,6 +71,9 @@ impl Table for LazyAws {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         self.adapters().await.table.query(query).await
     }
+    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
+        self.adapters().await.table.batch_get(keys).await
+    }
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
         self.adapters().await.table.batch_put(items).await
     }

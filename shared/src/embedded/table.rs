@@ -111,6 +111,19 @@ impl Table for EmbeddedTable {
         self.db.run(move |conn| table_query::run(conn, &query)).await
     }
 
+    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
+        self.db
+            .run(move |conn| {
+                let mut found = Vec::with_capacity(keys.len());
+                let mut seen = std::collections::HashSet::new();
+                for key in keys.iter().filter(|key| seen.insert(*key)) {
+                    found.extend(load(conn, key)?);
+                }
+                Ok(found)
+            })
+            .await
+    }
+
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
         items.iter().try_for_each(validate)?;
         for chunk in items.chunks(BATCH_CHUNK) {

@@ -34,6 +34,7 @@ macro_rules! conformance_cases {
             queue_delivers_and_acknowledges,
             unacknowledged_message_is_redelivered,
             current_receipt_deletes_after_redelivery,
+            batch_get_returns_what_exists,
             message_moves_to_dead_letter_after_max_receives,
             delayed_message_stays_hidden_until_due,
             unknown_queue_is_reported,
@@ -623,4 +624,23 @@ pub async fn kyc_wait_survives_restart_and_completes<F: Fixture>() {
     assert_eq!(fired(&ids, &input.merchant_id), 1);
     let status = fx.workflow().kyc_wait_status(&input.merchant_id).await.expect("status");
     assert_eq!(status, Some(WaitStatus::Completed));
+}
+
+pub async fn batch_get_returns_what_exists<F: Fixture>() {
+    // GIVEN 150 items (more than one BatchGetItem call holds)
+    let fx = F::new().await;
+    let pk = unique("bg");
+    let items: Vec<Item> = (0..150).map(|n| item(&pk, &format!("{n:03}"), serde_json::json!({"n": n}))).collect();
+    fx.table().batch_put(items).await.expect("batch_put");
+    // WHEN asking for every third one, one missing key and one repeated key
+    let mut keys: Vec<ItemKey> = (0..150).step_by(3).map(|n| ItemKey::new(&pk, format!("{n:03}"))).collect();
+    keys.push(ItemKey::new(&pk, "missing"));
+    keys.push(ItemKey::new(&pk, "000"));
+    let found = fx.table().batch_get(keys).await.expect("batch_get");
+    // THEN exactly the 50 existing ones come back, with their attributes
+    let mut numbers: Vec<i64> = found.iter().map(|i| i.attrs["n"].as_i64().unwrap()).collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers, (0..150).step_by(3).collect::<Vec<i64>>());
+    assert_eq!(found.len(), 50, "a repeated key is returned once");
 }
