@@ -9,7 +9,7 @@ use tokio::sync::RwLock;
 use crate::api_key::ApiKeyHasher;
 use crate::connectors::Connectors;
 use crate::error::Error;
-use crate::ports::{Clock, Secrets, Table, Workflow};
+use crate::ports::{Clock, Queue, Secrets, Table, Workflow};
 use crate::settings::Settings;
 
 /// Everything a handler needs. Cheap to share: the ports are `Arc`s.
@@ -17,6 +17,7 @@ pub struct App {
     pub table: Arc<dyn Table>,
     pub secrets: Arc<dyn Secrets>,
     pub workflow: Arc<dyn Workflow>,
+    pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
     /// Every PSP connector, sharing one HTTP connection pool; built on first use, so functions that
@@ -31,6 +32,7 @@ pub struct Ports {
     pub table: Arc<dyn Table>,
     pub secrets: Arc<dyn Secrets>,
     pub workflow: Arc<dyn Workflow>,
+    pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -42,6 +44,7 @@ impl App {
             table: ports.table,
             secrets: ports.secrets,
             workflow: ports.workflow,
+            queue: ports.queue,
             clock: ports.clock,
             connectors: std::sync::OnceLock::new(),
             settings,

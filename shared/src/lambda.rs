@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{Request, service_fn};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 
@@ -32,7 +33,13 @@ pub async fn aws_app_from_env() -> Result<App, lambda_http::Error> {
     let state_machine = std::env::var("PIVOTA_KYC_STATE_MACHINE_ARN").unwrap_or_default();
     // Built on first use: cold starts that never reach AWS don't pay for the SDK's setup.
     let aws = Arc::new(LazyAws::new(required("PIVOTA_TABLE_NAME")?, state_machine));
-    let ports = Ports { table: aws.clone(), secrets: aws.clone(), workflow: aws, clock: Arc::new(SystemClock) };
+    let ports = Ports {
+        table: aws.clone(),
+        secrets: aws.clone(),
+        workflow: aws.clone(),
+        queue: aws,
+        clock: Arc::new(SystemClock),
+    };
     Ok(App::new(ports, settings))
 }
 
@@ -49,6 +56,27 @@ pub async fn serve_http(app: App, function: &'static str) -> Result<(), lambda_h
         async move { Ok::<_, Infallible>(crate::api::dispatch(&app, &routes, req).await) }
     }))
     .await
+}
+
+/// Serves the `sync-worker`: SQS batches with partial failures, each run bounded by the invocation's
+/// deadline.
+pub async fn serve_sync_worker(app: App) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let app = Arc::clone(&app);
+        async move {
+            let deadline = instant_of(event.context.deadline);
+            Ok::<_, Infallible>(crate::sync_worker::handle(&app, event.payload, deadline).await)
+        }
+    }))
+    .await
+}
+
+/// Lambda's deadline (milliseconds since the Unix epoch) as an `Instant`.
+fn instant_of(deadline_ms: u64) -> std::time::Instant {
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
 /// Serves the `kyc-approve` task, invoked by the KYC state machine.

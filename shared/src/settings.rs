@@ -2,6 +2,8 @@
 
 use crate::connectors::ConnectorSettings;
 use crate::kyc::{DEFAULT_RESTRICTED_COUNTRIES, KycRules};
+use crate::ports::QueueRef;
+use crate::store_url::StoreUrlPolicy;
 
 /// Default Secrets Manager ids of the platform's own secrets.
 pub const DEFAULT_ADMIN_TOKEN_SECRET_ID: &str = "pivota/admin-token";
@@ -17,6 +19,13 @@ pub struct Settings {
     pub admin_token_secret_id: String,
     /// `PIVOTA_API_KEY_PEPPER_SECRET_ID`: the secret holding the HMAC key that API keys are hashed under.
     pub api_key_pepper_secret_id: String,
+    /// `PIVOTA_SYNC_QUEUE_URL`: the catalog sync jobs' queue (its URL on AWS; locally the embedded queue
+    /// `pivota-sync`).
+    pub sync_queue: QueueRef,
+    /// `PIVOTA_PUBLIC_BASE_URL`: where stores reach Pivota's webhooks (default `http://127.0.0.1:3000`).
+    pub public_base_url: String,
+    /// `PIVOTA_ALLOW_INSECURE_STORE_URLS=1` lifts the store URL safety rules (local testing only).
+    pub store_urls: StoreUrlPolicy,
     /// `PIVOTA_SECRET_NAMESPACE` (default `pivota`): the first segment of the names of per-merchant secrets
     /// (`<namespace>/merchants/<id>/…`), so several stacks can share an account. The SAM template sets the
     /// stack name.
@@ -54,6 +63,14 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_ADMIN_TOKEN_SECRET_ID.to_owned()),
             api_key_pepper_secret_id: lookup("PIVOTA_API_KEY_PEPPER_SECRET_ID")
                 .unwrap_or_else(|| DEFAULT_API_KEY_PEPPER_SECRET_ID.to_owned()),
+            sync_queue: QueueRef(lookup("PIVOTA_SYNC_QUEUE_URL").unwrap_or_else(|| "pivota-sync".to_owned())),
+            public_base_url: lookup("PIVOTA_PUBLIC_BASE_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            store_urls: StoreUrlPolicy {
+                allow_insecure: lookup("PIVOTA_ALLOW_INSECURE_STORE_URLS").is_some_and(|v| v.trim() == "1"),
+            },
             secret_namespace: lookup("PIVOTA_SECRET_NAMESPACE").unwrap_or_else(|| "pivota".to_owned()),
             connectors,
         })

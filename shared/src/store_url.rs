@@ -40,10 +40,6 @@ pub enum StoreUrlError {
 }
 
 impl StoreUrlPolicy {
-    pub fn from_env() -> Self {
-        Self { allow_insecure: std::env::var("PIVOTA_ALLOW_INSECURE_STORE_URLS").is_ok_and(|v| v == "1") }
-    }
-
     /// Parses and normalises a store URL: no query or fragment, no trailing slash.
     pub fn parse(&self, raw: &str, platform: Platform) -> Result<Url, StoreUrlError> {
         let invalid = |m: &str| StoreUrlError::Invalid(m.to_owned());

@@ -2,17 +2,19 @@
 //!
 //! - Every HTTP function's handler behind the routes that `template.yaml` declares ([`gateway`]).
 //! - The KYC wait as durable timers that invoke `kyc-approve` like the state machine ([`step_functions`]).
+//! - The sync queue consumed like Lambda's SQS event source invokes `sync-worker` ([`sqs_consumer`]).
 
 pub mod config;
 pub mod gateway;
 pub mod platform_secrets;
+pub mod sqs_consumer;
 pub mod step_functions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use pivota::app::{App, Ports};
-use pivota::embedded::EmbeddedBackend;
+use pivota::embedded::{EmbeddedBackend, QueueConfig};
 use pivota::ports::SystemClock;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -27,8 +29,20 @@ pub enum StartError {
     Open(#[from] pivota::embedded::OpenError),
     #[error("platform secrets: {0}")]
     Secrets(#[from] pivota::ports::SecretsError),
+    #[error("queues: {0}")]
+    Queue(#[from] pivota::ports::QueueError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// The queues the platform's consumers read, with their dead-letter queues (as `template.yaml` declares
+/// them on SQS).
+async fn declare_queues(backend: &EmbeddedBackend, settings: &pivota::settings::Settings) -> Result<(), StartError> {
+    let queue = backend.queue();
+    let dead_letter = format!("{}-dlq", settings.sync_queue.0);
+    queue.declare(&dead_letter, QueueConfig { max_receive_count: 0, dead_letter: None }).await?;
+    queue.declare(&settings.sync_queue.0, QueueConfig { max_receive_count: 5, dead_letter: Some(dead_letter) }).await?;
+    Ok(())
 }
 
 /// A running platform.
@@ -46,10 +60,12 @@ impl Platform {
         let backend = EmbeddedBackend::open(&config.data_dir)?;
         let admin_token =
             platform_secrets::ensure(backend.secrets().as_ref(), &config.settings, config.admin_token).await?;
+        declare_queues(&backend, &config.settings).await?;
         let ports = Ports {
             table: backend.table(),
             secrets: backend.secrets(),
             workflow: backend.workflow(),
+            queue: backend.queue(),
             clock: Arc::new(SystemClock),
         };
         let app = Arc::new(App::new(ports, config.settings));
@@ -70,8 +86,14 @@ impl Platform {
                 tracing::error!(error = %e, "the HTTP server stopped");
             }
         });
+        let sync = tokio::spawn(sqs_consumer::run(
+            Arc::clone(&app),
+            backend.queue(),
+            app.settings.sync_queue.clone(),
+            signal.clone(),
+        ));
         let timers = tokio::spawn(step_functions::run(Arc::clone(&app), backend.workflow(), signal));
-        Ok(Self { local_addr, admin_token, app, shutdown, tasks: vec![server, timers] })
+        Ok(Self { local_addr, admin_token, app, shutdown, tasks: vec![server, timers, sync] })
     }
 
     /// Stops accepting requests, lets in-flight ones finish, and stops the timers.

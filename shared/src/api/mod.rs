@@ -8,9 +8,11 @@ pub mod merchants;
 pub mod openapi;
 pub mod payments;
 pub mod problem;
+pub mod products;
 pub mod psp;
 pub mod request;
 pub mod routing;
+pub mod stores;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -126,6 +128,54 @@ pub static ROUTES: &[Route] = &[
         method: Method::GET,
         path: "/merchant/{merchant_id}/payments",
         handler: |a, r| Box::pin(payments::list(a, r)),
+    },
+    Route {
+        function: "store-connect",
+        method: Method::POST,
+        path: "/merchant/{merchant_id}/store/connect",
+        handler: |a, r| Box::pin(stores::connect(a, r)),
+    },
+    Route {
+        function: "stores-list",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}/stores",
+        handler: |a, r| Box::pin(stores::list(a, r)),
+    },
+    Route {
+        function: "store-update",
+        method: Method::PATCH,
+        path: "/merchant/{merchant_id}/store/{store_id}",
+        handler: |a, r| Box::pin(stores::update(a, r)),
+    },
+    Route {
+        function: "store-disconnect",
+        method: Method::DELETE,
+        path: "/merchant/{merchant_id}/store/{store_id}",
+        handler: |a, r| Box::pin(stores::disconnect(a, r)),
+    },
+    Route {
+        function: "store-sync",
+        method: Method::POST,
+        path: "/merchant/{merchant_id}/store/{store_id}/sync",
+        handler: |a, r| Box::pin(stores::start_sync(a, r)),
+    },
+    Route {
+        function: "store-sync",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}/store/{store_id}/sync/{job_id}",
+        handler: |a, r| Box::pin(stores::sync_job(a, r)),
+    },
+    Route {
+        function: "products",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}/products",
+        handler: |a, r| Box::pin(products::list(a, r)),
+    },
+    Route {
+        function: "products",
+        method: Method::PATCH,
+        path: "/merchant/{merchant_id}/products/{product_id}",
+        handler: |a, r| Box::pin(products::update_price(a, r)),
     },
     Route {
         function: "openapi",

@@ -6,7 +6,7 @@ use lambda_http::{Body, Response};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{HandlerResult, admin, api_keys, merchants, payments, psp, routing};
+use super::{HandlerResult, admin, api_keys, merchants, payments, products, psp, routing, stores};
 use crate::app::App;
 
 #[derive(OpenApi)]
@@ -15,7 +15,9 @@ use crate::app::App;
     paths(
         merchants::register, merchants::get, admin::list, admin::approve, admin::reject,
         psp::connect, psp::list, psp::disconnect, api_keys::create, api_keys::list, api_keys::revoke,
-        routing::put, routing::get, payments::execute, payments::list, serve,
+        routing::put, routing::get, payments::execute, payments::list,
+        stores::connect, stores::list, stores::update, stores::disconnect, stores::start_sync, stores::sync_job,
+        products::list, products::update_price, serve,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -25,6 +27,8 @@ use crate::app::App;
         (name = "api-keys", description = "The merchant's API keys"),
         (name = "routing", description = "Which PSP charges a payment"),
         (name = "payments", description = "Charging, and the payment history"),
+        (name = "stores", description = "Store connections and catalog sync"),
+        (name = "products", description = "The synced catalog"),
         (name = "meta", description = "This document"),
     )
 )]

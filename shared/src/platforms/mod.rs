@@ -105,6 +105,26 @@ mod option_secret_string {
     }
 }
 
+/// The catalog side of a platform.
+pub fn catalog(platform: Platform) -> &'static dyn StorePlatform {
+    match platform {
+        Platform::Shopify => &shopify::ShopifyPlatform,
+        Platform::WooCommerce => &woocommerce::WooCommerce,
+        Platform::Wix => &wix::Wix,
+        Platform::Custom => &custom::CustomStore,
+    }
+}
+
+/// The webhook side of a platform.
+pub fn webhooks(platform: Platform) -> &'static dyn StoreWebhooks {
+    match platform {
+        Platform::Shopify => &shopify::ShopifyPlatform,
+        Platform::WooCommerce => &woocommerce::WooCommerce,
+        Platform::Wix => &wix::Wix,
+        Platform::Custom => &custom::CustomStore,
+    }
+}
+
 /// Where a store is reached: its checked base URL and a client pinned to the checked address.
 #[derive(Clone, Debug)]
 pub struct StoreEndpoint {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use pivota::api::{self, ROUTES};
 use pivota::app::{App, Ports};
-use pivota::aws::{DynamoTable, SecretsManagerStore, StepFunctionsWorkflow, provision};
+use pivota::aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
 use pivota::embedded::EmbeddedBackend;
 use pivota::kyc_task;
 use pivota::ports::{KycWaitInput, Secrets, SystemClock};
@@ -36,14 +36,28 @@ async fn with_platform_secrets(secrets: &dyn Secrets, settings: &Settings) {
 pub async fn embedded_app(settings: Settings) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let backend = EmbeddedBackend::open(dir.path()).unwrap();
+    declare_sync_queue(&backend, &settings).await;
     with_platform_secrets(backend.secrets().as_ref(), &settings).await;
     let ports = Ports {
         table: backend.table(),
         secrets: backend.secrets(),
         workflow: backend.workflow(),
+        queue: backend.queue(),
         clock: Arc::new(SystemClock),
     };
     TestApp { app: App::new(ports, settings), backend: Some(backend), _dir: Some(dir) }
+}
+
+/// The embedded sync queue, with a dead-letter queue after 5 receives, as the local runner declares it.
+pub async fn declare_sync_queue(backend: &EmbeddedBackend, settings: &Settings) {
+    let dead_letter = format!("{}-dlq", settings.sync_queue.0);
+    let queue = backend.queue();
+    queue
+        .declare(&dead_letter, pivota::embedded::QueueConfig { max_receive_count: 0, dead_letter: None })
+        .await
+        .unwrap();
+    let config = pivota::embedded::QueueConfig { max_receive_count: 5, dead_letter: Some(dead_letter) };
+    queue.declare(&settings.sync_queue.0, config).await.unwrap();
 }
 
 /// An app on the AWS adapters against moto, with its own table, secrets and state machine.
@@ -61,12 +75,16 @@ pub async fn moto_app(mut settings: Settings) -> TestApp {
     settings.admin_token_secret_id = format!("{run}/admin-token");
     settings.api_key_pepper_secret_id = format!("{run}/pepper");
     settings.secret_namespace = run.clone();
+    let (sync_queue, _) =
+        provision::create_queue_with_dlq(&aws_sdk_sqs::Client::new(&config), &format!("sync-{run}"), 5).await.unwrap();
+    settings.sync_queue = sync_queue;
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config));
     with_platform_secrets(&secrets, &settings).await;
     let ports = Ports {
         table: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), table_name)),
         secrets: Arc::new(secrets),
         workflow: Arc::new(StepFunctionsWorkflow::new(sfn, state_machine)),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&config))),
         clock: Arc::new(SystemClock),
     };
     TestApp { app: App::new(ports, settings), backend: None, _dir: None }

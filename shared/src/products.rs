@@ -1,0 +1,272 @@
+//! The synced product catalog.
+//!
+//! | item    | pk                        | sk                      | gsi1pk                      | gsi1sk         |
+//! |---------|---------------------------|-------------------------|-----------------------------|----------------|
+//! | product | `MERCHANT#<id>#PRODUCTS`  | `PRODUCT#<product_id>`  | `STORE#<store_id>#PRODUCTS` | `<product_id>` |
+//!
+//! `product_id` is derived from (store, the platform's product id), so the sync computes a product's key
+//! without reading anything. Each item keeps the hash of the store's content: a re-sync of an unchanged
+//! product writes nothing. Prices set in Pivota (`PATCH`) are overrides kept apart from the store's prices,
+//! so a sync never overwrites them.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::app::App;
+use crate::error::Error;
+use crate::item::{from_item, to_attributes};
+use crate::merchant::MerchantId;
+use crate::money::Currency;
+use crate::platforms::ExternalProduct;
+use crate::ports::{Index, Item, ItemKey, PageCursor, Query};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Variant {
+    pub variant_id: String,
+    pub title: String,
+    pub sku: Option<String>,
+    /// The store's price, integer minor units.
+    pub store_price_minor: i64,
+    /// A price set in Pivota, which wins over the store's.
+    #[serde(default)]
+    pub price_override_minor: Option<i64>,
+    pub inventory_quantity: Option<i64>,
+}
+
+impl Variant {
+    pub fn price_minor(&self) -> i64 {
+        self.price_override_minor.unwrap_or(self.store_price_minor)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub product_id: String,
+    pub merchant_id: MerchantId,
+    pub store_id: String,
+    pub external_id: String,
+    pub title: String,
+    /// `active`, `draft`, `archived`, or `removed` once it disappeared from the store.
+    pub status: String,
+    pub image_url: Option<String>,
+    pub currency: Currency,
+    pub variants: Vec<Variant>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub store_updated_at: Option<OffsetDateTime>,
+    /// SHA-256 of the store's content, to skip unchanged products.
+    pub content_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub synced_at: OffsetDateTime,
+    #[serde(skip)]
+    pub version: u64,
+}
+
+pub fn product_id(store_id: &str, external_id: &str) -> String {
+    let digest = Sha256::digest(format!("{store_id}\n{external_id}").as_bytes());
+    format!("prd_{}", &hex::encode(digest)[..24])
+}
+
+pub fn product_key(merchant_id: &MerchantId, product_id: &str) -> ItemKey {
+    ItemKey::new(format!("MERCHANT#{merchant_id}#PRODUCTS"), format!("PRODUCT#{product_id}"))
+}
+
+fn store_partition(store_id: &str) -> String {
+    format!("STORE#{store_id}#PRODUCTS")
+}
+
+/// The hash of what the store says about a product (its `updated_at` aside: a touch without a change is
+/// not a change).
+pub fn content_hash(product: &ExternalProduct, currency: Currency) -> String {
+    let mut canonical = product.clone();
+    canonical.updated_at = None;
+    let bytes = serde_json::to_vec(&(canonical, currency.code())).unwrap_or_default();
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Product {
+    /// The product as synced from the store, keeping the overrides of `existing`.
+    pub fn from_store(
+        merchant_id: &MerchantId,
+        store_id: &str,
+        external: ExternalProduct,
+        currency: Currency,
+        hash: String,
+        existing: Option<&Product>,
+        now: OffsetDateTime,
+    ) -> Self {
+        let override_of = |variant_id: &str| {
+            existing
+                .and_then(|p| p.variants.iter().find(|v| v.variant_id == variant_id))
+                .and_then(|v| v.price_override_minor)
+        };
+        Self {
+            product_id: product_id(store_id, &external.external_id),
+            merchant_id: merchant_id.clone(),
+            store_id: store_id.to_owned(),
+            variants: external
+                .variants
+                .into_iter()
+                .map(|v| Variant {
+                    price_override_minor: override_of(&v.external_id),
+                    variant_id: v.external_id,
+                    title: v.title,
+                    sku: v.sku,
+                    store_price_minor: v.price_minor,
+                    inventory_quantity: v.inventory_quantity,
+                })
+                .collect(),
+            external_id: external.external_id,
+            title: external.title,
+            status: external.status,
+            image_url: external.image_url,
+            currency,
+            store_updated_at: external.updated_at,
+            content_hash: hash,
+            synced_at: now,
+            version: existing.map_or(1, |p| p.version + 1),
+        }
+    }
+
+    pub fn to_item(&self) -> Result<Item, Error> {
+        let mut item = Item::new(product_key(&self.merchant_id, &self.product_id), to_attributes(self)?);
+        item.gsi1 = Some(ItemKey::new(store_partition(&self.store_id), self.product_id.clone()));
+        item.version = self.version;
+        Ok(item)
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, Error> {
+        let mut product: Self = from_item(item)?;
+        product.version = item.version;
+        Ok(product)
+    }
+
+    /// Whether a tracked variant is at or below the threshold.
+    pub fn is_low_stock(&self, threshold: i64) -> bool {
+        self.status != "removed" && self.variants.iter().any(|v| v.inventory_quantity.is_some_and(|q| q <= threshold))
+    }
+
+    pub fn view(&self, low_stock_threshold: i64) -> serde_json::Value {
+        serde_json::json!({
+            "product_id": self.product_id,
+            "store_id": self.store_id,
+            "external_id": self.external_id,
+            "title": self.title,
+            "status": self.status,
+            "image_url": self.image_url,
+            "currency": self.currency,
+            "low_stock": self.is_low_stock(low_stock_threshold),
+            "variants": self.variants.iter().map(|v| serde_json::json!({
+                "variant_id": v.variant_id,
+                "title": v.title,
+                "sku": v.sku,
+                "price_minor": v.price_minor(),
+                "store_price_minor": v.store_price_minor,
+                "price_override_minor": v.price_override_minor,
+                "inventory_quantity": v.inventory_quantity,
+            })).collect::<Vec<_>>(),
+            "synced_at": self.synced_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        })
+    }
+}
+
+pub async fn get(app: &App, merchant_id: &MerchantId, product_id: &str) -> Result<Option<Product>, Error> {
+    app.table.get(&product_key(merchant_id, product_id)).await?.as_ref().map(Product::from_item).transpose()
+}
+
+/// A filter over the merchant's catalog.
+#[derive(Clone, Debug, Default)]
+pub struct ProductFilter {
+    pub store_id: Option<String>,
+    /// Case-insensitive substring of the title or a variant's SKU.
+    pub query: Option<String>,
+    pub status: Option<String>,
+    /// `Some(true)`: only low-stock products (against each store's threshold).
+    pub low_stock: Option<bool>,
+}
+
+impl ProductFilter {
+    fn matches(&self, product: &Product, threshold: i64) -> bool {
+        let query_matches = self.query.as_ref().is_none_or(|q| {
+            let q = q.to_lowercase();
+            product.title.to_lowercase().contains(&q)
+                || product.variants.iter().any(|v| v.sku.as_ref().is_some_and(|s| s.to_lowercase().contains(&q)))
+        });
+        query_matches
+            && self.status.as_ref().is_none_or(|s| &product.status == s)
+            && self.low_stock.is_none_or(|wanted| product.is_low_stock(threshold) == wanted)
+    }
+}
+
+/// One page of matching products. The table has no text index, so a search reads the catalog in order
+/// and filters it, up to a bounded number of items per request; the cursor continues where it stopped.
+/// (A large catalog's search belongs in a search index; this keeps one store of truth until then.)
+pub async fn search(
+    app: &App,
+    merchant_id: &MerchantId,
+    filter: &ProductFilter,
+    thresholds: &std::collections::HashMap<String, i64>,
+    limit: u32,
+    mut cursor: Option<PageCursor>,
+) -> Result<(Vec<Product>, Option<PageCursor>), Error> {
+    const MAX_SCANNED: usize = 5_000;
+    let mut found = Vec::new();
+    let mut scanned = 0;
+    loop {
+        let mut query = match &filter.store_id {
+            Some(store_id) => Query::new(Index::Gsi1, store_partition(store_id), 200),
+            None => {
+                let mut q = Query::new(Index::Primary, format!("MERCHANT#{merchant_id}#PRODUCTS"), 200);
+                q.sk_prefix = Some("PRODUCT#".into());
+                q
+            }
+        };
+        query.cursor = cursor.take();
+        let page = app.table.query(query).await?;
+        for item in &page.items {
+            scanned += 1;
+            let product = Product::from_item(item)?;
+            let threshold =
+                thresholds.get(&product.store_id).copied().unwrap_or(crate::stores::DEFAULT_LOW_STOCK_THRESHOLD);
+            if filter.matches(&product, threshold) {
+                found.push(product);
+                if found.len() == limit as usize {
+                    // Continue after this item next time.
+                    let key = item.key.clone();
+                    let index_key = filter.store_id.as_ref().and(item.gsi1.clone());
+                    return Ok((found, Some(PageCursor { key, index_key })));
+                }
+            }
+        }
+        match page.next {
+            Some(next) if scanned < MAX_SCANNED => cursor = Some(next),
+            next => return Ok((found, next)),
+        }
+    }
+}
+
+/// Marks every product of a store removed (the store was disconnected), in batches of 25.
+pub async fn mark_store_removed(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<u64, Error> {
+    let mut removed = 0;
+    let mut cursor = None;
+    loop {
+        let mut query = Query::new(Index::Gsi1, store_partition(store_id), 500);
+        query.cursor = cursor;
+        let page = app.table.query(query).await?;
+        let mut changed = Vec::new();
+        for item in &page.items {
+            let mut product = Product::from_item(item)?;
+            if product.status != "removed" && product.merchant_id == *merchant_id {
+                product.status = "removed".into();
+                product.version += 1;
+                changed.push(product.to_item()?);
+            }
+        }
+        removed += changed.len() as u64;
+        app.table.batch_put(changed).await?;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(removed),
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Catalog sync: a job per store, run from a queue, resumable and paced to the platform's rate limit.
+//!
+//! | item           | pk                 | sk                   | TTL      |
+//! |----------------|--------------------|----------------------|----------|
+//! | sync job       | `MERCHANT#<id>`    | `SYNCJOB#<job_id>`   |          |
+//! | page of ids    | `SYNCJOB#<job_id>` | `PAGE#<n, 8 digits>` | 7 days   |
+//!
+//! A run reads pages from the job's checkpointed cursor. For each page it reads the stored products
+//! (one batch get), writes only those whose content hash changed (batch writes of 25), records the page's
+//! product ids, and checkpoints the cursor and counters with a write conditional on the job's version.
+//! A worker killed mid-page redoes that page, which now finds its products unchanged: nothing is lost
+//! and nothing is counted twice as written. When little time is left, or the platform asks for a wait
+//! longer than the time left, the run returns [`RunOutcome::Continue`] and its caller sends a
+//! continuation message (delayed by the wait). After the last page, products not seen in any page are
+//! marked removed.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::app::App;
+use crate::error::Error;
+use crate::item::{from_item, to_attributes};
+use crate::merchant::MerchantId;
+use crate::platforms::{self, PlatformError, ProductPage};
+use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
+use crate::products::{self, Product, content_hash, product_key};
+use crate::stores::{self, ConnectionStatus, Store, SyncProgress};
+
+/// A queued job that has not moved for this long is considered lost (its message was dropped): a new
+/// sync request replaces it instead of returning it.
+const STALE_AFTER: time::Duration = time::Duration::minutes(15);
+/// How long a worker owns a job before another may take it over.
+const LEASE: time::Duration = time::Duration::minutes(5);
+/// Stop starting pages when less than this is left of the invocation.
+const SAFETY_MARGIN: Duration = Duration::from_secs(10);
+const SEEN_PAGE_RETENTION: time::Duration = time::Duration::days(7);
+const MAX_CONSECUTIVE_FAILURES: u32 = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncJob {
+    pub job_id: String,
+    pub merchant_id: MerchantId,
+    pub store_id: String,
+    pub state: JobState,
+    /// Where the next page starts; `None` before the first page.
+    pub cursor: Option<String>,
+    pub progress: SyncProgress,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub lease_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+    #[serde(skip)]
+    pub version: u64,
+}
+
+/// The queue message that runs (or continues) a job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncMessage {
+    pub merchant_id: String,
+    pub store_id: String,
+    pub job_id: String,
+}
+
+fn job_key(merchant_id: &MerchantId, job_id: &str) -> ItemKey {
+    ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("SYNCJOB#{job_id}"))
+}
+
+fn seen_key(job_id: &str, page: u64) -> ItemKey {
+    ItemKey::new(format!("SYNCJOB#{job_id}"), format!("PAGE#{page:08}"))
+}
+
+impl SyncJob {
+    fn to_item(&self, version: u64) -> Result<Item, Error> {
+        let mut item = Item::new(job_key(&self.merchant_id, &self.job_id), to_attributes(self)?);
+        item.version = version;
+        Ok(item)
+    }
+
+    fn from_item(item: &Item) -> Result<Self, Error> {
+        let mut job: Self = from_item(item)?;
+        job.version = item.version;
+        Ok(job)
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, JobState::Succeeded | JobState::Failed)
+    }
+
+    /// Saves the job if nobody else changed it since it was read. `false` when someone did.
+    async fn save(&mut self, app: &App) -> Result<bool, Error> {
+        self.updated_at = app.clock.now();
+        let item = self.to_item(self.version + 1)?;
+        match app.table.put(item, Condition::VersionIs(self.version)).await {
+            Ok(()) => {
+                self.version += 1;
+                Ok(true)
+            }
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn view(&self) -> serde_json::Value {
+        let rfc3339 = |t: &OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        serde_json::json!({
+            "job_id": self.job_id,
+            "store_id": self.store_id,
+            "state": self.state,
+            "progress": self.progress,
+            "error": self.error,
+            "created_at": rfc3339(&self.created_at),
+            "updated_at": rfc3339(&self.updated_at),
+            "finished_at": self.finished_at.as_ref().map(rfc3339),
+        })
+    }
+}
+
+pub async fn get_job(app: &App, merchant_id: &MerchantId, job_id: &str) -> Result<Option<SyncJob>, Error> {
+    app.table.get(&job_key(merchant_id, job_id)).await?.as_ref().map(SyncJob::from_item).transpose()
+}
+
+/// Starts a sync of a store, or returns the one already running. `(job, true)` when it was created.
+pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<(SyncJob, bool), Error> {
+    for _ in 0..5 {
+        let store = stores::get(app, merchant_id, store_id).await?;
+        if store.connection_status == ConnectionStatus::Disconnected {
+            return Err(Error::Conflict("the store is disconnected; connect it again to sync".into()));
+        }
+        let now = app.clock.now();
+        if let Some(active) = &store.last_job_id
+            && let Some(job) = get_job(app, merchant_id, active).await?
+            && !job.is_finished()
+            && now - job.updated_at < STALE_AFTER
+        {
+            return Ok((job, false));
+        }
+        let job = SyncJob {
+            job_id: format!("job_{}", ulid::Ulid::new()),
+            merchant_id: merchant_id.clone(),
+            store_id: store_id.to_owned(),
+            state: JobState::Queued,
+            cursor: None,
+            progress: SyncProgress::default(),
+            error: None,
+            consecutive_failures: 0,
+            lease_until: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+            version: 1,
+        };
+        let mut updated = store.clone();
+        updated.last_job_id = Some(job.job_id.clone());
+        updated.connection_status = ConnectionStatus::Syncing;
+        updated.updated_at = now;
+        let ops = vec![WriteOp::Put { item: job.to_item(1)?, condition: Condition::NotExists }, updated.update_op()?];
+        match app.table.transact(ops).await {
+            Ok(()) => {}
+            // Another request started one first: return it on the next round.
+            Err(StoreError::TransactionCancelled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let message = SyncMessage {
+            merchant_id: merchant_id.to_string(),
+            store_id: store_id.to_owned(),
+            job_id: job.job_id.clone(),
+        };
+        let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.to_string()))?;
+        if let Err(e) = app.queue.send(&app.settings.sync_queue, &body, Duration::ZERO).await {
+            let mut failed = job.clone();
+            failed.state = JobState::Failed;
+            failed.error = Some("the job could not be queued".into());
+            failed.save(app).await?;
+            return Err(e.into());
+        }
+        tracing::info!(%merchant_id, store_id, job_id = job.job_id, "sync queued");
+        return Ok((job, true));
+    }
+    Err(Error::Conflict("the store kept changing; retry".into()))
+}
+
+/// What a run of a job ended with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The job is finished (or was already, or belongs to another worker now).
+    Done,
+    /// Send the message again after this delay: time ran low, or the platform asked to wait.
+    Continue { delay: Duration },
+    /// Another worker holds the job; let the message come back later.
+    Busy,
+}
+
+/// Runs a job until it finishes or `deadline` (minus a safety margin) comes near.
+pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<RunOutcome, Error> {
+    let merchant_id = MerchantId::parse(&message.merchant_id)
+        .ok_or_else(|| Error::bad_parameter("merchant_id", "is not a merchant id"))?;
+    let Some(mut job) = get_job(app, &merchant_id, &message.job_id).await? else { return Ok(RunOutcome::Done) };
+    if job.is_finished() {
+        return Ok(RunOutcome::Done);
+    }
+    let now = app.clock.now();
+    if job.state == JobState::Running && job.lease_until.is_some_and(|lease| lease > now) {
+        return Ok(RunOutcome::Busy);
+    }
+    job.state = JobState::Running;
+    job.lease_until = Some(now + LEASE);
+    if !job.save(app).await? {
+        return Ok(RunOutcome::Busy);
+    }
+    let store = stores::get(app, &merchant_id, &job.store_id).await?;
+    if store.connection_status == ConnectionStatus::Disconnected {
+        return finish(app, &mut job, Some("the store was disconnected".into())).await;
+    }
+    let credentials = stores::credentials(app, &store).await?;
+    let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
+    let endpoint = stores::endpoint(app, &url, Duration::from_secs(30)).await?;
+    let platform = platforms::catalog(store.platform);
+
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left < SAFETY_MARGIN {
+            return Ok(RunOutcome::Continue { delay: Duration::ZERO });
+        }
+        let page = match platform.products_page(&endpoint, &credentials, job.cursor.as_deref()).await {
+            Ok(page) => page,
+            Err(PlatformError::Throttled { retry_after }) => {
+                job.progress.errors += 1;
+                if !pause(app, &mut job, retry_after, deadline).await? {
+                    return Ok(RunOutcome::Continue { delay: retry_after });
+                }
+                continue;
+            }
+            Err(PlatformError::Unauthorized { reason }) => {
+                return finish(app, &mut job, Some(format!("the store refused the credentials: {reason}"))).await;
+            }
+            Err(e @ (PlatformError::Unavailable { .. } | PlatformError::Invalid { .. })) => {
+                job.progress.errors += 1;
+                job.consecutive_failures += 1;
+                if job.consecutive_failures >= MAX_CONSECUTIVE_FAILURES {
+                    return finish(app, &mut job, Some(e.to_string())).await;
+                }
+                let backoff = Duration::from_secs(2u64.pow(job.consecutive_failures));
+                if !pause(app, &mut job, backoff, deadline).await? {
+                    return Ok(RunOutcome::Continue { delay: backoff });
+                }
+                continue;
+            }
+        };
+        job.consecutive_failures = 0;
+        let wait = page.wait_before_next;
+        let last = page.next.is_none();
+        apply_page(app, &store, &mut job, page).await?;
+        job.lease_until = Some(app.clock.now() + LEASE);
+        if !job.save(app).await? {
+            // Another worker took the job over (our lease ran out): it carries on from its checkpoint.
+            return Ok(RunOutcome::Done);
+        }
+        if last {
+            return finish(app, &mut job, None).await;
+        }
+        if !wait.is_zero() && !pause(app, &mut job, wait, deadline).await? {
+            return Ok(RunOutcome::Continue { delay: wait });
+        }
+    }
+}
+
+/// Waits `wait` if the invocation has time for it; otherwise checkpoints (releasing the lease) and says so.
+async fn pause(app: &App, job: &mut SyncJob, wait: Duration, deadline: Instant) -> Result<bool, Error> {
+    if deadline.saturating_duration_since(Instant::now()) > wait + SAFETY_MARGIN {
+        tokio::time::sleep(wait).await;
+        return Ok(true);
+    }
+    job.lease_until = None;
+    job.save(app).await?;
+    Ok(false)
+}
+
+/// Writes one page: the changed products, and the page's ids for the removal pass.
+async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPage) -> Result<(), Error> {
+    let merchant_id = &job.merchant_id;
+    let keys: Vec<ItemKey> = page
+        .products
+        .iter()
+        .map(|p| product_key(merchant_id, &products::product_id(&store.store_id, &p.external_id)))
+        .collect();
+    let existing: std::collections::HashMap<String, Product> = app
+        .table
+        .batch_get(keys)
+        .await?
+        .iter()
+        .map(|item| Product::from_item(item).map(|p| (p.product_id.clone(), p)))
+        .collect::<Result<_, _>>()?;
+    let now = app.clock.now();
+    let mut writes = Vec::new();
+    let mut seen = Vec::with_capacity(page.products.len());
+    for external in page.products {
+        let id = products::product_id(&store.store_id, &external.external_id);
+        let hash = content_hash(&external, page.currency);
+        let previous = existing.get(&id);
+        seen.push(id.clone());
+        if previous.is_some_and(|p| p.content_hash == hash && p.status != "removed") {
+            job.progress.unchanged += 1;
+        } else {
+            let product =
+                Product::from_store(merchant_id, &store.store_id, external, page.currency, hash, previous, now);
+            writes.push(product.to_item()?);
+        }
+    }
+    job.progress.products_seen += seen.len() as u64;
+    job.progress.written += writes.len() as u64;
+    app.table.batch_put(writes).await?;
+    let mut record =
+        Item::new(seen_key(&job.job_id, job.progress.pages), to_attributes(&serde_json::json!({"ids": seen}))?);
+    record.expires_at = Some((now + SEEN_PAGE_RETENTION).unix_timestamp());
+    app.table.put(record, Condition::None).await?;
+    job.progress.pages += 1;
+    job.cursor = page.next;
+    Ok(())
+}
+
+/// Ends a job: on success, marks products not seen in this pass removed; records the outcome on the
+/// job and the store.
+async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) -> Result<RunOutcome, Error> {
+    if error.is_none() {
+        job.progress.removed += remove_unseen(app, job).await?;
+    }
+    let now = app.clock.now();
+    job.state = if error.is_some() { JobState::Failed } else { JobState::Succeeded };
+    job.error = error.clone();
+    job.finished_at = Some(now);
+    job.lease_until = None;
+    if !job.save(app).await? {
+        return Ok(RunOutcome::Done);
+    }
+    let (merchant_id, store_id, job_id) = (job.merchant_id.clone(), job.store_id.clone(), job.job_id.clone());
+    let seen = job.progress.products_seen;
+    stores::update(app, &merchant_id, &store_id, |store| {
+        if store.last_job_id.as_deref() != Some(&job_id) || store.connection_status == ConnectionStatus::Disconnected {
+            return;
+        }
+        match &error {
+            None => {
+                store.connection_status = ConnectionStatus::Connected;
+                store.last_sync_at = Some(now);
+                store.product_count = seen;
+                store.last_error = None;
+            }
+            Some(reason) => {
+                store.connection_status = ConnectionStatus::Error;
+                store.last_error = Some(reason.clone());
+            }
+        }
+    })
+    .await?;
+    tracing::info!(job_id = job.job_id, state = ?job.state, progress = ?job.progress, "sync finished");
+    Ok(RunOutcome::Done)
+}
+
+/// Marks removed every product of the store that no page of this job listed.
+async fn remove_unseen(app: &App, job: &SyncJob) -> Result<u64, Error> {
+    let mut seen = HashSet::new();
+    let mut cursor = None;
+    loop {
+        let mut query = Query::new(Index::Primary, format!("SYNCJOB#{}", job.job_id), 1000);
+        query.cursor = cursor;
+        let page = app.table.query(query).await?;
+        for item in &page.items {
+            for id in item.attrs.get("ids").and_then(|ids| ids.as_array()).into_iter().flatten() {
+                if let Some(id) = id.as_str() {
+                    seen.insert(id.to_owned());
+                }
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut removed = 0;
+    let mut cursor = None;
+    loop {
+        let mut query = Query::new(Index::Gsi1, format!("STORE#{}#PRODUCTS", job.store_id), 500);
+        query.cursor = cursor;
+        let page = app.table.query(query).await?;
+        let mut writes = Vec::new();
+        for item in &page.items {
+            let mut product = Product::from_item(item)?;
+            if product.status != "removed" && !seen.contains(&product.product_id) {
+                product.status = "removed".into();
+                product.synced_at = app.clock.now();
+                product.version += 1;
+                writes.push(product.to_item()?);
+            }
+        }
+        removed += writes.len() as u64;
+        app.table.batch_put(writes).await?;
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(removed),
+        }
+    }
+}

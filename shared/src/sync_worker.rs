@@ -1,0 +1,44 @@
+//! The `sync-worker`: SQS events of sync messages, with partial batch failures (`ReportBatchItemFailures`).
+//!
+//! A message whose job finished, or that was continued by a new (possibly delayed) message, succeeds. One
+//! that could not run (a transient error, another worker holding the job, a malformed body) fails and
+//! comes back after the visibility timeout; after the queue's max receive count it goes to the DLQ.
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+use crate::app::App;
+use crate::sync::{self, RunOutcome, SyncMessage};
+
+/// SQS's longest message delay.
+const MAX_DELAY: Duration = Duration::from_secs(900);
+
+pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let Some(message) = record.body.as_deref().and_then(|body| serde_json::from_str::<SyncMessage>(body).ok())
+        else {
+            tracing::error!(message_id, "a sync message does not parse");
+            response.add_failure(message_id);
+            continue;
+        };
+        match sync::run(app, &message, deadline).await {
+            Ok(RunOutcome::Done) => {}
+            Ok(RunOutcome::Continue { delay }) => {
+                let body = serde_json::to_string(&message).unwrap_or_default();
+                if let Err(e) = app.queue.send(&app.settings.sync_queue, &body, delay.min(MAX_DELAY)).await {
+                    tracing::warn!(message_id, error = %e, "could not continue the sync; the message will come back");
+                    response.add_failure(message_id);
+                }
+            }
+            Ok(RunOutcome::Busy) => response.add_failure(message_id),
+            Err(e) => {
+                tracing::warn!(message_id, job_id = message.job_id, error = %e, "sync run failed; the message will come back");
+                response.add_failure(message_id);
+            }
+        }
+    }
+    response
+}
