@@ -70,6 +70,10 @@ pub struct Store {
     pub low_stock_threshold: i64,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The platform's rate limit asked the last sync to wait until then before its next request; the
+    /// next sync honours it, so a new job does not open with a throttled request.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub rate_limited_until: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -278,6 +282,7 @@ pub async fn connect(app: &App, merchant_id: &MerchantId, command: StoreConnectC
         webhooks: Vec::new(),
         low_stock_threshold: DEFAULT_LOW_STOCK_THRESHOLD,
         last_error: None,
+        rate_limited_until: None,
         created_at: now,
         updated_at: now,
         version: 1,

@@ -61,6 +61,9 @@ pub struct SyncJob {
     pub error: Option<String>,
     #[serde(default)]
     pub consecutive_failures: u32,
+    /// When the platform's rate limit lets the next request through (from the last page's answer).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub not_before: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub lease_until: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
@@ -163,6 +166,7 @@ pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Resul
             progress: SyncProgress::default(),
             error: None,
             consecutive_failures: 0,
+            not_before: None,
             lease_until: None,
             created_at: now,
             updated_at: now,
@@ -235,12 +239,16 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
     let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
     let endpoint = stores::endpoint(app, &url, Duration::from_secs(30)).await?;
     let platform = platforms::catalog(store.platform);
+    // Honour the rate limit the previous job (or this one's previous run) ended on.
+    let not_before = job.not_before.max(store.rate_limited_until);
+    if let Some(wait) = not_before.map(|at| at - app.clock.now()).filter(|w| w.is_positive()) {
+        let wait = Duration::try_from(wait).unwrap_or_default();
+        if !pause(app, &mut job, wait, deadline).await? {
+            return Ok(RunOutcome::Continue { delay: wait });
+        }
+    }
 
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left < SAFETY_MARGIN {
-            return Ok(RunOutcome::Continue { delay: Duration::ZERO });
-        }
         let page = match platform.products_page(&endpoint, &credentials, job.cursor.as_deref()).await {
             Ok(page) => page,
             Err(PlatformError::Throttled { retry_after }) => {
@@ -270,6 +278,7 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         let wait = page.wait_before_next;
         let last = page.next.is_none();
         apply_page(app, &store, &mut job, page).await?;
+        job.not_before = (!wait.is_zero()).then(|| app.clock.now() + wait);
         job.lease_until = Some(app.clock.now() + LEASE);
         if !job.save(app).await? {
             // Another worker took the job over (our lease ran out): it carries on from its checkpoint.
@@ -277,6 +286,12 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         }
         if last {
             return finish(app, &mut job, None).await;
+        }
+        // Every run does at least one page; it stops starting pages when little time is left.
+        if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
+            job.lease_until = None;
+            job.save(app).await?;
+            return Ok(RunOutcome::Continue { delay: wait });
         }
         if !wait.is_zero() && !pause(app, &mut job, wait, deadline).await? {
             return Ok(RunOutcome::Continue { delay: wait });
@@ -354,7 +369,9 @@ async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) -> Result<R
     }
     let (merchant_id, store_id, job_id) = (job.merchant_id.clone(), job.store_id.clone(), job.job_id.clone());
     let seen = job.progress.products_seen;
+    let not_before = job.not_before;
     stores::update(app, &merchant_id, &store_id, |store| {
+        store.rate_limited_until = not_before.max(store.rate_limited_until);
         if store.last_job_id.as_deref() != Some(&job_id) || store.connection_status == ConnectionStatus::Disconnected {
             return;
         }

@@ -167,3 +167,30 @@ pub async fn approved_merchant(app: &App, email: &str) -> (String, String) {
     kyc_task::handle(app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
     (id, body["api_key"].as_str().unwrap().to_owned())
 }
+
+/// Plays the sync worker's event source until the queue is empty: each message is one invocation with
+/// `deadline_after` of time, deleted unless reported as failed. Returns the invocations made.
+pub async fn drain_sync_queue(app: &App, deadline_after: std::time::Duration) -> usize {
+    let mut invocations = 0;
+    let mut idle_rounds = 0;
+    while idle_rounds < 3 {
+        let messages =
+            app.queue.receive(&app.settings.sync_queue, 1, std::time::Duration::from_secs(60)).await.unwrap();
+        let Some(message) = messages.into_iter().next() else {
+            idle_rounds += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            continue;
+        };
+        idle_rounds = 0;
+        invocations += 1;
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = Some(message.message_id.clone());
+        record.body = Some(message.body.clone());
+        let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+        event.records.push(record);
+        let response = pivota::sync_worker::handle(app, event, std::time::Instant::now() + deadline_after).await;
+        assert!(response.batch_item_failures.is_empty(), "a sync invocation failed: {response:?}");
+        app.queue.delete(&app.settings.sync_queue, &message.receipt_handle).await.unwrap();
+    }
+    invocations
+}

@@ -168,10 +168,9 @@ impl StorePlatform for ShopifyPlatform {
         } else {
             None
         };
-        let wait_before_next = match (&next, &last_cost) {
-            (Some(_), Some(cost)) => wait_for(page_cost, &cost.throttle_status),
-            _ => Duration::ZERO,
-        };
+        // Reported on the last page too: the next request may be the first page of the next sync.
+        let wait_before_next =
+            last_cost.as_ref().map_or(Duration::ZERO, |cost| wait_for(page_cost, &cost.throttle_status));
         Ok(ProductPage { products, currency, next, wait_before_next })
     }
 }

@@ -1,0 +1,302 @@
+//! Store connections and catalog sync through the HTTP API and the sync worker, on both backends, against
+//! the local fakes of Shopify, WooCommerce and a custom store.
+
+mod support;
+
+use std::time::Duration;
+
+use pivota::settings::Settings;
+use pivota::store_url::StoreUrlPolicy;
+use pivota_fakes::{
+    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeShop, FakeShopify,
+    FakeWooCommerce,
+};
+use serde_json::{Value, json};
+use support::{Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition};
+
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Embedded).await })* }
+        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Moto).await })* }
+    };
+}
+
+on_both_backends!(
+    unsafe_store_urls_are_refused,
+    a_custom_store_is_verified_before_anything_is_stored,
+    a_shopify_catalog_syncs_then_resyncs_writing_only_changes,
+    a_woocommerce_catalog_pages_through_every_product,
+    a_sync_resumes_across_invocations_without_loss_or_duplicates,
+    products_are_searched_filtered_and_repriced,
+    disconnecting_removes_products_and_credentials_idempotently,
+);
+
+struct Merchant {
+    test: TestApp,
+    id: String,
+    key: String,
+}
+
+async fn merchant(backend: Backend, allow_insecure: bool) -> Merchant {
+    let settings = Settings { store_urls: StoreUrlPolicy { allow_insecure }, ..Settings::default() };
+    let test = app_on(backend, settings).await;
+    let email = format!("{}@shop.example", ulid::Ulid::new().to_string().to_lowercase());
+    let (id, key) = approved_merchant(&test.app, &email).await;
+    Merchant { test, id, key }
+}
+
+impl Merchant {
+    async fn connect(&self, body: Value) -> (u16, Value) {
+        call(&self.test.app, "POST", &format!("/merchant/{}/store/connect", self.id))
+            .bearer(&self.key)
+            .json(body)
+            .send()
+            .await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        call(&self.test.app, "GET", &format!("/merchant/{}{path}", self.id)).bearer(&self.key).send().await
+    }
+
+    /// Starts a sync, runs the worker until the queue is empty, and returns the finished job.
+    async fn sync(&self, store_id: &str, deadline_after: Duration) -> (Value, usize) {
+        let (status, started) = call(&self.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", self.id))
+            .bearer(&self.key)
+            .send()
+            .await;
+        assert_eq!(status, 202, "{started}");
+        let job_url = format!("/store/{store_id}/sync/{}", started["job_id"].as_str().unwrap());
+        let give_up = std::time::Instant::now() + Duration::from_secs(120);
+        let mut invocations = 0;
+        // Continuations may be delayed (a rate-limit wait): keep playing the event source until the job ends.
+        let job = loop {
+            invocations += drain_sync_queue(&self.test.app, deadline_after).await;
+            let (status, job) = self.get(&job_url).await;
+            assert_eq!(status, 200);
+            if job["state"] == "succeeded" || job["state"] == "failed" || std::time::Instant::now() > give_up {
+                break job;
+            }
+        };
+        assert_eq!(job["state"], "succeeded", "{job}");
+        (job, invocations)
+    }
+
+    async fn shopify(&self, fake: &FakeShopify) -> String {
+        let (status, store) = self
+            .connect(json!({"platform": "shopify", "store_url": fake.uri(), "api_token": fake.access_token(), "webhook_secret": fake.client_secret()}))
+            .await;
+        assert_eq!(status, 201, "{store}");
+        store["store_id"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn unsafe_store_urls_are_refused(backend: Backend) {
+    let m = merchant(backend, false).await;
+    for (platform, url) in [
+        ("custom", "http://shop.example.com"),
+        ("custom", "https://127.0.0.1:8443"),
+        ("custom", "https://169.254.169.254/latest/meta-data"),
+        ("custom", "https://localhost"),
+        ("shopify", "https://acme.example.com"),
+    ] {
+        let (status, problem) =
+            m.connect(json!({"platform": platform, "store_url": url, "api_token": "t", "webhook_secret": "s"})).await;
+        assert_eq!(status, 422, "{url}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "store_url", "{url}");
+    }
+    let (_, stores) = m.get("/stores").await;
+    assert_eq!(stores["items"], json!([]));
+}
+
+async fn a_custom_store_is_verified_before_anything_is_stored(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeCustomStore::start().await.with_products(3);
+    let (status, problem) =
+        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": "wrong-token"})).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "api_token");
+    assert!(!problem.to_string().contains("wrong-token"));
+    let (_, stores) = m.get("/stores").await;
+    assert_eq!(stores["items"], json!([]));
+    let (status, store) =
+        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": DEFAULT_CUSTOM_TOKEN})).await;
+    assert_eq!(status, 201, "{store}");
+    assert_eq!(store["connection_status"], "connected");
+    assert!(store["store_name"].as_str().is_some_and(|n| !n.is_empty()));
+    for item in partition(&m.test.app, &format!("MERCHANT#{}", m.id)).await {
+        assert!(
+            !serde_json::to_string(&item.attrs).unwrap().contains(DEFAULT_CUSTOM_TOKEN),
+            "a token in {:?}",
+            item.key
+        );
+    }
+    // Several stores per merchant.
+    assert_eq!(
+        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": DEFAULT_CUSTOM_TOKEN})).await.0,
+        201
+    );
+    assert_eq!(m.get("/stores").await.1["items"].as_array().unwrap().len(), 2);
+}
+
+async fn a_shopify_catalog_syncs_then_resyncs_writing_only_changes(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeShopify::start(FakeShop::default().with_products(120)).await;
+    let store_id = m.shopify(&fake).await;
+    let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
+    assert_eq!(job["progress"]["products_seen"], 120, "{job}");
+    assert_eq!(job["progress"]["written"], 120);
+    let (_, stores) = m.get("/stores").await;
+    let store = &stores["items"][0];
+    assert_eq!((store["connection_status"].as_str(), store["product_count"].as_u64()), (Some("connected"), Some(120)));
+    assert!(store["last_sync_at"].is_string());
+    assert_eq!(store["last_sync_job"]["state"], "succeeded");
+
+    // Unchanged: nothing is written.
+    let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
+    assert_eq!(
+        (job["progress"]["written"].as_u64(), job["progress"]["unchanged"].as_u64()),
+        (Some(0), Some(120)),
+        "{job}"
+    );
+
+    // One price changed, one product gone: one write, one removal.
+    fake.update_price(7, 0, "123.45");
+    fake.remove_product(9);
+    let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
+    let progress = &job["progress"];
+    assert_eq!(
+        (progress["written"].as_u64(), progress["removed"].as_u64(), progress["products_seen"].as_u64()),
+        (Some(1), Some(1), Some(119)),
+        "{job}"
+    );
+    let (_, removed) = m.get("/products?status=removed").await;
+    assert_eq!(removed["items"].as_array().unwrap().len(), 1);
+    let (_, first_page) = m.get("/products?limit=100").await;
+    let next = first_page["next_cursor"].as_str().unwrap();
+    let (_, second_page) = m.get(&format!("/products?limit=100&cursor={next}")).await;
+    let all: Vec<&Value> =
+        first_page["items"].as_array().unwrap().iter().chain(second_page["items"].as_array().unwrap()).collect();
+    assert_eq!(all.len(), 120, "119 listed and 1 removed");
+    assert!(all.iter().any(|p| p["variants"][0]["price_minor"] == 12345), "the new price in minor units");
+    assert_eq!(fake.throttled(), 0);
+}
+
+async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeWooCommerce::start().await.with_products(230);
+    let (status, store) = m
+        .connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
+        .await;
+    assert_eq!(status, 201, "{store}");
+    let (job, _) = m.sync(store["store_id"].as_str().unwrap(), Duration::from_secs(120)).await;
+    assert_eq!(job["progress"]["products_seen"], 230, "{job}");
+    assert_eq!(job["progress"]["pages"], 3, "per_page=100: {job}");
+    let (status, problem) =
+        m.connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "api_token": "ck_wrong:cs_wrong"})).await;
+    assert_eq!(status, 400, "{problem}");
+}
+
+async fn a_sync_resumes_across_invocations_without_loss_or_duplicates(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeShopify::start(FakeShop::default().with_products(160)).await;
+    let store_id = m.shopify(&fake).await;
+    // Each invocation has less than the worker's safety margin: one page, then a continuation message.
+    let (job, invocations) = m.sync(&store_id, Duration::from_secs(5)).await;
+    let pages = job["progress"]["pages"].as_u64().unwrap();
+    assert!(pages >= 2 && invocations as u64 >= pages, "{invocations} invocations for {pages} pages");
+    assert_eq!(
+        (job["progress"]["products_seen"].as_u64(), job["progress"]["written"].as_u64()),
+        (Some(160), Some(160)),
+        "{job}"
+    );
+    let (_, all) = m.get(&format!("/products?store_id={store_id}&limit=100")).await;
+    let (_, rest) = m
+        .get(&format!("/products?store_id={store_id}&limit=100&cursor={}", all["next_cursor"].as_str().unwrap()))
+        .await;
+    assert_eq!(all["items"].as_array().unwrap().len() + rest["items"].as_array().unwrap().len(), 160);
+}
+
+async fn products_are_searched_filtered_and_repriced(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeCustomStore::start().await.with_products(30);
+    let (_, store) =
+        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": DEFAULT_CUSTOM_TOKEN})).await;
+    let store_id = store["store_id"].as_str().unwrap().to_owned();
+    m.sync(&store_id, Duration::from_secs(60)).await;
+    let (_, all) = m.get("/products?limit=100").await;
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 30);
+    let first = &items[0];
+    let title = first["title"].as_str().unwrap();
+    let (_, found) = m.get(&format!("/products?q={}", url_escape(&title.to_uppercase()))).await;
+    assert!(
+        found["items"].as_array().unwrap().iter().any(|p| p["product_id"] == first["product_id"]),
+        "search is case-insensitive"
+    );
+    if let Some(sku) = first["variants"][0]["sku"].as_str() {
+        let (_, by_sku) = m.get(&format!("/products?q={}", url_escape(sku))).await;
+        assert!(by_sku["items"].as_array().unwrap().iter().any(|p| p["product_id"] == first["product_id"]));
+    }
+
+    // Low stock against the store's threshold, which the merchant sets.
+    let (_, low) = m.get("/products?low_stock=true&limit=100").await;
+    let low_count = low["items"].as_array().unwrap().len();
+    assert!(low["items"].as_array().unwrap().iter().all(|p| p["low_stock"] == true));
+    let (status, _) = call(&m.test.app, "PATCH", &format!("/merchant/{}/store/{store_id}", m.id))
+        .bearer(&m.key)
+        .json(json!({"low_stock_threshold": 1_000_000}))
+        .send()
+        .await;
+    assert_eq!(status, 200);
+    let (_, everything_low) = m.get("/products?low_stock=true&limit=100").await;
+    assert!(everything_low["items"].as_array().unwrap().len() >= low_count);
+
+    // A price kept in Pivota, validated, and kept across a sync.
+    let product_id = first["product_id"].as_str().unwrap();
+    let variant_id = first["variants"][0]["variant_id"].as_str().unwrap();
+    let patch = |body: Value| {
+        call(&m.test.app, "PATCH", &format!("/merchant/{}/products/{product_id}", m.id)).bearer(&m.key).json(body)
+    };
+    let (status, problem) = patch(json!({"variant_id": variant_id, "price_minor": -1})).send().await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("price_minor")));
+    let (status, problem) = patch(json!({"variant_id": variant_id, "price_minor": 9.99})).send().await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("price_minor")));
+    let (status, problem) = patch(json!({"variant_id": "nope", "price_minor": 100})).send().await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("variant_id")));
+    let (status, repriced) = patch(json!({"variant_id": variant_id, "price_minor": 4242})).send().await;
+    assert_eq!(status, 200, "{repriced}");
+    assert_eq!(repriced["variants"][0]["price_minor"], 4242);
+    m.sync(&store_id, Duration::from_secs(60)).await;
+    let (_, after) = m.get(&format!("/products?q={}", url_escape(title))).await;
+    let kept = after["items"].as_array().unwrap().iter().find(|p| p["product_id"] == first["product_id"]).unwrap();
+    assert_eq!(kept["variants"][0]["price_minor"], 4242, "the override survives a sync: {kept}");
+    let (status, _) = m.get("/products?low_stock=maybe").await;
+    assert_eq!(status, 400);
+}
+
+async fn disconnecting_removes_products_and_credentials_idempotently(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeCustomStore::start().await.with_products(12);
+    let (_, store) =
+        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": DEFAULT_CUSTOM_TOKEN})).await;
+    let store_id = store["store_id"].as_str().unwrap().to_owned();
+    m.sync(&store_id, Duration::from_secs(60)).await;
+    let url = format!("/merchant/{}/store/{store_id}", m.id);
+    assert_eq!(call(&m.test.app, "DELETE", &url).bearer(&m.key).send().await.0, 204);
+    assert_eq!(call(&m.test.app, "DELETE", &url).bearer(&m.key).send().await.0, 204, "idempotent");
+    let (_, stores) = m.get("/stores").await;
+    assert_eq!(stores["items"], json!([]));
+    let (_, removed) = m.get("/products?status=removed&limit=100").await;
+    assert_eq!(removed["items"].as_array().unwrap().len(), 12);
+    let secret = format!("{}/merchants/{}/stores/{store_id}", m.test.app.settings.secret_namespace, m.id);
+    assert!(m.test.app.secrets.get(&secret).await.unwrap().is_none());
+    let (status, _) = call(&m.test.app, "POST", &format!("{url}/sync")).bearer(&m.key).send().await;
+    assert_eq!(status, 409);
+    // Another merchant cannot see or touch it.
+    let other = approved_merchant(&m.test.app, "other-store@shop.example").await;
+    assert_eq!(call(&m.test.app, "DELETE", &url).bearer(&other.1).send().await.0, 404);
+}
+
+fn url_escape(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
