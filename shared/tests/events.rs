@@ -26,7 +26,23 @@ fn event_text(file: &str) -> String {
 
 /// Invokes `function` with `events/<file>`, after replacing the placeholders.
 async fn invoke(test: &TestApp, function: &str, file: &str, merchant_id: &str, key: &str) -> (Response<Body>, Value) {
-    let text = event_text(file)
+    invoke_with(test, function, file, merchant_id, key, &[]).await
+}
+
+/// [`invoke`], with more placeholders replaced.
+async fn invoke_with(
+    test: &TestApp,
+    function: &str,
+    file: &str,
+    merchant_id: &str,
+    key: &str,
+    more: &[(&str, &str)],
+) -> (Response<Body>, Value) {
+    let mut text = event_text(file);
+    for (placeholder, value) in more {
+        text = text.replace(placeholder, value);
+    }
+    let text = text
         .replace(PLACEHOLDER_MERCHANT, merchant_id)
         .replace(PLACEHOLDER_KEY, key)
         .replace(PLACEHOLDER_ADMIN, ADMIN_TOKEN);
@@ -196,4 +212,78 @@ async fn psp_key_routing_and_payment_events_walk_the_merchant_flow() {
 
     let (response, _) = invoke(&test, "psp-connections", "psp-connections-disconnect.json", &id, &key).await;
     assert_eq!(response.status(), 204);
+}
+
+#[tokio::test]
+async fn store_sync_and_product_events_walk_the_catalog_flow() {
+    use pivota::store_url::StoreUrlPolicy;
+    let fake = pivota_fakes::FakeCustomStore::start().await.with_products(5);
+    let settings = Settings { store_urls: StoreUrlPolicy { allow_insecure: true }, ..Settings::default() };
+    let test = embedded_app(settings).await;
+    let (id, key) = register(&test).await;
+    kyc_task::handle(&test.app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+    let store_url = fake.uri();
+    let token = pivota_fakes::DEFAULT_CUSTOM_TOKEN;
+    let connect = [("https://shop.example.com", store_url.as_str()), ("custom-store-token-EXAMPLE", token)];
+    let (response, store) = invoke_with(&test, "store-connect", "store-connect.json", &id, &key, &connect).await;
+    assert_eq!(response.status(), 201, "{store}");
+    let store_id = store["store_id"].as_str().unwrap().to_owned();
+    let with_store = [("sto_01EXAMPLE00000000000000000", store_id.as_str())];
+
+    let (response, started) = invoke_with(&test, "store-sync", "store-sync-start.json", &id, &key, &with_store).await;
+    assert_eq!(response.status(), 202, "{started}");
+    let job_id = started["job_id"].as_str().unwrap().to_owned();
+    // The sync-worker's SQS event, with this job in its body, run as Lambda would.
+    let sqs = event_text("sync-worker.json")
+        .replace(PLACEHOLDER_MERCHANT, &id)
+        .replace("sto_01EXAMPLE00000000000000000", &store_id)
+        .replace("job_01EXAMPLE00000000000000000", &job_id);
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
+    let response =
+        pivota::sync_worker::handle(&test.app, event, std::time::Instant::now() + std::time::Duration::from_secs(60))
+            .await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    let with_job =
+        [("sto_01EXAMPLE00000000000000000", store_id.as_str()), ("job_01EXAMPLE00000000000000000", job_id.as_str())];
+    let (response, job) = invoke_with(&test, "store-sync", "store-sync-job.json", &id, &key, &with_job).await;
+    assert_eq!((response.status().as_u16(), job["state"].as_str()), (200, Some("succeeded")), "{job}");
+    assert_eq!(job["progress"]["products_seen"], 5);
+    let (response, stores) = invoke(&test, "stores-list", "stores-list.json", &id, &key).await;
+    assert_eq!((response.status().as_u16(), stores["items"][0]["product_count"].as_u64()), (200, Some(5)));
+    let (response, updated) = invoke_with(&test, "store-update", "store-update.json", &id, &key, &with_store).await;
+    assert_eq!((response.status().as_u16(), updated["low_stock_threshold"].as_i64()), (200, Some(3)));
+
+    let (response, products) = invoke(&test, "products", "products-list.json", &id, &key).await;
+    assert_eq!(response.status(), 200, "{products}");
+    let (_, all) = call_products(&test, &id, &key).await;
+    let product = &all["items"][0];
+    let single = product["variants"].as_array().unwrap().len() == 1;
+    let with_product = [("prd_EXAMPLE0000000000000000", product["product_id"].as_str().unwrap())];
+    let (response, body) = invoke_with(&test, "products", "products-update.json", &id, &key, &with_product).await;
+    if single {
+        assert_eq!(
+            (response.status().as_u16(), body["variants"][0]["price_minor"].as_i64()),
+            (200, Some(2499)),
+            "{body}"
+        );
+    } else {
+        assert_eq!(response.status(), 422, "several variants need a variant_id: {body}");
+    }
+    let (response, _) = invoke_with(&test, "store-disconnect", "store-disconnect.json", &id, &key, &with_store).await;
+    assert_eq!(response.status(), 204);
+}
+
+async fn call_products(test: &TestApp, id: &str, key: &str) -> (u16, Value) {
+    let request = http::Request::builder()
+        .uri(format!("/merchant/{id}/products?limit=100"))
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::Empty)
+        .unwrap();
+    let request = lambda_http::RequestExt::with_query_string_parameters(
+        request,
+        std::collections::HashMap::from([("limit".to_owned(), "100".to_owned())]),
+    );
+    let response = api::dispatch(&test.app, &api::routes_of("products"), request).await;
+    (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null))
 }

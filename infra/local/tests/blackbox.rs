@@ -25,6 +25,7 @@ impl Runner {
             .env("PIVOTA_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("PIVOTA_KYC_WAIT_SECONDS", kyc_wait_seconds.to_string())
             .env("PIVOTA_KYC_RESTRICTED_COUNTRIES", "IR,KP")
+            .env("PIVOTA_ALLOW_INSECURE_STORE_URLS", "1")
             .env("RUST_LOG", "debug")
             .env("PIVOTA_LOG_FORMAT", "json")
             .stdout(Stdio::piped())
@@ -348,5 +349,59 @@ async fn the_kyc_wait_survives_a_restart_of_the_runner() {
     let runner = Runner::start(dir.path(), 2);
     let approved = wait_for_status(&http, &runner, &id, &key, "approved").await;
     assert_eq!(approved["decisions"].as_array().unwrap().len(), 1, "the wait fired once: {approved}");
+    runner.terminate();
+}
+
+#[tokio::test]
+async fn a_store_syncs_through_the_runners_queue_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    let runner = Runner::start(dir.path(), 0);
+    let http = reqwest::Client::new();
+    let merchant = register(&http, &runner, "store@acme.example", "DE").await;
+    let (id, key) = (merchant["merchant_id"].as_str().unwrap(), merchant["api_key"].as_str().unwrap());
+    wait_for_status(&http, &runner, id, key, "approved").await;
+    let fake = pivota_fakes::FakeCustomStore::start().await.with_products(40);
+    let connected = http
+        .post(runner.url(&format!("/merchant/{id}/store/connect")))
+        .bearer_auth(key)
+        .json(&json!({"platform": "custom", "store_url": fake.uri(), "api_token": pivota_fakes::DEFAULT_CUSTOM_TOKEN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(connected.status(), StatusCode::CREATED);
+    let store: Value = connected.json().await.unwrap();
+    let store_id = store["store_id"].as_str().unwrap();
+    let started: Value = http
+        .post(runner.url(&format!("/merchant/{id}/store/{store_id}/sync")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The runner's consumer runs the job from the queue; the stores list shows its progress.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stores: Value = http
+            .get(runner.url(&format!("/merchant/{id}/stores")))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let job = &stores["items"][0]["last_sync_job"];
+        assert_eq!(job["job_id"], started["job_id"]);
+        if job["state"] == "succeeded" {
+            assert_eq!(job["progress"]["products_seen"], 40);
+            assert_eq!(stores["items"][0]["product_count"], 40);
+            assert_eq!(stores["items"][0]["connection_status"], "connected");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sync never finished: {stores}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     runner.terminate();
 }
