@@ -22,6 +22,9 @@ pub struct Settings {
     /// `PIVOTA_SYNC_QUEUE_URL`: the catalog sync jobs' queue (its URL on AWS; locally the embedded queue
     /// `pivota-sync`).
     pub sync_queue: QueueRef,
+    /// `PIVOTA_PAYMENT_QUEUE_URL`: store orders waiting to be paid (locally the embedded queue
+    /// `pivota-payments`).
+    pub payment_queue: QueueRef,
     /// `PIVOTA_PUBLIC_BASE_URL`: where stores reach Pivota's webhooks (default `http://127.0.0.1:3000`).
     pub public_base_url: String,
     /// `PIVOTA_ALLOW_INSECURE_STORE_URLS=1` lifts the store URL safety rules (local testing only).
@@ -64,6 +67,9 @@ impl Settings {
             api_key_pepper_secret_id: lookup("PIVOTA_API_KEY_PEPPER_SECRET_ID")
                 .unwrap_or_else(|| DEFAULT_API_KEY_PEPPER_SECRET_ID.to_owned()),
             sync_queue: QueueRef(lookup("PIVOTA_SYNC_QUEUE_URL").unwrap_or_else(|| "pivota-sync".to_owned())),
+            payment_queue: QueueRef(
+                lookup("PIVOTA_PAYMENT_QUEUE_URL").unwrap_or_else(|| "pivota-payments".to_owned()),
+            ),
             public_base_url: lookup("PIVOTA_PUBLIC_BASE_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned())
                 .trim_end_matches('/')

@@ -1,0 +1,173 @@
+//! Receiving store webhooks (`order-webhook`): verify on the raw bytes, deduplicate, record, enqueue, and
+//! answer fast. The payment runs from the queue (`payment_worker.rs`), so a slow PSP never makes the store
+//! retry. Shopify gives a delivery 5 seconds in all.
+
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::error::Error;
+use crate::merchant::MerchantId;
+use crate::money::{Currency, Money};
+use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
+use crate::platforms::{self, Customer, DeliveryTopic, Platform, WebhookError};
+use crate::products::{self, Product, content_hash};
+use crate::stores::{self, ConnectionStatus};
+
+/// The queue message that pays an order.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct PaymentMessage {
+    pub merchant_id: String,
+    pub order_id: String,
+}
+
+/// What a delivery did, for the logs.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    Ping,
+    OrderQueued,
+    Duplicate,
+    ProductUpdated,
+    Uninstalled,
+    Redacted(u64),
+    DataRequestLogged,
+    Ignored,
+}
+
+/// Handles one delivery to `/webhooks/{platform}/{store_id}`. A missing or bad signature is
+/// `Unauthenticated` before anything is read or written.
+pub async fn receive(
+    app: &App,
+    platform: &str,
+    store_id: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Result<Handled, Error> {
+    let platform = Platform::parse(platform).ok_or(Error::NotFound("webhook endpoint"))?;
+    let merchant_id = stores::owner(app, store_id).await?.ok_or(Error::NotFound("webhook endpoint"))?;
+    let store = stores::get(app, &merchant_id, store_id).await?;
+    if store.platform != platform {
+        return Err(Error::NotFound("webhook endpoint"));
+    }
+    if store.connection_status == ConnectionStatus::Disconnected {
+        // Its secret is gone: nothing can be verified, so nothing is accepted.
+        return Err(Error::Unauthenticated);
+    }
+    let credentials = stores::credentials(app, &store).await?;
+    let webhooks = platforms::webhooks(platform);
+    let delivery = webhooks.verify_delivery(&credentials, headers, body).map_err(|e| match e {
+        WebhookError::BadSignature => Error::Unauthenticated,
+        WebhookError::Malformed(reason) => Error::MalformedBody(reason),
+    })?;
+    let malformed = |e: WebhookError| Error::MalformedBody(e.to_string());
+    let event_id = delivery.event_id.as_deref();
+    match delivery.topic {
+        DeliveryTopic::Ping => Ok(Handled::Ping),
+        DeliveryTopic::OrderCreated => {
+            let external = webhooks.parse_order(body).map_err(malformed)?;
+            let now = app.clock.now();
+            let total = Money::new(external.total_minor, external.currency)
+                .map_err(|e| Error::MalformedBody(format!("the order total {e}")))?;
+            let order = Order {
+                order_id: format!("ord_{}", ulid::Ulid::new()),
+                merchant_id: merchant_id.clone(),
+                store_id: store_id.to_owned(),
+                external_id: external.external_id,
+                name: external.name,
+                total,
+                line_items: external.line_items,
+                customer: external.customer,
+                payment_method: external.payment_method,
+                status: if external.already_paid { OrderStatus::AlreadyPaid } else { OrderStatus::Received },
+                payment_id: None,
+                psp: None,
+                psp_reference: None,
+                decline_code: None,
+                failure: None,
+                write_back: WriteBack::NotNeeded,
+                write_back_error: None,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            match orders::record(app, order, event_id).await? {
+                Recorded::New(order) if order.status == OrderStatus::Received => {
+                    enqueue(app, &merchant_id, &order.order_id).await?;
+                    Ok(Handled::OrderQueued)
+                }
+                Recorded::New(_) => Ok(Handled::OrderQueued),
+                // The first delivery may have recorded the order and then failed to queue it: queue it
+                // again (paying is idempotent per order, so a second message charges nothing more).
+                Recorded::Duplicate(Some(order)) => {
+                    enqueue(app, &merchant_id, &order.order_id).await?;
+                    Ok(Handled::Duplicate)
+                }
+                Recorded::Duplicate(None) => Ok(Handled::Duplicate),
+            }
+        }
+        DeliveryTopic::ProductUpdated => {
+            if seen_before(app, store_id, event_id).await? {
+                return Ok(Handled::Duplicate);
+            }
+            let currency = store.currency.unwrap_or(Currency::parse("EUR").map_err(|e| Error::Internal(e.to_string()))?);
+            let external = webhooks.parse_product(body, currency).map_err(malformed)?;
+            let id = products::product_id(store_id, &external.external_id);
+            let existing = products::get(app, &merchant_id, &id).await?;
+            let hash = content_hash(&external, currency);
+            if existing.as_ref().is_none_or(|p| p.content_hash != hash) {
+                let product = Product::from_store(&merchant_id, store_id, external, currency, hash, existing.as_ref(), app.clock.now());
+                app.table.batch_put(vec![product.to_item()?]).await?;
+            }
+            Ok(Handled::ProductUpdated)
+        }
+        DeliveryTopic::AppUninstalled => {
+            stores::update(app, &merchant_id, store_id, |store| {
+                store.connection_status = ConnectionStatus::Disconnected;
+                store.webhooks.clear();
+            })
+            .await?;
+            Ok(Handled::Uninstalled)
+        }
+        DeliveryTopic::CustomersRedact => {
+            #[derive(Deserialize)]
+            struct Redact {
+                customer: RedactCustomer,
+            }
+            #[derive(Deserialize)]
+            struct RedactCustomer {
+                id: Option<serde_json::Value>,
+                email: Option<String>,
+            }
+            let request: Redact = serde_json::from_slice(body).map_err(|e| Error::MalformedBody(e.to_string()))?;
+            let customer = Customer {
+                external_id: request.customer.id.map(|id| id.to_string().trim_matches('"').to_owned()),
+                email: request.customer.email,
+                name: None,
+            };
+            Ok(Handled::Redacted(orders::redact(app, &merchant_id, store_id, Some(&customer)).await?))
+        }
+        DeliveryTopic::ShopRedact => Ok(Handled::Redacted(orders::redact(app, &merchant_id, store_id, None).await?)),
+        DeliveryTopic::CustomersDataRequest => {
+            tracing::info!(%merchant_id, store_id, "customer data request received; the merchant exports it from the orders list");
+            Ok(Handled::DataRequestLogged)
+        }
+        DeliveryTopic::Other(topic) => {
+            tracing::info!(store_id, topic, "webhook topic ignored");
+            Ok(Handled::Ignored)
+        }
+    }
+}
+
+/// Whether a delivery that records no order was seen before (by its event id).
+async fn seen_before(app: &App, store_id: &str, event_id: Option<&str>) -> Result<bool, Error> {
+    match event_id {
+        Some(id) => orders::seen_event(app, store_id, id).await,
+        None => Ok(false),
+    }
+}
+
+async fn enqueue(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<(), Error> {
+    let message = PaymentMessage { merchant_id: merchant_id.to_string(), order_id: order_id.to_owned() };
+    let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.to_string()))?;
+    app.queue.send(&app.settings.payment_queue, &body, std::time::Duration::ZERO).await?;
+    Ok(())
+}
