@@ -122,6 +122,8 @@ struct State {
     requests: usize,
     throttled: usize,
     pages_served: usize,
+    points_requested: u64,
+    points_charged: u64,
     failures: FailurePlan,
     subscriptions: BTreeMap<u64, FakeWebhookSubscription>,
     next_subscription: u64,
@@ -141,6 +143,8 @@ impl FakeShopify {
             requests: 0,
             throttled: 0,
             pages_served: 0,
+            points_requested: 0,
+            points_charged: 0,
             failures: FailurePlan::default(),
             subscriptions: BTreeMap::new(),
             next_subscription: 1_047_000_000,
@@ -180,6 +184,16 @@ impl FakeShopify {
     /// `products` queries answered.
     pub fn pages_served(&self) -> usize {
         self.lock().pages_served
+    }
+
+    /// The requested costs of the queries that ran (throttled ones excluded).
+    pub fn points_requested(&self) -> u64 {
+        self.lock().points_requested
+    }
+
+    /// The points the bucket kept: the actual costs of the queries that ran, after the refunds.
+    pub fn points_charged(&self) -> u64 {
+        self.lock().points_charged
     }
 
     /// The points in the bucket now.
@@ -370,6 +384,8 @@ fn graphql_reply(state: &mut State, body: &[u8]) -> ResponseTemplate {
     }
     let data = Value::Object(data);
     let actual = graphql::actual_cost(&operation, &data).min(requested);
+    state.points_requested += requested;
+    state.points_charged += actual;
     state.available = (state.available + (requested - actual) as f64).min(state.shop.maximum_available);
     let mut body = json!({ "data": data, "extensions": { "cost": state.cost(requested, Some(actual)) } });
     if !errors.is_empty() {

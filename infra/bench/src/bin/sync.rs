@@ -1,0 +1,233 @@
+//! Catalog sync of a Shopify store through the `sync-worker` handler, on the embedded backend, against the
+//! local fake of Shopify's Admin GraphQL API.
+//!
+//! `cargo run --release -p pivota-bench --bin sync -- [products=100000] [paced_products=2000]`
+//!
+//! 1. A full sync of `products` products from a shop whose cost bucket never makes the worker wait, so
+//!    only Pivota's own speed counts: wall time, products/s, pages, and the worker's peak RSS.
+//! 2. A re-sync of the unchanged catalog: nothing should be written.
+//! 3. Rate-limit exactness: `paced_products` products from a shop with a 1000-point bucket restoring 100
+//!    points/s. The reachable rate is the restore rate divided by the points the bucket keeps per product;
+//!    the sync should reach ≥ 95 % of it with no `THROTTLED` answer.
+//!
+//! The worker runs in a child process (see [`pivota_bench::sync_worker_process`]), so its `VmHWM` holds
+//! neither the fake shop nor the setup. The target is ≤ 64 MB, half of the function's 128 MB.
+
+use std::path::Path;
+
+use pivota::app::App;
+use pivota::merchant::{MerchantId, Registration, RegistrationRequest};
+use pivota::platforms::{Platform, StoreCredentials};
+use pivota::ports::KycWaitInput;
+use pivota::secret::{SecretString, random_token};
+use pivota::stores::{self, StoreConnectCommand, SyncProgress};
+use pivota::sync::{self, JobState};
+use pivota_bench::sync_worker_process::{self, WORKER_FLAG, WorkerReport};
+use pivota_fakes::{FakeShop, FakeShopify};
+
+/// A bucket the full sync never waits on: 100,000 points restoring 100,000 a second.
+const ROOMY_BUCKET: (f64, f64) = (100_000.0, 100_000.0);
+/// Shopify's standard plan bucket size, restoring 100 points/s (Advanced's rate).
+const PACED_BUCKET: (f64, f64) = (1000.0, 100.0);
+const MEMORY_TARGET_MIB: f64 = 64.0;
+const EXACTNESS_TARGET: f64 = 0.95;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(WORKER_FLAG) {
+        sync_worker_process::worker_main(&args[1..]);
+        return;
+    }
+    let number = |index: usize, default: usize| {
+        args.get(index).map_or(default, |arg| arg.parse().unwrap_or_else(|_| panic!("`{arg}` is not a number")))
+    };
+    let (products, paced_products) = (number(0, 100_000), number(1, 2000));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let missed = runtime.block_on(bench(products, paced_products));
+    if missed > 0 {
+        println!("\n{missed} target(s) missed.");
+        std::process::exit(1);
+    }
+}
+
+/// One merchant on a fresh embedded backend.
+struct Bench {
+    app: App,
+    merchant_id: MerchantId,
+    data_dir: tempfile::TempDir,
+}
+
+impl Bench {
+    async fn new() -> Self {
+        let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        let app = sync_worker_process::embedded_app(data_dir.path()).await;
+        let settings = &app.settings;
+        app.secrets.put(&settings.api_key_pepper_secret_id, &random_token(32)).await.unwrap();
+        app.secrets.put(&settings.admin_token_secret_id, &SecretString::from("bench-admin-token")).await.unwrap();
+        let request = RegistrationRequest {
+            business_name: Some("Bench Outdoor GmbH".into()),
+            email: Some("sync-bench@shop.example".into()),
+            country: Some("DE".into()),
+            website: Some("https://shop.example".into()),
+        };
+        let registration = Registration::try_from(request).expect("a valid registration");
+        let merchant_id = pivota::onboarding::register(&app, registration).await.unwrap().merchant.id;
+        let kyc = KycWaitInput { merchant_id: merchant_id.to_string(), wait_seconds: 0 };
+        pivota::kyc_task::handle(&app, kyc).await.expect("the KYC task runs");
+        Self { app, merchant_id, data_dir }
+    }
+
+    async fn connect(&self, fake: &FakeShopify) -> String {
+        let command = StoreConnectCommand {
+            platform: Platform::Shopify,
+            store_url: url::Url::parse(&fake.uri()).unwrap(),
+            credentials: StoreCredentials {
+                api_token: fake.access_token().into(),
+                consumer_key: None,
+                consumer_secret: None,
+                site_id: None,
+                webhook_secret: Some(fake.client_secret().into()),
+            },
+        };
+        stores::connect(&self.app, &self.merchant_id, command).await.expect("the store connects").store_id
+    }
+
+    /// Queues a sync of the store and runs it to the end in a worker process.
+    async fn sync(&self, store_id: &str) -> (SyncProgress, WorkerReport) {
+        let (job, created) = sync::start(&self.app, &self.merchant_id, store_id).await.unwrap();
+        assert!(created, "a new job");
+        let report = sync_worker_process::run_in_child(self.data_dir.path(), &self.merchant_id, &job.job_id).await;
+        let job = sync::get_job(&self.app, &self.merchant_id, &job.job_id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Succeeded, "the job failed: {:?}", job.error);
+        (job.progress, report)
+    }
+}
+
+async fn bench(products: usize, paced_products: usize) -> u32 {
+    let mut missed = 0;
+    let bench = Bench::new().await;
+    let data_dir: &Path = bench.data_dir.path();
+    println!("Catalog sync benchmark: sync-worker handler, embedded backend ({}), fake Shopify", data_dir.display());
+    println!(
+        "worker: a child process, one SQS message per invocation, {:?} deadline",
+        sync_worker_process::INVOCATION_TIMEOUT
+    );
+
+    // 1. Full sync, only our own speed counting.
+    let fake =
+        FakeShopify::start(FakeShop::default().with_products(products).with_bucket(ROOMY_BUCKET.0, ROOMY_BUCKET.1))
+            .await;
+    let store_id = bench.connect(&fake).await;
+    let (progress, worker) = bench.sync(&store_id).await;
+    println!(
+        "\n1. Full sync of {products} products (bucket {} points, {} points/s: never waits)",
+        ROOMY_BUCKET.0, ROOMY_BUCKET.1
+    );
+    print_run(&progress, &worker);
+    println!("   pages served by the fake: {}, THROTTLED: {}", fake.pages_served(), fake.throttled());
+    missed += memory_verdict(&worker);
+    missed += verdict(
+        "all products seen",
+        progress.products_seen == products as u64,
+        &format!("{} of {products}", progress.products_seen),
+    );
+
+    // 2. Re-sync of the unchanged catalog.
+    let (progress, worker) = bench.sync(&store_id).await;
+    println!("\n2. Re-sync of the unchanged catalog");
+    print_run(&progress, &worker);
+    missed += memory_verdict(&worker);
+    missed += verdict("items written", progress.written == 0, &format!("{}, target 0", progress.written));
+    missed +=
+        verdict("unchanged", progress.unchanged == products as u64, &format!("{} of {products}", progress.unchanged));
+
+    // 3. Rate-limit exactness.
+    let (bucket, restore_rate) = PACED_BUCKET;
+    let fake =
+        FakeShopify::start(FakeShop::default().with_products(paced_products).with_bucket(bucket, restore_rate)).await;
+    let store_id = bench.connect(&fake).await;
+    let (charged_before, requested_before) = (fake.points_charged(), fake.points_requested());
+    let (progress, worker) = bench.sync(&store_id).await;
+    println!(
+        "\n3. Rate-limit exactness: {paced_products} products, bucket {bucket} points restoring {restore_rate} points/s"
+    );
+    print_run(&progress, &worker);
+    let pages = fake.pages_served() as f64;
+    let charged = (fake.points_charged() - charged_before) as f64;
+    let requested_per_page = (fake.points_requested() - requested_before) as f64 / pages;
+    let per_product = charged / paced_products as f64;
+    let reached = paced_products as f64 / worker.elapsed.as_secs_f64();
+    let steady_max = restore_rate / per_product;
+    println!(
+        "   fake: {pages} pages, {charged} points charged (actualQueryCost), {requested_per_page:.0} points requested per page"
+    );
+    println!("   actual cost per product = {charged} / {paced_products} = {per_product:.3} points");
+    println!(
+        "   theoretical max = restore rate / actual cost per product = {restore_rate} / {per_product:.3} = {steady_max:.2} products/s"
+    );
+    println!("   reached {reached:.2} products/s = {:.1} % of it", 100.0 * reached / steady_max);
+    // The full bucket at the start lends some points, but each page may only start once the bucket holds
+    // its requested cost: the last page starts at the earliest when bucket − requested + restore × t covers
+    // the points charged by the pages before it.
+    let before_last = charged - charged / pages;
+    let earliest_last = (before_last - (bucket - requested_per_page)) / restore_rate;
+    let best_pace = earliest_last / worker.elapsed.as_secs_f64();
+    println!(
+        "   with the initial bucket counted: the last page can start at {earliest_last:.1} s at the earliest \
+         (({before_last:.0} − ({bucket} − {requested_per_page:.0})) / {restore_rate}); the job finished at {:.1} s",
+        worker.elapsed.as_secs_f64(),
+    );
+    missed += verdict(
+        "exactness",
+        reached / steady_max >= EXACTNESS_TARGET,
+        &format!(
+            "{:.1} % of the theoretical max, target ≥ {:.0} %",
+            100.0 * reached / steady_max,
+            100.0 * EXACTNESS_TARGET
+        ),
+    );
+    missed += verdict(
+        "pace with the initial bucket counted",
+        best_pace >= EXACTNESS_TARGET,
+        &format!("{:.1} % of the best pace, target ≥ {:.0} %", 100.0 * best_pace, 100.0 * EXACTNESS_TARGET),
+    );
+    missed += verdict("THROTTLED answers", fake.throttled() == 0, &format!("{}, target 0", fake.throttled()));
+    missed
+}
+
+fn print_run(progress: &SyncProgress, worker: &WorkerReport) {
+    let seconds = worker.elapsed.as_secs_f64();
+    println!(
+        "   wall time {seconds:.2} s, {:.0} products/s, {} pages, {} invocation(s) ({} failed)",
+        progress.products_seen as f64 / seconds,
+        progress.pages,
+        worker.invocations,
+        worker.failed_invocations
+    );
+    println!(
+        "   written {}, unchanged {}, removed {}, errors {}",
+        progress.written, progress.unchanged, progress.removed, progress.errors
+    );
+    println!(
+        "   worker peak RSS (VmHWM): {:.1} MiB before the first message, {:.1} MiB after the job (+{:.1} MiB); \
+         VmRSS at the end {:.1} MiB",
+        mib(worker.hwm_before_kib),
+        mib(worker.hwm_after_kib),
+        mib(worker.hwm_after_kib.saturating_sub(worker.hwm_before_kib)),
+        mib(worker.rss_after_kib)
+    );
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn memory_verdict(worker: &WorkerReport) -> u32 {
+    let peak = mib(worker.hwm_after_kib);
+    verdict("worker peak RSS", peak <= MEMORY_TARGET_MIB, &format!("{peak:.1} MiB, target ≤ {MEMORY_TARGET_MIB} MiB"))
+}
+
+fn verdict(what: &str, met: bool, detail: &str) -> u32 {
+    println!("   {} {what}: {detail}", if met { "[ok]    " } else { "[MISSED]" });
+    u32::from(!met)
+}
