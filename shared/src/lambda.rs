@@ -72,6 +72,19 @@ pub async fn serve_sync_worker(app: App) -> Result<(), lambda_http::Error> {
     .await
 }
 
+/// Serves the `payment-worker`: store orders from SQS, with partial batch failures.
+pub async fn serve_payment_worker(app: App) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let app = Arc::clone(&app);
+        async move {
+            let deadline = instant_of(event.context.deadline);
+            Ok::<_, Infallible>(crate::payment_worker::handle(&app, event.payload, deadline).await)
+        }
+    }))
+    .await
+}
+
 /// Lambda's deadline (milliseconds since the Unix epoch) as an `Instant`.
 fn instant_of(deadline_ms: u64) -> std::time::Instant {
     let now_ms =

@@ -108,13 +108,22 @@ pub async fn receive(
             if seen_before(app, store_id, event_id).await? {
                 return Ok(Handled::Duplicate);
             }
-            let currency = store.currency.unwrap_or(Currency::parse("EUR").map_err(|e| Error::Internal(e.to_string()))?);
+            let currency =
+                store.currency.unwrap_or(Currency::parse("EUR").map_err(|e| Error::Internal(e.to_string()))?);
             let external = webhooks.parse_product(body, currency).map_err(malformed)?;
             let id = products::product_id(store_id, &external.external_id);
             let existing = products::get(app, &merchant_id, &id).await?;
             let hash = content_hash(&external, currency);
             if existing.as_ref().is_none_or(|p| p.content_hash != hash) {
-                let product = Product::from_store(&merchant_id, store_id, external, currency, hash, existing.as_ref(), app.clock.now());
+                let product = Product::from_store(
+                    &merchant_id,
+                    store_id,
+                    external,
+                    currency,
+                    hash,
+                    existing.as_ref(),
+                    app.clock.now(),
+                );
                 app.table.batch_put(vec![product.to_item()?]).await?;
             }
             Ok(Handled::ProductUpdated)
@@ -170,4 +179,36 @@ async fn enqueue(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<
     let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.to_string()))?;
     app.queue.send(&app.settings.payment_queue, &body, std::time::Duration::ZERO).await?;
     Ok(())
+}
+
+/// The address a store delivers to: `{PIVOTA_PUBLIC_BASE_URL}/webhooks/{platform}/{store_id}`. Shopify's
+/// compliance topics (configured in the app, not through the API) go to the same address.
+pub fn address(app: &App, platform: Platform, store_id: &str) -> Result<url::Url, Error> {
+    url::Url::parse(&format!("{}/webhooks/{platform}/{store_id}", app.settings.public_base_url))
+        .map_err(|e| Error::Internal(format!("PIVOTA_PUBLIC_BASE_URL does not make a URL: {e}")))
+}
+
+/// Subscribes the store's order (and product, and uninstall) webhooks to Pivota. Idempotent.
+pub async fn setup(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<stores::Store, Error> {
+    let store = stores::get(app, merchant_id, store_id).await?;
+    if store.connection_status == ConnectionStatus::Disconnected {
+        return Err(Error::Conflict("the store is disconnected; connect it again first".into()));
+    }
+    let topics: &[platforms::WebhookTopic] = match store.platform {
+        Platform::Shopify => &[
+            platforms::WebhookTopic::OrderCreated,
+            platforms::WebhookTopic::ProductUpdated,
+            platforms::WebhookTopic::AppUninstalled,
+        ],
+        _ => &[platforms::WebhookTopic::OrderCreated, platforms::WebhookTopic::ProductUpdated],
+    };
+    let credentials = stores::credentials(app, &store).await?;
+    let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
+    let endpoint = stores::endpoint(app, &url, std::time::Duration::from_secs(15)).await?;
+    let address = address(app, store.platform, store_id)?;
+    let subscriptions = platforms::webhooks(store.platform)
+        .subscribe(&endpoint, &credentials, &address, topics)
+        .await
+        .map_err(|e| stores::platform_error(store.platform, e))?;
+    stores::update(app, merchant_id, store_id, |store| store.webhooks = subscriptions.clone()).await
 }

@@ -163,7 +163,10 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
     let mut claim = serde_json::Map::new();
     claim.insert("order_id".into(), order.order_id.clone().into());
     let mut ops = vec![
-        WriteOp::Put { item: Item::new(claim_key(&order.store_id, &order.external_id), claim), condition: Condition::NotExists },
+        WriteOp::Put {
+            item: Item::new(claim_key(&order.store_id, &order.external_id), claim),
+            condition: Condition::NotExists,
+        },
         WriteOp::Put { item: order.to_item(1)?, condition: Condition::NotExists },
     ];
     if let Some(event_id) = event_id {
@@ -171,7 +174,20 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
         event.expires_at = Some((now + time::Duration::days(7)).unix_timestamp());
         ops.push(WriteOp::Put { item: event, condition: Condition::NotExists });
     }
-    match app.table.transact(ops).await {
+    for _ in 0..4 {
+        match app.table.transact(ops.clone()).await {
+            // A conflict with another transaction (no failed condition) is not a duplicate: try again.
+            Err(StoreError::TransactionCancelled { index: None }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => return recorded(app, order, other).await,
+        }
+    }
+    Err(Error::Unavailable("the order kept conflicting with concurrent deliveries".into()))
+}
+
+async fn recorded(app: &App, order: Order, outcome: Result<(), StoreError>) -> Result<Recorded, Error> {
+    match outcome {
         Ok(()) => Ok(Recorded::New(order)),
         Err(StoreError::TransactionCancelled { .. }) => {
             let existing = find(app, &order.merchant_id, &order.store_id, &order.external_id).await?;
@@ -192,7 +208,12 @@ pub async fn seen_event(app: &App, store_id: &str, event_id: &str) -> Result<boo
     }
 }
 
-pub async fn find(app: &App, merchant_id: &MerchantId, store_id: &str, external_id: &str) -> Result<Option<Order>, Error> {
+pub async fn find(
+    app: &App,
+    merchant_id: &MerchantId,
+    store_id: &str,
+    external_id: &str,
+) -> Result<Option<Order>, Error> {
     let Some(claim) = app.table.get(&claim_key(store_id, external_id)).await? else { return Ok(None) };
     let Some(order_id) = claim.attrs.get("order_id").and_then(|v| v.as_str()) else { return Ok(None) };
     get(app, merchant_id, order_id).await
@@ -238,7 +259,12 @@ pub async fn list(
 }
 
 /// Removes personal data from a store's orders: of one customer (by id or e-mail), or all (`None`).
-pub async fn redact(app: &App, merchant_id: &MerchantId, store_id: &str, customer: Option<&Customer>) -> Result<u64, Error> {
+pub async fn redact(
+    app: &App,
+    merchant_id: &MerchantId,
+    store_id: &str,
+    customer: Option<&Customer>,
+) -> Result<u64, Error> {
     let mut redacted = 0;
     let mut cursor = None;
     loop {

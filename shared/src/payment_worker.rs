@@ -113,7 +113,9 @@ async fn write_back(app: &App, merchant_id: &MerchantId, order: &mut Order) -> R
     let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
     let endpoint = stores::endpoint(app, &url, std::time::Duration::from_secs(10)).await?;
     let reference = order.psp_reference.clone().unwrap_or_default();
-    let result = platforms::webhooks(store.platform).mark_order_paid(&endpoint, &credentials, &order.external_id, &reference).await;
+    let result = platforms::webhooks(store.platform)
+        .mark_order_paid(&endpoint, &credentials, &order.external_id, &reference)
+        .await;
     match result {
         Ok(()) => {
             order.write_back = WriteBack::Done;

@@ -275,6 +275,8 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
             }
         };
         job.consecutive_failures = 0;
+        // The wait counts from the platform's answer: the time spent writing this page is part of it.
+        let answered = Instant::now();
         let wait = page.wait_before_next;
         let last = page.next.is_none();
         apply_page(app, &store, &mut job, page).await?;
@@ -293,6 +295,7 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
             job.save(app).await?;
             return Ok(RunOutcome::Continue { delay: wait });
         }
+        let wait = wait.saturating_sub(answered.elapsed());
         if !wait.is_zero() && !pause(app, &mut job, wait, deadline).await? {
             return Ok(RunOutcome::Continue { delay: wait });
         }

@@ -2,7 +2,8 @@
 //!
 //! - Every HTTP function's handler behind the routes that `template.yaml` declares ([`gateway`]).
 //! - The KYC wait as durable timers that invoke `kyc-approve` like the state machine ([`step_functions`]).
-//! - The sync queue consumed like Lambda's SQS event source invokes `sync-worker` ([`sqs_consumer`]).
+//! - The sync and payment queues consumed like Lambda's SQS event source invokes `sync-worker` and
+//!   `payment-worker` ([`sqs_consumer`]).
 
 pub mod config;
 pub mod gateway;
@@ -39,9 +40,11 @@ pub enum StartError {
 /// them on SQS).
 async fn declare_queues(backend: &EmbeddedBackend, settings: &pivota::settings::Settings) -> Result<(), StartError> {
     let queue = backend.queue();
-    let dead_letter = format!("{}-dlq", settings.sync_queue.0);
-    queue.declare(&dead_letter, QueueConfig { max_receive_count: 0, dead_letter: None }).await?;
-    queue.declare(&settings.sync_queue.0, QueueConfig { max_receive_count: 5, dead_letter: Some(dead_letter) }).await?;
+    for work in [&settings.sync_queue, &settings.payment_queue] {
+        let dead_letter = format!("{}-dlq", work.0);
+        queue.declare(&dead_letter, QueueConfig { max_receive_count: 0, dead_letter: None }).await?;
+        queue.declare(&work.0, QueueConfig { max_receive_count: 5, dead_letter: Some(dead_letter) }).await?;
+    }
     Ok(())
 }
 
@@ -90,10 +93,18 @@ impl Platform {
             Arc::clone(&app),
             backend.queue(),
             app.settings.sync_queue.clone(),
+            sqs_consumer::sync_worker,
+            signal.clone(),
+        ));
+        let payments = tokio::spawn(sqs_consumer::run(
+            Arc::clone(&app),
+            backend.queue(),
+            app.settings.payment_queue.clone(),
+            sqs_consumer::payment_worker,
             signal.clone(),
         ));
         let timers = tokio::spawn(step_functions::run(Arc::clone(&app), backend.workflow(), signal));
-        Ok(Self { local_addr, admin_token, app, shutdown, tasks: vec![server, timers, sync] })
+        Ok(Self { local_addr, admin_token, app, shutdown, tasks: vec![server, timers, sync, payments] })
     }
 
     /// Stops accepting requests, lets in-flight ones finish, and stops the timers.

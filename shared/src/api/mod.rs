@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod cursor;
 pub mod merchants;
 pub mod openapi;
+pub mod orders;
 pub mod payments;
 pub mod problem;
 pub mod products;
@@ -176,6 +177,24 @@ pub static ROUTES: &[Route] = &[
         method: Method::PATCH,
         path: "/merchant/{merchant_id}/products/{product_id}",
         handler: |a, r| Box::pin(products::update_price(a, r)),
+    },
+    Route {
+        function: "webhooks-setup",
+        method: Method::POST,
+        path: "/merchant/{merchant_id}/store/{store_id}/webhooks/setup",
+        handler: |a, r| Box::pin(orders::setup(a, r)),
+    },
+    Route {
+        function: "order-webhook",
+        method: Method::POST,
+        path: "/webhooks/{platform}/{store_id}",
+        handler: |a, r| Box::pin(orders::receive(a, r)),
+    },
+    Route {
+        function: "orders-list",
+        method: Method::GET,
+        path: "/merchant/{merchant_id}/orders",
+        handler: |a, r| Box::pin(orders::list(a, r)),
     },
     Route {
         function: "openapi",

@@ -6,7 +6,7 @@ use lambda_http::{Body, Response};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{HandlerResult, admin, api_keys, merchants, payments, products, psp, routing, stores};
+use super::{HandlerResult, admin, api_keys, merchants, orders, payments, products, psp, routing, stores};
 use crate::app::App;
 
 #[derive(OpenApi)]
@@ -17,7 +17,7 @@ use crate::app::App;
         psp::connect, psp::list, psp::disconnect, api_keys::create, api_keys::list, api_keys::revoke,
         routing::put, routing::get, payments::execute, payments::list,
         stores::connect, stores::list, stores::update, stores::disconnect, stores::start_sync, stores::sync_job,
-        products::list, products::update_price, serve,
+        products::list, products::update_price, orders::setup, orders::receive, orders::list, serve,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -29,6 +29,7 @@ use crate::app::App;
         (name = "payments", description = "Charging, and the payment history"),
         (name = "stores", description = "Store connections and catalog sync"),
         (name = "products", description = "The synced catalog"),
+        (name = "orders", description = "Store order webhooks, and the orders they paid"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -48,16 +48,18 @@ pub async fn embedded_app(settings: Settings) -> TestApp {
     TestApp { app: App::new(ports, settings), backend: Some(backend), _dir: Some(dir) }
 }
 
-/// The embedded sync queue, with a dead-letter queue after 5 receives, as the local runner declares it.
+/// The embedded work queues (sync, payments), each with a dead-letter queue after 5 receives, as the local
+/// runner declares them.
 pub async fn declare_sync_queue(backend: &EmbeddedBackend, settings: &Settings) {
-    let dead_letter = format!("{}-dlq", settings.sync_queue.0);
     let queue = backend.queue();
-    queue
-        .declare(&dead_letter, pivota::embedded::QueueConfig { max_receive_count: 0, dead_letter: None })
-        .await
-        .unwrap();
-    let config = pivota::embedded::QueueConfig { max_receive_count: 5, dead_letter: Some(dead_letter) };
-    queue.declare(&settings.sync_queue.0, config).await.unwrap();
+    for work in [&settings.sync_queue, &settings.payment_queue] {
+        let dead_letter = format!("{}-dlq", work.0);
+        let config = pivota::embedded::QueueConfig { max_receive_count: 0, dead_letter: None };
+        queue.declare(&dead_letter, config).await.unwrap();
+        // More receives than production's 5 before dead-lettering: tests inject failures on purpose.
+        let config = pivota::embedded::QueueConfig { max_receive_count: 12, dead_letter: Some(dead_letter) };
+        queue.declare(&work.0, config).await.unwrap();
+    }
 }
 
 /// An app on the AWS adapters against moto, with its own table, secrets and state machine.
@@ -78,6 +80,9 @@ pub async fn moto_app(mut settings: Settings) -> TestApp {
     let (sync_queue, _) =
         provision::create_queue_with_dlq(&aws_sdk_sqs::Client::new(&config), &format!("sync-{run}"), 5).await.unwrap();
     settings.sync_queue = sync_queue;
+    let (payment_queue, _) =
+        provision::create_queue_with_dlq(&aws_sdk_sqs::Client::new(&config), &format!("pay-{run}"), 12).await.unwrap();
+    settings.payment_queue = payment_queue;
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config));
     with_platform_secrets(&secrets, &settings).await;
     let ports = Ports {
@@ -114,7 +119,7 @@ pub async fn partition(app: &App, pk: &str) -> Vec<pivota::ports::Item> {
 pub struct Call<'a> {
     app: &'a App,
     builder: http::request::Builder,
-    body: Option<Value>,
+    body: Option<Body>,
 }
 
 pub fn call<'a>(app: &'a App, method: &str, path: &str) -> Call<'a> {
@@ -134,7 +139,14 @@ impl Call<'_> {
 
     pub fn json(mut self, body: Value) -> Self {
         self.builder = self.builder.header("content-type", "application/json");
-        self.body = Some(body);
+        self.body = Some(Body::Text(body.to_string()));
+        self
+    }
+
+    /// A body of raw bytes, sent as JSON (webhook deliveries, whose signature covers these exact bytes).
+    pub fn raw(mut self, body: Vec<u8>) -> Self {
+        self.builder = self.builder.header("content-type", "application/json");
+        self.body = Some(Body::Binary(body));
         self
     }
 
@@ -145,7 +157,7 @@ impl Call<'_> {
     }
 
     pub async fn response(self) -> Response<Body> {
-        let body = self.body.map_or(Body::Empty, |b| Body::Text(b.to_string()));
+        let body = self.body.unwrap_or(Body::Empty);
         let request: Request = self.builder.body(body).unwrap();
         // Query strings reach handlers as API Gateway passes them: parsed.
         let query: std::collections::HashMap<String, String> =
@@ -191,6 +203,38 @@ pub async fn drain_sync_queue(app: &App, deadline_after: std::time::Duration) ->
         let response = pivota::sync_worker::handle(app, event, std::time::Instant::now() + deadline_after).await;
         assert!(response.batch_item_failures.is_empty(), "a sync invocation failed: {response:?}");
         app.queue.delete(&app.settings.sync_queue, &message.receipt_handle).await.unwrap();
+    }
+    invocations
+}
+
+/// Plays the payment worker's event source until the payment queue stays empty: batches of up to 10, a
+/// 1 s visibility timeout so failed messages come back quickly. Returns the invocations made.
+pub async fn drain_payment_queue(app: &App) -> usize {
+    let mut invocations = 0;
+    let mut idle_rounds = 0;
+    while idle_rounds < 4 {
+        let messages =
+            app.queue.receive(&app.settings.payment_queue, 10, std::time::Duration::from_secs(1)).await.unwrap();
+        if messages.is_empty() {
+            idle_rounds += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            continue;
+        }
+        idle_rounds = 0;
+        invocations += 1;
+        let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+        for message in &messages {
+            let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+            record.message_id = Some(message.message_id.clone());
+            record.body = Some(message.body.clone());
+            event.records.push(record);
+        }
+        let response = pivota::payment_worker::handle(app, event, std::time::Instant::now()).await;
+        for message in messages {
+            if !response.batch_item_failures.iter().any(|f| f.item_identifier == message.message_id) {
+                app.queue.delete(&app.settings.payment_queue, &message.receipt_handle).await.unwrap();
+            }
+        }
     }
     invocations
 }

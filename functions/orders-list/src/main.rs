@@ -1,0 +1,8 @@
+//! `orders-list`: GET /merchant/{merchant_id}/orders.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    pivota::lambda::init_tracing();
+    let app = pivota::lambda::aws_app_from_env().await?;
+    pivota::lambda::serve_http(app, "orders-list").await
+}

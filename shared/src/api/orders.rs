@@ -1,0 +1,78 @@
+//! `webhooks-setup`, `order-webhook` and `orders-list`.
+
+use http::StatusCode;
+use lambda_http::Request;
+
+use super::merchants::own_merchant;
+use super::request::{json_response, paging, path_param, query_param};
+use super::{HandlerResult, cursor, require_merchant};
+use crate::app::App;
+use crate::error::Error;
+use crate::order_webhooks;
+use crate::orders::{self, OrderStatus};
+
+/// Register Pivota's order-created (and product-updated, app-uninstalled) webhooks on the store.
+/// Idempotent: calling it again leaves one subscription per topic.
+#[utoipa::path(
+    post, path = "/merchant/{merchant_id}/store/{store_id}/webhooks/setup", tag = "orders",
+    params(("merchant_id" = String, Path, description = "The merchant's id"), ("store_id" = String, Path, description = "The store")),
+    security(("merchant_api_key" = [])),
+    responses((status = 200, description = "{store_id, webhooks: [...]}"), (status = 502, description = "The store failed; retry", content_type = "application/problem+json"))
+)]
+pub async fn setup(app: &App, req: &Request) -> HandlerResult {
+    let caller = require_merchant(app, req).await?;
+    let merchant_id = own_merchant(req, &caller)?;
+    let store_id = path_param(req, "store_id").ok_or(Error::NotFound("store"))?;
+    let store = order_webhooks::setup(app, &merchant_id, store_id).await?;
+    json_response(StatusCode::OK, &serde_json::json!({"store_id": store.store_id, "webhooks": store.webhooks}))
+}
+
+/// A store's webhook delivery. Verified on the raw body before anything is parsed; a bad or missing
+/// signature is 401 with no side effect. Deduplicated by event id and by (store, order id). Answers
+/// fast: the payment runs from a queue.
+#[utoipa::path(
+    post, path = "/webhooks/{platform}/{store_id}", tag = "orders",
+    params(("platform" = String, Path, description = "shopify, woocommerce, wix or custom"), ("store_id" = String, Path, description = "The store")),
+    responses(
+        (status = 200, description = "Accepted (or a duplicate, ignored)"),
+        (status = 401, description = "Bad or missing signature", content_type = "application/problem+json"),
+    )
+)]
+pub async fn receive(app: &App, req: &Request) -> HandlerResult {
+    let platform = path_param(req, "platform").ok_or(Error::NotFound("webhook endpoint"))?;
+    let store_id = path_param(req, "store_id").ok_or(Error::NotFound("webhook endpoint"))?;
+    let handled = order_webhooks::receive(app, platform, store_id, req.headers(), req.body().as_ref()).await?;
+    tracing::info!(store_id, outcome = ?handled, "webhook delivery");
+    json_response(StatusCode::OK, &serde_json::json!({"received": true}))
+}
+
+/// Orders received from the stores, newest first, with payment and write-back status.
+#[utoipa::path(
+    get, path = "/merchant/{merchant_id}/orders", tag = "orders",
+    params(
+        ("merchant_id" = String, Path, description = "The merchant's id"),
+        ("status" = Option<OrderStatus>, Query, description = "Only orders in this status"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    security(("merchant_api_key" = [])),
+    responses((status = 200, description = "{items: [...], next_cursor}"))
+)]
+pub async fn list(app: &App, req: &Request) -> HandlerResult {
+    let caller = require_merchant(app, req).await?;
+    let merchant_id = own_merchant(req, &caller)?;
+    let status = query_param(req, "status")
+        .map(|raw| {
+            OrderStatus::parse(raw).ok_or_else(|| {
+                Error::bad_parameter(
+                    "status",
+                    "must be one of received, awaiting_payment_method, already_paid, paid, declined, failed",
+                )
+            })
+        })
+        .transpose()?;
+    let (limit, page_cursor) = paging(req)?;
+    let (found, next) = orders::list(app, &merchant_id, status, limit, page_cursor).await?;
+    let items: Vec<serde_json::Value> = found.iter().map(|o| o.view()).collect();
+    json_response(StatusCode::OK, &serde_json::json!({"items": items, "next_cursor": next.as_ref().map(cursor::seal)}))
+}
