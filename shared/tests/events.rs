@@ -287,3 +287,51 @@ async fn call_products(test: &TestApp, id: &str, key: &str) -> (u16, Value) {
     let response = api::dispatch(&test.app, &api::routes_of("products"), request).await;
     (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null))
 }
+
+#[tokio::test]
+async fn webhook_setup_delivery_payment_and_orders_events_close_the_loop() {
+    use pivota::store_url::StoreUrlPolicy;
+    let fake = pivota_fakes::FakeCustomStore::start().await.with_products(1);
+    let settings = Settings { store_urls: StoreUrlPolicy { allow_insecure: true }, ..Settings::default() };
+    let test = embedded_app(settings).await;
+    let (id, key) = register(&test).await;
+    kyc_task::handle(&test.app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+    assert_eq!(invoke(&test, "psp-connect", "psp-connect.json", &id, &key).await.0.status(), 201);
+    let store_url = fake.uri();
+    let connect = [
+        ("https://shop.example.com", store_url.as_str()),
+        ("custom-store-token-EXAMPLE", pivota_fakes::DEFAULT_CUSTOM_TOKEN),
+    ];
+    let (_, store) = invoke_with(&test, "store-connect", "store-connect.json", &id, &key, &connect).await;
+    let store_id = store["store_id"].as_str().unwrap().to_owned();
+    let with_store = [("sto_01EXAMPLE00000000000000000", store_id.as_str())];
+    let (response, setup) = invoke_with(&test, "webhooks-setup", "webhooks-setup.json", &id, &key, &with_store).await;
+    assert_eq!(response.status(), 200, "{setup}");
+    let secret = fake.webhooks()[0].secret.clone();
+
+    // The delivery as the store signs it: the event's body, signed with the secret Pivota gave the store.
+    let event: Value = serde_json::from_str(&event_text("order-webhook.json")).unwrap();
+    let signature = pivota_fakes::FakeCustomStore::sign_with(&secret, event["body"].as_str().unwrap().as_bytes());
+    let delivery =
+        [("sto_01EXAMPLE00000000000000000", store_id.as_str()), ("sha256=SIGNATURE_EXAMPLE", signature.as_str())];
+    let (response, body) = invoke_with(&test, "order-webhook", "order-webhook.json", &id, &key, &delivery).await;
+    assert_eq!(response.status(), 200, "{body}");
+    let (response, _) = invoke_with(&test, "order-webhook", "order-webhook.json", &id, &key, &with_store).await;
+    assert_eq!(response.status(), 401, "the file's placeholder signature is refused");
+
+    let (_, orders) = invoke(&test, "orders-list", "orders-list.json", &id, &key).await;
+    assert_eq!(orders["items"][0]["status"], "received");
+    let order_id = orders["items"][0]["order_id"].as_str().unwrap().to_owned();
+    let sqs = event_text("payment-worker.json")
+        .replace(PLACEHOLDER_MERCHANT, &id)
+        .replace("ord_01EXAMPLE00000000000000000", &order_id);
+    let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
+    let response = pivota::payment_worker::handle(&test.app, sqs, std::time::Instant::now()).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let (_, orders) = invoke(&test, "orders-list", "orders-list.json", &id, &key).await;
+    assert_eq!(
+        (orders["items"][0]["status"].as_str(), orders["items"][0]["write_back"].as_str()),
+        (Some("paid"), Some("done"))
+    );
+    assert_eq!(fake.orders_marked_paid().len(), 1);
+}
