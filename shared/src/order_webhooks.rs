@@ -68,7 +68,8 @@ pub async fn receive(
             let total = Money::new(external.total_minor, external.currency)
                 .map_err(|e| Error::MalformedBody(format!("the order total {e}")))?;
             let order = Order {
-                order_id: format!("ord_{}", ulid::Ulid::new()),
+                order_id: orders::order_id(store_id, &external.external_id),
+                received: ulid::Ulid::new().to_string(),
                 merchant_id: merchant_id.clone(),
                 store_id: store_id.to_owned(),
                 external_id: external.external_id,

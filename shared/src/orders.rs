@@ -1,13 +1,14 @@
 //! Store orders received by webhook, and their payment.
 //!
-//! | item                    | pk                | sk                          | gsi1pk                               | gsi1sk       | TTL     |
-//! |-------------------------|-------------------|-----------------------------|--------------------------------------|--------------|---------|
-//! | order                   | `MERCHANT#<id>`   | `ORDER#<order_id>`          | `MERCHANT#<id>#ORDERS#<status>`      | `<order_id>` |         |
-//! | (store, order) claim    | `STORE#<store>`   | `ORDER#<external order id>` |                                      |              |         |
-//! | delivery (event id)     | `STORE#<store>`   | `EVENT#<event id>`          |                                      |              | 7 days  |
+//! | item                | pk              | sk                 | gsi1 (pk / sk)                                        | gsi2 (pk / sk)                               | TTL    |
+//! |---------------------|-----------------|--------------------|-------------------------------------------------------|----------------------------------------------|--------|
+//! | order               | `MERCHANT#<id>` | `ORDER#<order_id>` | `MERCHANT#<id>#ORDERS#<status>` / `<ulid>#<order_id>` | `MERCHANT#<id>#ORDERS` / `<ulid>#<order_id>` |        |
+//! | delivery (event id) | `STORE#<store>` | `EVENT#<event id>` |                                                       |                                              | 7 days |
 //!
-//! `order_id` is a ULID (newest first when listed). The claim and the delivery items make a delivery's
-//! recording idempotent twice over: by the platform's event id and by (store, order id).
+//! `order_id` is derived from (store, the platform's order id), so recording an order is one conditional
+//! put: however many deliveries arrive, concurrently or not, one order exists. The event id is a cheaper
+//! first check, written only after the order is recorded (so a failed recording is retried, not lost).
+//! The ULID in the index keys lists orders newest first.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -18,7 +19,7 @@ use crate::item::{from_item, to_attributes};
 use crate::merchant::MerchantId;
 use crate::money::Money;
 use crate::platforms::{Customer, OrderLine};
-use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, WriteOp};
+use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +68,8 @@ pub enum WriteBack {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub order_id: String,
+    /// A ULID of when the order was first received: orders list newest first by it.
+    pub received: String,
     pub merchant_id: MerchantId,
     pub store_id: String,
     pub external_id: String,
@@ -97,8 +100,11 @@ fn order_key(merchant_id: &MerchantId, order_id: &str) -> ItemKey {
     ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("ORDER#{order_id}"))
 }
 
-fn claim_key(store_id: &str, external_id: &str) -> ItemKey {
-    ItemKey::new(format!("STORE#{store_id}"), format!("ORDER#{external_id}"))
+/// The order's id: derived from the store and the platform's order id.
+pub fn order_id(store_id: &str, external_id: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{store_id}\n{external_id}").as_bytes());
+    format!("ord_{}", &hex::encode(digest)[..24])
 }
 
 fn event_key(store_id: &str, event_id: &str) -> ItemKey {
@@ -112,7 +118,9 @@ fn status_partition(merchant_id: &MerchantId, status: OrderStatus) -> String {
 impl Order {
     fn to_item(&self, version: u64) -> Result<Item, Error> {
         let mut item = Item::new(order_key(&self.merchant_id, &self.order_id), to_attributes(self)?);
-        item.gsi1 = Some(ItemKey::new(status_partition(&self.merchant_id, self.status), self.order_id.clone()));
+        let sort = format!("{}#{}", self.received, self.order_id);
+        item.gsi1 = Some(ItemKey::new(status_partition(&self.merchant_id, self.status), sort.clone()));
+        item.gsi2 = Some(ItemKey::new(format!("MERCHANT#{}#ORDERS", self.merchant_id), sort));
         item.version = version;
         Ok(item)
     }
@@ -157,44 +165,29 @@ pub enum Recorded {
     Duplicate(Option<Order>),
 }
 
-/// Records an order once per (store, order id) and once per delivery event id, in one transaction.
+/// Records an order once per (store, order id): one conditional put of the order. A delivery whose
+/// event id was seen is a duplicate without reading the order.
 pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<Recorded, Error> {
-    let now = app.clock.now();
-    let mut claim = serde_json::Map::new();
-    claim.insert("order_id".into(), order.order_id.clone().into());
-    let mut ops = vec![
-        WriteOp::Put {
-            item: Item::new(claim_key(&order.store_id, &order.external_id), claim),
-            condition: Condition::NotExists,
-        },
-        WriteOp::Put { item: order.to_item(1)?, condition: Condition::NotExists },
-    ];
+    if let Some(event_id) = event_id
+        && app.table.get(&event_key(&order.store_id, event_id)).await?.is_some()
+    {
+        return Ok(Recorded::Duplicate(None));
+    }
+    let recorded = match app.table.put(order.to_item(1)?, Condition::NotExists).await {
+        Ok(()) => Recorded::New(order.clone()),
+        Err(StoreError::ConditionFailed) => {
+            let existing = get(app, &order.merchant_id, &order.order_id).await?;
+            Recorded::Duplicate(existing.filter(|o| o.status == OrderStatus::Received))
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(event_id) = event_id {
         let mut event = Item::new(event_key(&order.store_id, event_id), serde_json::Map::new());
-        event.expires_at = Some((now + time::Duration::days(7)).unix_timestamp());
-        ops.push(WriteOp::Put { item: event, condition: Condition::NotExists });
+        event.expires_at = Some((app.clock.now() + time::Duration::days(7)).unix_timestamp());
+        // Best effort: the order's key is what makes recording idempotent.
+        let _ = app.table.put(event, Condition::None).await;
     }
-    for _ in 0..4 {
-        match app.table.transact(ops.clone()).await {
-            // A conflict with another transaction (no failed condition) is not a duplicate: try again.
-            Err(StoreError::TransactionCancelled { index: None }) => {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            other => return recorded(app, order, other).await,
-        }
-    }
-    Err(Error::Unavailable("the order kept conflicting with concurrent deliveries".into()))
-}
-
-async fn recorded(app: &App, order: Order, outcome: Result<(), StoreError>) -> Result<Recorded, Error> {
-    match outcome {
-        Ok(()) => Ok(Recorded::New(order)),
-        Err(StoreError::TransactionCancelled { .. }) => {
-            let existing = find(app, &order.merchant_id, &order.store_id, &order.external_id).await?;
-            Ok(Recorded::Duplicate(existing.filter(|o| o.status == OrderStatus::Received)))
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(recorded)
 }
 
 /// Whether a delivery's event id was already recorded (for deliveries that record no order).
@@ -214,9 +207,7 @@ pub async fn find(
     store_id: &str,
     external_id: &str,
 ) -> Result<Option<Order>, Error> {
-    let Some(claim) = app.table.get(&claim_key(store_id, external_id)).await? else { return Ok(None) };
-    let Some(order_id) = claim.attrs.get("order_id").and_then(|v| v.as_str()) else { return Ok(None) };
-    get(app, merchant_id, order_id).await
+    get(app, merchant_id, &order_id(store_id, external_id)).await
 }
 
 pub async fn get(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<Option<Order>, Error> {
@@ -245,11 +236,7 @@ pub async fn list(
 ) -> Result<(Vec<Order>, Option<PageCursor>), Error> {
     let mut query = match status {
         Some(status) => Query::new(Index::Gsi1, status_partition(merchant_id, status), limit),
-        None => {
-            let mut q = Query::new(Index::Primary, format!("MERCHANT#{merchant_id}"), limit);
-            q.sk_prefix = Some("ORDER#".into());
-            q
-        }
+        None => Query::new(Index::Gsi2, format!("MERCHANT#{merchant_id}#ORDERS"), limit),
     };
     query.cursor = cursor;
     query.descending = true;
