@@ -26,6 +26,7 @@ pub mod money;
 pub mod onboarding;
 pub mod order_webhooks;
 pub mod orders;
+pub mod payment_request;
 pub mod payment_worker;
 pub mod payments;
 pub mod platforms;
