@@ -21,6 +21,38 @@ pub fn random_token(bytes: usize) -> SecretString {
     SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
 }
 
+/// Serde for a [`SecretString`] kept in the secret store's JSON (never in a table item or a response):
+/// `#[serde(with = "crate::secret::serde_secret")]`.
+pub mod serde_secret {
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.expose_secret())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
+        String::deserialize(deserializer).map(SecretString::from)
+    }
+}
+
+/// [`serde_secret`] for an optional secret.
+pub mod serde_optional_secret {
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(secret) => serializer.serialize_some(secret.expose_secret()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
+        Option::<String>::deserialize(deserializer).map(|value| value.map(SecretString::from))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

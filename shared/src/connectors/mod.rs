@@ -27,7 +27,7 @@ use crate::psp::{PspKind, PspMode};
 /// A connection's credentials, as kept in the secret store (one JSON secret per connection).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PspCredentials {
-    #[serde(with = "secret_string")]
+    #[serde(with = "crate::secret::serde_secret")]
     pub api_key: SecretString,
     /// Adyen: the merchant account charged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,19 +37,6 @@ pub struct PspCredentials {
     /// Adyen live: the prefix of the merchant's live endpoints (`{prefix}-checkout-live.adyenpayments.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_url_prefix: Option<String>,
-}
-
-mod secret_string {
-    use secrecy::{ExposeSecret, SecretString};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(value.expose_secret())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
-        String::deserialize(deserializer).map(SecretString::from)
-    }
 }
 
 /// What a successful verification learned about the account.

@@ -60,49 +60,20 @@ impl std::fmt::Display for Platform {
 pub struct StoreCredentials {
     /// Shopify: the Admin API access token. WooCommerce: `consumer_key:consumer_secret` when given as one
     /// token. Wix: the API key. Custom: the bearer token.
-    #[serde(with = "secret_string")]
+    #[serde(with = "crate::secret::serde_secret")]
     pub api_token: SecretString,
     /// WooCommerce REST API keys.
-    #[serde(default, with = "option_secret_string", skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "crate::secret::serde_optional_secret", skip_serializing_if = "Option::is_none")]
     pub consumer_key: Option<SecretString>,
-    #[serde(default, with = "option_secret_string", skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "crate::secret::serde_optional_secret", skip_serializing_if = "Option::is_none")]
     pub consumer_secret: Option<SecretString>,
     /// Wix: the site the API key acts on (`wix-site-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
     /// Shopify: the app's client secret, which signs its webhooks. WooCommerce: the secret Pivota
     /// generated for its webhooks.
-    #[serde(default, with = "option_secret_string", skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "crate::secret::serde_optional_secret", skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<SecretString>,
-}
-
-mod secret_string {
-    use secrecy::{ExposeSecret, SecretString};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(value.expose_secret())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SecretString, D::Error> {
-        String::deserialize(deserializer).map(SecretString::from)
-    }
-}
-
-mod option_secret_string {
-    use secrecy::{ExposeSecret, SecretString};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(secret) => serializer.serialize_some(secret.expose_secret()),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
-        Option::<String>::deserialize(deserializer).map(|value| value.map(SecretString::from))
-    }
 }
 
 /// The catalog side of a platform.
