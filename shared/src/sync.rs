@@ -356,8 +356,9 @@ async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPa
     Ok(())
 }
 
-/// Ends a job: on success, marks products not seen in this pass removed; records the outcome on the
-/// job and the store.
+/// Ends a job: on success, marks products not seen in this pass removed; then records the outcome on the
+/// job and the store in one transaction, so nobody ever sees a finished job next to a store that does not
+/// show its result.
 async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) -> Result<RunOutcome, Error> {
     if error.is_none() {
         job.progress.removed += remove_unseen(app, job).await?;
@@ -367,33 +368,48 @@ async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) -> Result<R
     job.error = error.clone();
     job.finished_at = Some(now);
     job.lease_until = None;
-    if !job.save(app).await? {
-        return Ok(RunOutcome::Done);
+    job.updated_at = now;
+    for _ in 0..8 {
+        let mut store = stores::get(app, &job.merchant_id, &job.store_id).await?;
+        record_outcome(&mut store, job, error.as_deref(), now);
+        store.updated_at = now;
+        let job_write =
+            WriteOp::Put { item: job.to_item(job.version + 1)?, condition: Condition::VersionIs(job.version) };
+        match app.table.transact(vec![job_write, store.update_op()?]).await {
+            Ok(()) => {
+                job.version += 1;
+                tracing::info!(job_id = job.job_id, state = ?job.state, progress = ?job.progress, "sync finished");
+                return Ok(RunOutcome::Done);
+            }
+            // Someone else changed the job (a newer run took it over): theirs is the outcome to keep.
+            Err(StoreError::TransactionCancelled { index: Some(0) }) => return Ok(RunOutcome::Done),
+            // The store changed under us (an edit, a disconnect): read it again and retry.
+            Err(StoreError::TransactionCancelled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    let (merchant_id, store_id, job_id) = (job.merchant_id.clone(), job.store_id.clone(), job.job_id.clone());
-    let seen = job.progress.products_seen;
-    let not_before = job.not_before;
-    stores::update(app, &merchant_id, &store_id, |store| {
-        store.rate_limited_until = not_before.max(store.rate_limited_until);
-        if store.last_job_id.as_deref() != Some(&job_id) || store.connection_status == ConnectionStatus::Disconnected {
-            return;
+    Err(Error::Conflict("the store kept changing while the sync finished; the job will be retried".into()))
+}
+
+/// What a finished job changes on its store: only the store's latest job speaks for it, and a disconnected
+/// store stays disconnected.
+fn record_outcome(store: &mut Store, job: &SyncJob, error: Option<&str>, now: OffsetDateTime) {
+    store.rate_limited_until = job.not_before.max(store.rate_limited_until);
+    if store.last_job_id.as_deref() != Some(&job.job_id) || store.connection_status == ConnectionStatus::Disconnected {
+        return;
+    }
+    match error {
+        None => {
+            store.connection_status = ConnectionStatus::Connected;
+            store.last_sync_at = Some(now);
+            store.product_count = job.progress.products_seen;
+            store.last_error = None;
         }
-        match &error {
-            None => {
-                store.connection_status = ConnectionStatus::Connected;
-                store.last_sync_at = Some(now);
-                store.product_count = seen;
-                store.last_error = None;
-            }
-            Some(reason) => {
-                store.connection_status = ConnectionStatus::Error;
-                store.last_error = Some(reason.clone());
-            }
+        Some(reason) => {
+            store.connection_status = ConnectionStatus::Error;
+            store.last_error = Some(reason.to_owned());
         }
-    })
-    .await?;
-    tracing::info!(job_id = job.job_id, state = ?job.state, progress = ?job.progress, "sync finished");
-    Ok(RunOutcome::Done)
+    }
 }
 
 /// Marks removed every product of the store that no page of this job listed.
