@@ -64,6 +64,18 @@ impl App {
     pub async fn api_key_hasher(&self) -> Result<ApiKeyHasher, Error> {
         Ok(ApiKeyHasher::new(self.api_key_pepper.get(self.secrets.as_ref()).await?))
     }
+
+    /// A 256-bit key for one purpose (the console's session cookies, say), derived from the platform's
+    /// pepper as HMAC-SHA256(pepper, purpose): one secret to keep and rotate, a distinct key per use.
+    pub async fn derived_key(&self, purpose: &str) -> Result<secrecy::SecretBox<[u8; 32]>, Error> {
+        use hmac::Mac as _;
+        use secrecy::ExposeSecret as _;
+        let pepper = self.api_key_pepper.get(self.secrets.as_ref()).await?;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper.expose_secret().as_bytes())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        mac.update(purpose.as_bytes());
+        Ok(secrecy::SecretBox::new(Box::new(mac.finalize().into_bytes().into())))
+    }
 }
 
 const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);

@@ -58,6 +58,16 @@ pub async fn serve_http(app: App, function: &'static str) -> Result<(), lambda_h
     .await
 }
 
+/// Serves the console's pages (`GET /console`, `ANY /console/{proxy+}`).
+pub async fn serve_console(app: App) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(crate::console::handle(&app, req).await) }
+    }))
+    .await
+}
+
 /// Serves the `sync-worker`: SQS batches with partial failures, each run bounded by the invocation's
 /// deadline.
 pub async fn serve_sync_worker(app: App) -> Result<(), lambda_http::Error> {

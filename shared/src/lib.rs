@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod app;
 pub mod aws;
 pub mod connectors;
+pub mod console;
 pub mod country;
 pub mod email;
 pub mod embedded;

@@ -245,9 +245,74 @@ impl std::fmt::Display for Money {
     }
 }
 
+impl Currency {
+    /// `amount_minor` written in major units with this currency's digits: 1999 EUR → `19.99`, 500 JPY →
+    /// `500`, -5 EUR → `-0.05`.
+    pub fn format_minor(&self, amount_minor: i64) -> String {
+        let digits = u32::from(self.minor_units());
+        if digits == 0 {
+            return amount_minor.to_string();
+        }
+        let scale = 10u64.pow(digits);
+        let sign = if amount_minor < 0 { "-" } else { "" };
+        let magnitude = amount_minor.unsigned_abs();
+        format!("{sign}{}.{:0width$}", magnitude / scale, magnitude % scale, width = digits as usize)
+    }
+
+    /// Parses an amount typed in major units (`19.99`, `19.9`, `19`) into minor units, exactly: no floating
+    /// point, and no more decimals than the currency has.
+    pub fn parse_major(&self, text: &str) -> Result<i64, DecimalError> {
+        let text = text.trim();
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = usize::from(self.minor_units());
+        let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || text.ends_with('.') {
+            return Err(DecimalError::NotANumber);
+        }
+        if fraction.len() > digits {
+            return Err(DecimalError::TooManyDecimals(self.minor_units()));
+        }
+        let padded = format!("{whole}{fraction:0<digits$}");
+        padded.parse::<i64>().ok().filter(|v| *v <= MAX_AMOUNT_MINOR).ok_or(DecimalError::TooLarge)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecimalError {
+    #[error("must be a number such as 19.99")]
+    NotANumber,
+    #[error("must have at most {0} decimals in this currency")]
+    TooManyDecimals(u8),
+    #[error("is too large")]
+    TooLarge,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn major_units_round_trip_without_floating_point() {
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(eur.format_minor(1999), "19.99");
+        assert_eq!(eur.format_minor(5), "0.05");
+        assert_eq!(eur.format_minor(-5), "-0.05");
+        assert_eq!(jpy.format_minor(500), "500");
+        assert_eq!(kwd.format_minor(1234), "1.234");
+        assert_eq!(eur.parse_major("19.99"), Ok(1999));
+        assert_eq!(eur.parse_major(" 19.9 "), Ok(1990));
+        assert_eq!(eur.parse_major("19"), Ok(1900));
+        assert_eq!(jpy.parse_major("500"), Ok(500));
+        assert_eq!(kwd.parse_major("1.234"), Ok(1234));
+        assert_eq!(eur.parse_major("19.999"), Err(DecimalError::TooManyDecimals(2)));
+        assert_eq!(jpy.parse_major("5.5"), Err(DecimalError::TooManyDecimals(0)));
+        for bad in ["", ".5", "5.", "1e3", "-1", "1,50", "NaN", "0x10"] {
+            assert_eq!(eur.parse_major(bad), Err(DecimalError::NotANumber), "{bad}");
+        }
+        assert_eq!(eur.parse_major("999999999999999999999"), Err(DecimalError::TooLarge));
+    }
 
     #[test]
     fn table_is_sorted_and_unique() {

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use http::StatusCode;
 use pivota::api::{self, ROUTES, RouteMatch};
 use pivota::app::App;
+use pivota::console;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -32,8 +33,14 @@ pub async fn handle(
         Ok(request) => request,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("malformed request: {e}")).into_response(),
     };
-    let routes: Vec<&api::Route> = ROUTES.iter().collect();
-    let response = api::dispatch(&app, &routes, request).await;
+    let response = if console::owns(request.uri().path()) {
+        console::handle(&app, request).await
+    } else if request.uri().path() == "/" {
+        console::redirect(console::PREFIX)
+    } else {
+        let routes: Vec<&api::Route> = ROUTES.iter().collect();
+        api::dispatch(&app, &routes, request).await
+    };
     let (parts, body) = response.into_parts();
     Response::from_parts(parts, AxumBody::from(body.to_vec()))
 }
@@ -44,6 +51,11 @@ fn api_gateway_event(parts: &http::request::Parts, body: &[u8], peer: SocketAddr
     let routes: Vec<&api::Route> = ROUTES.iter().collect();
     let (route_key, path_parameters) = match api::find_route(&routes, &parts.method, path) {
         RouteMatch::Found(route, params) => (format!("{} {}", route.method, route.path), Some(params)),
+        _ if path == console::PREFIX => (format!("GET {}", console::PREFIX), None),
+        _ if console::owns(path) => {
+            let proxy = path.trim_start_matches(console::PREFIX).trim_start_matches('/');
+            (format!("ANY {}/{{proxy+}}", console::PREFIX), Some([("proxy".to_owned(), proxy.to_owned())].into()))
+        }
         _ => ("$default".to_owned(), None),
     };
     let mut headers = Map::new();

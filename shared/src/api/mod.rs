@@ -210,26 +210,31 @@ pub fn routes_of(function: &str) -> Vec<&'static Route> {
 }
 
 impl Route {
-    /// The path parameters if `path` matches this route's template (`{name}` matches one segment).
+    /// The path parameters if `path` matches this route's template.
     pub fn match_path(&self, path: &str) -> Option<HashMap<String, String>> {
-        let template: Vec<&str> = self.path.trim_matches('/').split('/').collect();
-        let actual: Vec<&str> = path.trim_matches('/').split('/').collect();
-        if template.len() != actual.len() {
-            return None;
-        }
-        let mut params = HashMap::new();
-        for (expected, segment) in template.iter().zip(&actual) {
-            match expected.strip_prefix('{').and_then(|name| name.strip_suffix('}')) {
-                Some(name) if !segment.is_empty() => {
-                    params.insert(name.to_owned(), percent_decode(segment)?);
-                }
-                Some(_) => return None,
-                None if expected == segment => {}
-                None => return None,
-            }
-        }
-        Some(params)
+        match_template(self.path, path)
     }
+}
+
+/// The path parameters if `path` matches `template` (`{name}` matches one non-empty segment).
+pub fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let template: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let actual: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if template.len() != actual.len() {
+        return None;
+    }
+    let mut params = HashMap::new();
+    for (expected, segment) in template.iter().zip(&actual) {
+        match expected.strip_prefix('{').and_then(|name| name.strip_suffix('}')) {
+            Some(name) if !segment.is_empty() => {
+                params.insert(name.to_owned(), percent_decode(segment)?);
+            }
+            Some(_) => return None,
+            None if expected == segment => {}
+            None => return None,
+        }
+    }
+    Some(params)
 }
 
 fn percent_decode(segment: &str) -> Option<String> {

@@ -1,0 +1,263 @@
+//! Stores: the list with status, product count and last sync; adding a store; sync with a live progress
+//! bar; webhooks; the low-stock threshold; disconnecting with a confirmation.
+
+use std::collections::HashMap;
+
+use http::{Method, StatusCode};
+use maud::{Markup, html};
+use serde_json::{Value, json};
+
+use super::super::layout::{Field, FormState, badge, csrf, empty, form_message, page, time};
+use super::super::{ConsoleError, Ctx, PageResult, html as respond, redirect};
+
+/// The fields each platform needs, as `(name, label, kind, hint)`.
+fn platform_fields(platform: &str) -> &'static [(&'static str, &'static str, &'static str, &'static str)] {
+    match platform {
+        "shopify" => &[
+            ("store_url", "Shop URL", "url", "https://your-shop.myshopify.com"),
+            ("api_token", "Admin API access token", "password", "From your custom app: shpat_…"),
+            (
+                "webhook_secret",
+                "App API secret key",
+                "password",
+                "The app's client secret; Shopify signs webhooks with it.",
+            ),
+        ],
+        "woocommerce" => &[
+            ("store_url", "Site URL", "url", "Your WordPress site, https://…"),
+            ("consumer_key", "Consumer key", "password", "WooCommerce → Settings → Advanced → REST API: ck_…"),
+            ("consumer_secret", "Consumer secret", "password", "cs_…"),
+        ],
+        "wix" => &[
+            ("store_url", "Wix API URL", "url", "https://www.wixapis.com"),
+            ("api_token", "API key", "password", "From the Wix API Keys Manager."),
+            ("site_id", "Site id", "text", "The id of the site with Wix Stores."),
+        ],
+        _ => &[
+            ("store_url", "Store API URL", "url", "The base URL of your store's Pivota-compatible API, https://…"),
+            ("api_token", "API token", "password", "A bearer token for that API."),
+        ],
+    }
+}
+
+const PLATFORMS: [(&str, &str); 4] =
+    [("shopify", "Shopify"), ("woocommerce", "WooCommerce"), ("wix", "Wix"), ("custom", "Custom store")];
+
+pub async fn list(ctx: &Ctx<'_>) -> PageResult {
+    let merchant_id = ctx.merchant_id()?;
+    let reply = ctx.api().get(&format!("/merchant/{merchant_id}/stores"), &[]).await;
+    if !reply.is_success() {
+        return Err(ConsoleError::from_reply(reply));
+    }
+    let body = html! {
+        p { a.button href="/console/stores/new" { "Add a store" } }
+        @if reply.items().is_empty() {
+            (empty("No store is connected yet. Add your Shopify, WooCommerce, Wix or custom store to import its catalog and take its orders.", None))
+        } @else {
+            ul.cards {
+                @for store in reply.items() { li { (store_card(ctx, store)) } }
+            }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, "Stores", body)))
+}
+
+fn store_card(ctx: &Ctx<'_>, store: &Value) -> Markup {
+    let id = store["store_id"].as_str().unwrap_or_default();
+    let name = store["store_name"].as_str().unwrap_or(id);
+    let connected = store["connection_status"] != "disconnected";
+    let webhooks = store["webhooks"].as_array().map_or(0, Vec::len);
+    html! {
+        article.card aria-labelledby={ "store-" (id) } {
+            h2 id={ "store-" (id) } { (name) }
+            p { (store["platform"].as_str().unwrap_or_default()) " · " (badge(store["connection_status"].as_str().unwrap_or_default())) }
+            dl.facts {
+                dt { "Products" } dd { (store["product_count"].as_u64().unwrap_or(0)) }
+                dt { "Last sync" } dd { (time(store["last_sync_at"].as_str())) }
+                dt { "Order webhooks" } dd { @if webhooks > 0 { (webhooks) " subscriptions" } @else { "not set up" } }
+                @if let Some(error) = store["last_error"].as_str() { dt { "Last error" } dd.error-text { (error) } }
+            }
+            (sync_progress(id, &store["last_sync_job"], store["product_count"].as_u64()))
+            @if connected {
+                div.actions {
+                    form method="post" action={ "/console/stores/" (id) "/sync" } {
+                        (csrf(ctx))
+                        button type="submit" aria-label={ "Sync " (name) " now" } { "Sync now" }
+                    }
+                    form method="post" action={ "/console/stores/" (id) "/webhooks" } {
+                        (csrf(ctx))
+                        button.secondary type="submit" aria-label={ "Set up webhooks for " (name) } { "Set up webhooks" }
+                    }
+                    a.button.secondary href={ "/console/stores/" (id) "/disconnect" } aria-label={ "Disconnect " (name) } { "Disconnect…" }
+                }
+                form.inline method="post" action={ "/console/stores/" (id) "/settings" } {
+                    (csrf(ctx))
+                    label for={ "threshold-" (id) } { "Low-stock warning at" }
+                    input id={ "threshold-" (id) } name="low_stock_threshold" type="number" min="0" inputmode="numeric"
+                        value=(store["low_stock_threshold"].as_i64().unwrap_or(5));
+                    span { " units or fewer " }
+                    button.secondary type="submit" aria-label={ "Save the low-stock threshold of " (name) } { "Save" }
+                }
+            }
+        }
+    }
+}
+
+/// The last sync job as a progress bar; while it runs, the script refreshes it from its fragment.
+/// The share is of the products the store had at its last sync (the platforms do not all say how many
+/// they have), capped below 100 % until the job has finished.
+fn sync_progress(store_id: &str, job: &Value, expected: Option<u64>) -> Markup {
+    if job.is_null() {
+        return html! {};
+    }
+    let state = job["state"].as_str().unwrap_or("queued");
+    let seen = job["progress"]["products_seen"].as_u64().unwrap_or(0);
+    let running = matches!(state, "queued" | "running");
+    let percent = match (state, expected) {
+        ("succeeded", _) => Some(100),
+        (_, Some(total)) if total > 0 && running => Some((seen * 100 / total).min(99)),
+        _ => None,
+    };
+    let fragment = format!("/console/fragments/stores/{store_id}/sync");
+    html! {
+        div.sync.live id={ "sync-" (store_id) } data-poll=[running.then_some(fragment.as_str())] aria-live="polite" {
+            p { "Sync: " (badge(state)) " · " (seen) " products"
+                @if let Some(percent) = percent { " · " span.percent { (percent) " %" } } }
+            @match percent {
+                Some(percent) => progress max="100" value=(percent) aria-label="Sync progress" { (percent) " %" },
+                None if running => progress aria-label="Sync progress" {},
+                None => {},
+            }
+            @if let Some(error) = job["error"].as_str() { p.error-text { (error) } }
+        }
+    }
+}
+
+pub async fn sync_fragment(ctx: &Ctx<'_>) -> PageResult {
+    let merchant_id = ctx.merchant_id()?;
+    let reply = ctx.api().get(&format!("/merchant/{merchant_id}/stores"), &[]).await;
+    if !reply.is_success() {
+        return Err(ConsoleError::from_reply(reply));
+    }
+    let store_id = ctx.param("store_id");
+    let store = reply.items().iter().find(|s| s["store_id"] == store_id).ok_or(ConsoleError::NotFound)?;
+    // The count before this job, for the share; the store's count changes when the job ends.
+    let expected = store["product_count"].as_u64();
+    Ok(respond(StatusCode::OK, sync_progress(store_id, &store["last_sync_job"], expected)))
+}
+
+pub async fn new_page(ctx: &Ctx<'_>) -> PageResult {
+    ctx.merchant_id()?;
+    let platform = ctx.query("platform");
+    Ok(respond(StatusCode::OK, new_form(ctx, &platform, &FormState::default())))
+}
+
+fn new_form(ctx: &Ctx<'_>, platform: &str, state: &FormState) -> Markup {
+    let chosen = PLATFORMS.iter().find(|(p, _)| *p == platform);
+    let body = html! {
+        form method="get" action="/console/stores/new" {
+            fieldset {
+                legend { "Platform" }
+                div.choices {
+                    @for (value, label) in PLATFORMS {
+                        label.choice {
+                            input type="radio" name="platform" value=(value) checked[chosen.is_some_and(|(p, _)| *p == value)] required;
+                            " " (label)
+                        }
+                    }
+                }
+                button.secondary type="submit" { "Choose" }
+            }
+        }
+        @if let Some((platform, label)) = chosen {
+            form method="post" action="/console/stores" novalidate {
+                (csrf(ctx))
+                input type="hidden" name="platform" value=(platform);
+                h2 { "Connect " (label) }
+                p.hint { "Pivota checks these details with the store before saving anything; tokens are kept only in the secret store." }
+                (form_message(state))
+                @for (name, label, kind, hint) in platform_fields(platform) {
+                    (Field::new(name, label).kind(kind).hint(hint).render(state, "store"))
+                }
+                button type="submit" { "Connect store" }
+            }
+        }
+    };
+    page(ctx, "Add a store", body)
+}
+
+pub async fn connect(ctx: &Ctx<'_>) -> PageResult {
+    let merchant_id = ctx.merchant_id()?;
+    let form = ctx.form().await?;
+    let platform = form.get("platform").to_owned();
+    let mut body = json!({"platform": platform});
+    for (name, ..) in platform_fields(&platform) {
+        body[*name] = json!(form.get(name));
+    }
+    let reply = ctx.api().send(Method::POST, &format!("/merchant/{merchant_id}/store/connect"), body).await;
+    if reply.is_success() {
+        return Ok(redirect("/console/stores?notice=store-connected"));
+    }
+    if reply.status == 401 {
+        return Err(ConsoleError::SignIn);
+    }
+    let values: HashMap<String, String> = platform_fields(&platform)
+        .iter()
+        .filter(|(_, _, kind, _)| *kind != "password")
+        .map(|(name, ..)| ((*name).to_owned(), form.get(name).to_owned()))
+        .collect();
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    Ok(respond(status, new_form(ctx, &platform, &FormState::refused(values, &reply))))
+}
+
+/// Runs a store action through the API and comes back to the list with a notice.
+async fn store_action(ctx: &Ctx<'_>, method: Method, suffix: &str, body: Value, notice: &str) -> PageResult {
+    let merchant_id = ctx.merchant_id()?;
+    ctx.form().await?;
+    let path = format!("/merchant/{merchant_id}/store/{}{suffix}", ctx.param("store_id"));
+    let reply = ctx.api().send(method, &path, body).await;
+    if !reply.is_success() {
+        return Err(ConsoleError::from_reply(reply));
+    }
+    Ok(redirect(&format!("/console/stores?notice={notice}")))
+}
+
+pub async fn sync(ctx: &Ctx<'_>) -> PageResult {
+    store_action(ctx, Method::POST, "/sync", json!({}), "sync-started").await
+}
+
+pub async fn webhooks(ctx: &Ctx<'_>) -> PageResult {
+    store_action(ctx, Method::POST, "/webhooks/setup", json!({}), "webhooks-ready").await
+}
+
+pub async fn settings(ctx: &Ctx<'_>) -> PageResult {
+    let form = ctx.form().await?;
+    let raw = form.get("low_stock_threshold");
+    let threshold = raw.parse::<i64>().map_or_else(|_| json!(raw), |n| json!(n));
+    store_action(ctx, Method::PATCH, "", json!({"low_stock_threshold": threshold}), "store-saved").await
+}
+
+pub async fn disconnect_page(ctx: &Ctx<'_>) -> PageResult {
+    let merchant_id = ctx.merchant_id()?;
+    let reply = ctx.api().get(&format!("/merchant/{merchant_id}/stores"), &[]).await;
+    let store_id = ctx.param("store_id");
+    let store = reply.items().iter().find(|s| s["store_id"] == store_id).ok_or(ConsoleError::NotFound)?;
+    let name = store["store_name"].as_str().unwrap_or(store_id);
+    let body = html! {
+        div.alert role="alert" {
+            p { "Disconnecting " strong { (name) } " removes Pivota's webhooks from the store, deletes its credentials, and marks its products removed. Orders placed in the store are no longer paid through Pivota." }
+        }
+        div.actions {
+            form method="post" action={ "/console/stores/" (store_id) "/disconnect" } {
+                (csrf(ctx))
+                button.danger type="submit" { "Disconnect " (name) }
+            }
+            a.button.secondary href="/console/stores" { "Cancel" }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(ctx, "Disconnect a store", body)))
+}
+
+pub async fn disconnect(ctx: &Ctx<'_>) -> PageResult {
+    store_action(ctx, Method::DELETE, "", json!({}), "store-disconnected").await
+}
