@@ -5,7 +5,7 @@
 // see; a failed step exits non-zero with the step's name and a screenshot of the page at that moment.
 
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const env = (name) => {
@@ -20,6 +20,7 @@ const SHOPIFY_SECRET = env("SHOPIFY_SECRET");
 const ADMIN_TOKEN = env("ADMIN_TOKEN");
 const SHOTS = env("SCREENSHOT_DIR");
 mkdirSync(SHOTS, { recursive: true });
+rmSync(`${SHOTS}/failure.png`, { force: true });
 
 // Flags for a root user on a machine with a closed network (../shared/TOOLING.md).
 const browser = await chromium.launch({

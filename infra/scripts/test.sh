@@ -5,7 +5,7 @@
 #
 # Steps (each one counted in the final "N passed, M failed" line):
 #   rustfmt, clippy, cfn-lint, [sam validate --lint], cargo test, Lambda runtime glue.
-# Setup (virtualenv, moto_server) is not a step: if it fails, nothing can be tested and the
+# Setup (virtualenv, moto_server, Chromium + playwright-core for the console's browser test) is not a step: if it fails, nothing can be tested and the
 # script stops at once. A failing step does not stop the others; the exit status is 1 if any
 # step failed.
 #
@@ -54,6 +54,7 @@ cargo clippy --version >/dev/null 2>&1 || die "clippy missing (rustup component 
 
 ensure_venv
 activate_venv
+ensure_browser
 # Half the size of target/ and no slower; Cargo.toml sets the same, this covers overrides.
 export CARGO_PROFILE_DEV_DEBUG=0
 mkdir -p "$PIVOTA_RUN_DIR"
@@ -82,6 +83,8 @@ fi
 
 # ---------------------------------------------------------------- tests
 # Rust tests that need AWS wire behaviour read PIVOTA_TEST_AWS_ENDPOINT (moto, exported above).
+# Includes the console's journey in headless Chromium (infra/local/tests/console_e2e.rs), whose
+# screenshots land in target/console-screenshots.
 step "cargo test --workspace" cargo test --workspace
 step "lambda runtime glue (cargo lambda watch/invoke)" infra/scripts/lambda-glue-test.sh
 

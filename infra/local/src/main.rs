@@ -22,6 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = config.data_dir.clone();
     let platform = Platform::start(config).await?;
     println!("Pivota listening on http://{}", platform.local_addr);
+    println!("console: http://{}/console", platform.local_addr);
     println!("data directory: {}", data_dir.display());
     match &platform.admin_token {
         AdminToken::FromEnvironment => println!("admin token: from PIVOTA_ADMIN_TOKEN"),

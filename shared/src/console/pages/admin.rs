@@ -121,7 +121,7 @@ async fn decide(ctx: &Ctx<'_>, outcome: &str) -> PageResult {
     ctx.require_admin()?;
     let form = ctx.form().await?;
     let id = ctx.param("merchant_id");
-    let mut body = json!({"reviewer": "console admin"});
+    let mut body = json!({"reviewer": "console"});
     if let Some(reason) = form.optional("reason") {
         body["reason"] = json!(reason);
     }
