@@ -5,8 +5,11 @@
 // see; a failed step exits non-zero with the step's name and a screenshot of the page at that moment.
 
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const env = (name) => {
   const value = process.env[name];
@@ -46,6 +49,18 @@ const expect = (condition, message) => {
 async function waitForText(locator, pattern, timeout = 20000) {
   await locator.filter({ hasText: pattern }).first().waitFor({ timeout });
 }
+// axe-core's WCAG 2.1 A and AA rules (labels, contrast, names, landmarks, …) on the page as it stands:
+// any serious or critical violation fails the step.
+const audited = [];
+async function accessible(page, name) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const report = serious.map((v) => `${v.id} ×${v.nodes.length} at ${v.nodes[0].target.join(" ")}: ${v.help}`);
+  expect(serious.length === 0, `${name} has accessibility violations: ${report.join("; ")}`);
+  audited.push(name);
+}
 
 try {
   const merchant = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -74,6 +89,7 @@ try {
     await page.getByRole("button", { name: "Register" }).click();
     await waitForText(page.locator("#register-website-error"), /http/);
     expect(await page.getByLabel("Business name").inputValue() === "Acme Outdoor GmbH", "values kept");
+    await accessible(page, "registration with errors");
     await shot(page, "01-register-server-error");
     await page.getByLabel("Website").fill("https://acme.example");
     await page.getByRole("button", { name: "Register" }).click();
@@ -85,6 +101,7 @@ try {
     await waitForText(page.locator("#kyc-status"), /pending kyc/, 5000);
     await shot(page, "02-registered-kyc-pending");
     await waitForText(page.locator("#kyc-status"), /approved/, 30000);
+    await accessible(page, "welcome");
     await shot(page, "03-kyc-approved-live");
     // The key is shown once: the overview does not show it again.
     await page.getByRole("link", { name: "Continue to your overview" }).click();
@@ -98,6 +115,7 @@ try {
     await waitForText(page.locator(".alert"), /Stripe|key/i);
     await waitForText(page.locator("#stripe-api_key-error"), /./);
     expect((await page.content()).indexOf("sk_test_invalid_key_for_the_console_0000") === -1, "the bad key is not echoed");
+    await accessible(page, "payment providers with an error");
     await shot(page, "04-psp-bad-stripe-key");
     await page.getByRole("button", { name: "Connect the sandbox" }).click();
     await waitForText(page.locator(".notice"), /connected/);
@@ -111,6 +129,7 @@ try {
     await page.getByRole("button", { name: "Create key" }).click();
     const created = await page.locator("#revealed-key").inputValue();
     expect(/^pvk_test_/.test(created), "the new key is revealed");
+    await accessible(page, "API keys");
     await shot(page, "06-api-key-created");
     await page.getByRole("button", { name: "Revoke checkout server" }).click();
     await waitForText(page.locator(".notice"), /revoked/);
@@ -119,6 +138,7 @@ try {
     await page.getByLabel("Choice 1").selectOption("sandbox");
     await page.getByRole("button", { name: "Save routing" }).click();
     await waitForText(page.locator(".notice"), /Routing saved/);
+    await accessible(page, "routing");
     await shot(page, "07-routing");
   });
 
@@ -132,11 +152,12 @@ try {
     await page.getByLabel("Shop URL").fill(SHOPIFY_URL);
     await page.getByLabel("Admin API access token").fill(SHOPIFY_TOKEN);
     await page.getByLabel("App API secret key").fill(SHOPIFY_SECRET);
+    await accessible(page, "add a store");
     await shot(page, "08-add-shopify-store");
     await page.getByRole("button", { name: "Connect store" }).click();
     await waitForText(page.locator(".notice"), /connected/);
     storeId = (await page.locator("article.card h2").first().getAttribute("id")).replace(/^store-/, "");
-    await page.getByRole("button", { name: /^Sync .* now$/ }).click();
+    await page.getByRole("button", { name: /^Sync now/ }).click();
     await waitForText(page.locator(".notice"), /Sync started/);
     await shot(page, "09-sync-running");
     // The bar is refreshed by the page itself until the job is done.
@@ -146,6 +167,7 @@ try {
     await page.getByRole("button", { name: /^Set up webhooks for / }).click();
     await waitForText(page.locator(".notice"), /webhooks are set up/);
     await waitForText(page.locator("article.card"), /3 subscriptions/);
+    await accessible(page, "stores");
     await shot(page, "10-store-synced");
   });
 
@@ -166,6 +188,7 @@ try {
     await price.fill("12.345");
     await page.getByRole("button", { name: "Save the price of Product 3" }).first().click();
     await waitForText(page.locator(".alert"), /decimals/);
+    await accessible(page, "products with an error");
     await shot(page, "11-products-price-error");
     await page.goto(`${BASE}/console/products?low_stock=true`);
     await waitForText(page.locator("table.products"), /Low stock/);
@@ -195,6 +218,7 @@ try {
     await adminPage.getByLabel("Admin token").fill("not-the-token");
     await adminPage.getByRole("button", { name: "Sign in as admin" }).click();
     await waitForText(adminPage.locator(".alert"), /not valid/);
+    await accessible(adminPage, "sign-in with an error");
     await adminPage.getByLabel("Admin token").fill(ADMIN_TOKEN);
     await adminPage.getByRole("button", { name: "Sign in as admin" }).click();
     await adminPage.getByRole("heading", { name: "Merchants" }).waitFor();
@@ -205,6 +229,7 @@ try {
       await adminPage.waitForTimeout(1000);
       await adminPage.reload();
     }
+    await accessible(adminPage, "admin merchants");
     await shot(adminPage, "14-admin-merchants");
     await adminPage.getByRole("link", { name: "Second Shop Ltd" }).click();
     await adminPage.getByRole("button", { name: "Reject" }).click();
@@ -213,6 +238,7 @@ try {
     await adminPage.getByRole("button", { name: "Reject" }).click();
     await waitForText(adminPage.locator(".notice"), /Decision recorded/);
     await waitForText(adminPage.locator(".history"), /rejected.*Sanctioned jurisdiction/s);
+    await accessible(adminPage, "admin merchant");
     await shot(adminPage, "15-admin-rejected-history");
     // The admin cannot see merchant pages, nor a merchant the admin pages.
     const forbidden = await adminPage.goto(`${BASE}/console/stores`);
@@ -257,6 +283,7 @@ try {
     await waitForText(row.locator(".badge").first(), /^paid$/);
     await waitForText(row, /done/);
     await waitForText(row, /sandbox/);
+    await accessible(page, "orders");
     await shot(page, "16-orders-paid");
   });
 
@@ -266,6 +293,7 @@ try {
     const after = await page.goto(`${BASE}/console/overview`);
     expect(after.url().includes("/console/sign-in"), "signed out sessions go back to sign-in");
   });
+  console.log(`accessibility (axe-core, WCAG 2.1 AA): no serious violations on ${audited.length} pages`);
   console.log("console journey: all steps passed");
 } catch (error) {
   console.error(`FAILED at step "${current?.name}": ${error.stack || error}`);

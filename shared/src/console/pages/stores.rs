@@ -82,13 +82,13 @@ fn store_card(ctx: &Ctx<'_>, store: &Value) -> Markup {
                 div.actions {
                     form method="post" action={ "/console/stores/" (id) "/sync" } {
                         (csrf(ctx))
-                        button type="submit" aria-label={ "Sync " (name) " now" } { "Sync now" }
+                        button type="submit" { "Sync now" span.visually-hidden { ": " (name) } }
                     }
                     form method="post" action={ "/console/stores/" (id) "/webhooks" } {
                         (csrf(ctx))
                         button.secondary type="submit" aria-label={ "Set up webhooks for " (name) } { "Set up webhooks" }
                     }
-                    a.button.secondary href={ "/console/stores/" (id) "/disconnect" } aria-label={ "Disconnect " (name) } { "Disconnect…" }
+                    a.button.secondary href={ "/console/stores/" (id) "/disconnect" } { "Disconnect…" span.visually-hidden { " " (name) } }
                 }
                 form.inline method="post" action={ "/console/stores/" (id) "/settings" } {
                     (csrf(ctx))
