@@ -167,6 +167,10 @@ try {
     await page.getByRole("button", { name: /^Set up webhooks for / }).click();
     await waitForText(page.locator(".notice"), /webhooks are set up/);
     await waitForText(page.locator("article.card"), /3 subscriptions/);
+    await page.getByLabel("Low-stock warning at").fill("10");
+    await page.getByRole("button", { name: /^Save the low-stock threshold/ }).click();
+    await waitForText(page.locator(".notice"), /Store settings saved/);
+    expect(await page.getByLabel("Low-stock warning at").inputValue() === "10", "the threshold is saved");
     await accessible(page, "stores");
     await shot(page, "10-store-synced");
   });
@@ -285,6 +289,19 @@ try {
     await waitForText(row, /sandbox/);
     await accessible(page, "orders");
     await shot(page, "16-orders-paid");
+  });
+
+  await step("disconnect the store, after a confirmation", page, async () => {
+    await page.getByRole("link", { name: "Stores" }).click();
+    await page.getByRole("link", { name: /^Disconnect…/ }).click();
+    await page.getByRole("heading", { name: "Disconnect a store" }).waitFor();
+    await page.getByRole("link", { name: "Cancel" }).click();
+    await waitForText(page.locator("article.card"), /connected/);
+    await page.getByRole("link", { name: /^Disconnect…/ }).click();
+    await page.getByRole("button", { name: /^Disconnect Pivota Test Shop/ }).click();
+    await waitForText(page.locator(".notice"), /disconnected/);
+    // Disconnected stores leave the list; the empty state says what to do next.
+    await waitForText(page.locator(".empty"), /No store is connected/);
   });
 
   await step("sign out", page, async () => {

@@ -103,7 +103,7 @@ while IFS='=' read -r key value; do
 done <"$PIVOTA_RUN_DIR/provision.env"
 
 # ---------------------------------------------------------------- cargo lambda watch
-functions=(openapi register merchant-get kyc-approve admin-merchants admin-review psp-connect payment-execute payments-list)
+functions=(openapi register merchant-get kyc-approve admin-merchants admin-review psp-connect payment-execute payments-list console)
 
 # watch starts a function with `cargo run --bin <fn>` at the workspace root, and cargo looks
 # for that binary only in the default members: a function outside them never starts and its
@@ -205,5 +205,16 @@ check "payment-execute: the same Idempotency-Key replays the payment" \
 response=$(invoke payments-list "$(event events/payments-list.json)")
 check "payments-list: one succeeded payment" \
     ".statusCode == 200 and (.body | fromjson | [.items[].payment_id] == [\"$payment_id\"])" "$response"
+
+# The console: lambda_http turns Set-Cookie into the v2 response's `cookies` (API Gateway's way).
+response=$(invoke console events/console.json)
+check "console: a visitor is sent to sign in, and back after" \
+    '.statusCode == 303 and (.headers.location | startswith("/console/sign-in?next=%2Fconsole%2Fproducts"))' "$response"
+response=$(invoke console events/console-sign-in.json)
+check "console: the sign-in page, in HTML" \
+    '.statusCode == 200 and (.headers["content-type"] | startswith("text/html")) and (.body | test("Sign in"))' "$response"
+check "console: a sealed session cookie, HttpOnly, SameSite=Strict, Secure" \
+    '[.cookies[] | select(startswith("pivota_session=") and test("HttpOnly; SameSite=Strict; Secure"))] | length == 1' \
+    "$response"
 
 printf 'lambda glue: %d checks passed\n' "$checks"

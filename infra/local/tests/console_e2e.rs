@@ -62,9 +62,10 @@ async fn the_whole_console_journey_in_headless_chromium() {
         tail(&runner.logs(), 40)
     );
     assert!(stdout.contains("console journey: all steps passed"), "{stdout}");
-    // What the browser did happened on the store's side too.
-    assert_eq!(shopify.subscriptions().len(), 3, "order, product and uninstall webhooks");
+    // What the browser did happened on the store's side too: the order marked paid, and the webhooks
+    // (three, the page showed) removed again by the disconnect.
     assert_eq!(shopify.orders_marked_paid(), vec!["gid://shopify/Order/450789469".to_owned()]);
+    assert!(shopify.subscriptions().is_empty(), "{:?}", shopify.subscriptions());
     runner.terminate();
 }
 
