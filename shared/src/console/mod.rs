@@ -17,6 +17,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use maud::Markup;
 use secrecy::SecretString;
+use tracing::Instrument as _;
 
 use crate::app::App;
 use crate::error::Error;
@@ -235,9 +236,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let request_id = crate::api::request::request_id(&req);
     let span =
         tracing::info_span!("console", request_id = %request_id, method = %req.method(), path = %req.uri().path());
-    let _entered = span.enter();
     let started = std::time::Instant::now();
-    let mut response = serve(app, &req, request_id.clone()).await;
+    let mut response = serve(app, &req, request_id.clone()).instrument(span.clone()).await;
+    let _entered = span.enter();
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers.entry(*name).or_insert(HeaderValue::from_static(value));
