@@ -78,6 +78,8 @@ pub struct Order {
     pub line_items: Vec<OrderLine>,
     /// Personal data; removed on a redaction request.
     pub customer: Option<Customer>,
+    /// The order's own (the storefront's `pivota_payment_method`), or in test mode the merchant's
+    /// configured test payment method, pinned by the payment worker before the first charge.
     pub payment_method: Option<String>,
     pub status: OrderStatus,
     pub payment_id: Option<String>,
@@ -149,6 +151,8 @@ impl Order {
             "write_back": self.write_back,
             "write_back_error": self.write_back_error,
             "line_items": self.line_items,
+            // Personal data: `null` once redacted. A `customers/data_request` is answered from here.
+            "customer": self.customer,
             "created_at": rfc3339(&self.created_at),
             "updated_at": rfc3339(&self.updated_at),
         })

@@ -3,24 +3,15 @@
 //! the storm test: 200 orders, 1,000 deliveries with duplicates, concurrency and retries, a PSP failing
 //! 20 % of calls transiently, and tampered deliveries.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use pivota::connectors::ConnectorSettings;
-use pivota::settings::Settings;
-use pivota::store_url::StoreUrlPolicy;
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
-use support::{Backend, TestApp, app_on, approved_merchant, call, drain_payment_queue};
-
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Embedded).await })* }
-        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Moto).await })* }
-    };
-}
+use support::{Backend, TestApp, app_with_fakes, approved_merchant, call, drain_payment_queue, list_all};
 
 on_both_backends!(
     webhook_setup_is_idempotent,
@@ -43,16 +34,7 @@ struct Shop {
 /// A merchant with Stripe (test mode) and a custom store whose webhooks are set up.
 async fn shop(backend: Backend) -> Shop {
     let stripe = FakeStripe::start().await;
-    let settings = Settings {
-        store_urls: StoreUrlPolicy { allow_insecure: true },
-        connectors: ConnectorSettings {
-            stripe_api_base: stripe.uri(),
-            request_timeout: Duration::from_secs(5),
-            ..ConnectorSettings::default()
-        },
-        ..Settings::default()
-    };
-    let test = app_on(backend, settings).await;
+    let test = app_with_fakes(backend, stripe.uri()).await;
     let email = format!("{}@shop.example", ulid::Ulid::new().to_string().to_lowercase());
     let (id, key) = approved_merchant(&test.app, &email).await;
     let (status, body) = call(&test.app, "POST", &format!("/merchant/{id}/psp/connect"))
@@ -115,21 +97,7 @@ impl Shop {
     }
 
     async fn orders(&self) -> Vec<Value> {
-        let mut all = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let url = match &cursor {
-                Some(c) => format!("/merchant/{}/orders?limit=100&cursor={c}", self.id),
-                None => format!("/merchant/{}/orders?limit=100", self.id),
-            };
-            let (status, page) = call(&self.test.app, "GET", &url).bearer(&self.key).send().await;
-            assert_eq!(status, 200, "{page}");
-            all.extend(page["items"].as_array().unwrap().iter().cloned());
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return all,
-            }
-        }
+        list_all(&self.test.app, &self.key, &format!("/merchant/{}/orders", self.id)).await
     }
 }
 
