@@ -1,7 +1,8 @@
 //! Order webhooks from Shopify and WooCommerce end to end, through `POST /webhooks/{platform}/{store_id}`
 //! with the headers each platform sends, on both backends: setup on the (fake) store, signed deliveries,
 //! one Stripe charge per order, the order marked paid in the store; already-paid orders, product updates,
-//! uninstall and Shopify's compliance topics. Also live mode.
+//! uninstall and Shopify's compliance topics. Also live mode, and the test payment method a merchant
+//! configures in its routing document.
 
 #[macro_use]
 mod support;
@@ -24,6 +25,7 @@ on_both_backends!(
     shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs,
     a_woocommerce_order_is_charged_once_and_marked_paid,
     live_mode_charges_only_orders_that_carry_a_payment_method,
+    test_mode_charges_the_configured_test_payment_method,
 );
 
 const TEST_KEY: &str = "sk_test_51PlatformsTestKey0000";
@@ -450,4 +452,33 @@ async fn live_mode_charges_only_orders_that_carry_a_payment_method(backend: Back
     assert_eq!(s.m.stripe.charges(), 1);
     assert_eq!(s.m.charged("payment_method"), ["pm_card_mastercard"]);
     assert_eq!(s.m.order("1").await["status"], "awaiting_payment_method", "still not charged");
+}
+
+async fn test_mode_charges_the_configured_test_payment_method(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let (status, routing) = s.m.send("GET", "/routing", None).await;
+    assert_eq!((status, &routing["test_payment_method"]), (200, &Value::Null), "none configured yet: {routing}");
+    for malformed in [json!("pm card visa"), json!(""), json!("x".repeat(256)), json!(42)] {
+        let document = json!({"priority": ["stripe"], "test_payment_method": malformed});
+        let (status, problem) = s.m.send("PUT", "/routing", Some(document)).await;
+        assert_eq!(status, 422, "{malformed}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "test_payment_method", "{problem}");
+    }
+    let document = json!({"priority": ["stripe"], "test_payment_method": "pm_card_mastercard"});
+    let (status, stored) = s.m.send("PUT", "/routing", Some(document)).await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["test_payment_method"], "pm_card_mastercard");
+    assert_eq!(s.m.send("GET", "/routing", None).await.1["test_payment_method"], "pm_card_mastercard");
+
+    assert_eq!(s.deliver("orders/create", "evt-1", &shopify_order(1, json!({}))).await, 200);
+    // The order's own payment method wins over the configured one.
+    assert_eq!(s.deliver("orders/create", "evt-2", &shopify_order(2, paying_with("pm_card_amex"))).await, 200);
+    drain_payment_queue(&s.m.test.app).await;
+    assert_eq!(s.m.stripe.charges(), 2);
+    let mut charged = s.m.charged("payment_method");
+    charged.sort();
+    assert_eq!(charged, ["pm_card_amex", "pm_card_mastercard"]);
+    for id in ["1", "2"] {
+        assert_eq!(s.m.order(id).await["status"], "paid");
+    }
 }
