@@ -52,7 +52,7 @@ pub async fn receive(
         // Its secret is gone: nothing can be verified, so nothing is accepted.
         return Err(Error::Unauthenticated);
     }
-    let credentials = stores::credentials(app, &store).await?;
+    let credentials = stores::cached_credentials(app, &store).await?;
     let webhooks = platforms::webhooks(platform);
     let delivery = webhooks.verify_delivery(&credentials, headers, body).map_err(|e| match e {
         WebhookError::BadSignature => Error::Unauthenticated,

@@ -7,7 +7,12 @@
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use pivota::app::{App, Ports};
+use pivota::ports::{Secrets, SecretsError};
+use secrecy::SecretString;
 
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
@@ -19,6 +24,7 @@ on_both_backends!(
     an_order_is_paid_once_and_marked_paid_in_the_store,
     paid_declined_and_write_back_failures_are_handled,
     storm_of_deliveries_charges_each_order_exactly_once,
+    deliveries_read_the_store_secret_once_until_the_store_changes,
 );
 
 struct Shop {
@@ -73,7 +79,12 @@ fn order(id: u32, extra: Value) -> Vec<u8> {
 
 impl Shop {
     async fn deliver(&self, body: &[u8], event_id: &str, signature: Option<String>) -> u16 {
-        let mut request = call(&self.test.app, "POST", &format!("/webhooks/custom/{}", self.store_id))
+        self.deliver_to(&self.test.app, body, event_id, signature).await
+    }
+
+    /// A delivery handled by `app` (another process, say).
+    async fn deliver_to(&self, app: &App, body: &[u8], event_id: &str, signature: Option<String>) -> u16 {
+        let mut request = call(app, "POST", &format!("/webhooks/custom/{}", self.store_id))
             .header("x-pivota-topic", "order.created")
             .header("x-pivota-event-id", event_id)
             .raw(body.to_vec());
@@ -234,4 +245,69 @@ async fn storm_of_deliveries_charges_each_order_exactly_once(backend: Backend) {
     marked.sort();
     marked.dedup();
     assert_eq!(marked.len(), 200);
+}
+
+/// The secret store, counting reads of store credentials.
+struct CountingSecrets {
+    inner: Arc<dyn Secrets>,
+    store_reads: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Secrets for CountingSecrets {
+    async fn put(&self, name: &str, value: &SecretString) -> Result<String, SecretsError> {
+        self.inner.put(name, value).await
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
+        if name.contains("/stores/") {
+            self.store_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.get(name).await
+    }
+
+    async fn get_previous(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
+        self.inner.get_previous(name).await
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), SecretsError> {
+        self.inner.delete(name).await
+    }
+}
+
+async fn deliveries_read_the_store_secret_once_until_the_store_changes(backend: Backend) {
+    let s = shop(backend).await;
+    let shared = &s.test.app;
+    let secrets = Arc::new(CountingSecrets { inner: shared.secrets.clone(), store_reads: AtomicUsize::new(0) });
+    let ports = Ports {
+        table: shared.table.clone(),
+        secrets: secrets.clone(),
+        workflow: shared.workflow.clone(),
+        queue: shared.queue.clone(),
+        clock: shared.clock.clone(),
+    };
+    // A warm webhook function: one process, many deliveries.
+    let warm = App::new(ports, shared.settings.clone());
+    for id in 1..=5 {
+        assert_eq!(s.deliver_to(&warm, &order(id, json!({})), &format!("e-{id}"), None).await, 200);
+    }
+    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 1, "read once, then cached");
+
+    // Any change to the store item (here its low-stock threshold) makes the cached credentials stale.
+    let (status, _) = call(shared, "PATCH", &format!("/merchant/{}/store/{}", s.id, s.store_id))
+        .bearer(&s.key)
+        .json(json!({"low_stock_threshold": 3}))
+        .send()
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s.deliver_to(&warm, &order(6, json!({})), "e-6", None).await, 200);
+    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 2);
+
+    // Disconnected (by another process): refused, with no secret read.
+    let (status, _) =
+        call(shared, "DELETE", &format!("/merchant/{}/store/{}", s.id, s.store_id)).bearer(&s.key).send().await;
+    assert!(status == 200 || status == 204, "{status}");
+    assert_eq!(s.deliver_to(&warm, &order(7, json!({})), "e-7", None).await, 401);
+    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 2);
+    assert_eq!(s.orders().await.len(), 6);
 }
