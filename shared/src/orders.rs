@@ -173,7 +173,7 @@ pub enum Recorded {
 /// event id was seen is a duplicate without reading the order.
 pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<Recorded, Error> {
     if let Some(event_id) = event_id
-        && app.table.get(&event_key(&order.store_id, event_id)).await?.is_some()
+        && event_recorded(app, &order.store_id, event_id).await?
     {
         return Ok(Recorded::Duplicate(None));
     }
@@ -192,6 +192,11 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
         let _ = app.table.put(event, Condition::None).await;
     }
     Ok(recorded)
+}
+
+/// Whether an order delivery with this event id was recorded: the first, cheapest dedupe decision.
+pub async fn event_recorded(app: &App, store_id: &str, event_id: &str) -> Result<bool, Error> {
+    Ok(app.table.get(&event_key(store_id, event_id)).await?.is_some())
 }
 
 /// Whether a delivery's event id was already recorded (for deliveries that record no order).
