@@ -106,7 +106,9 @@ pub async fn receive(
             }
         }
         DeliveryTopic::ProductUpdated => {
-            if seen_before(app, store_id, event_id).await? {
+            if let Some(event_id) = event_id
+                && orders::event_recorded(app, store_id, event_id).await?
+            {
                 return Ok(Handled::Duplicate);
             }
             let currency =
@@ -126,6 +128,11 @@ pub async fn receive(
                     app.clock.now(),
                 );
                 app.table.batch_put(vec![product.to_item()?]).await?;
+            }
+            // Only once the product is written: a failed attempt is then retried by the store, not
+            // taken for a duplicate. Two concurrent copies both write the same product, which is harmless.
+            if let Some(event_id) = event_id {
+                orders::remember_event(app, store_id, event_id).await;
             }
             Ok(Handled::ProductUpdated)
         }
@@ -164,14 +171,6 @@ pub async fn receive(
             tracing::info!(store_id, topic, "webhook topic ignored");
             Ok(Handled::Ignored)
         }
-    }
-}
-
-/// Whether a delivery that records no order was seen before (by its event id).
-async fn seen_before(app: &App, store_id: &str, event_id: Option<&str>) -> Result<bool, Error> {
-    match event_id {
-        Some(id) => orders::seen_event(app, store_id, id).await,
-        None => Ok(false),
     }
 }
 

@@ -186,27 +186,24 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
         Err(e) => return Err(e.into()),
     };
     if let Some(event_id) = event_id {
-        let mut event = Item::new(event_key(&order.store_id, event_id), serde_json::Map::new());
-        event.expires_at = Some((app.clock.now() + time::Duration::days(7)).unix_timestamp());
         // Best effort: the order's key is what makes recording idempotent.
-        let _ = app.table.put(event, Condition::None).await;
+        remember_event(app, &order.store_id, event_id).await;
     }
     Ok(recorded)
 }
 
-/// Whether an order delivery with this event id was recorded: the first, cheapest dedupe decision.
+/// Whether a delivery with this event id was handled: the first, cheapest dedupe decision.
 pub async fn event_recorded(app: &App, store_id: &str, event_id: &str) -> Result<bool, Error> {
     Ok(app.table.get(&event_key(store_id, event_id)).await?.is_some())
 }
 
-/// Whether a delivery's event id was already recorded (for deliveries that record no order).
-pub async fn seen_event(app: &App, store_id: &str, event_id: &str) -> Result<bool, Error> {
+/// Records a delivery's event id as handled, for 7 days (Shopify retries for 4 hours), once what it
+/// carried is stored. Best effort: a failure only costs a repeat of idempotent work on a retry.
+pub async fn remember_event(app: &App, store_id: &str, event_id: &str) {
     let mut event = Item::new(event_key(store_id, event_id), serde_json::Map::new());
     event.expires_at = Some((app.clock.now() + time::Duration::days(7)).unix_timestamp());
-    match app.table.put(event, Condition::NotExists).await {
-        Ok(()) => Ok(false),
-        Err(StoreError::ConditionFailed) => Ok(true),
-        Err(e) => Err(e.into()),
+    if let Err(e) = app.table.put(event, Condition::None).await {
+        tracing::warn!(store_id, error = %e, "could not record a webhook event id; a retry will repeat its work");
     }
 }
 

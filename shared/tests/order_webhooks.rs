@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pivota::app::{App, Ports};
-use pivota::ports::{Secrets, SecretsError};
+use pivota::ports::{Condition, Item, ItemKey, Page, Query, Secrets, SecretsError, StoreError, Table, WriteOp};
 use secrecy::SecretString;
 
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeFailure, FakeStripe};
@@ -25,6 +25,7 @@ on_both_backends!(
     paid_declined_and_write_back_failures_are_handled,
     storm_of_deliveries_charges_each_order_exactly_once,
     deliveries_read_the_store_secret_once_until_the_store_changes,
+    a_product_update_that_failed_is_applied_when_the_store_retries,
 );
 
 struct Shop {
@@ -82,10 +83,21 @@ impl Shop {
         self.deliver_to(&self.test.app, body, event_id, signature).await
     }
 
-    /// A delivery handled by `app` (another process, say).
+    /// An order delivery handled by `app` (another process, say).
     async fn deliver_to(&self, app: &App, body: &[u8], event_id: &str, signature: Option<String>) -> u16 {
+        self.deliver_topic_to(app, "order.created", body, event_id, signature).await
+    }
+
+    async fn deliver_topic_to(
+        &self,
+        app: &App,
+        topic: &str,
+        body: &[u8],
+        event_id: &str,
+        signature: Option<String>,
+    ) -> u16 {
         let mut request = call(app, "POST", &format!("/webhooks/custom/{}", self.store_id))
-            .header("x-pivota-topic", "order.created")
+            .header("x-pivota-topic", topic)
             .header("x-pivota-event-id", event_id)
             .raw(body.to_vec());
         if let Some(signature) = signature.or_else(|| Some(FakeCustomStore::sign_with(&self.secret, body))) {
@@ -247,6 +259,18 @@ async fn storm_of_deliveries_charges_each_order_exactly_once(backend: Backend) {
     assert_eq!(marked.len(), 200);
 }
 
+/// Another process on the same backend as `shared`, through these adapters.
+fn process_of(shared: &App, table: Arc<dyn Table>, secrets: Arc<dyn Secrets>) -> App {
+    let ports = Ports {
+        table,
+        secrets,
+        workflow: shared.workflow.clone(),
+        queue: shared.queue.clone(),
+        clock: shared.clock.clone(),
+    };
+    App::new(ports, shared.settings.clone())
+}
+
 /// The secret store, counting reads of store credentials.
 struct CountingSecrets {
     inner: Arc<dyn Secrets>,
@@ -279,15 +303,8 @@ async fn deliveries_read_the_store_secret_once_until_the_store_changes(backend: 
     let s = shop(backend).await;
     let shared = &s.test.app;
     let secrets = Arc::new(CountingSecrets { inner: shared.secrets.clone(), store_reads: AtomicUsize::new(0) });
-    let ports = Ports {
-        table: shared.table.clone(),
-        secrets: secrets.clone(),
-        workflow: shared.workflow.clone(),
-        queue: shared.queue.clone(),
-        clock: shared.clock.clone(),
-    };
     // A warm webhook function: one process, many deliveries.
-    let warm = App::new(ports, shared.settings.clone());
+    let warm = process_of(shared, shared.table.clone(), secrets.clone());
     for id in 1..=5 {
         assert_eq!(s.deliver_to(&warm, &order(id, json!({})), &format!("e-{id}"), None).await, 200);
     }
@@ -310,4 +327,66 @@ async fn deliveries_read_the_store_secret_once_until_the_store_changes(backend: 
     assert_eq!(s.deliver_to(&warm, &order(7, json!({})), "e-7", None).await, 401);
     assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 2);
     assert_eq!(s.orders().await.len(), 6);
+}
+
+/// The table, failing the next `failing_batch_puts` batch writes as DynamoDB does when throttled.
+struct FlakyTable {
+    inner: Arc<dyn Table>,
+    failing_batch_puts: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Table for FlakyTable {
+    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.inner.put(item, condition).await
+    }
+
+    async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
+        self.inner.delete(key, condition).await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.inner.transact(ops).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+
+    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
+        self.inner.batch_get(keys).await
+    }
+
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let failing = self.failing_batch_puts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(StoreError::Transient("ProvisionedThroughputExceededException".into()));
+        }
+        self.inner.batch_put(items).await
+    }
+}
+
+async fn a_product_update_that_failed_is_applied_when_the_store_retries(backend: Backend) {
+    let s = shop(backend).await;
+    let table = Arc::new(FlakyTable { inner: s.test.app.table.clone(), failing_batch_puts: AtomicUsize::new(1) });
+    let flaky = process_of(&s.test.app, table, s.test.app.secrets.clone());
+    let product = serde_json::to_vec(&json!({
+        "id": "p-77", "title": "Trail shoe v2", "status": "active",
+        "variants": [{"id": "v-77", "title": "42", "sku": "TS-42", "price_minor": 12900, "inventory_quantity": 3}],
+    }))
+    .unwrap();
+    let status = s.deliver_topic_to(&flaky, "product.updated", &product, "evt-p77", None).await;
+    assert!(status >= 500, "the write failed, so the store must retry: {status}");
+    // The store retries the same event: it is applied, not taken for a duplicate.
+    assert_eq!(s.deliver_topic_to(&flaky, "product.updated", &product, "evt-p77", None).await, 200);
+    let products = list_all(&s.test.app, &s.key, &format!("/merchant/{}/products", s.id)).await;
+    let updated = products.iter().find(|p| p["external_id"] == "p-77").expect("the product was written");
+    assert_eq!(
+        (updated["title"].as_str(), updated["variants"][0]["price_minor"].as_i64()),
+        (Some("Trail shoe v2"), Some(12900))
+    );
 }

@@ -116,7 +116,7 @@ async fn in_process(fake: &FakeShopify) -> f64 {
     let body = shopify_order(0);
     let headers = header_map(fake.delivery_headers("orders/create", "evt-bench", &body));
     // The dedupe decision for a delivery seen before: the event is recorded.
-    orders::seen_event(&app, STORE_ID, "evt-bench").await.unwrap();
+    orders::remember_event(&app, STORE_ID, "evt-bench").await;
 
     let secret = fake.client_secret();
     let signature = base64::engine::general_purpose::STANDARD.decode(fake.sign_webhook(&body)).unwrap();
