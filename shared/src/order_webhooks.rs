@@ -48,16 +48,28 @@ pub async fn receive(
     if store.platform != platform {
         return Err(Error::NotFound("webhook endpoint"));
     }
-    if store.connection_status == ConnectionStatus::Disconnected {
-        // Its secret is gone: nothing can be verified, so nothing is accepted.
-        return Err(Error::Unauthenticated);
-    }
-    let credentials = stores::cached_credentials(app, &store).await?;
+    let disconnected = store.connection_status == ConnectionStatus::Disconnected;
+    let credentials = if disconnected {
+        // A store the merchant disconnected has no secret left: nothing can be verified, so nothing is
+        // accepted. An uninstalled Shopify app keeps it, for the compliance topics below.
+        stores::kept_credentials(app, &store).await?.ok_or(Error::Unauthenticated)?
+    } else {
+        stores::cached_credentials(app, &store).await?
+    };
     let webhooks = platforms::webhooks(platform);
     let delivery = webhooks.verify_delivery(&credentials, headers, body).map_err(|e| match e {
         WebhookError::BadSignature => Error::Unauthenticated,
         WebhookError::Malformed(reason) => Error::MalformedBody(reason),
     })?;
+    // Shopify sends `shop/redact` 48 hours after `app/uninstalled`, and redaction requests may follow an
+    // uninstall too: a disconnected store gets those and nothing else.
+    let compliance = matches!(
+        delivery.topic,
+        DeliveryTopic::CustomersRedact | DeliveryTopic::ShopRedact | DeliveryTopic::CustomersDataRequest
+    );
+    if disconnected && !compliance {
+        return Err(Error::Unauthenticated);
+    }
     let malformed = |e: WebhookError| Error::MalformedBody(e.to_string());
     let event_id = delivery.event_id.as_deref();
     match delivery.topic {

@@ -221,12 +221,17 @@ pub async fn endpoint(app: &App, url: &url::Url, timeout: std::time::Duration) -
 }
 
 pub async fn credentials(app: &App, store: &Store) -> Result<StoreCredentials, Error> {
-    let secret = app
-        .secrets
-        .get(&store.secret_ref)
+    kept_credentials(app, store)
         .await?
-        .ok_or_else(|| Error::Internal(format!("the secret of store {} is missing", store.store_id)))?;
-    serde_json::from_str(secret.expose_secret()).map_err(|_| Error::Internal("a store secret does not parse".into()))
+        .ok_or_else(|| Error::Internal(format!("the secret of store {} is missing", store.store_id)))
+}
+
+/// The store's credentials, or `None` once they are deleted (a disconnected store).
+pub async fn kept_credentials(app: &App, store: &Store) -> Result<Option<StoreCredentials>, Error> {
+    let Some(secret) = app.secrets.get(&store.secret_ref).await? else { return Ok(None) };
+    let credentials = serde_json::from_str(secret.expose_secret())
+        .map_err(|_| Error::Internal("a store secret does not parse".into()))?;
+    Ok(Some(credentials))
 }
 
 /// Store credentials read recently, per process, so that a webhook delivery (which Shopify wants

@@ -320,12 +320,13 @@ async fn deliveries_read_the_store_secret_once_until_the_store_changes(backend: 
     assert_eq!(s.deliver_to(&warm, &order(6, json!({})), "e-6", None).await, 200);
     assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 2);
 
-    // Disconnected (by another process): refused, with no secret read.
+    // Disconnected (by another process): the cached credentials are not used; the secret store is asked
+    // (the secret is gone) and the delivery refused.
     let (status, _) =
         call(shared, "DELETE", &format!("/merchant/{}/store/{}", s.id, s.store_id)).bearer(&s.key).send().await;
     assert!(status == 200 || status == 204, "{status}");
     assert_eq!(s.deliver_to(&warm, &order(7, json!({})), "e-7", None).await, 401);
-    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 2);
+    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 3);
     assert_eq!(s.orders().await.len(), 6);
 }
 

@@ -294,6 +294,7 @@ async fn a_shopify_product_update_changes_that_product_without_a_sync(backend: B
 
 async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
     let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    assert_eq!(s.deliver("orders/create", "evt-before", &shopify_order(5, json!({}))).await, 200);
     let body = serde_json::to_vec(
         &json!({"id": 548380009, "name": "Pivota Test Shop", "domain": "pivota-test.myshopify.com"}),
     )
@@ -306,7 +307,15 @@ async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
     assert!(problem["detail"].as_str().unwrap().contains("disconnected"), "{problem}");
     // Orders to a disconnected store are refused.
     assert_eq!(s.deliver("orders/create", "evt-after", &shopify_order(7, json!({}))).await, 401);
-    assert!(s.m.orders().await.is_empty());
+    assert_eq!(s.m.orders().await.len(), 1);
+
+    // Shopify sends shop/redact 48 hours after the uninstall: still verified, and acted on.
+    let shop_redact =
+        serde_json::to_vec(&json!({"shop_id": 954889, "shop_domain": "pivota-test.myshopify.com"})).unwrap();
+    assert_eq!(s.deliver_with_hmac("shop/redact", "evt-r", &shop_redact, &forged_hmac(&shop_redact)).await.0, 401);
+    assert!(s.m.order("5").await["customer"].is_object());
+    assert_eq!(s.deliver("shop/redact", "evt-r", &shop_redact).await, 200);
+    assert!(s.m.order("5").await["customer"].is_null(), "the customer's data is gone");
 }
 
 async fn shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs(backend: Backend) {
