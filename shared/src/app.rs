@@ -25,6 +25,8 @@ pub struct App {
     connectors: std::sync::OnceLock<Connectors>,
     admin_token: CachedSecret,
     api_key_pepper: CachedSecret,
+    /// Store credentials for webhook deliveries (see `stores::cached_credentials`).
+    pub(crate) store_credentials: crate::stores::CredentialsCache,
 }
 
 /// The ports an [`App`] is built from.
@@ -47,6 +49,7 @@ impl App {
             queue: ports.queue,
             clock: ports.clock,
             connectors: std::sync::OnceLock::new(),
+            store_credentials: Default::default(),
             settings,
         }
     }

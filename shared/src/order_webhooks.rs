@@ -48,16 +48,28 @@ pub async fn receive(
     if store.platform != platform {
         return Err(Error::NotFound("webhook endpoint"));
     }
-    if store.connection_status == ConnectionStatus::Disconnected {
-        // Its secret is gone: nothing can be verified, so nothing is accepted.
-        return Err(Error::Unauthenticated);
-    }
-    let credentials = stores::credentials(app, &store).await?;
+    let disconnected = store.connection_status == ConnectionStatus::Disconnected;
+    let credentials = if disconnected {
+        // A store the merchant disconnected has no secret left: nothing can be verified, so nothing is
+        // accepted. An uninstalled Shopify app keeps it, for the compliance topics below.
+        stores::kept_credentials(app, &store).await?.ok_or(Error::Unauthenticated)?
+    } else {
+        stores::cached_credentials(app, &store).await?
+    };
     let webhooks = platforms::webhooks(platform);
     let delivery = webhooks.verify_delivery(&credentials, headers, body).map_err(|e| match e {
         WebhookError::BadSignature => Error::Unauthenticated,
         WebhookError::Malformed(reason) => Error::MalformedBody(reason),
     })?;
+    // Shopify sends `shop/redact` 48 hours after `app/uninstalled`, and redaction requests may follow an
+    // uninstall too: a disconnected store gets those and nothing else.
+    let compliance = matches!(
+        delivery.topic,
+        DeliveryTopic::CustomersRedact | DeliveryTopic::ShopRedact | DeliveryTopic::CustomersDataRequest
+    );
+    if disconnected && !compliance {
+        return Err(Error::Unauthenticated);
+    }
     let malformed = |e: WebhookError| Error::MalformedBody(e.to_string());
     let event_id = delivery.event_id.as_deref();
     match delivery.topic {
@@ -106,7 +118,9 @@ pub async fn receive(
             }
         }
         DeliveryTopic::ProductUpdated => {
-            if seen_before(app, store_id, event_id).await? {
+            if let Some(event_id) = event_id
+                && orders::event_recorded(app, store_id, event_id).await?
+            {
                 return Ok(Handled::Duplicate);
             }
             let currency =
@@ -126,6 +140,11 @@ pub async fn receive(
                     app.clock.now(),
                 );
                 app.table.batch_put(vec![product.to_item()?]).await?;
+            }
+            // Only once the product is written: a failed attempt is then retried by the store, not
+            // taken for a duplicate. Two concurrent copies both write the same product, which is harmless.
+            if let Some(event_id) = event_id {
+                orders::remember_event(app, store_id, event_id).await;
             }
             Ok(Handled::ProductUpdated)
         }
@@ -164,14 +183,6 @@ pub async fn receive(
             tracing::info!(store_id, topic, "webhook topic ignored");
             Ok(Handled::Ignored)
         }
-    }
-}
-
-/// Whether a delivery that records no order was seen before (by its event id).
-async fn seen_before(app: &App, store_id: &str, event_id: Option<&str>) -> Result<bool, Error> {
-    match event_id {
-        Some(id) => orders::seen_event(app, store_id, id).await,
-        None => Ok(false),
     }
 }
 

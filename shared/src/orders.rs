@@ -78,6 +78,8 @@ pub struct Order {
     pub line_items: Vec<OrderLine>,
     /// Personal data; removed on a redaction request.
     pub customer: Option<Customer>,
+    /// The order's own (the storefront's `pivota_payment_method`), or in test mode the merchant's
+    /// configured test payment method, pinned by the payment worker before the first charge.
     pub payment_method: Option<String>,
     pub status: OrderStatus,
     pub payment_id: Option<String>,
@@ -149,6 +151,8 @@ impl Order {
             "write_back": self.write_back,
             "write_back_error": self.write_back_error,
             "line_items": self.line_items,
+            // Personal data: `null` once redacted. A `customers/data_request` is answered from here.
+            "customer": self.customer,
             "created_at": rfc3339(&self.created_at),
             "updated_at": rfc3339(&self.updated_at),
         })
@@ -169,7 +173,7 @@ pub enum Recorded {
 /// event id was seen is a duplicate without reading the order.
 pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<Recorded, Error> {
     if let Some(event_id) = event_id
-        && app.table.get(&event_key(&order.store_id, event_id)).await?.is_some()
+        && event_recorded(app, &order.store_id, event_id).await?
     {
         return Ok(Recorded::Duplicate(None));
     }
@@ -182,22 +186,24 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
         Err(e) => return Err(e.into()),
     };
     if let Some(event_id) = event_id {
-        let mut event = Item::new(event_key(&order.store_id, event_id), serde_json::Map::new());
-        event.expires_at = Some((app.clock.now() + time::Duration::days(7)).unix_timestamp());
         // Best effort: the order's key is what makes recording idempotent.
-        let _ = app.table.put(event, Condition::None).await;
+        remember_event(app, &order.store_id, event_id).await;
     }
     Ok(recorded)
 }
 
-/// Whether a delivery's event id was already recorded (for deliveries that record no order).
-pub async fn seen_event(app: &App, store_id: &str, event_id: &str) -> Result<bool, Error> {
+/// Whether a delivery with this event id was handled: the first, cheapest dedupe decision.
+pub async fn event_recorded(app: &App, store_id: &str, event_id: &str) -> Result<bool, Error> {
+    Ok(app.table.get(&event_key(store_id, event_id)).await?.is_some())
+}
+
+/// Records a delivery's event id as handled, for 7 days (Shopify retries for 4 hours), once what it
+/// carried is stored. Best effort: a failure only costs a repeat of idempotent work on a retry.
+pub async fn remember_event(app: &App, store_id: &str, event_id: &str) {
     let mut event = Item::new(event_key(store_id, event_id), serde_json::Map::new());
     event.expires_at = Some((app.clock.now() + time::Duration::days(7)).unix_timestamp());
-    match app.table.put(event, Condition::NotExists).await {
-        Ok(()) => Ok(false),
-        Err(StoreError::ConditionFailed) => Ok(true),
-        Err(e) => Err(e.into()),
+    if let Err(e) = app.table.put(event, Condition::None).await {
+        tracing::warn!(store_id, error = %e, "could not record a webhook event id; a retry will repeat its work");
     }
 }
 

@@ -20,6 +20,7 @@ use crate::payments::{self, PaymentCommand};
 use crate::platforms;
 use crate::psp::PspMode;
 use crate::psp_connections;
+use crate::routing;
 use crate::stores;
 
 pub async fn handle(app: &App, event: SqsEvent, _deadline: Instant) -> SqsBatchResponse {
@@ -60,6 +61,17 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
         orders::save(app, order).await?;
         return Ok(());
     }
+    if !live
+        && order.payment_method.is_none()
+        && let Some(method) = configured_test_payment_method(app, merchant_id).await?
+    {
+        // Pinned on the order before the first charge: a retry then sends the same request under the
+        // order's idempotency key even if the merchant changes the setting in between.
+        order.payment_method = Some(method);
+        if !orders::save(app, order).await? {
+            return Err(Error::Conflict("the order changed concurrently".into()));
+        }
+    }
     let caller = AuthenticatedMerchant {
         merchant_id: merchant_id.clone(),
         key_id: "payment-worker".into(),
@@ -70,8 +82,8 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
     if let Some(name) = &order.name {
         metadata.insert("order_name".into(), name.clone());
     }
-    // In test mode without a payment method, each connector charges its test default (`pm_card_visa`,
-    // the sandbox's success card).
+    // In test mode without a payment method (none on the order, none configured), each connector charges
+    // its test default (`pm_card_visa`, the sandbox's success card).
     let command = PaymentCommand {
         order_id: order.external_id.clone(),
         amount: order.total,
@@ -105,6 +117,12 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
         return Err(Error::Conflict("the order changed concurrently".into()));
     }
     Ok(())
+}
+
+/// The routing document's `test_payment_method`, if the merchant set one.
+async fn configured_test_payment_method(app: &App, merchant_id: &MerchantId) -> Result<Option<String>, Error> {
+    let document = routing::get(app.table.as_ref(), merchant_id).await?;
+    Ok(document.and_then(|(document, _)| document.test_payment_method).map(String::from))
 }
 
 async fn write_back(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Result<(), Error> {

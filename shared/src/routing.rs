@@ -5,6 +5,10 @@
 //! amount range, both optional) picks the PSP; if none matches, `priority` does. The others follow in
 //! `priority` order, as fallbacks for failures where the PSP certainly did not charge.
 //!
+//! An optional `test_payment_method` is what the payment worker charges in test mode for a store order
+//! that carries none (without it, each connector's test default: `pm_card_visa`, the sandbox's success
+//! card).
+//!
 //! | item    | pk              | sk        |
 //! |---------|-----------------|-----------|
 //! | routing | `MERCHANT#<id>` | `ROUTING` |
@@ -49,6 +53,44 @@ pub struct RoutingDocument {
     pub priority: Vec<PspKind>,
     #[serde(default)]
     pub rules: Vec<RoutingRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_payment_method: Option<TestPaymentMethod>,
+}
+
+/// A payment method reference to charge in test mode: a Stripe `pm_…`, an Adyen stored payment method id,
+/// or a sandbox test card. 1 to 255 printable characters without spaces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "pm_card_visa")]
+pub struct TestPaymentMethod(String);
+
+impl TestPaymentMethod {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let method = raw.trim();
+        if method.is_empty() || method.len() > 255 || !method.bytes().all(|b| b.is_ascii_graphic()) {
+            Err("must be a payment method reference (like pm_card_visa): 1 to 255 printable characters without spaces")
+        } else {
+            Ok(Self(method.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TestPaymentMethod {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<TestPaymentMethod> for String {
+    fn from(method: TestPaymentMethod) -> Self {
+        method.0
+    }
 }
 
 /// The document as sent, for field-by-field validation.
@@ -58,6 +100,10 @@ pub struct RoutingRequest {
     pub priority: Option<Vec<String>>,
     #[serde(default)]
     pub rules: Vec<RuleRequest>,
+    /// Charged in test mode for store orders that carry no payment method (default: each PSP's test
+    /// default, `pm_card_visa` or the sandbox's success card). A Stripe `pm_…`, an Adyen stored payment
+    /// method id, or a sandbox test card.
+    pub test_payment_method: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -129,8 +175,10 @@ impl RoutingDocument {
                 rules.push(RoutingRule { currency, min_amount: rule.min_amount, max_amount: rule.max_amount, psp });
             }
         }
+        let test_payment_method =
+            errors.optional("test_payment_method", request.test_payment_method, TestPaymentMethod::parse);
         errors.into_result()?;
-        Ok(Self { priority, rules })
+        Ok(Self { priority, rules, test_payment_method })
     }
 
     /// The PSPs to try for an amount, in order: the first matching rule's PSP (or the first of

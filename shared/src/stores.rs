@@ -8,6 +8,10 @@
 //! Credentials live in the secret store only (`<namespace>/merchants/<id>/stores/<store_id>`); the item
 //! holds the secret's name. The second item finds a store's merchant from a webhook's URL.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -217,12 +221,75 @@ pub async fn endpoint(app: &App, url: &url::Url, timeout: std::time::Duration) -
 }
 
 pub async fn credentials(app: &App, store: &Store) -> Result<StoreCredentials, Error> {
-    let secret = app
-        .secrets
-        .get(&store.secret_ref)
+    kept_credentials(app, store)
         .await?
-        .ok_or_else(|| Error::Internal(format!("the secret of store {} is missing", store.store_id)))?;
-    serde_json::from_str(secret.expose_secret()).map_err(|_| Error::Internal("a store secret does not parse".into()))
+        .ok_or_else(|| Error::Internal(format!("the secret of store {} is missing", store.store_id)))
+}
+
+/// The store's credentials, or `None` once they are deleted (a disconnected store).
+pub async fn kept_credentials(app: &App, store: &Store) -> Result<Option<StoreCredentials>, Error> {
+    let Some(secret) = app.secrets.get(&store.secret_ref).await? else { return Ok(None) };
+    let credentials = serde_json::from_str(secret.expose_secret())
+        .map_err(|_| Error::Internal("a store secret does not parse".into()))?;
+    Ok(Some(credentials))
+}
+
+/// Store credentials read recently, per process, so that a webhook delivery (which Shopify wants
+/// acknowledged within 5 s) does not cost a Secrets Manager round trip each time. An entry holds for the
+/// version of the store item it was read with, so a disconnect (or any change to the store) makes it
+/// stale, and for at most [`CREDENTIALS_TTL`], so a secret changed outside Pivota is picked up soon.
+#[derive(Default)]
+pub struct CredentialsCache {
+    entries: Mutex<HashMap<String, CachedCredentials>>,
+}
+
+struct CachedCredentials {
+    store_version: u64,
+    read_at: Instant,
+    credentials: StoreCredentials,
+}
+
+pub const CREDENTIALS_TTL: Duration = Duration::from_secs(60);
+/// A bound on the memory the cache takes; far above the stores one warm function sees in a minute.
+const CREDENTIALS_CACHE_ENTRIES: usize = 1024;
+
+impl CredentialsCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedCredentials>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, store_id: &str, store_version: u64, now: Instant) -> Option<StoreCredentials> {
+        let entries = self.entries();
+        let entry = entries.get(store_id)?;
+        let fresh = entry.store_version == store_version && now.duration_since(entry.read_at) < CREDENTIALS_TTL;
+        fresh.then(|| entry.credentials.clone())
+    }
+
+    fn insert(&self, store_id: &str, store_version: u64, read_at: Instant, credentials: StoreCredentials) {
+        let mut entries = self.entries();
+        if entries.len() >= CREDENTIALS_CACHE_ENTRIES {
+            entries.retain(|_, entry| read_at.duration_since(entry.read_at) < CREDENTIALS_TTL);
+            if entries.len() >= CREDENTIALS_CACHE_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(store_id.to_owned(), CachedCredentials { store_version, read_at, credentials });
+    }
+
+    fn forget(&self, store_id: &str) {
+        self.entries().remove(store_id);
+    }
+}
+
+/// The store's credentials through this process's [`CredentialsCache`] (the webhook path).
+pub async fn cached_credentials(app: &App, store: &Store) -> Result<StoreCredentials, Error> {
+    let now = Instant::now();
+    if let Some(credentials) = app.store_credentials.get(&store.store_id, store.version, now) {
+        return Ok(credentials);
+    }
+    let credentials = credentials(app, store).await?;
+    app.store_credentials.insert(&store.store_id, store.version, now, credentials.clone());
+    Ok(credentials)
 }
 
 /// What a platform error means for a request that asked it something.
@@ -367,6 +434,7 @@ pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> 
     // Each step is idempotent and the status changes last, so a retry after a failure finishes the job.
     crate::products::mark_store_removed(app, merchant_id, store_id).await?;
     app.secrets.delete(&store.secret_ref).await?;
+    app.store_credentials.forget(store_id);
     update(app, merchant_id, store_id, |store| {
         store.connection_status = ConnectionStatus::Disconnected;
         store.webhooks.clear();
@@ -374,4 +442,41 @@ pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> 
     .await?;
     tracing::info!(%merchant_id, store_id, "store disconnected");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials(token: &str) -> StoreCredentials {
+        serde_json::from_value(serde_json::json!({"api_token": token})).unwrap()
+    }
+
+    #[test]
+    fn cached_credentials_hold_for_the_store_version_and_the_ttl() {
+        let cache = CredentialsCache::default();
+        let read_at = Instant::now();
+        assert!(cache.get("sto_1", 3, read_at).is_none());
+        cache.insert("sto_1", 3, read_at, credentials("token-a"));
+        let hit = cache.get("sto_1", 3, read_at + CREDENTIALS_TTL - Duration::from_millis(1)).unwrap();
+        assert_eq!(hit.api_token.expose_secret(), "token-a");
+        assert!(cache.get("sto_1", 4, read_at).is_none(), "the store changed since");
+        assert!(cache.get("sto_2", 3, read_at).is_none(), "another store");
+        assert!(cache.get("sto_1", 3, read_at + CREDENTIALS_TTL).is_none(), "expired");
+        cache.forget("sto_1");
+        assert!(cache.get("sto_1", 3, read_at).is_none(), "forgotten on disconnect");
+    }
+
+    #[test]
+    fn a_full_cache_makes_room() {
+        let cache = CredentialsCache::default();
+        let start = Instant::now();
+        for i in 0..CREDENTIALS_CACHE_ENTRIES {
+            cache.insert(&format!("sto_{i}"), 1, start, credentials("t"));
+        }
+        let later = start + CREDENTIALS_TTL;
+        cache.insert("sto_new", 1, later, credentials("new"));
+        assert_eq!(cache.entries().len(), 1, "the expired entries made room");
+        assert!(cache.get("sto_new", 1, later).is_some());
+    }
 }

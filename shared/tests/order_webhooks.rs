@@ -3,24 +3,20 @@
 //! the storm test: 200 orders, 1,000 deliveries with duplicates, concurrency and retries, a PSP failing
 //! 20 % of calls transiently, and tampered deliveries.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use pivota::connectors::ConnectorSettings;
-use pivota::settings::Settings;
-use pivota::store_url::StoreUrlPolicy;
+use pivota::app::{App, Ports};
+use pivota::ports::{Condition, Item, ItemKey, Page, Query, Secrets, SecretsError, StoreError, Table, WriteOp};
+use secrecy::SecretString;
+
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
-use support::{Backend, TestApp, app_on, approved_merchant, call, drain_payment_queue};
-
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Embedded).await })* }
-        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Moto).await })* }
-    };
-}
+use support::{Backend, TestApp, app_with_fakes, approved_merchant, call, drain_payment_queue, list_all};
 
 on_both_backends!(
     webhook_setup_is_idempotent,
@@ -28,6 +24,8 @@ on_both_backends!(
     an_order_is_paid_once_and_marked_paid_in_the_store,
     paid_declined_and_write_back_failures_are_handled,
     storm_of_deliveries_charges_each_order_exactly_once,
+    deliveries_read_the_store_secret_once_until_the_store_changes,
+    a_product_update_that_failed_is_applied_when_the_store_retries,
 );
 
 struct Shop {
@@ -43,16 +41,7 @@ struct Shop {
 /// A merchant with Stripe (test mode) and a custom store whose webhooks are set up.
 async fn shop(backend: Backend) -> Shop {
     let stripe = FakeStripe::start().await;
-    let settings = Settings {
-        store_urls: StoreUrlPolicy { allow_insecure: true },
-        connectors: ConnectorSettings {
-            stripe_api_base: stripe.uri(),
-            request_timeout: Duration::from_secs(5),
-            ..ConnectorSettings::default()
-        },
-        ..Settings::default()
-    };
-    let test = app_on(backend, settings).await;
+    let test = app_with_fakes(backend, stripe.uri()).await;
     let email = format!("{}@shop.example", ulid::Ulid::new().to_string().to_lowercase());
     let (id, key) = approved_merchant(&test.app, &email).await;
     let (status, body) = call(&test.app, "POST", &format!("/merchant/{id}/psp/connect"))
@@ -91,8 +80,24 @@ fn order(id: u32, extra: Value) -> Vec<u8> {
 
 impl Shop {
     async fn deliver(&self, body: &[u8], event_id: &str, signature: Option<String>) -> u16 {
-        let mut request = call(&self.test.app, "POST", &format!("/webhooks/custom/{}", self.store_id))
-            .header("x-pivota-topic", "order.created")
+        self.deliver_to(&self.test.app, body, event_id, signature).await
+    }
+
+    /// An order delivery handled by `app` (another process, say).
+    async fn deliver_to(&self, app: &App, body: &[u8], event_id: &str, signature: Option<String>) -> u16 {
+        self.deliver_topic_to(app, "order.created", body, event_id, signature).await
+    }
+
+    async fn deliver_topic_to(
+        &self,
+        app: &App,
+        topic: &str,
+        body: &[u8],
+        event_id: &str,
+        signature: Option<String>,
+    ) -> u16 {
+        let mut request = call(app, "POST", &format!("/webhooks/custom/{}", self.store_id))
+            .header("x-pivota-topic", topic)
             .header("x-pivota-event-id", event_id)
             .raw(body.to_vec());
         if let Some(signature) = signature.or_else(|| Some(FakeCustomStore::sign_with(&self.secret, body))) {
@@ -115,21 +120,7 @@ impl Shop {
     }
 
     async fn orders(&self) -> Vec<Value> {
-        let mut all = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let url = match &cursor {
-                Some(c) => format!("/merchant/{}/orders?limit=100&cursor={c}", self.id),
-                None => format!("/merchant/{}/orders?limit=100", self.id),
-            };
-            let (status, page) = call(&self.test.app, "GET", &url).bearer(&self.key).send().await;
-            assert_eq!(status, 200, "{page}");
-            all.extend(page["items"].as_array().unwrap().iter().cloned());
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return all,
-            }
-        }
+        list_all(&self.test.app, &self.key, &format!("/merchant/{}/orders", self.id)).await
     }
 }
 
@@ -266,4 +257,137 @@ async fn storm_of_deliveries_charges_each_order_exactly_once(backend: Backend) {
     marked.sort();
     marked.dedup();
     assert_eq!(marked.len(), 200);
+}
+
+/// Another process on the same backend as `shared`, through these adapters.
+fn process_of(shared: &App, table: Arc<dyn Table>, secrets: Arc<dyn Secrets>) -> App {
+    let ports = Ports {
+        table,
+        secrets,
+        workflow: shared.workflow.clone(),
+        queue: shared.queue.clone(),
+        clock: shared.clock.clone(),
+    };
+    App::new(ports, shared.settings.clone())
+}
+
+/// The secret store, counting reads of store credentials.
+struct CountingSecrets {
+    inner: Arc<dyn Secrets>,
+    store_reads: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Secrets for CountingSecrets {
+    async fn put(&self, name: &str, value: &SecretString) -> Result<String, SecretsError> {
+        self.inner.put(name, value).await
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
+        if name.contains("/stores/") {
+            self.store_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.get(name).await
+    }
+
+    async fn get_previous(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
+        self.inner.get_previous(name).await
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), SecretsError> {
+        self.inner.delete(name).await
+    }
+}
+
+async fn deliveries_read_the_store_secret_once_until_the_store_changes(backend: Backend) {
+    let s = shop(backend).await;
+    let shared = &s.test.app;
+    let secrets = Arc::new(CountingSecrets { inner: shared.secrets.clone(), store_reads: AtomicUsize::new(0) });
+    // A warm webhook function: one process, many deliveries.
+    let warm = process_of(shared, shared.table.clone(), secrets.clone());
+    for id in 1..=5 {
+        assert_eq!(s.deliver_to(&warm, &order(id, json!({})), &format!("e-{id}"), None).await, 200);
+    }
+    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 1, "read once, then cached");
+
+    // Any change to the store item (here its low-stock threshold) makes the cached credentials stale.
+    let (status, _) = call(shared, "PATCH", &format!("/merchant/{}/store/{}", s.id, s.store_id))
+        .bearer(&s.key)
+        .json(json!({"low_stock_threshold": 3}))
+        .send()
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s.deliver_to(&warm, &order(6, json!({})), "e-6", None).await, 200);
+    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 2);
+
+    // Disconnected (by another process): the cached credentials are not used; the secret store is asked
+    // (the secret is gone) and the delivery refused.
+    let (status, _) =
+        call(shared, "DELETE", &format!("/merchant/{}/store/{}", s.id, s.store_id)).bearer(&s.key).send().await;
+    assert!(status == 200 || status == 204, "{status}");
+    assert_eq!(s.deliver_to(&warm, &order(7, json!({})), "e-7", None).await, 401);
+    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 3);
+    assert_eq!(s.orders().await.len(), 6);
+}
+
+/// The table, failing the next `failing_batch_puts` batch writes as DynamoDB does when throttled.
+struct FlakyTable {
+    inner: Arc<dyn Table>,
+    failing_batch_puts: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Table for FlakyTable {
+    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.inner.put(item, condition).await
+    }
+
+    async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
+        self.inner.delete(key, condition).await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.inner.transact(ops).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+
+    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
+        self.inner.batch_get(keys).await
+    }
+
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let failing = self.failing_batch_puts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(StoreError::Transient("ProvisionedThroughputExceededException".into()));
+        }
+        self.inner.batch_put(items).await
+    }
+}
+
+async fn a_product_update_that_failed_is_applied_when_the_store_retries(backend: Backend) {
+    let s = shop(backend).await;
+    let table = Arc::new(FlakyTable { inner: s.test.app.table.clone(), failing_batch_puts: AtomicUsize::new(1) });
+    let flaky = process_of(&s.test.app, table, s.test.app.secrets.clone());
+    let product = serde_json::to_vec(&json!({
+        "id": "p-77", "title": "Trail shoe v2", "status": "active",
+        "variants": [{"id": "v-77", "title": "42", "sku": "TS-42", "price_minor": 12900, "inventory_quantity": 3}],
+    }))
+    .unwrap();
+    let status = s.deliver_topic_to(&flaky, "product.updated", &product, "evt-p77", None).await;
+    assert!(status >= 500, "the write failed, so the store must retry: {status}");
+    // The store retries the same event: it is applied, not taken for a duplicate.
+    assert_eq!(s.deliver_topic_to(&flaky, "product.updated", &product, "evt-p77", None).await, 200);
+    let products = list_all(&s.test.app, &s.key, &format!("/merchant/{}/products", s.id)).await;
+    let updated = products.iter().find(|p| p["external_id"] == "p-77").expect("the product was written");
+    assert_eq!(
+        (updated["title"].as_str(), updated["variants"][0]["price_minor"].as_i64()),
+        (Some("Trail shoe v2"), Some(12900))
+    );
 }

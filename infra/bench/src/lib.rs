@@ -6,6 +6,40 @@ pub mod sync_worker_process;
 
 use std::time::Duration;
 
+use pivota::settings::Settings;
+use pivota_local::{LocalConfig, Platform};
+
+/// The local runner on the embedded backend in a fresh directory, on a runtime of its own so that a load
+/// generator does not share its scheduler.
+pub struct Runner {
+    pub platform: Platform,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    runtime: tokio::runtime::Runtime,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Runner {
+    pub fn start(worker_threads: usize, settings: Settings) -> Self {
+        let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(worker_threads).enable_all().build().unwrap();
+        let config = LocalConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.path().to_owned(),
+            admin_token: Some("bench-admin-token".into()),
+            settings,
+        };
+        let platform = runtime.block_on(Platform::start(config)).expect("the runner starts");
+        let base = format!("http://{}", platform.local_addr);
+        Self { platform, base, runtime, _data_dir: data_dir }
+    }
+
+    pub fn stop(self) {
+        self.runtime.block_on(self.platform.stop());
+    }
+}
+
 /// The `q`-quantile (0..=1) of sorted samples, nearest-rank.
 pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {

@@ -2,7 +2,7 @@
 //! off the async executor.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode};
@@ -101,6 +101,34 @@ impl Db {
             return Err(OpenError::NewerSchema { path: path.to_owned(), found: applied, known: MIGRATIONS.len() });
         }
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs a point read on the connection: right here when nobody holds the connection (a read from
+    /// SQLite's page cache takes a few microseconds, less than waking a blocking thread for it), else in a
+    /// blocking thread like [`Db::run`]. Only for reads of one row: they never wait on a commit.
+    pub(crate) async fn read<T, E, W>(&self, work: W) -> Result<T, E>
+    where
+        W: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match self.read_if_free(work) {
+            Ok(result) => result,
+            Err(work) => self.run(work).await,
+        }
+    }
+
+    /// `Ok` with the result if the connection was free, else `Err` with the work, not done.
+    fn read_if_free<T, E, W>(&self, work: W) -> Result<Result<T, E>, W>
+    where
+        W: FnOnce(&mut Connection) -> Result<T, E>,
+    {
+        let mut conn = match self.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return Err(work),
+        };
+        Ok(work(&mut conn))
     }
 
     /// Runs `work` on the connection in a blocking thread.

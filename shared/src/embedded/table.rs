@@ -49,7 +49,7 @@ impl EmbeddedTable {
 impl Table for EmbeddedTable {
     async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
-        self.db.run(move |conn| load(conn, &key)).await
+        self.db.read(move |conn| load(conn, &key)).await
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
@@ -207,8 +207,9 @@ fn current_version(conn: &Connection, key: &ItemKey) -> Result<Option<u64>, Stor
 }
 
 fn load(conn: &Connection, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-    let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2");
-    let row = conn.query_row(&sql, [&key.pk, &key.sk], read_row).optional()?;
+    // Cached: preparing the statement costs more than running it (the webhook path's dedupe read).
+    let mut statement = conn.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"))?;
+    let row = statement.query_row([&key.pk, &key.sk], read_row).optional()?;
     row.map(StoredRow::into_item).transpose()
 }
 

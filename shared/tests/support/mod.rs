@@ -18,6 +18,15 @@ use pivota::secret::{SecretString, random_token};
 use pivota::settings::Settings;
 use serde_json::Value;
 
+/// Declares each named `async fn case(backend: Backend)` as a test on the embedded backend and on moto.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Embedded).await })* }
+        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Moto).await })* }
+    };
+}
+
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 pub struct TestApp {
@@ -109,6 +118,21 @@ pub async fn app_on(backend: Backend, settings: Settings) -> TestApp {
     }
 }
 
+/// An app talking to local fakes: store URLs may be `http://127.0.0.1:…`, and Stripe is at
+/// `stripe_api_base`.
+pub async fn app_with_fakes(backend: Backend, stripe_api_base: String) -> TestApp {
+    let settings = Settings {
+        store_urls: pivota::store_url::StoreUrlPolicy { allow_insecure: true },
+        connectors: pivota::connectors::ConnectorSettings {
+            stripe_api_base,
+            request_timeout: std::time::Duration::from_secs(5),
+            ..Default::default()
+        },
+        ..Settings::default()
+    };
+    app_on(backend, settings).await
+}
+
 /// Every item in one partition of the table (for checks that no secret is stored).
 pub async fn partition(app: &App, pk: &str) -> Vec<pivota::ports::Item> {
     let query = pivota::ports::Query::new(pivota::ports::Index::Primary, pk, 1000);
@@ -143,9 +167,12 @@ impl Call<'_> {
         self
     }
 
-    /// A body of raw bytes, sent as JSON (webhook deliveries, whose signature covers these exact bytes).
+    /// A body of raw bytes (webhook deliveries, whose signature covers these exact bytes), sent as JSON
+    /// unless a content type was set.
     pub fn raw(mut self, body: Vec<u8>) -> Self {
-        self.builder = self.builder.header("content-type", "application/json");
+        if !self.builder.headers_ref().is_some_and(|headers| headers.contains_key("content-type")) {
+            self.builder = self.builder.header("content-type", "application/json");
+        }
         self.body = Some(Body::Binary(body));
         self
     }
@@ -165,6 +192,26 @@ impl Call<'_> {
         let request = lambda_http::RequestExt::with_query_string_parameters(request, query);
         let routes: Vec<&api::Route> = ROUTES.iter().collect();
         api::dispatch(self.app, &routes, request).await
+    }
+}
+
+/// Every item of a paginated list (`{items, next_cursor}`) at `path`, following the cursors.
+pub async fn list_all(app: &App, key: &str, path: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    let separator = if path.contains('?') { '&' } else { '?' };
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{path}{separator}limit=100&cursor={c}"),
+            None => format!("{path}{separator}limit=100"),
+        };
+        let (status, page) = call(app, "GET", &url).bearer(key).send().await;
+        assert_eq!(status, 200, "{page}");
+        all.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return all,
+        }
     }
 }
 

@@ -1,0 +1,493 @@
+//! Order webhooks from Shopify and WooCommerce end to end, through `POST /webhooks/{platform}/{store_id}`
+//! with the headers each platform sends, on both backends: setup on the (fake) store, signed deliveries,
+//! one Stripe charge per order, the order marked paid in the store; already-paid orders, product updates,
+//! uninstall and Shopify's compliance topics. Also live mode, and the test payment method a merchant
+//! configures in its routing document.
+
+#[macro_use]
+mod support;
+
+use std::time::Duration;
+
+use pivota_fakes::{DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FakeShop, FakeShopify, FakeStripe, FakeWooCommerce};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use support::{
+    Backend, TestApp, app_with_fakes, approved_merchant, call, drain_payment_queue, drain_sync_queue, list_all,
+    partition,
+};
+
+on_both_backends!(
+    a_shopify_order_is_charged_once_and_marked_paid,
+    shopify_deliveries_with_a_tampered_body_or_bad_hmac_get_401_and_leave_no_trace,
+    a_shopify_product_update_changes_that_product_without_a_sync,
+    shopify_app_uninstalled_disconnects_the_store,
+    shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs,
+    a_woocommerce_order_is_charged_once_and_marked_paid,
+    live_mode_charges_only_orders_that_carry_a_payment_method,
+    test_mode_charges_the_configured_test_payment_method,
+);
+
+const TEST_KEY: &str = "sk_test_51PlatformsTestKey0000";
+const LIVE_KEY: &str = "sk_live_51PlatformsLiveKey0000";
+
+/// An approved merchant with Stripe connected with `stripe_key` (a test or a live key).
+struct Merchant {
+    test: TestApp,
+    stripe: FakeStripe,
+    id: String,
+    key: String,
+}
+
+impl Merchant {
+    async fn start(backend: Backend, stripe_key: &str) -> Self {
+        let stripe = FakeStripe::start().await;
+        // With an exact list, the fake's balance reports live mode for `sk_live_…` keys.
+        stripe.set_valid_keys([stripe_key]);
+        let test = app_with_fakes(backend, stripe.uri()).await;
+        let email = format!("{}@platforms.example", ulid::Ulid::new().to_string().to_lowercase());
+        let (id, key) = approved_merchant(&test.app, &email).await;
+        let merchant = Self { test, stripe, id, key };
+        let (status, body) =
+            merchant.send("POST", "/psp/connect", Some(json!({"psp": "stripe", "api_key": stripe_key}))).await;
+        assert_eq!(status, 201, "{body}");
+        merchant
+    }
+
+    /// A call to `/merchant/{id}{path}` with the merchant's key.
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let request = call(&self.test.app, method, &format!("/merchant/{}{path}", self.id)).bearer(&self.key);
+        match body {
+            Some(body) => request.json(body).send().await,
+            None => request.send().await,
+        }
+    }
+
+    /// Connects a store and sets up its webhooks. Returns the store id and the setup's answer.
+    async fn connect_store(&self, connect: Value) -> (String, Value) {
+        let (status, store) = self.send("POST", "/store/connect", Some(connect)).await;
+        assert_eq!(status, 201, "{store}");
+        let store_id = store["store_id"].as_str().unwrap().to_owned();
+        let (status, setup) = self.send("POST", &format!("/store/{store_id}/webhooks/setup"), None).await;
+        assert_eq!(status, 200, "{setup}");
+        (store_id, setup)
+    }
+
+    fn address(&self, platform: &str, store_id: &str) -> String {
+        format!("{}/webhooks/{platform}/{store_id}", self.test.app.settings.public_base_url)
+    }
+
+    async fn deliver(&self, platform: &str, store_id: &str, headers: &[(String, String)], body: &[u8]) -> (u16, Value) {
+        let mut request = call(&self.test.app, "POST", &format!("/webhooks/{platform}/{store_id}"));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.raw(body.to_vec()).send().await
+    }
+
+    async fn orders(&self) -> Vec<Value> {
+        list_all(&self.test.app, &self.key, &format!("/merchant/{}/orders", self.id)).await
+    }
+
+    async fn order(&self, external_id: &str) -> Value {
+        let orders = self.orders().await;
+        orders.into_iter().find(|o| o["external_id"] == external_id).unwrap_or_else(|| panic!("no order {external_id}"))
+    }
+
+    async fn products(&self) -> Vec<Value> {
+        list_all(&self.test.app, &self.key, &format!("/merchant/{}/products", self.id)).await
+    }
+
+    /// The latest sync job of the merchant's (only) store.
+    async fn last_sync_job(&self) -> Value {
+        let (status, stores) = self.send("GET", "/stores", None).await;
+        assert_eq!(status, 200, "{stores}");
+        stores["items"][0]["last_sync_job"].clone()
+    }
+
+    /// `param` of each PaymentIntent request Stripe received.
+    fn charged(&self, param: &str) -> Vec<String> {
+        let requests = self.stripe.payment_intent_requests();
+        requests.iter().filter_map(|r| r.params.iter().find(|(k, _)| k == param).map(|(_, v)| v.clone())).collect()
+    }
+}
+
+fn merged(mut base: Value, extra: Value) -> Vec<u8> {
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+        base.extend(extra.clone());
+    }
+    serde_json::to_vec(&base).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Shopify
+// ---------------------------------------------------------------------------------------------------
+
+struct Shopify {
+    m: Merchant,
+    fake: FakeShopify,
+    store_id: String,
+}
+
+async fn shopify(backend: Backend, stripe_key: &str, shop: FakeShop) -> Shopify {
+    let m = Merchant::start(backend, stripe_key).await;
+    let fake = FakeShopify::start(shop).await;
+    let (store_id, _) = m
+        .connect_store(json!({"platform": "shopify", "store_url": fake.uri(), "api_token": fake.access_token(), "webhook_secret": fake.client_secret()}))
+        .await;
+    Shopify { m, fake, store_id }
+}
+
+/// An `orders/create` payload as Shopify sends it (REST shape): 49.98 EUR after an edit, from customer `id + 1`.
+fn shopify_order(id: u64, extra: Value) -> Vec<u8> {
+    let order = json!({
+        "id": id, "admin_graphql_api_id": format!("gid://shopify/Order/{id}"), "name": "#1001",
+        "email": format!("buyer{id}@example.com"), "currency": "EUR", "total_price": "59.98",
+        "current_total_price": "49.98", "subtotal_price": "49.98", "financial_status": "pending",
+        "note_attributes": [{"name": "gift_note", "value": "Happy birthday"}],
+        "line_items": [
+            {"id": 466157049, "title": "Linen shirt", "quantity": 2, "sku": "LIN-M", "price": "19.99"},
+            {"id": 466157050, "title": "Gift wrap", "quantity": 1, "sku": "", "price": "10.00"}
+        ],
+        "customer": {"id": id + 1, "email": format!("buyer{id}@example.com"), "first_name": "Jon", "last_name": "Doe"},
+    });
+    merged(order, extra)
+}
+
+fn paying_with(payment_method: &str) -> Value {
+    json!({"note_attributes": [{"name": "pivota_payment_method", "value": payment_method}]})
+}
+
+impl Shopify {
+    /// A delivery with exactly the headers Shopify sends, signed with the app's client secret.
+    async fn deliver(&self, topic: &str, event_id: &str, body: &[u8]) -> u16 {
+        self.deliver_with_hmac(topic, event_id, body, &self.fake.sign_webhook(body)).await.0
+    }
+
+    /// The same delivery, but with `hmac` as its `X-Shopify-Hmac-Sha256`.
+    async fn deliver_with_hmac(&self, topic: &str, event_id: &str, body: &[u8], hmac: &str) -> (u16, Value) {
+        let headers: Vec<(String, String)> = self
+            .fake
+            .delivery_headers(topic, event_id, body)
+            .into_iter()
+            .map(|(name, value)| {
+                (name.to_owned(), if name == "x-shopify-hmac-sha256" { hmac.to_owned() } else { value })
+            })
+            .collect();
+        self.m.deliver("shopify", &self.store_id, &headers, body).await
+    }
+}
+
+/// An HMAC Shopify never made: the right shape, keyed with another secret.
+fn forged_hmac(body: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"not-the-app-secret").unwrap();
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+async fn a_shopify_order_is_charged_once_and_marked_paid(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let subscriptions = s.fake.subscriptions();
+    let topics: Vec<&str> = subscriptions.iter().map(|w| w.topic.as_str()).collect();
+    assert_eq!(topics, ["ORDERS_CREATE", "PRODUCTS_UPDATE", "APP_UNINSTALLED"]);
+    assert!(subscriptions.iter().all(|w| w.uri == s.m.address("shopify", &s.store_id)), "{subscriptions:?}");
+
+    let body = shopify_order(820982911946154508, json!({}));
+    assert_eq!(s.deliver("orders/create", "evt-1", &body).await, 200);
+    assert_eq!(s.deliver("orders/create", "evt-1", &body).await, 200, "Shopify may deliver twice");
+    let received = s.m.order("820982911946154508").await;
+    assert_eq!((received["status"].as_str(), received["amount"].as_i64()), (Some("received"), Some(4998)));
+    assert_eq!(received["currency"], "EUR");
+    assert_eq!(received["line_items"][0]["price_minor"], 1999);
+    drain_payment_queue(&s.m.test.app).await;
+
+    assert_eq!(s.m.stripe.charges(), 1);
+    assert_eq!(s.m.charged("amount"), ["4998"]);
+    assert_eq!(s.m.charged("currency"), ["eur"]);
+    let orders = s.m.orders().await;
+    assert_eq!(orders.len(), 1);
+    let paid = &orders[0];
+    assert_eq!((paid["status"].as_str(), paid["write_back"].as_str()), (Some("paid"), Some("done")), "{paid}");
+    assert_eq!(paid["psp"], "stripe");
+    assert!(paid["psp_reference"].as_str().is_some_and(|r| r.starts_with("pi_")), "{paid}");
+    assert_eq!(s.fake.orders_marked_paid(), ["gid://shopify/Order/820982911946154508"]);
+
+    // An order paid at checkout is recorded and not charged.
+    let already_paid = shopify_order(820982911946154509, json!({"financial_status": "paid"}));
+    assert_eq!(s.deliver("orders/create", "evt-2", &already_paid).await, 200);
+    drain_payment_queue(&s.m.test.app).await;
+    let recorded = s.m.order("820982911946154509").await;
+    assert_eq!(
+        (recorded["status"].as_str(), recorded["write_back"].as_str()),
+        (Some("already_paid"), Some("not_needed"))
+    );
+    assert_eq!(s.m.stripe.charges(), 1);
+    assert_eq!(s.fake.orders_marked_paid().len(), 1);
+}
+
+async fn shopify_deliveries_with_a_tampered_body_or_bad_hmac_get_401_and_leave_no_trace(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let body = shopify_order(1001, json!({}));
+    let tampered = String::from_utf8(body.clone()).unwrap().replace("49.98", "0.01").into_bytes();
+    let (status, problem) = s.deliver_with_hmac("orders/create", "evt-x", &tampered, &s.fake.sign_webhook(&body)).await;
+    assert_eq!(status, 401, "a tampered body: {problem}");
+    assert_eq!(problem["status"], 401, "a problem+json body: {problem}");
+    for hmac in [forged_hmac(&body), "not base64!".to_owned(), String::new()] {
+        assert_eq!(s.deliver_with_hmac("orders/create", "evt-x", &body, &hmac).await.0, 401, "{hmac:?}");
+    }
+
+    assert!(s.m.orders().await.is_empty());
+    assert_eq!(drain_payment_queue(&s.m.test.app).await, 0, "nothing was queued");
+    assert_eq!(s.m.stripe.payment_intent_requests().len(), 0);
+    // The same event, correctly signed, is then accepted: the refusals left no dedupe record behind.
+    assert_eq!(s.deliver("orders/create", "evt-x", &body).await, 200);
+    assert_eq!(s.m.orders().await.len(), 1);
+}
+
+async fn a_shopify_product_update_changes_that_product_without_a_sync(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default().with_products(3)).await;
+    let (status, job) = s.m.send("POST", &format!("/store/{}/sync", s.store_id), None).await;
+    assert_eq!(status, 202, "{job}");
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
+    let before = s.m.products().await;
+    assert_eq!(before.len(), 3);
+    let pages_served = s.fake.pages_served();
+    let sync_job = s.m.last_sync_job().await;
+    assert_eq!(sync_job["state"], "succeeded", "{sync_job}");
+
+    let target = before.iter().find(|p| p["external_id"] == s.fake.product_id(1)).unwrap();
+    let numeric_id = |gid: &str| gid.rsplit('/').next().unwrap().parse::<u64>().unwrap();
+    let variants: Vec<Value> = target["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let id = v["variant_id"].as_str().unwrap();
+            json!({"id": numeric_id(id), "admin_graphql_api_id": id, "title": v["title"], "sku": v["sku"], "price": "123.45", "inventory_quantity": 8})
+        })
+        .collect();
+    let product = |title: &str| {
+        serde_json::to_vec(&json!({
+            "id": numeric_id(&s.fake.product_id(1)), "admin_graphql_api_id": s.fake.product_id(1), "title": title,
+            "status": "active", "updated_at": "2026-07-10T14:00:00+02:00", "variants": variants,
+        }))
+        .unwrap()
+    };
+    assert_eq!(s.deliver("products/update", "evt-p1", &product("Renamed product")).await, 200);
+    // The same event again (another body, so a replay would show): a duplicate, ignored.
+    assert_eq!(s.deliver("products/update", "evt-p1", &product("Replayed")).await, 200);
+
+    let after = s.m.products().await;
+    assert_eq!(after.len(), 3);
+    let updated = after.iter().find(|p| p["external_id"] == s.fake.product_id(1)).unwrap();
+    assert_eq!(updated["title"], "Renamed product");
+    assert!(updated["variants"].as_array().unwrap().iter().all(|v| v["price_minor"] == 12345), "{updated}");
+    let others = |list: &[Value]| -> Vec<Value> {
+        list.iter().filter(|p| p["external_id"] != s.fake.product_id(1)).cloned().collect()
+    };
+    assert_eq!(others(&after), others(&before), "the other products are untouched");
+    assert_eq!(s.fake.pages_served(), pages_served, "the catalog was not read again");
+    assert_eq!(s.m.last_sync_job().await, sync_job, "no sync job was started");
+}
+
+async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    assert_eq!(s.deliver("orders/create", "evt-before", &shopify_order(5, json!({}))).await, 200);
+    let body = serde_json::to_vec(
+        &json!({"id": 548380009, "name": "Pivota Test Shop", "domain": "pivota-test.myshopify.com"}),
+    )
+    .unwrap();
+    assert_eq!(s.deliver("app/uninstalled", "evt-u", &body).await, 200);
+    let (_, stores) = s.m.send("GET", "/stores", None).await;
+    assert_eq!(stores["items"], json!([]), "a disconnected store is not listed");
+    let (status, problem) = s.m.send("POST", &format!("/store/{}/webhooks/setup", s.store_id), None).await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("disconnected"), "{problem}");
+    // Orders to a disconnected store are refused.
+    assert_eq!(s.deliver("orders/create", "evt-after", &shopify_order(7, json!({}))).await, 401);
+    assert_eq!(s.m.orders().await.len(), 1);
+
+    // Shopify sends shop/redact 48 hours after the uninstall: still verified, and acted on.
+    let shop_redact =
+        serde_json::to_vec(&json!({"shop_id": 954889, "shop_domain": "pivota-test.myshopify.com"})).unwrap();
+    assert_eq!(s.deliver_with_hmac("shop/redact", "evt-r", &shop_redact, &forged_hmac(&shop_redact)).await.0, 401);
+    assert!(s.m.order("5").await["customer"].is_object());
+    assert_eq!(s.deliver("shop/redact", "evt-r", &shop_redact).await, 200);
+    assert!(s.m.order("5").await["customer"].is_null(), "the customer's data is gone");
+}
+
+async fn shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    for id in [11, 21, 31] {
+        assert_eq!(s.deliver("orders/create", &format!("evt-{id}"), &shopify_order(id, json!({}))).await, 200);
+    }
+    let shop = json!({"shop_id": 954889, "shop_domain": "pivota-test.myshopify.com"});
+    let data_request = merged(
+        shop.clone(),
+        json!({"orders_requested": [11], "customer": {"id": 12, "email": "buyer11@example.com", "phone": null}, "data_request": {"id": 9999}}),
+    );
+    let customer_redact = merged(
+        shop.clone(),
+        json!({"customer": {"id": 12, "email": "buyer11@example.com", "phone": null}, "orders_to_redact": [11]}),
+    );
+    let shop_redact = serde_json::to_vec(&shop).unwrap();
+    let topics = [
+        ("customers/data_request", &data_request),
+        ("customers/redact", &customer_redact),
+        ("shop/redact", &shop_redact),
+    ];
+    for (topic, body) in topics {
+        assert_eq!(s.deliver_with_hmac(topic, "evt-c", body, &forged_hmac(body)).await.0, 401, "{topic}");
+    }
+    let customers = |orders: Vec<Value>| -> Vec<(String, Value)> {
+        let mut all: Vec<(String, Value)> = orders
+            .into_iter()
+            .map(|o| (o["external_id"].as_str().unwrap().to_owned(), o["customer"].clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    };
+    let held = customers(s.m.orders().await);
+    assert!(
+        held.iter().all(|(_, customer)| customer["email"].is_string() && customer["name"] == "Jon Doe"),
+        "{held:?}"
+    );
+
+    assert_eq!(s.deliver("customers/data_request", "evt-c1", &data_request).await, 200);
+    assert_eq!(customers(s.m.orders().await), held, "a data request changes nothing");
+    assert_eq!(s.deliver("customers/redact", "evt-c2", &customer_redact).await, 200);
+    let after = customers(s.m.orders().await);
+    assert_eq!(after[0], ("11".to_owned(), Value::Null), "that customer's data is gone");
+    assert_eq!(after[1..], held[1..], "the other customers' data is kept");
+    assert!(!serde_json::to_string(&s.m.orders().await).unwrap().contains("buyer11@example.com"));
+
+    assert_eq!(s.deliver("shop/redact", "evt-c3", &shop_redact).await, 200);
+    assert!(customers(s.m.orders().await).iter().all(|(_, customer)| customer.is_null()));
+    assert!(!serde_json::to_string(&s.m.orders().await).unwrap().contains("@example.com"));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// WooCommerce
+// ---------------------------------------------------------------------------------------------------
+
+/// An order-created payload (the `wc/v3` order): 42.50 EUR.
+fn woo_order(id: u64, extra: Value) -> Vec<u8> {
+    let order = json!({
+        "id": id, "number": id.to_string(), "status": "pending", "currency": "EUR", "total": "42.50",
+        "shipping_total": "2.50", "date_paid": null, "customer_id": 7,
+        "billing": {"first_name": "Ada", "last_name": "Buyer", "email": "ada@example.com"},
+        "meta_data": [{"id": 901, "key": "_wc_order_attribution_source_type", "value": "typein"}],
+        "line_items": [{"id": 1, "name": "Mug", "product_id": 12, "quantity": 2, "subtotal": "40.00", "total": "40.00", "sku": "MUG", "price": 20}],
+    });
+    merged(order, extra)
+}
+
+async fn a_woocommerce_order_is_charged_once_and_marked_paid(backend: Backend) {
+    let m = Merchant::start(backend, TEST_KEY).await;
+    let fake = FakeWooCommerce::start().await.with_orders(&[5001, 5002]);
+    let (store_id, setup) = m
+        .connect_store(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
+        .await;
+    let hooks = fake.webhooks();
+    let topics: Vec<&str> = hooks.iter().map(|h| h.topic.as_str()).collect();
+    assert_eq!(topics, ["order.created", "product.updated"]);
+    assert!(hooks.iter().all(|h| h.delivery_url == m.address("woocommerce", &store_id) && h.status == "active"));
+    // Pivota generated the secret, and holds it only in the secret store.
+    let secret = hooks[0].secret.clone();
+    assert!(secret.len() >= 32 && hooks.iter().all(|h| h.secret == secret));
+    assert!(!setup.to_string().contains(&secret));
+    for pk in [format!("MERCHANT#{}", m.id), format!("STORE#{store_id}")] {
+        for item in partition(&m.test.app, &pk).await {
+            assert!(!serde_json::to_string(&item.attrs).unwrap().contains(&secret), "the secret in {:?}", item.key);
+        }
+    }
+    let secret_ref = format!("{}/merchants/{}/stores/{store_id}", m.test.app.settings.secret_namespace, m.id);
+    let held = m.test.app.secrets.get(&secret_ref).await.unwrap().expect("the store's secret");
+    assert!(held.expose_secret().contains(&secret));
+
+    // The creation ping: unsigned, a form body, nothing recorded.
+    let ping = [("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
+    assert_eq!(m.deliver("woocommerce", &store_id, &ping, b"webhook_id=1").await.0, 200);
+    assert!(m.orders().await.is_empty());
+    assert_eq!(drain_payment_queue(&m.test.app).await, 0);
+
+    let body = woo_order(5001, json!({}));
+    let headers = FakeWooCommerce::delivery_headers(&secret, "order.created", "d-1", &body);
+    let tampered = String::from_utf8(body.clone()).unwrap().replace("42.50", "0.50").into_bytes();
+    assert_eq!(m.deliver("woocommerce", &store_id, &headers, &tampered).await.0, 401);
+    assert_eq!(m.deliver("woocommerce", &store_id, &headers, &body).await.0, 200);
+    assert_eq!(m.deliver("woocommerce", &store_id, &headers, &body).await.0, 200, "the same Delivery-ID again");
+    assert_eq!(m.orders().await.len(), 1, "no second order");
+    drain_payment_queue(&m.test.app).await;
+
+    assert_eq!(m.stripe.charges(), 1);
+    assert_eq!(m.charged("amount"), ["4250"]);
+    let paid = m.order("5001").await;
+    assert_eq!((paid["status"].as_str(), paid["write_back"].as_str()), (Some("paid"), Some("done")), "{paid}");
+    assert_eq!(paid["customer"]["email"], "ada@example.com");
+    let reference = paid["psp_reference"].as_str().unwrap().to_owned();
+    assert_eq!(fake.orders_marked_paid(), [("5001".to_owned(), reference)], "set_paid with the PSP reference");
+
+    // `date_paid` set: recorded, not charged, not written back.
+    let already_paid = woo_order(5002, json!({"date_paid": "2026-07-10T12:00:00", "status": "processing"}));
+    let headers = FakeWooCommerce::delivery_headers(&secret, "order.created", "d-2", &already_paid);
+    assert_eq!(m.deliver("woocommerce", &store_id, &headers, &already_paid).await.0, 200);
+    drain_payment_queue(&m.test.app).await;
+    assert_eq!(m.order("5002").await["status"], "already_paid");
+    assert_eq!(m.stripe.charges(), 1);
+    assert_eq!(fake.orders_marked_paid().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Which payment method is charged
+// ---------------------------------------------------------------------------------------------------
+
+async fn live_mode_charges_only_orders_that_carry_a_payment_method(backend: Backend) {
+    let s = shopify(backend, LIVE_KEY, FakeShop::default()).await;
+    let (_, connections) = s.m.send("GET", "/psp", None).await;
+    assert_eq!(connections["items"][0]["mode"], "live", "{connections}");
+    assert_eq!(s.deliver("orders/create", "evt-1", &shopify_order(1, json!({}))).await, 200);
+    drain_payment_queue(&s.m.test.app).await;
+    assert_eq!(s.m.order("1").await["status"], "awaiting_payment_method");
+    assert_eq!(s.m.stripe.payment_intent_requests().len(), 0, "no charge was even attempted");
+
+    let body = shopify_order(2, paying_with("pm_card_mastercard"));
+    assert_eq!(s.deliver("orders/create", "evt-2", &body).await, 200);
+    drain_payment_queue(&s.m.test.app).await;
+    let paid = s.m.order("2").await;
+    assert_eq!((paid["status"].as_str(), paid["write_back"].as_str()), (Some("paid"), Some("done")), "{paid}");
+    assert_eq!(s.m.stripe.charges(), 1);
+    assert_eq!(s.m.charged("payment_method"), ["pm_card_mastercard"]);
+    assert_eq!(s.m.order("1").await["status"], "awaiting_payment_method", "still not charged");
+}
+
+async fn test_mode_charges_the_configured_test_payment_method(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let (status, routing) = s.m.send("GET", "/routing", None).await;
+    assert_eq!((status, &routing["test_payment_method"]), (200, &Value::Null), "none configured yet: {routing}");
+    for malformed in [json!("pm card visa"), json!(""), json!("x".repeat(256)), json!(42)] {
+        let document = json!({"priority": ["stripe"], "test_payment_method": malformed});
+        let (status, problem) = s.m.send("PUT", "/routing", Some(document)).await;
+        assert_eq!(status, 422, "{malformed}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "test_payment_method", "{problem}");
+    }
+    let document = json!({"priority": ["stripe"], "test_payment_method": "pm_card_mastercard"});
+    let (status, stored) = s.m.send("PUT", "/routing", Some(document)).await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["test_payment_method"], "pm_card_mastercard");
+    assert_eq!(s.m.send("GET", "/routing", None).await.1["test_payment_method"], "pm_card_mastercard");
+
+    assert_eq!(s.deliver("orders/create", "evt-1", &shopify_order(1, json!({}))).await, 200);
+    // The order's own payment method wins over the configured one.
+    assert_eq!(s.deliver("orders/create", "evt-2", &shopify_order(2, paying_with("pm_card_amex"))).await, 200);
+    drain_payment_queue(&s.m.test.app).await;
+    assert_eq!(s.m.stripe.charges(), 2);
+    let mut charged = s.m.charged("payment_method");
+    charged.sort();
+    assert_eq!(charged, ["pm_card_amex", "pm_card_mastercard"]);
+    for id in ["1", "2"] {
+        assert_eq!(s.m.order(id).await["status"], "paid");
+    }
+}
