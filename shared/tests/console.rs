@@ -279,3 +279,29 @@ async fn the_console_sample_event_is_served_by_the_console() {
     );
     assert_eq!(response.headers()["x-request-id"], "Vx1aRgEXAMPLE42=");
 }
+
+#[tokio::test]
+async fn the_routing_editor_saves_the_test_payment_method_and_shows_its_error() {
+    let test = embedded_app(Settings::default()).await;
+    let (_, key) = approved_merchant(&test.app, "pm@acme.example").await;
+    let mut browser = Browser::new(&test.app);
+    browser.sign_in_as_merchant(&key).await;
+    browser.post("/console/psp/connect", &[("psp", "sandbox")]).await;
+    browser.get("/console/routing").await;
+    let refused =
+        browser.post("/console/routing", &[("priority[0]", "sandbox"), ("test_payment_method", "pm card visa")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    let slot = r#"id="routing-test_payment_method-error" aria-live="polite">"#;
+    let at = refused.html.find(slot).expect("the field's error slot");
+    assert!(!refused.html[at + slot.len()..].starts_with('<'), "an error is shown: {}", &refused.html[at..at + 150]);
+    let saved = browser
+        .post("/console/routing", &[("priority[0]", "sandbox"), ("test_payment_method", "pm_card_mastercard")])
+        .await;
+    assert_eq!(saved.location.as_deref(), Some("/console/routing?notice=routing-saved"));
+    let page = browser.get("/console/routing").await;
+    assert!(
+        page.html.contains(r#"name="test_payment_method" type="text" value="pm_card_mastercard""#),
+        "{}",
+        page.html
+    );
+}

@@ -197,13 +197,17 @@ pub async fn orders(ctx: &Ctx<'_>) -> PageResult {
             div.table-wrap { table {
                 caption.visually-hidden { "Orders" }
                 thead { tr {
-                    th scope="col" { "Order" } th scope="col" { "Amount" } th scope="col" { "Payment" }
+                    th scope="col" { "Order" } th scope="col" { "Customer" } th scope="col" { "Amount" } th scope="col" { "Payment" }
                     th scope="col" { "Marked paid in store" } th scope="col" { "PSP reference" } th scope="col" { "Decline code" } th scope="col" { "Received" }
                 } }
                 tbody {
                     @for o in reply.items() {
                         tr {
                             th scope="row" { (o["name"].as_str().or(o["external_id"].as_str()).unwrap_or_default()) }
+                            td { @match o["customer"]["email"].as_str().or(o["customer"]["name"].as_str()) {
+                                Some(who) => (who),
+                                None => span.hint { (if o["customer"].is_null() { "redacted or none" } else { "—" }) },
+                            } }
                             td { (money(o["amount"].as_i64(), o["currency"].as_str())) }
                             td { (badge(o["status"].as_str().unwrap_or_default()))
                                 @if let Some(f) = o["failure"].as_str() { br; span.hint { (f) } } }

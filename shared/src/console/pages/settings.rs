@@ -259,6 +259,9 @@ pub async fn routing_page(ctx: &Ctx<'_>) -> PageResult {
             state.values.insert(format!("rules[{i}].{field}"), value);
         }
     }
+    if let Some(method) = reply.str("test_payment_method") {
+        state.values.insert("test_payment_method".into(), method.to_owned());
+    }
     let rules = reply.body["rules"].as_array().map_or(0, Vec::len);
     routing(ctx, StatusCode::OK, &state, rules).await
 }
@@ -326,6 +329,12 @@ async fn routing(ctx: &Ctx<'_>, status: StatusCode, state: &FormState, rules: us
                         }
                     } }
                 }
+                fieldset {
+                    legend { "Test orders" }
+                    (Field::new("test_payment_method", "Test payment method").optional()
+                        .hint("Charged for store orders in test mode that carry no payment method: a Stripe pm_… or an Adyen stored token. Empty: pm_card_visa, or the sandbox's success card.")
+                        .render(state, "routing"))
+                }
                 button type="submit" { "Save routing" }
             }
         }
@@ -370,7 +379,11 @@ pub async fn routing_save(ctx: &Ctx<'_>) -> PageResult {
         rules.push(rule);
         rows.push(i);
     }
-    let body = json!({"priority": priority, "rules": rules});
+    let mut body = json!({"priority": priority, "rules": rules});
+    if let Some(method) = form.optional("test_payment_method") {
+        body["test_payment_method"] = json!(method);
+    }
+    values.insert("test_payment_method".into(), form.get("test_payment_method").to_owned());
     let reply = ctx.api().send(Method::PUT, &format!("/merchant/{merchant_id}/routing"), body).await;
     if reply.is_success() {
         return Ok(redirect("/console/routing?notice=routing-saved"));
