@@ -154,6 +154,9 @@ pub async fn receive(
                 store.webhooks.clear();
             })
             .await?;
+            // As after a disconnect by the merchant: its products leave the catalog. The secret stays,
+            // so that Shopify's compliance deliveries (shop/redact, 48 hours later) can still be verified.
+            products::mark_store_removed(app, &merchant_id, store_id).await?;
             Ok(Handled::Uninstalled)
         }
         DeliveryTopic::CustomersRedact => {

@@ -293,7 +293,11 @@ async fn a_shopify_product_update_changes_that_product_without_a_sync(backend: B
 }
 
 async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
-    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let s = shopify(backend, TEST_KEY, FakeShop::default().with_products(2)).await;
+    let (status, job) = s.m.send("POST", &format!("/store/{}/sync", s.store_id), None).await;
+    assert_eq!(status, 202, "{job}");
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
+    assert_eq!(s.m.products().await.iter().filter(|p| p["status"] == "active").count(), 2);
     assert_eq!(s.deliver("orders/create", "evt-before", &shopify_order(5, json!({}))).await, 200);
     let body = serde_json::to_vec(
         &json!({"id": 548380009, "name": "Pivota Test Shop", "domain": "pivota-test.myshopify.com"}),
@@ -302,6 +306,9 @@ async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
     assert_eq!(s.deliver("app/uninstalled", "evt-u", &body).await, 200);
     let (_, stores) = s.m.send("GET", "/stores", None).await;
     assert_eq!(stores["items"], json!([]), "a disconnected store is not listed");
+    // As after a disconnect by the merchant, the store's products leave the catalog.
+    let products = s.m.products().await;
+    assert!(products.iter().all(|p| p["status"] == "removed"), "{products:?}");
     let (status, problem) = s.m.send("POST", &format!("/store/{}/webhooks/setup", s.store_id), None).await;
     assert_eq!(status, 409, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("disconnected"), "{problem}");
