@@ -44,6 +44,9 @@ pub enum ConnectionStatus {
 /// The progress of a sync job, as the store list and the job route show it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncProgress {
+    /// How many products the store reported having, when its platform says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
     pub pages: u64,
     pub products_seen: u64,
     pub written: u64,

@@ -345,6 +345,7 @@ async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPa
         }
     }
     job.progress.products_seen += seen.len() as u64;
+    job.progress.expected = page.total.or(job.progress.expected);
     job.progress.written += writes.len() as u64;
     app.table.batch_put(writes).await?;
     let mut record =

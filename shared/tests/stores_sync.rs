@@ -191,6 +191,7 @@ async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
     let (job, _) = m.sync(store["store_id"].as_str().unwrap(), Duration::from_secs(120)).await;
     assert_eq!(job["progress"]["products_seen"], 230, "{job}");
     assert_eq!(job["progress"]["pages"], 3, "per_page=100: {job}");
+    assert_eq!(job["progress"]["expected"], 230, "X-WP-Total, for the progress bar: {job}");
     let (status, problem) =
         m.connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "api_token": "ck_wrong:cs_wrong"})).await;
     assert_eq!(status, 400, "{problem}");

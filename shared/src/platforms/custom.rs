@@ -222,6 +222,7 @@ impl StorePlatform for CustomStore {
             currency,
             next: page.next_cursor.filter(|next| !next.is_empty()).map(|next| format!("{}|{next}", currency.code())),
             wait_before_next: Duration::ZERO,
+            total: None,
         })
     }
 }

@@ -147,6 +147,9 @@ pub struct ProductPage {
     /// How long to wait before asking for the next page to stay within the platform's rate limit, as
     /// read from this response (Shopify's cost bucket, `Retry-After`). Zero when there is no need.
     pub wait_before_next: Duration,
+    /// How many products the store has in all, when the platform says (WooCommerce's `X-WP-Total`, Wix's
+    /// `totalResults`): what a sync's progress is measured against.
+    pub total: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

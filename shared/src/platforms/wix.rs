@@ -351,6 +351,7 @@ impl StorePlatform for Wix {
             currency,
             next: more.then(|| format!("{next_offset}:{}", currency.code())),
             wait_before_next: Duration::ZERO,
+            total: answer.total_results,
         })
     }
 }

@@ -85,6 +85,10 @@ impl Answer {
     fn total_pages(&self) -> Option<u32> {
         self.headers.get("x-wp-totalpages")?.to_str().ok()?.trim().parse().ok()
     }
+
+    fn total(&self) -> Option<u64> {
+        self.headers.get("x-wp-total")?.to_str().ok()?.trim().parse().ok()
+    }
 }
 
 /// WooCommerce's error body.
@@ -373,6 +377,7 @@ impl StorePlatform for WooCommerce {
         ];
         let answer = get(endpoint, &keys, "products", &query).await?;
         let products: Vec<WooProduct> = answer.json("products")?;
+        let total = answer.total();
         let more = match answer.total_pages() {
             Some(total) => page < total,
             None => products.len() == PER_PAGE as usize,
@@ -397,6 +402,7 @@ impl StorePlatform for WooCommerce {
             currency,
             next: more.then(|| format!("{}:{}", page + 1, currency.code())),
             wait_before_next: Duration::ZERO,
+            total,
         })
     }
 }

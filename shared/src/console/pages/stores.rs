@@ -104,15 +104,16 @@ fn store_card(ctx: &Ctx<'_>, store: &Value) -> Markup {
 }
 
 /// The last sync job as a progress bar; while it runs, the script refreshes it from its fragment.
-/// The share is of the products the store had at its last sync (the platforms do not all say how many
-/// they have), capped below 100 % until the job has finished.
-fn sync_progress(store_id: &str, job: &Value, expected: Option<u64>) -> Markup {
+/// The share is of the products the store says it has (WooCommerce, Wix), else of those it had at its last
+/// sync, capped below 100 % until the job has finished; without either, the bar is indeterminate.
+fn sync_progress(store_id: &str, job: &Value, last_count: Option<u64>) -> Markup {
     if job.is_null() {
         return html! {};
     }
     let state = job["state"].as_str().unwrap_or("queued");
     let seen = job["progress"]["products_seen"].as_u64().unwrap_or(0);
     let running = matches!(state, "queued" | "running");
+    let expected = job["progress"]["expected"].as_u64().or(last_count);
     let percent = match (state, expected) {
         ("succeeded", _) => Some(100),
         (_, Some(total)) if total > 0 && running => Some((seen * 100 / total).min(99)),
@@ -260,4 +261,27 @@ pub async fn disconnect_page(ctx: &Ctx<'_>) -> PageResult {
 
 pub async fn disconnect(ctx: &Ctx<'_>) -> PageResult {
     store_action(ctx, Method::DELETE, "", json!({}), "store-disconnected").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(state: &str, seen: u64, expected: Option<u64>) -> Value {
+        json!({"state": state, "progress": {"products_seen": seen, "expected": expected}})
+    }
+
+    #[test]
+    fn the_sync_bar_measures_against_the_stores_own_count_then_the_last_one() {
+        let running = sync_progress("sto_1", &job("running", 50, Some(200)), Some(10)).into_string();
+        assert!(running.contains(r#"<progress max="100" value="25""#), "{running}");
+        assert!(running.contains(r#"data-poll="/console/fragments/stores/sto_1/sync""#), "it refreshes while running");
+        let by_last_count = sync_progress("sto_1", &job("running", 50, None), Some(40)).into_string();
+        assert!(by_last_count.contains(r#"value="99""#), "capped below 100 until done: {by_last_count}");
+        let unknown = sync_progress("sto_1", &job("queued", 0, None), Some(0)).into_string();
+        assert!(unknown.contains(r#"<progress aria-label="Sync progress">"#), "indeterminate: {unknown}");
+        let done = sync_progress("sto_1", &job("succeeded", 230, Some(230)), Some(0)).into_string();
+        assert!(done.contains(r#"value="100""#) && !done.contains("data-poll"), "{done}");
+        assert!(sync_progress("sto_1", &Value::Null, None).into_string().is_empty());
+    }
 }

@@ -171,7 +171,7 @@ impl StorePlatform for ShopifyPlatform {
         // Reported on the last page too: the next request may be the first page of the next sync.
         let wait_before_next =
             last_cost.as_ref().map_or(Duration::ZERO, |cost| wait_for(page_cost, &cost.throttle_status));
-        Ok(ProductPage { products, currency, next, wait_before_next })
+        Ok(ProductPage { products, currency, next, wait_before_next, total: None })
     }
 }
 
