@@ -10,7 +10,7 @@ use crate::merchant::MerchantId;
 use crate::money::{Currency, Money};
 use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
 use crate::platforms::{self, Customer, DeliveryTopic, Platform, WebhookError};
-use crate::products::{self, Product, content_hash};
+use crate::products;
 use crate::stores::{self, ConnectionStatus};
 
 /// The queue message that pays an order.
@@ -127,20 +127,8 @@ pub async fn receive(
                 store.currency.unwrap_or(Currency::parse("EUR").map_err(|e| Error::Internal(e.to_string()))?);
             let external = webhooks.parse_product(body, currency).map_err(malformed)?;
             let id = products::product_id(store_id, &external.external_id);
-            let existing = products::get(app, &merchant_id, &id).await?;
-            let hash = content_hash(&external, currency);
-            if existing.as_ref().is_none_or(|p| p.content_hash != hash) {
-                let product = Product::from_store(
-                    &merchant_id,
-                    store_id,
-                    external,
-                    currency,
-                    hash,
-                    existing.as_ref(),
-                    app.clock.now(),
-                );
-                app.table.batch_put(vec![product.to_item()?]).await?;
-            }
+            let stored = products::get(app, &merchant_id, &id).await?.map(|p| (id, p)).into_iter().collect();
+            products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored).await?;
             // Only once the product is written: a failed attempt is then retried by the store, not
             // taken for a duplicate. Two concurrent copies both write the same product, which is harmless.
             if let Some(event_id) = event_id {

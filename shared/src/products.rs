@@ -9,6 +9,8 @@
 //! product writes nothing. Prices set in Pivota (`PATCH`) are overrides kept apart from the store's prices,
 //! so a sync never overwrites them.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -19,7 +21,7 @@ use crate::item::{from_item, to_attributes};
 use crate::merchant::MerchantId;
 use crate::money::Currency;
 use crate::platforms::ExternalProduct;
-use crate::ports::{Index, Item, ItemKey, PageCursor, Query};
+use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, WriteOp};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Variant {
@@ -245,28 +247,129 @@ pub async fn search(
     }
 }
 
-/// Marks every product of a store removed (the store was disconnected), in batches of 25.
+/// Marks every product of a store removed (the store was disconnected).
 pub async fn mark_store_removed(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<u64, Error> {
+    remove_where(app, merchant_id, store_id, |_| true).await
+}
+
+/// Marks removed each product of the store that `remove` picks, page by page of the store's index.
+pub async fn remove_where(
+    app: &App,
+    merchant_id: &MerchantId,
+    store_id: &str,
+    mut remove: impl FnMut(&Product) -> bool,
+) -> Result<u64, Error> {
     let mut removed = 0;
     let mut cursor = None;
     loop {
         let mut query = Query::new(Index::Gsi1, store_partition(store_id), 500);
         query.cursor = cursor;
         let page = app.table.query(query).await?;
-        let mut changed = Vec::new();
+        let mut stored = HashMap::new();
         for item in &page.items {
-            let mut product = Product::from_item(item)?;
-            if product.status != "removed" && product.merchant_id == *merchant_id {
-                product.status = "removed".into();
-                product.version += 1;
-                changed.push(product.to_item()?);
+            let product = Product::from_item(item)?;
+            if product.status != "removed" && product.merchant_id == *merchant_id && remove(&product) {
+                stored.insert(product.product_id.clone(), product);
             }
         }
-        removed += changed.len() as u64;
-        app.table.batch_put(changed).await?;
+        let ids: Vec<String> = stored.keys().cloned().collect();
+        let now = app.clock.now();
+        removed += write_merged(app, merchant_id, &ids, stored, |_, current| {
+            Ok(current.filter(|p| p.status != "removed").map(|p| {
+                let mut product = p.clone();
+                product.status = "removed".into();
+                product.synced_at = now;
+                product.version += 1;
+                product
+            }))
+        })
+        .await?;
         match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok(removed),
         }
     }
+}
+
+/// Products written to one transaction (DynamoDB allows 100; 25 keeps a conflict's retry small).
+const WRITE_CHUNK: usize = 25;
+const WRITE_ATTEMPTS: usize = 5;
+
+/// Writes products recomputed from what is stored, each put conditional on the version it was computed
+/// from (or on there being none), a chunk to a transaction. A price edit landing in between is so never
+/// overwritten: the conflicting chunk is read again and recomputed. `change(id, stored)` gives the product
+/// to write (its version one above the stored one), or `None` to leave it. `stored` holds what the caller
+/// has already read. Returns how many products were written.
+pub async fn write_merged(
+    app: &App,
+    merchant_id: &MerchantId,
+    ids: &[String],
+    mut stored: HashMap<String, Product>,
+    mut change: impl FnMut(&str, Option<&Product>) -> Result<Option<Product>, Error>,
+) -> Result<u64, Error> {
+    let mut written = 0;
+    for chunk in ids.chunks(WRITE_CHUNK) {
+        for attempt in 1..=WRITE_ATTEMPTS {
+            let mut ops = Vec::new();
+            for id in chunk {
+                let current = stored.get(id);
+                if let Some(product) = change(id, current)? {
+                    let condition = current.map_or(Condition::NotExists, |p| Condition::VersionIs(p.version));
+                    ops.push(WriteOp::Put { item: product.to_item()?, condition });
+                }
+            }
+            let count = ops.len() as u64;
+            if ops.is_empty() {
+                break;
+            }
+            match app.table.transact(ops).await {
+                Ok(()) => {
+                    written += count;
+                    break;
+                }
+                Err(StoreError::TransactionCancelled { .. }) if attempt < WRITE_ATTEMPTS => {
+                    let keys = chunk.iter().map(|id| product_key(merchant_id, id)).collect();
+                    for item in app.table.batch_get(keys).await? {
+                        let product = Product::from_item(&item)?;
+                        stored.insert(product.product_id.clone(), product);
+                    }
+                }
+                Err(StoreError::TransactionCancelled { .. }) => {
+                    return Err(Error::Conflict("the products kept changing while being written; retry".into()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Writes the store's version of products that changed (or are new, or had been removed), keeping the
+/// merchant's price overrides, through [`write_merged`]. `stored` holds what the caller has already read.
+/// Returns how many were written; the others were unchanged.
+pub async fn save_from_store(
+    app: &App,
+    merchant_id: &MerchantId,
+    store_id: &str,
+    currency: Currency,
+    externals: Vec<ExternalProduct>,
+    stored: HashMap<String, Product>,
+) -> Result<u64, Error> {
+    let now = app.clock.now();
+    let by_id: HashMap<String, (ExternalProduct, String)> = externals
+        .into_iter()
+        .map(|external| {
+            let hash = content_hash(&external, currency);
+            (product_id(store_id, &external.external_id), (external, hash))
+        })
+        .collect();
+    let ids: Vec<String> = by_id.keys().cloned().collect();
+    write_merged(app, merchant_id, &ids, stored, |id, current| {
+        let Some((external, hash)) = by_id.get(id) else { return Ok(None) };
+        if current.is_some_and(|p| &p.content_hash == hash && p.status != "removed") {
+            return Ok(None);
+        }
+        Ok(Some(Product::from_store(merchant_id, store_id, external.clone(), currency, hash.clone(), current, now)))
+    })
+    .await
 }

@@ -26,7 +26,7 @@ use crate::item::{from_item, to_attributes};
 use crate::merchant::MerchantId;
 use crate::platforms::{self, PlatformError, ProductPage};
 use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
-use crate::products::{self, Product, content_hash, product_key};
+use crate::products::{self, Product, product_key};
 use crate::stores::{self, ConnectionStatus, Store, SyncProgress};
 
 /// A queued job that has not moved for this long is considered lost (its message was dropped): a new
@@ -329,25 +329,14 @@ async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPa
         .map(|item| Product::from_item(item).map(|p| (p.product_id.clone(), p)))
         .collect::<Result<_, _>>()?;
     let now = app.clock.now();
-    let mut writes = Vec::new();
-    let mut seen = Vec::with_capacity(page.products.len());
-    for external in page.products {
-        let id = products::product_id(&store.store_id, &external.external_id);
-        let hash = content_hash(&external, page.currency);
-        let previous = existing.get(&id);
-        seen.push(id.clone());
-        if previous.is_some_and(|p| p.content_hash == hash && p.status != "removed") {
-            job.progress.unchanged += 1;
-        } else {
-            let product =
-                Product::from_store(merchant_id, &store.store_id, external, page.currency, hash, previous, now);
-            writes.push(product.to_item()?);
-        }
-    }
+    let seen: Vec<String> =
+        page.products.iter().map(|p| products::product_id(&store.store_id, &p.external_id)).collect();
+    let written =
+        products::save_from_store(app, merchant_id, &store.store_id, page.currency, page.products, existing).await?;
     job.progress.products_seen += seen.len() as u64;
     job.progress.expected = page.total.or(job.progress.expected);
-    job.progress.written += writes.len() as u64;
-    app.table.batch_put(writes).await?;
+    job.progress.written += written;
+    job.progress.unchanged += seen.len() as u64 - written;
     let mut record =
         Item::new(seen_key(&job.job_id, job.progress.pages), to_attributes(&serde_json::json!({"ids": seen}))?);
     record.expires_at = Some((now + SEEN_PAGE_RETENTION).unix_timestamp());
@@ -433,27 +422,5 @@ async fn remove_unseen(app: &App, job: &SyncJob) -> Result<u64, Error> {
             None => break,
         }
     }
-    let mut removed = 0;
-    let mut cursor = None;
-    loop {
-        let mut query = Query::new(Index::Gsi1, format!("STORE#{}#PRODUCTS", job.store_id), 500);
-        query.cursor = cursor;
-        let page = app.table.query(query).await?;
-        let mut writes = Vec::new();
-        for item in &page.items {
-            let mut product = Product::from_item(item)?;
-            if product.status != "removed" && !seen.contains(&product.product_id) {
-                product.status = "removed".into();
-                product.synced_at = app.clock.now();
-                product.version += 1;
-                writes.push(product.to_item()?);
-            }
-        }
-        removed += writes.len() as u64;
-        app.table.batch_put(writes).await?;
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(removed),
-        }
-    }
+    products::remove_where(app, &job.merchant_id, &job.store_id, |product| !seen.contains(&product.product_id)).await
 }
