@@ -106,6 +106,12 @@ async fn session_cookies_are_sealed_httponly_strict_and_secure_except_on_loopbac
     let mut remote = Browser { host: "console.pivota.example", ..Browser::new(&test.app) };
     let cookie = remote.get("/console/sign-in").await.set_cookie.unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
+    // The stylesheet and script need no session (no secret is read to serve them) and set no cookie.
+    let mut fresh = Browser::new(&test.app);
+    let css = fresh.get("/console/static/app.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.set_cookie.is_none() && css.html.contains("--accent"));
+    assert_eq!(fresh.get("/console/static/app.js").await.status, 200);
     // Security headers on every page.
     let response = console::handle(&test.app, http::Request::get("/console/sign-in").body(Body::Empty).unwrap()).await;
     let csp = response.headers()["content-security-policy"].to_str().unwrap();

@@ -97,6 +97,14 @@ fn every_template_function_has_a_crate_and_a_sample_event() {
 }
 
 #[test]
+fn the_served_bytes_are_the_checked_in_document_minified() {
+    let served: serde_json::Value = serde_json::from_str(pivota::api::openapi::SERVED).unwrap();
+    let checked_in: serde_json::Value = serde_json::from_str(pivota::api::openapi::DOCUMENT).unwrap();
+    assert_eq!(served, checked_in);
+    assert!(pivota::api::openapi::SERVED.len() * 10 < pivota::api::openapi::DOCUMENT.len() * 7, "minified");
+}
+
+#[test]
 fn the_served_openapi_document_is_the_generated_one() {
     let generated = pivota::api::openapi::generate();
     if std::env::var("PIVOTA_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {

@@ -54,7 +54,7 @@ impl Modify for SecuritySchemes {
 /// This OpenAPI document.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn serve(_app: &App, _req: &Request) -> HandlerResult {
-    let mut response = Response::new(Body::Text(DOCUMENT.to_owned()));
+    let mut response = Response::new(Body::Text(SERVED.to_owned()));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     Ok(response)
@@ -64,6 +64,9 @@ pub async fn serve(_app: &App, _req: &Request) -> HandlerResult {
 /// cold start serves bytes instead of building the document. `shared/tests/contract.rs` fails when the
 /// file is stale; `PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test contract` rewrites it.
 pub const DOCUMENT: &str = include_str!("../../openapi.json");
+
+/// [`DOCUMENT`] without its indentation (by `shared/build.rs`): what `GET /openapi.json` sends.
+pub const SERVED: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
 /// The document generated now, pretty-printed as the checked-in file is.
 pub fn generate() -> String {

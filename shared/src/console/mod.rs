@@ -264,6 +264,9 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 
 async fn serve(app: &App, req: &Request, request_id: String) -> Response<Body> {
     let path = req.uri().path();
+    if let Some(asset) = pages::static_asset(req.method(), path) {
+        return asset;
+    }
     let Some((page, params)) = find_page(req.method(), path) else {
         let status = if pages::PAGES.iter().any(|p| crate::api::match_template(p.path, path).is_some()) {
             StatusCode::METHOD_NOT_ALLOWED

@@ -140,6 +140,15 @@ fn case_for(function: &str, lambda_dir: &Path) -> Result<Case, String> {
         ),
         // Served from memory.
         "openapi" => (http_event(include_str!("../../../../events/openapi.json"), |_| ()), Expected::Http(200)),
+        // The stylesheet: served before any session (or secret) is read.
+        "console" => (
+            http_event(include_str!("../../../../events/console.json"), |e| {
+                e["rawPath"] = json!("/console/static/app.css");
+                e["requestContext"]["http"]["path"] = json!("/console/static/app.css");
+                e["cookies"] = json!([]);
+            }),
+            Expected::Http(200),
+        ),
         // Not a merchant id: a fatal task error before the table is read.
         "kyc-approve" => (
             serde_json::to_vec(&json!({ "merchant_id": "not-an-id", "wait_seconds": 5 })).expect("serializes"),

@@ -9,8 +9,8 @@ mod stores;
 use http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Response};
 
+use super::Page;
 use super::layout::{CSS, JS};
-use super::{Ctx, Page, PageResult};
 
 macro_rules! page {
     ($method:ident $path:literal => $handler:path) => {
@@ -51,22 +51,22 @@ pub static PAGES: &[Page] = &[
     page!(GET "/console/admin/merchants/{merchant_id}" => admin::merchant),
     page!(POST "/console/admin/merchants/{merchant_id}/approve" => admin::approve),
     page!(POST "/console/admin/merchants/{merchant_id}/reject" => admin::reject),
-    page!(GET "/console/static/app.css" => css),
-    page!(GET "/console/static/app.js" => js),
 ];
 
-fn asset(content_type: &'static str, text: &'static str) -> PageResult {
+/// The stylesheet and the script, compiled into the binary; served without a session (so without any
+/// secret-store read).
+pub fn static_asset(method: &Method, path: &str) -> Option<Response<Body>> {
+    let (content_type, text) = match path {
+        "/console/static/app.css" => ("text/css; charset=utf-8", CSS),
+        "/console/static/app.js" => ("text/javascript; charset=utf-8", JS),
+        _ => return None,
+    };
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
     let mut response = Response::new(Body::Text(text.to_owned()));
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    Ok(response)
-}
-
-async fn css(_: &Ctx<'_>) -> PageResult {
-    asset("text/css; charset=utf-8", CSS)
-}
-
-async fn js(_: &Ctx<'_>) -> PageResult {
-    asset("text/javascript; charset=utf-8", JS)
+    Some(response)
 }
