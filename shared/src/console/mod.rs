@@ -203,14 +203,15 @@ impl Form {
         Some(self.get(name)).filter(|v| !v.is_empty()).map(str::to_owned)
     }
 
-    /// Every value of `name`, in order.
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim()).collect()
-    }
-
     pub fn secret(&self, name: &str) -> SecretString {
         SecretString::from(self.get(name).to_owned())
     }
+}
+
+/// A form field for a JSON integer: the number when it is one, else the text as typed, which the API then
+/// refuses naming the field (rather than the console guessing).
+pub fn integer_or_text(raw: &str) -> serde_json::Value {
+    raw.parse::<i64>().map_or_else(|_| serde_json::Value::from(raw), serde_json::Value::from)
 }
 
 /// A page's HTML.

@@ -7,7 +7,7 @@ use maud::html;
 use serde_json::{Value, json};
 
 use super::super::layout::{Field, FormState, badge, csrf, empty, form_message, page, time};
-use super::super::{ConsoleError, Ctx, PageResult, html as respond, redirect};
+use super::super::{ConsoleError, Ctx, PageResult, html as respond, integer_or_text, redirect};
 use super::onboarding::reveal_key;
 
 // ---- PSP connections ----
@@ -369,8 +369,7 @@ pub async fn routing_save(ctx: &Ctx<'_>) -> PageResult {
         }
         for (name, raw) in [("min_amount", &min), ("max_amount", &max)] {
             if !raw.is_empty() {
-                // A number when it is one; the API names the field when it is not.
-                rule[name] = raw.parse::<i64>().map_or_else(|_| json!(raw), |n| json!(n));
+                rule[name] = integer_or_text(raw);
             }
         }
         for (name, value) in [("currency", currency), ("min_amount", min), ("max_amount", max), ("psp", psp)] {

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::super::layout::{Field, FormState, badge, csrf, empty, form_message, page, time};
-use super::super::{ConsoleError, Ctx, PageResult, html as respond, redirect};
+use super::super::{ConsoleError, Ctx, Form, PageResult, html as respond, integer_or_text, redirect};
 
 /// The fields each platform needs, as `(name, label, kind, hint)`.
 fn platform_fields(platform: &str) -> &'static [(&'static str, &'static str, &'static str, &'static str)] {
@@ -211,12 +211,19 @@ pub async fn connect(ctx: &Ctx<'_>) -> PageResult {
     Ok(respond(status, new_form(ctx, &platform, &FormState::refused(values, &reply))))
 }
 
-/// Runs a store action through the API and comes back to the list with a notice.
-async fn store_action(ctx: &Ctx<'_>, method: Method, suffix: &str, body: Value, notice: &str) -> PageResult {
+/// Runs a store action through the API, with a body made from the form, and comes back to the list with a
+/// notice.
+async fn store_action(
+    ctx: &Ctx<'_>,
+    method: Method,
+    suffix: &str,
+    body: impl FnOnce(&Form) -> Value,
+    notice: &str,
+) -> PageResult {
     let merchant_id = ctx.merchant_id()?;
-    ctx.form().await?;
+    let form = ctx.form().await?;
     let path = format!("/merchant/{merchant_id}/store/{}{suffix}", ctx.param("store_id"));
-    let reply = ctx.api().send(method, &path, body).await;
+    let reply = ctx.api().send(method, &path, body(&form)).await;
     if !reply.is_success() {
         return Err(ConsoleError::from_reply(reply));
     }
@@ -224,18 +231,16 @@ async fn store_action(ctx: &Ctx<'_>, method: Method, suffix: &str, body: Value, 
 }
 
 pub async fn sync(ctx: &Ctx<'_>) -> PageResult {
-    store_action(ctx, Method::POST, "/sync", json!({}), "sync-started").await
+    store_action(ctx, Method::POST, "/sync", |_| json!({}), "sync-started").await
 }
 
 pub async fn webhooks(ctx: &Ctx<'_>) -> PageResult {
-    store_action(ctx, Method::POST, "/webhooks/setup", json!({}), "webhooks-ready").await
+    store_action(ctx, Method::POST, "/webhooks/setup", |_| json!({}), "webhooks-ready").await
 }
 
 pub async fn settings(ctx: &Ctx<'_>) -> PageResult {
-    let form = ctx.form().await?;
-    let raw = form.get("low_stock_threshold");
-    let threshold = raw.parse::<i64>().map_or_else(|_| json!(raw), |n| json!(n));
-    store_action(ctx, Method::PATCH, "", json!({"low_stock_threshold": threshold}), "store-saved").await
+    let body = |form: &Form| json!({"low_stock_threshold": integer_or_text(form.get("low_stock_threshold"))});
+    store_action(ctx, Method::PATCH, "", body, "store-saved").await
 }
 
 pub async fn disconnect_page(ctx: &Ctx<'_>) -> PageResult {
@@ -260,7 +265,7 @@ pub async fn disconnect_page(ctx: &Ctx<'_>) -> PageResult {
 }
 
 pub async fn disconnect(ctx: &Ctx<'_>) -> PageResult {
-    store_action(ctx, Method::DELETE, "", json!({}), "store-disconnected").await
+    store_action(ctx, Method::DELETE, "", |_| json!({}), "store-disconnected").await
 }
 
 #[cfg(test)]
