@@ -39,10 +39,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 use url::Url;
 
-use super::store_http::{hmac_sha256_matches, redact, retry_after, send_failure, status_error};
+use super::store_http::{redact, retry_after, send_failure, status_error, verify_signed_delivery};
 use super::{
-    Customer, Delivery, DeliveryTopic, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, Platform,
-    PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError,
+    Customer, Delivery, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, Platform, PlatformError,
+    ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError,
     WebhookSubscription, WebhookTopic,
 };
 use crate::money::Currency;
@@ -337,24 +337,16 @@ impl StoreWebhooks for CustomStore {
         headers: &http::HeaderMap,
         body: &[u8],
     ) -> Result<Delivery, WebhookError> {
-        let secret = credentials.webhook_secret.as_ref().ok_or(WebhookError::BadSignature)?;
-        let claimed = headers
-            .get("x-pivota-signature")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().strip_prefix("sha256="))
-            .and_then(|hex_mac| hex::decode(hex_mac).ok())
-            .ok_or(WebhookError::BadSignature)?;
-        if !hmac_sha256_matches(secret.expose_secret().as_bytes(), body, &claimed) {
-            return Err(WebhookError::BadSignature);
-        }
-        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
-        let topic = match header("x-pivota-topic").as_deref() {
-            Some("order.created") => DeliveryTopic::OrderCreated,
-            Some("product.updated") => DeliveryTopic::ProductUpdated,
-            Some(other) => DeliveryTopic::Other(other.to_owned()),
-            None => return Err(WebhookError::Malformed("the delivery has no X-Pivota-Topic".into())),
-        };
-        Ok(Delivery { event_id: header("x-pivota-event-id"), topic })
+        let sha256_hex = |value: &str| value.strip_prefix("sha256=").and_then(|hex_mac| hex::decode(hex_mac).ok());
+        verify_signed_delivery(
+            credentials,
+            headers,
+            body,
+            "x-pivota-signature",
+            sha256_hex,
+            "x-pivota-topic",
+            "x-pivota-event-id",
+        )
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError> {

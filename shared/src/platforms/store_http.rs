@@ -94,6 +94,36 @@ pub(crate) fn hmac_sha256_matches(secret: &[u8], body: &[u8], claimed: &[u8]) ->
     mac.verify_slice(claimed).is_ok()
 }
 
+/// A delivery signed as an HMAC-SHA256 of its raw body under the store's webhook secret (WooCommerce, the
+/// custom contract), checked before anything else is read: its signature is in `signature_header`, written
+/// as `decode` reads it; its topic (`order.created`, `product.updated`, others ignored) in `topic_header`; its
+/// event id in `event_id_header`.
+pub(crate) fn verify_signed_delivery(
+    credentials: &super::StoreCredentials,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    signature_header: &str,
+    decode: impl Fn(&str) -> Option<Vec<u8>>,
+    topic_header: &str,
+    event_id_header: &str,
+) -> Result<super::Delivery, super::WebhookError> {
+    use super::{Delivery, DeliveryTopic, WebhookError};
+    use secrecy::ExposeSecret as _;
+    let secret = credentials.webhook_secret.as_ref().ok_or(WebhookError::BadSignature)?;
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim);
+    let claimed = header(signature_header).and_then(decode).ok_or(WebhookError::BadSignature)?;
+    if !hmac_sha256_matches(secret.expose_secret().as_bytes(), body, &claimed) {
+        return Err(WebhookError::BadSignature);
+    }
+    let topic = match header(topic_header) {
+        Some("order.created") => DeliveryTopic::OrderCreated,
+        Some("product.updated") => DeliveryTopic::ProductUpdated,
+        Some(other) => DeliveryTopic::Other(other.to_owned()),
+        None => return Err(WebhookError::Malformed(format!("the delivery has no {topic_header} header"))),
+    };
+    Ok(Delivery { event_id: header(event_id_header).map(str::to_owned), topic })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

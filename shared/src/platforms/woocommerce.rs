@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use url::Url;
 
-use super::store_http::{decimal_to_minor, hmac_sha256_matches, redact, retry_after, send_failure, status_error};
+use super::store_http::{decimal_to_minor, redact, retry_after, send_failure, status_error, verify_signed_delivery};
 use super::{
     Customer, Delivery, DeliveryTopic, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, Platform,
     PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError,
@@ -592,23 +592,16 @@ impl StoreWebhooks for WooCommerce {
         if is_ping(headers, body) {
             return Ok(Delivery { event_id: None, topic: DeliveryTopic::Ping });
         }
-        let secret = credentials.webhook_secret.as_ref().ok_or(WebhookError::BadSignature)?;
-        let claimed = headers
-            .get("x-wc-webhook-signature")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| BASE64.decode(value.trim()).ok())
-            .ok_or(WebhookError::BadSignature)?;
-        if !hmac_sha256_matches(secret.expose_secret().as_bytes(), body, &claimed) {
-            return Err(WebhookError::BadSignature);
-        }
-        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
-        let topic = match header("x-wc-webhook-topic").as_deref() {
-            Some("order.created") => DeliveryTopic::OrderCreated,
-            Some("product.updated") => DeliveryTopic::ProductUpdated,
-            Some(other) => DeliveryTopic::Other(other.to_owned()),
-            None => return Err(WebhookError::Malformed("the delivery has no X-WC-Webhook-Topic".into())),
-        };
-        Ok(Delivery { event_id: header("x-wc-webhook-delivery-id"), topic })
+        let base64 = |value: &str| BASE64.decode(value).ok();
+        verify_signed_delivery(
+            credentials,
+            headers,
+            body,
+            "x-wc-webhook-signature",
+            base64,
+            "x-wc-webhook-topic",
+            "x-wc-webhook-delivery-id",
+        )
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError> {
