@@ -86,6 +86,15 @@ impl Answer {
         self.headers.get("x-wp-totalpages")?.to_str().ok()?.trim().parse().ok()
     }
 
+    /// Whether a list has pages after `page`, which held `count` items: `X-WP-TotalPages` when sent, else
+    /// whether the page was full.
+    fn more_after(&self, page: u32, count: usize) -> bool {
+        match self.total_pages() {
+            Some(total) => page < total,
+            None => count == PER_PAGE as usize,
+        }
+    }
+
     fn total(&self) -> Option<u64> {
         self.headers.get("x-wp-total")?.to_str().ok()?.trim().parse().ok()
     }
@@ -143,6 +152,32 @@ async fn get(
 ) -> Result<Answer, PlatformError> {
     let request = endpoint.http.get(api_url(&endpoint.base, path)).query(query);
     Ok(call(request, keys, false).await?.expect("only a not-found-ok call answers None"))
+}
+
+/// Every item of a list (`what`, for errors), page by page, `PER_PAGE` at a time; `ordered` sorts by id, ascending.
+async fn all_pages<T: serde::de::DeserializeOwned>(
+    endpoint: &StoreEndpoint,
+    keys: &Keys<'_>,
+    path: &str,
+    ordered: bool,
+    what: &str,
+) -> Result<Vec<T>, PlatformError> {
+    let mut all = Vec::new();
+    let mut page = 1;
+    loop {
+        let mut query = vec![("per_page", PER_PAGE.to_string()), ("page", page.to_string())];
+        if ordered {
+            query.extend([("orderby", "id".to_owned()), ("order", "asc".to_owned())]);
+        }
+        let answer = get(endpoint, keys, path, &query).await?;
+        let batch: Vec<T> = answer.json(what)?;
+        let more = answer.more_after(page, batch.len());
+        all.extend(batch);
+        if !more {
+            return Ok(all);
+        }
+        page += 1;
+    }
 }
 
 #[derive(Deserialize)]
@@ -305,27 +340,7 @@ async fn variations(
     keys: &Keys<'_>,
     product: u64,
 ) -> Result<Vec<WooVariation>, PlatformError> {
-    let mut all = Vec::new();
-    let mut page = 1;
-    loop {
-        let query = [
-            ("per_page", PER_PAGE.to_string()),
-            ("page", page.to_string()),
-            ("orderby", "id".into()),
-            ("order", "asc".into()),
-        ];
-        let answer = get(endpoint, keys, &format!("products/{product}/variations"), &query).await?;
-        let batch: Vec<WooVariation> = answer.json("variations")?;
-        let more = match answer.total_pages() {
-            Some(total) => page < total,
-            None => batch.len() == PER_PAGE as usize,
-        };
-        all.extend(batch);
-        if !more {
-            return Ok(all);
-        }
-        page += 1;
-    }
+    all_pages(endpoint, keys, &format!("products/{product}/variations"), true, "variations").await
 }
 
 /// `"<page>:<currency>"`.
@@ -378,10 +393,7 @@ impl StorePlatform for WooCommerce {
         let answer = get(endpoint, &keys, "products", &query).await?;
         let products: Vec<WooProduct> = answer.json("products")?;
         let total = answer.total();
-        let more = match answer.total_pages() {
-            Some(total) => page < total,
-            None => products.len() == PER_PAGE as usize,
-        };
+        let more = answer.more_after(page, products.len());
         let keys = &keys;
         let with_variations: Vec<(WooProduct, Vec<WooVariation>)> = futures::stream::iter(products)
             .map(|product| async move {
@@ -407,285 +419,11 @@ impl StorePlatform for WooCommerce {
     }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Webhooks
-// ---------------------------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-struct WooWebhook {
-    id: u64,
-    topic: String,
-    delivery_url: String,
-}
-
-fn topic_name(topic: WebhookTopic) -> Option<&'static str> {
-    match topic {
-        WebhookTopic::OrderCreated => Some("order.created"),
-        WebhookTopic::ProductUpdated => Some("product.updated"),
-        WebhookTopic::AppUninstalled => None,
-    }
-}
-
-fn webhook_secret(credentials: &StoreCredentials) -> Result<&str, PlatformError> {
-    credentials.webhook_secret.as_ref().map(|secret| secret.expose_secret()).ok_or_else(|| PlatformError::Invalid {
-        reason: "no webhook secret was generated for this WooCommerce store".into(),
-    })
-}
-
-async fn existing_webhooks(endpoint: &StoreEndpoint, keys: &Keys<'_>) -> Result<Vec<WooWebhook>, PlatformError> {
-    let mut all = Vec::new();
-    let mut page = 1;
-    loop {
-        let query = [("per_page", PER_PAGE.to_string()), ("page", page.to_string())];
-        let answer = get(endpoint, keys, "webhooks", &query).await?;
-        let batch: Vec<WooWebhook> = answer.json("webhooks")?;
-        let more = match answer.total_pages() {
-            Some(total) => page < total,
-            None => batch.len() == PER_PAGE as usize,
-        };
-        all.extend(batch);
-        if !more {
-            return Ok(all);
-        }
-        page += 1;
-    }
-}
-
-/// An order-created payload (the `wc/v3` order) as far as Pivota reads it.
-#[derive(Deserialize)]
-struct WooOrder {
-    id: u64,
-    #[serde(default)]
-    number: Option<Value>,
-    currency: String,
-    total: String,
-    #[serde(default)]
-    date_paid: Option<String>,
-    #[serde(default)]
-    meta_data: Vec<WooMeta>,
-    #[serde(default)]
-    line_items: Vec<WooLineItem>,
-    #[serde(default)]
-    billing: Option<WooBilling>,
-    #[serde(default)]
-    customer_id: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct WooMeta {
-    key: String,
-    #[serde(default)]
-    value: Value,
-}
-
-#[derive(Deserialize)]
-struct WooLineItem {
-    name: String,
-    quantity: i64,
-    #[serde(default)]
-    sku: Option<String>,
-    /// The line before discounts, a decimal string. (`price` is a float computed by division, so the
-    /// unit price is taken from `subtotal / quantity` instead.)
-    subtotal: String,
-}
-
-#[derive(Deserialize, Default)]
-struct WooBilling {
-    #[serde(default)]
-    first_name: String,
-    #[serde(default)]
-    last_name: String,
-    #[serde(default)]
-    email: Option<String>,
-}
-
-fn line(item: WooLineItem, currency: Currency) -> Result<OrderLine, WebhookError> {
-    let subtotal = decimal_to_minor(&item.subtotal, currency)
-        .ok_or_else(|| WebhookError::Malformed(format!("line {:?} has a subtotal that is not an amount", item.name)))?;
-    // Rounded half up when the subtotal does not divide evenly (a discounted or prorated line).
-    let price_minor = if item.quantity > 0 { (2 * subtotal + item.quantity) / (2 * item.quantity) } else { subtotal };
-    Ok(OrderLine { title: item.name, quantity: item.quantity, sku: non_empty(item.sku), price_minor })
-}
-
-/// The creation ping: `webhook_id=<digits>` and nothing else, unsigned, with no topic.
-fn is_ping(headers: &http::HeaderMap, body: &[u8]) -> bool {
-    let unsigned = !headers.contains_key("x-wc-webhook-signature") && !headers.contains_key("x-wc-webhook-topic");
-    let digits = body.strip_prefix(b"webhook_id=").filter(|digits| !digits.is_empty() && digits.len() <= 20);
-    unsigned && digits.is_some_and(|digits| digits.iter().all(u8::is_ascii_digit))
-}
-
-#[async_trait]
-impl StoreWebhooks for WooCommerce {
-    /// Reuses a webhook with the same topic and delivery URL (re-activating it and resetting its secret,
-    /// since WooCommerce disables a webhook after repeated failed deliveries), and creates the others.
-    /// `AppUninstalled` has no WooCommerce topic and is skipped.
-    async fn subscribe(
-        &self,
-        endpoint: &StoreEndpoint,
-        credentials: &StoreCredentials,
-        address: &Url,
-        topics: &[WebhookTopic],
-    ) -> Result<Vec<WebhookSubscription>, PlatformError> {
-        let keys = Keys::of(credentials)?;
-        let secret = webhook_secret(credentials)?;
-        let existing = existing_webhooks(endpoint, &keys).await?;
-        let mut subscriptions: Vec<WebhookSubscription> = Vec::new();
-        for &topic in topics {
-            let Some(name) = topic_name(topic) else { continue };
-            if subscriptions.iter().any(|subscription| subscription.topic == topic) {
-                continue;
-            }
-            let reused = existing.iter().find(|hook| hook.topic == name && hook.delivery_url == address.as_str());
-            let answer = match reused {
-                Some(hook) => {
-                    let request = endpoint
-                        .http
-                        .put(api_url(&endpoint.base, &format!("webhooks/{}", hook.id)))
-                        .json(&json!({ "status": "active", "secret": secret }));
-                    call(request, &keys, false).await?
-                }
-                None => {
-                    let request = endpoint.http.post(api_url(&endpoint.base, "webhooks")).json(&json!({
-                        "name": format!("Pivota {name}"),
-                        "status": "active",
-                        "topic": name,
-                        "delivery_url": address.as_str(),
-                        "secret": secret,
-                    }));
-                    call(request, &keys, false).await?
-                }
-            };
-            let hook: WooWebhook = answer.expect("not-found is an error here").json("webhook")?;
-            subscriptions.push(WebhookSubscription {
-                topic,
-                external_id: hook.id.to_string(),
-                address: address.to_string(),
-            });
-        }
-        Ok(subscriptions)
-    }
-
-    async fn unsubscribe(
-        &self,
-        endpoint: &StoreEndpoint,
-        credentials: &StoreCredentials,
-        subscriptions: &[WebhookSubscription],
-    ) -> Result<(), PlatformError> {
-        let keys = Keys::of(credentials)?;
-        for subscription in subscriptions {
-            let id: u64 = subscription.external_id.parse().map_err(|_| PlatformError::Invalid {
-                reason: format!("not a WooCommerce webhook id: {:?}", subscription.external_id),
-            })?;
-            let request =
-                endpoint.http.delete(api_url(&endpoint.base, &format!("webhooks/{id}"))).query(&[("force", "true")]);
-            call(request, &keys, true).await?;
-        }
-        Ok(())
-    }
-
-    fn verify_delivery(
-        &self,
-        credentials: &StoreCredentials,
-        headers: &http::HeaderMap,
-        body: &[u8],
-    ) -> Result<Delivery, WebhookError> {
-        if is_ping(headers, body) {
-            return Ok(Delivery { event_id: None, topic: DeliveryTopic::Ping });
-        }
-        let base64 = |value: &str| BASE64.decode(value).ok();
-        verify_signed_delivery(
-            credentials,
-            headers,
-            body,
-            "x-wc-webhook-signature",
-            base64,
-            "x-wc-webhook-topic",
-            "x-wc-webhook-delivery-id",
-        )
-    }
-
-    fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError> {
-        let order: WooOrder = serde_json::from_slice(body)
-            .map_err(|error| WebhookError::Malformed(format!("not a WooCommerce order: {error}")))?;
-        let currency = Currency::parse(&order.currency)
-            .map_err(|_| WebhookError::Malformed(format!("unknown currency {:?}", order.currency)))?;
-        let total_minor = decimal_to_minor(&order.total, currency)
-            .ok_or_else(|| WebhookError::Malformed(format!("total {:?} is not an amount", order.total)))?;
-        let payment_method = order
-            .meta_data
-            .iter()
-            .find(|meta| meta.key == "pivota_payment_method")
-            .and_then(|meta| meta.value.as_str())
-            .map(str::to_owned);
-        let number = match order.number {
-            Some(Value::String(number)) => Some(number),
-            Some(Value::Number(number)) => Some(number.to_string()),
-            _ => None,
-        };
-        let billing = order.billing.unwrap_or_default();
-        let name = format!("{} {}", billing.first_name.trim(), billing.last_name.trim()).trim().to_owned();
-        let email = billing.email.filter(|email| !email.trim().is_empty());
-        let customer_id = order.customer_id.filter(|id| *id != 0).map(|id| id.to_string());
-        let customer = (customer_id.is_some() || email.is_some() || !name.is_empty()).then(|| Customer {
-            external_id: customer_id,
-            email,
-            name: Some(name).filter(|name| !name.is_empty()),
-        });
-        Ok(ExternalOrder {
-            external_id: order.id.to_string(),
-            name: number.map(|number| format!("#{number}")),
-            total_minor,
-            currency,
-            already_paid: order.date_paid.is_some_and(|paid| !paid.is_empty()),
-            payment_method,
-            line_items: order.line_items.into_iter().map(|item| line(item, currency)).collect::<Result<_, _>>()?,
-            customer,
-        })
-    }
-
-    /// The `product.updated` payload is the `wc/v3` product, read in the store's currency. A variable
-    /// product lists only variation ids, so it comes back without variants and the sync re-reads it.
-    fn parse_product(&self, body: &[u8], currency: Currency) -> Result<ExternalProduct, WebhookError> {
-        let product: WooProduct = serde_json::from_slice(body)
-            .map_err(|error| WebhookError::Malformed(format!("not a WooCommerce product: {error}")))?;
-        normalise(product, Vec::new(), currency).map_err(WebhookError::Malformed)
-    }
-
-    async fn mark_order_paid(
-        &self,
-        endpoint: &StoreEndpoint,
-        credentials: &StoreCredentials,
-        order_id: &str,
-        psp_reference: &str,
-    ) -> Result<(), PlatformError> {
-        let keys = Keys::of(credentials)?;
-        let id: u64 = order_id
-            .parse()
-            .map_err(|_| PlatformError::Invalid { reason: format!("not a WooCommerce order id: {order_id:?}") })?;
-        let request = endpoint
-            .http
-            .put(api_url(&endpoint.base, &format!("orders/{id}")))
-            .json(&json!({ "set_paid": true, "transaction_id": psp_reference }));
-        call(request, &keys, false).await?;
-        Ok(())
-    }
-}
+mod webhooks;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_the_bare_unsigned_form_is_a_ping() {
-        let empty = http::HeaderMap::new();
-        assert!(is_ping(&empty, b"webhook_id=42"));
-        assert!(!is_ping(&empty, b"webhook_id="));
-        assert!(!is_ping(&empty, b"webhook_id=42&x=1"));
-        assert!(!is_ping(&empty, b"{\"webhook_id\":42}"));
-        let mut topic = http::HeaderMap::new();
-        topic.insert("x-wc-webhook-topic", "order.created".parse().unwrap());
-        assert!(!is_ping(&topic, b"webhook_id=42"));
-    }
 
     #[test]
     fn cursors_carry_the_page_and_the_currency() {
