@@ -52,6 +52,14 @@ async function waitForText(locator, pattern, timeout = 20000) {
 // axe-core's WCAG 2.1 A and AA rules (labels, contrast, names, landmarks, …) on the page as it stands:
 // any serious or critical violation fails the step.
 const audited = [];
+// A narrow phone screen: nothing wider than the viewport but a table's own scroll area.
+async function fitsNarrowScreen(page, name) {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize(size);
+  expect(overflow <= 1, `${name} fits a narrow screen (overflow ${overflow}px)`);
+}
 async function accessible(page, name) {
   await page.evaluate(AXE);
   const result = await page.evaluate(() =>
@@ -90,6 +98,7 @@ try {
     await waitForText(page.locator("#register-website-error"), /http/);
     expect(await page.getByLabel("Business name").inputValue() === "Acme Outdoor GmbH", "values kept");
     await accessible(page, "registration with errors");
+    await fitsNarrowScreen(page, "registration");
     await shot(page, "01-register-server-error");
     await page.getByLabel("Website").fill("https://acme.example");
     await page.getByRole("button", { name: "Register" }).click();
@@ -172,6 +181,7 @@ try {
     await waitForText(page.locator(".notice"), /Store settings saved/);
     expect(await page.getByLabel("Low-stock warning at").inputValue() === "10", "the threshold is saved");
     await accessible(page, "stores");
+    await fitsNarrowScreen(page, "stores");
     await shot(page, "10-store-synced");
   });
 
@@ -223,8 +233,10 @@ try {
     await adminPage.getByRole("button", { name: "Sign in as admin" }).click();
     await waitForText(adminPage.locator(".alert"), /not valid/);
     await accessible(adminPage, "sign-in with an error");
-    await adminPage.getByLabel("Admin token").fill(ADMIN_TOKEN);
-    await adminPage.getByRole("button", { name: "Sign in as admin" }).click();
+    // By keyboard alone: type into the focused field, Enter submits.
+    await adminPage.getByLabel("Admin token").focus();
+    await adminPage.keyboard.type(ADMIN_TOKEN);
+    await adminPage.keyboard.press("Enter");
     await adminPage.getByRole("heading", { name: "Merchants" }).waitFor();
     await adminPage.getByLabel("Status").selectOption("manual_review");
     await adminPage.getByRole("button", { name: "Filter" }).click();
@@ -234,6 +246,7 @@ try {
       await adminPage.reload();
     }
     await accessible(adminPage, "admin merchants");
+    await fitsNarrowScreen(adminPage, "admin merchants");
     await shot(adminPage, "14-admin-merchants");
     await adminPage.getByRole("link", { name: "Second Shop Ltd" }).click();
     await adminPage.getByRole("button", { name: "Reject" }).click();
@@ -288,6 +301,7 @@ try {
     await waitForText(row, /done/);
     await waitForText(row, /sandbox/);
     await accessible(page, "orders");
+    await fitsNarrowScreen(page, "orders");
     await shot(page, "16-orders-paid");
   });
 
