@@ -311,3 +311,36 @@ async fn the_routing_editor_saves_the_test_payment_method_and_shows_its_error() 
         page.html
     );
 }
+
+#[tokio::test]
+async fn adyens_refusal_shows_on_the_adyen_form_next_to_the_field_it_names() {
+    use pivota::connectors::ConnectorSettings;
+    use pivota_fakes::FakeAdyen;
+    let adyen = FakeAdyen::start().await;
+    let settings = Settings {
+        connectors: ConnectorSettings { adyen_checkout_base: Some(adyen.uri()), ..ConnectorSettings::default() },
+        ..Settings::default()
+    };
+    let test = embedded_app(settings).await;
+    let (_, key) = approved_merchant(&test.app, "adyen@acme.example").await;
+    let mut browser = Browser::new(&test.app);
+    browser.sign_in_as_merchant(&key).await;
+    let form = |key: &'static str, account: &'static str| {
+        [("psp", "adyen"), ("api_key", key), ("merchant_account", account), ("environment", "test")]
+    };
+    let refused = browser.post("/console/psp/connect", &form(FakeAdyen::API_KEY, "SomeoneElseECOM")).await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    let slot = r#"id="adyen-merchant_account-error" aria-live="polite">"#;
+    let at = refused.html.find(slot).expect("the Adyen form's merchant account slot");
+    assert!(refused.html[at..at + 200].contains("merchant account"), "{}", &refused.html[at..at + 200]);
+    assert!(refused.html.contains(r#"value="SomeoneElseECOM""#), "the account typed is kept");
+    assert!(!refused.html.contains(FakeAdyen::API_KEY), "the key is never shown again");
+    // The Stripe form is untouched by Adyen's refusal.
+    assert!(refused.html.contains(r#"id="stripe-api_key-error" aria-live="polite"></p>"#));
+    let refused = browser.post("/console/psp/connect", &form("AQEwrong", FakeAdyen::MERCHANT_ACCOUNT)).await;
+    assert_eq!(refused.status, 400);
+    assert!(!refused.html.contains(r#"id="adyen-api_key-error" aria-live="polite"></p>"#), "the key's error shows");
+    let connected = browser.post("/console/psp/connect", &form(FakeAdyen::API_KEY, FakeAdyen::MERCHANT_ACCOUNT)).await;
+    assert_eq!(connected.location.as_deref(), Some("/console/psp?notice=psp-connected"));
+    assert_eq!(adyen.requests(), 3);
+}
