@@ -144,6 +144,7 @@ async fn a_shopify_catalog_syncs_then_resyncs_writing_only_changes(backend: Back
     let store_id = m.shopify(&fake).await;
     let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
     assert_eq!(job["progress"]["products_seen"], 120, "{job}");
+    assert_eq!(job["progress"]["expected"], 120, "productsCount, for the progress bar: {job}");
     assert_eq!(job["progress"]["written"], 120);
     let (_, stores) = m.get("/stores").await;
     let store = &stores["items"][0];

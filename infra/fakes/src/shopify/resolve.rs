@@ -29,6 +29,10 @@ pub(super) fn resolve(state: &mut State, kind: Kind, field: &Field) -> Result<Va
             "myshopifyDomain": state.shop.domain,
             "currencyCode": state.shop.currency,
         }),
+        (Kind::Query, "productsCount") => json!({
+            "count": (0..state.catalog.len).filter(|&index| state.catalog.exists(index)).count(),
+            "precision": "EXACT",
+        }),
         (Kind::Query, "products") => {
             state.pages_served += 1;
             let first = field.arg("first").and_then(Value::as_u64).unwrap_or(0).min(250) as usize;

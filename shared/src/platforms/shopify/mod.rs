@@ -147,6 +147,7 @@ impl StorePlatform for ShopifyPlatform {
             });
         let mut last_cost = answer.cost;
         let currency = currency_of(&answer.data.shop.currency_code)?;
+        let total = answer.data.products_count.filter(|count| count.precision == "EXACT").map(|count| count.count);
         let connection = answer.data.products;
         let mut products = Vec::with_capacity(connection.nodes.len());
         for mut node in connection.nodes {
@@ -171,7 +172,7 @@ impl StorePlatform for ShopifyPlatform {
         // Reported on the last page too: the next request may be the first page of the next sync.
         let wait_before_next =
             last_cost.as_ref().map_or(Duration::ZERO, |cost| wait_for(page_cost, &cost.throttle_status));
-        Ok(ProductPage { products, currency, next, wait_before_next, total: None })
+        Ok(ProductPage { products, currency, next, wait_before_next, total })
     }
 }
 

@@ -8,8 +8,8 @@
 //! request more than 1000 (`MAX_COST_EXCEEDED`), whatever the bucket holds.
 //!
 //! The products page, per product: the product 1 + `featuredImage` 1 + `variants(first: M)` (2 + its
-//! `pageInfo` 1 + M × 1) = 5 + M. The page: `shop` 1 + `products` 2 + its `pageInfo` 1 + N × (5 + M).
-//! With N = 50 and M = 14: 4 + 50 × 19 = **954** ≤ 1000. (M = 14 covers nearly every catalog; a product
+//! `pageInfo` 1 + M × 1) = 5 + M. The page: `shop` 1 + `productsCount` 1 + `products` 2 + its
+//! `pageInfo` 1 + N × (5 + M). With N = 50 and M = 14: 5 + 50 × 19 = **955** ≤ 1000. (M = 14 covers nearly every catalog; a product
 //! with more variants gets its remaining variants in follow-up [`PRODUCT_VARIANTS`] queries.) The page size
 //! barely matters for throughput: the actual cost, which is what the bucket keeps, is proportional to the
 //! products and variants returned, so a sync of any size is paced by the shop's restore rate.
@@ -25,7 +25,7 @@ pub(super) const VARIANTS_PER_FOLLOW_UP: u32 = 250;
 
 /// The requested cost of [`PRODUCTS_PAGE`] by the rules above.
 pub(super) const fn products_page_cost(products: u32, variants: u32) -> u32 {
-    1 + 2 + 1 + products * (1 + 1 + 2 + 1 + variants)
+    1 + 1 + 2 + 1 + products * (1 + 1 + 2 + 1 + variants)
 }
 
 /// The requested cost of [`PRODUCT_VARIANTS`]: the product 1 + the connection 2 + `pageInfo` 1 + 250 × 1.
@@ -36,8 +36,11 @@ pub(super) const fn product_variants_cost(variants: u32) -> u32 {
 /// Cost 1 (`shop` is an object, its fields scalars).
 pub(super) const SHOP: &str = "query Shop { shop { name myshopifyDomain currencyCode } }";
 
+/// `productsCount` (2024-04 on; "Unification of count fields") says how many products the shop has, for
+/// the sync's progress; it counts up to 10,000 by default and then says `AT_LEAST`, which is not used.
 pub(super) const PRODUCTS_PAGE: &str = "query ProductsPage($after: String) { \
     shop { currencyCode } \
+    productsCount { count precision } \
     products(first: 50, after: $after) { \
       pageInfo { hasNextPage endCursor } \
       nodes { id title status updatedAt featuredImage { url } \
@@ -94,7 +97,16 @@ pub(super) struct Shop {
 #[derive(Debug, Deserialize)]
 pub(super) struct ProductsData {
     pub shop: Shop,
+    #[serde(rename = "productsCount", default)]
+    pub products_count: Option<Count>,
     pub products: Connection<ProductNode>,
+}
+
+/// A `Count`: `precision` is `EXACT`, or `AT_LEAST` when the count hit its limit.
+#[derive(Debug, Deserialize)]
+pub(super) struct Count {
+    pub count: u64,
+    pub precision: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,7 +249,7 @@ mod tests {
         assert!(PRODUCTS_PAGE.contains(&format!("products(first: {PRODUCTS_PER_PAGE},")));
         assert!(PRODUCTS_PAGE.contains(&format!("variants(first: {VARIANTS_PER_PRODUCT})")));
         assert!(PRODUCT_VARIANTS.contains(&format!("variants(first: {VARIANTS_PER_FOLLOW_UP},")));
-        assert_eq!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT), 954);
+        assert_eq!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT), 955);
         assert_eq!(product_variants_cost(VARIANTS_PER_FOLLOW_UP), 254);
         // The single-query limit is 1000 points; one more variant per product would break it.
         assert!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT) <= 1000);
