@@ -50,8 +50,9 @@ pub async fn receive(
     }
     let disconnected = store.connection_status == ConnectionStatus::Disconnected;
     let credentials = if disconnected {
-        // A store the merchant disconnected has no secret left: nothing can be verified, so nothing is
-        // accepted. An uninstalled Shopify app keeps it, for the compliance topics below.
+        // A store the merchant disconnected keeps, if it is a Shopify store, its webhook secret alone; an
+        // uninstalled Shopify app keeps its secret. Both for the compliance topics below; without a
+        // secret, nothing can be verified, so nothing is accepted.
         stores::kept_credentials(app, &store).await?.ok_or(Error::Unauthenticated)?
     } else {
         stores::cached_credentials(app, &store).await?
@@ -165,7 +166,14 @@ pub async fn receive(
             };
             Ok(Handled::Redacted(orders::redact(app, &merchant_id, store_id, Some(&customer)).await?))
         }
-        DeliveryTopic::ShopRedact => Ok(Handled::Redacted(orders::redact(app, &merchant_id, store_id, None).await?)),
+        DeliveryTopic::ShopRedact => {
+            let redacted = orders::redact(app, &merchant_id, store_id, None).await?;
+            // The last word on a shop that is gone: its secrets go too (a connected store keeps its own).
+            if disconnected {
+                stores::delete_secrets(app, &store).await?;
+            }
+            Ok(Handled::Redacted(redacted))
+        }
         DeliveryTopic::CustomersDataRequest => {
             tracing::info!(%merchant_id, store_id, "customer data request received; the merchant exports it from the orders list");
             Ok(Handled::DataRequestLogged)

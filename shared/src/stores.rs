@@ -229,12 +229,36 @@ pub async fn credentials(app: &App, store: &Store) -> Result<StoreCredentials, E
         .ok_or_else(|| Error::Internal(format!("the secret of store {} is missing", store.store_id)))
 }
 
-/// The store's credentials, or `None` once they are deleted (a disconnected store).
+/// Where a disconnected Shopify store's webhook secret (the app's client secret) is kept on its own, with
+/// no credential that reaches the store: Shopify sends its compliance topics whatever Pivota's state
+/// (`shop/redact` 48 hours after an uninstall), and they must still be verified.
+fn webhook_only_secret_name(store: &Store) -> String {
+    format!("{}/webhook-only", store.secret_ref)
+}
+
+/// The store's credentials; for a Shopify store the merchant disconnected, its webhook secret alone;
+/// `None` once both are deleted.
 pub async fn kept_credentials(app: &App, store: &Store) -> Result<Option<StoreCredentials>, Error> {
-    let Some(secret) = app.secrets.get(&store.secret_ref).await? else { return Ok(None) };
+    let secret = match app.secrets.get(&store.secret_ref).await? {
+        Some(secret) => secret,
+        None if store.platform == Platform::Shopify => {
+            let Some(secret) = app.secrets.get(&webhook_only_secret_name(store)).await? else { return Ok(None) };
+            secret
+        }
+        None => return Ok(None),
+    };
     let credentials = serde_json::from_str(secret.expose_secret())
         .map_err(|_| Error::Internal("a store secret does not parse".into()))?;
     Ok(Some(credentials))
+}
+
+/// Deletes every secret of a store, its webhook secret included: after Shopify's `shop/redact` for a store
+/// that is gone, nothing more is sent to verify.
+pub async fn delete_secrets(app: &App, store: &Store) -> Result<(), Error> {
+    app.secrets.delete(&store.secret_ref).await?;
+    app.secrets.delete(&webhook_only_secret_name(store)).await?;
+    app.store_credentials.forget(&store.store_id);
+    Ok(())
 }
 
 /// Store credentials read recently, per process, so that a webhook delivery (which Shopify wants
@@ -436,6 +460,19 @@ pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> 
     }
     // Each step is idempotent and the status changes last, so a retry after a failure finishes the job.
     crate::products::mark_store_removed(app, merchant_id, store_id).await?;
+    if store.platform == Platform::Shopify
+        && let Some(webhook_secret) = kept_credentials(app, &store).await?.and_then(|c| c.webhook_secret)
+    {
+        let alone = StoreCredentials {
+            api_token: SecretString::from(String::new()),
+            consumer_key: None,
+            consumer_secret: None,
+            site_id: None,
+            webhook_secret: Some(webhook_secret),
+        };
+        let serialized = serde_json::to_string(&alone).map_err(|e| Error::Internal(e.to_string()))?;
+        app.secrets.put(&webhook_only_secret_name(&store), &serialized.into()).await?;
+    }
     app.secrets.delete(&store.secret_ref).await?;
     app.store_credentials.forget(store_id);
     update(app, merchant_id, store_id, |store| {

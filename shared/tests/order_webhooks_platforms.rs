@@ -23,6 +23,7 @@ on_both_backends!(
     a_shopify_product_update_changes_that_product_without_a_sync,
     shopify_app_uninstalled_disconnects_the_store,
     shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs,
+    shopify_compliance_topics_still_reach_a_store_the_merchant_disconnected,
     a_woocommerce_order_is_charged_once_and_marked_paid,
     live_mode_charges_only_orders_that_carry_a_payment_method,
     test_mode_charges_the_configured_test_payment_method,
@@ -497,4 +498,40 @@ async fn test_mode_charges_the_configured_test_payment_method(backend: Backend) 
     for id in ["1", "2"] {
         assert_eq!(s.m.order(id).await["status"], "paid");
     }
+}
+
+async fn shopify_compliance_topics_still_reach_a_store_the_merchant_disconnected(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    for id in [41, 51] {
+        assert_eq!(s.deliver("orders/create", &format!("evt-{id}"), &shopify_order(id, json!({}))).await, 200);
+    }
+    let (status, _) = s.m.send("DELETE", &format!("/store/{}", s.store_id), None).await;
+    assert_eq!(status, 204);
+    // The access token is gone, the webhook secret kept alone: orders are refused, compliance is served.
+    let secrets = &s.m.test.app.secrets;
+    let main = format!("{}/merchants/{}/stores/{}", s.m.test.app.settings.secret_namespace, s.m.id, s.store_id);
+    assert!(secrets.get(&main).await.unwrap().is_none());
+    let alone = secrets.get(&format!("{main}/webhook-only")).await.unwrap().expect("the webhook secret is kept");
+    assert!(!alone.expose_secret().contains(&s.fake.access_token()), "no credential that reaches the store");
+    assert_eq!(s.deliver("orders/create", "evt-61", &shopify_order(61, json!({}))).await, 401);
+    let shop = json!({"shop_id": 954889, "shop_domain": "pivota-test.myshopify.com"});
+    let customer_redact = merged(
+        shop.clone(),
+        json!({"customer": {"id": 42, "email": "buyer41@example.com", "phone": null}, "orders_to_redact": [41]}),
+    );
+    assert_eq!(
+        s.deliver_with_hmac("customers/redact", "evt-r1", &customer_redact, &forged_hmac(&customer_redact)).await.0,
+        401
+    );
+    let (status, answer) = s
+        .deliver_with_hmac("customers/redact", "evt-r1", &customer_redact, &s.fake.sign_webhook(&customer_redact))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(s.m.order("41").await["customer"].is_null(), "that customer's data is gone");
+    assert!(s.m.order("51").await["customer"].is_object(), "the other customer's stays");
+    // shop/redact is the shop's last delivery: it redacts everything, and the secret goes too.
+    let shop_redact = serde_json::to_vec(&shop).unwrap();
+    assert_eq!(s.deliver("shop/redact", "evt-r2", &shop_redact).await, 200);
+    assert!(s.m.order("51").await["customer"].is_null());
+    assert_eq!(s.deliver("customers/redact", "evt-r3", &customer_redact).await, 401, "nothing left to verify with");
 }
