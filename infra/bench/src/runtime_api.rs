@@ -261,34 +261,27 @@ mod tests {
         assert!(held.await.is_err());
     }
 
+    /// A fresh Runtime API that received one error report on `path` (`invocation/req-1/error`, `init/error`).
+    async fn reported(path: &str, error_type: &str) -> (RuntimeApi, Outcome) {
+        let mut api = RuntimeApi::start(invocation()).await.unwrap();
+        let posted = reqwest::Client::new()
+            .post(format!("http://{}/2018-06-01/runtime/{path}", api.address()))
+            .header("Lambda-Runtime-Function-Error-Type", error_type)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 202);
+        let (_, outcome) = api.outcome().await.unwrap();
+        (api, outcome)
+    }
+
     #[tokio::test]
     async fn records_invocation_and_init_errors_with_their_type() {
-        let client = reqwest::Client::new();
-
-        let mut api = RuntimeApi::start(invocation()).await.unwrap();
-        let base = format!("http://{}/2018-06-01/runtime", api.address());
-        let posted = client
-            .post(format!("{base}/invocation/req-1/error"))
-            .header("Lambda-Runtime-Function-Error-Type", "KycTaskError")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(posted.status(), 202);
-        let (_, outcome) = api.outcome().await.unwrap();
+        let (_, outcome) = reported("invocation/req-1/error", "KycTaskError").await;
         assert_eq!(outcome, Outcome::Error { error_type: Some("KycTaskError".into()), body: b"{}".to_vec() });
 
-        let mut api = RuntimeApi::start(invocation()).await.unwrap();
-        let base = format!("http://{}/2018-06-01/runtime", api.address());
-        let posted = client
-            .post(format!("{base}/init/error"))
-            .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(posted.status(), 202);
-        let (_, outcome) = api.outcome().await.unwrap();
+        let (api, outcome) = reported("init/error", "Runtime.InitError").await;
         assert_eq!(outcome, Outcome::InitError { error_type: Some("Runtime.InitError".into()), body: b"{}".to_vec() });
         assert!(api.first_next().is_none());
     }
