@@ -4,7 +4,8 @@
 #   infra/scripts/test.sh
 #
 # Steps (each one counted in the final "N passed, M failed" line):
-#   rustfmt, clippy, cfn-lint, [sam validate --lint], cargo test, Lambda runtime glue.
+#   rustfmt, clippy, cfn-lint, [sam validate --lint], cargo test, Lambda runtime glue, the README's run
+#   command with the OpenAPI contract (schemathesis).
 # Setup (virtualenv, moto_server, Chromium + playwright-core for the console's browser test) is not a step: if it fails, nothing can be tested and the
 # script stops at once. A failing step does not stop the others; the exit status is 1 if any
 # step failed.
@@ -87,6 +88,8 @@ fi
 # screenshots land in target/console-screenshots.
 step "cargo test --workspace" cargo test --workspace
 step "lambda runtime glue (cargo lambda watch/invoke)" infra/scripts/lambda-glue-test.sh
+# The README's run command, read from the README and run as written; then schemathesis against it.
+step "README run command + OpenAPI contract (schemathesis)" infra/scripts/api-contract-test.sh
 
 # ---------------------------------------------------------------- summary
 if ((failed > 0)); then

@@ -31,22 +31,41 @@ impl ApiKeyMode {
 /// How many characters of a key are kept in clear to recognise it (`pvk_test_` plus four).
 const DISPLAY_PREFIX_LEN: usize = 13;
 
+/// The owner credential's prefix. Issued once at registration, it only manages API keys: it is how an
+/// approved merchant gets its first live key, since a test key never mints a live one.
+pub const OWNER_PREFIX: &str = "pvo_";
+
 /// A freshly generated key, shown once. Debug and Display are redacted by `SecretString`.
 #[derive(Debug)]
 pub struct PlaintextApiKey {
     secret: SecretString,
     mode: ApiKeyMode,
+    owner: bool,
 }
 
 impl PlaintextApiKey {
     /// 32 random bytes (256 bits) after the mode prefix.
     pub fn generate(mode: ApiKeyMode) -> Self {
         let body = random_token(32);
-        Self { secret: SecretString::from(format!("{}{}", mode.prefix(), body.expose_secret())), mode }
+        Self { secret: SecretString::from(format!("{}{}", mode.prefix(), body.expose_secret())), mode, owner: false }
+    }
+
+    /// The merchant owner's credential (`pvo_…`): manages API keys of both modes, and nothing else.
+    pub fn generate_owner() -> Self {
+        let body = random_token(32);
+        Self {
+            secret: SecretString::from(format!("{OWNER_PREFIX}{}", body.expose_secret())),
+            mode: ApiKeyMode::Live,
+            owner: true,
+        }
     }
 
     pub fn mode(&self) -> ApiKeyMode {
         self.mode
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.owner
     }
 
     /// The part that may be shown again later (in listings, logs): `pvk_test_AbCd`.
@@ -95,10 +114,22 @@ impl ApiKeyHasher {
     /// so junk never reaches the table.
     pub fn hash_presented(&self, presented: &str) -> Option<HashedApiKey> {
         let shaped = (presented.starts_with(ApiKeyMode::Test.prefix())
-            || presented.starts_with(ApiKeyMode::Live.prefix()))
+            || presented.starts_with(ApiKeyMode::Live.prefix())
+            || presented.starts_with(OWNER_PREFIX))
             && presented.len() <= 128
             && presented.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         shaped.then(|| self.hash(presented))
+    }
+
+    /// Hex HMAC-SHA256 of `data` under the pepper, separated by `purpose` from key hashes and from other
+    /// uses.
+    pub fn keyed_digest(&self, purpose: &str, data: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.pepper.expose_secret().as_bytes())
+            .expect("HMAC accepts keys of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\n");
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
     }
 
     fn hash(&self, key: &str) -> HashedApiKey {

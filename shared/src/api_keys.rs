@@ -41,6 +41,9 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
+    /// The owner credential (`pvo_…`): not an API key; it only manages keys, and is never listed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner: bool,
     #[serde(skip)]
     pub version: u64,
 }
@@ -72,6 +75,7 @@ impl ApiKeyRecord {
             valid_until: None,
             revoked_at: None,
             last_used_at: None,
+            owner: key.is_owner(),
             version: 1,
         }
     }
@@ -135,6 +139,19 @@ pub struct AuthenticatedMerchant {
     pub merchant_id: MerchantId,
     pub key_id: String,
     pub mode: ApiKeyMode,
+    /// Authenticated with the owner credential, which only manages API keys.
+    pub owner: bool,
+}
+
+impl AuthenticatedMerchant {
+    /// A test key may not touch what live payments depend on: `Forbidden` when `mode` is live and the
+    /// caller is not (a live key or the owner credential).
+    pub fn may_act_in(&self, mode: crate::psp::PspMode, what: &str) -> Result<(), Error> {
+        if mode == crate::psp::PspMode::Live && self.mode == ApiKeyMode::Test {
+            return Err(Error::Forbidden(format!("a test key cannot {what}; use a live key or the owner credential")));
+        }
+        Ok(())
+    }
 }
 
 /// Looks a presented key up by its hash. Unknown, revoked and expired keys are all `Unauthenticated`.
@@ -155,6 +172,7 @@ pub async fn authenticate(
         merchant_id: record.merchant_id.clone(),
         key_id: record.key_id.clone(),
         mode: record.mode,
+        owner: record.owner,
     };
     if record.last_used_at.is_none_or(|used| now - used > LAST_USED_RESOLUTION) {
         record.last_used_at = Some(now);
@@ -180,40 +198,63 @@ impl<'a> ApiKeys<'a> {
         Ok(self.table.transact(record.create_ops()?).await?)
     }
 
-    /// Every key of the merchant, oldest first (key ids are ULIDs). A merchant has few keys; the page is
-    /// the whole list up to 1000.
+    /// Every API key of the merchant, oldest first (key ids are ULIDs); not the owner credential. A
+    /// merchant has few keys; the page is the whole list up to 1000.
     pub async fn list(&self, merchant_id: &MerchantId) -> Result<Vec<ApiKeyRecord>, Error> {
         let mut query = Query::new(crate::ports::Index::Primary, format!("MERCHANT#{merchant_id}"), 1000);
         query.sk_prefix = Some("APIKEY#".into());
-        self.table.query(query).await?.items.iter().map(record_from).collect()
+        let records: Vec<ApiKeyRecord> =
+            self.table.query(query).await?.items.iter().map(record_from).collect::<Result<_, _>>()?;
+        Ok(records.into_iter().filter(|record| !record.owner).collect())
     }
 
+    /// An API key (never the owner credential).
     pub async fn get(&self, merchant_id: &MerchantId, key_id: &str) -> Result<Option<ApiKeyRecord>, Error> {
-        self.table.get(&listing_key(merchant_id, key_id)).await?.as_ref().map(record_from).transpose()
+        let record = self.table.get(&listing_key(merchant_id, key_id)).await?.as_ref().map(record_from).transpose()?;
+        Ok(record.filter(|record| !record.owner))
     }
 
     /// Revokes a key: it fails authentication from the next request on. Revoking a revoked key is a no-op.
-    /// The merchant's last usable key cannot be revoked (they would lock themselves out): `Conflict`.
+    /// The merchant's last usable key cannot be revoked (they would lock themselves out): `Conflict`. The
+    /// revocation is one transaction that also checks that another usable key is still the version read,
+    /// so two concurrent revocations of the last two keys cannot both succeed.
     pub async fn revoke(
         &self,
         merchant_id: &MerchantId,
         key_id: &str,
+        caller: &AuthenticatedMerchant,
         now: OffsetDateTime,
     ) -> Result<ApiKeyRecord, Error> {
-        let mut record = self.get(merchant_id, key_id).await?.ok_or(Error::NotFound("API key"))?;
-        if record.revoked_at.is_some() {
-            return Ok(record);
+        for _ in 0..3 {
+            let mut record = self.get(merchant_id, key_id).await?.ok_or(Error::NotFound("API key"))?;
+            if record.mode == ApiKeyMode::Live {
+                caller.may_act_in(crate::psp::PspMode::Live, "revoke a live key")?;
+            }
+            if record.revoked_at.is_some() {
+                return Ok(record);
+            }
+            let keys = self.list(merchant_id).await?;
+            let Some(other) = keys.iter().find(|k| k.key_id != key_id && k.is_usable(now)) else {
+                return Err(Error::Conflict(
+                    "this is the merchant's last usable API key; create another one first".into(),
+                ));
+            };
+            record.revoked_at = Some(now);
+            let mut ops = record.update_ops()?;
+            ops.push(WriteOp::Check {
+                key: listing_key(merchant_id, &other.key_id),
+                condition: Condition::VersionIs(other.version),
+            });
+            match self.table.transact(ops).await {
+                Ok(()) => {
+                    record.version += 1;
+                    return Ok(record);
+                }
+                // This key or the other one changed (revoked, used): decide again on fresh reads.
+                Err(StoreError::TransactionCancelled { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            }
         }
-        let others_usable = self.list(merchant_id).await?.iter().any(|k| k.key_id != key_id && k.is_usable(now));
-        if !others_usable {
-            return Err(Error::Conflict("this is the merchant's last usable API key; create another one first".into()));
-        }
-        record.revoked_at = Some(now);
-        self.table.transact(record.update_ops()?).await.map_err(|e| match e {
-            StoreError::TransactionCancelled { .. } => Error::Conflict("the key changed concurrently; retry".into()),
-            other => other.into(),
-        })?;
-        record.version += 1;
-        Ok(record)
+        Err(Error::Conflict("the keys changed concurrently; retry".into()))
     }
 }

@@ -18,6 +18,10 @@ pub enum Error {
     /// No credentials, or credentials that do not authenticate: 401.
     #[error("missing or invalid credentials")]
     Unauthenticated,
+    /// Authenticated, but this credential may not do this (a test key acting on live resources, a suspended
+    /// merchant): 403, saying why.
+    #[error("{0}")]
+    Forbidden(String),
     /// Not found, or not visible to this caller: 404.
     #[error("{0} not found")]
     NotFound(&'static str),

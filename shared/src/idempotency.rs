@@ -60,8 +60,10 @@ pub struct IdempotencyRecord {
     pub version: u64,
 }
 
-pub fn record_key(merchant_id: &MerchantId, key: &str) -> ItemKey {
-    ItemKey::new(format!("IDEMPOTENCY#{merchant_id}"), format!("KEY#{key}"))
+/// The record of `key` for payments of `mode`: a test request is never answered with a live payment's
+/// record, nor the other way round, even with the same key and body.
+pub fn record_key(merchant_id: &MerchantId, mode: crate::psp::PspMode, key: &str) -> ItemKey {
+    ItemKey::new(format!("IDEMPOTENCY#{merchant_id}"), format!("KEY#{}#{key}", mode.as_str()))
 }
 
 impl IdempotencyRecord {

@@ -10,6 +10,7 @@ pub mod api_key;
 pub mod api_keys;
 pub mod app;
 pub mod aws;
+pub mod card;
 pub mod connectors;
 pub mod console;
 pub mod country;

@@ -46,11 +46,19 @@ pub enum MerchantStatus {
     Approved,
     /// Refused by an admin. Final.
     Rejected,
+    /// Was approved; an admin stopped it. Its keys get 403 and its orders are not charged until an
+    /// admin reinstates it.
+    Suspended,
 }
 
 impl MerchantStatus {
-    pub const ALL: [MerchantStatus; 4] =
-        [MerchantStatus::PendingKyc, MerchantStatus::ManualReview, MerchantStatus::Approved, MerchantStatus::Rejected];
+    pub const ALL: [MerchantStatus; 5] = [
+        MerchantStatus::PendingKyc,
+        MerchantStatus::ManualReview,
+        MerchantStatus::Approved,
+        MerchantStatus::Rejected,
+        MerchantStatus::Suspended,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,6 +66,7 @@ impl MerchantStatus {
             MerchantStatus::ManualReview => "manual_review",
             MerchantStatus::Approved => "approved",
             MerchantStatus::Rejected => "rejected",
+            MerchantStatus::Suspended => "suspended",
         }
     }
 
@@ -76,7 +85,7 @@ impl MerchantStatus {
             MerchantStatus::PendingKyc => "wait_for_kyc",
             MerchantStatus::ManualReview => "wait_for_review",
             MerchantStatus::Approved => "connect_psp",
-            MerchantStatus::Rejected => "contact_support",
+            MerchantStatus::Rejected | MerchantStatus::Suspended => "contact_support",
         }
     }
 }
@@ -136,16 +145,16 @@ impl Website {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RegistrationRequest {
     /// The business's display name.
-    #[schema(example = "Acme Outdoor GmbH")]
+    #[schema(example = "Acme Outdoor GmbH", value_type = String, required = true, min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub business_name: Option<String>,
     /// Contact e-mail; one merchant per address.
-    #[schema(example = "owner@acme.example")]
+    #[schema(example = "owner@acme.example", value_type = String, required = true, format = Email, max_length = 254)]
     pub email: Option<String>,
     /// ISO 3166-1 alpha-2 country of incorporation.
-    #[schema(example = "DE")]
+    #[schema(example = "DE", value_type = String, required = true, pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     /// The public website.
-    #[schema(example = "https://acme.example")]
+    #[schema(example = "https://acme.example", value_type = String, required = true, pattern = "^https?://[^/@\\s]+", max_length = 2048)]
     pub website: Option<String>,
 }
 
@@ -224,13 +233,15 @@ impl Merchant {
     /// Applies a decision. Only an undecided merchant (pending KYC or in manual review) can be decided, and
     /// only an admin can reject; `manual_review` is the automatic checks' way of deferring to an admin.
     pub fn apply(&mut self, decision: KycDecision) -> Result<(), TransitionError> {
-        let allowed = self.status.is_undecided()
-            && match decision.outcome {
-                MerchantStatus::Approved => true,
-                MerchantStatus::ManualReview => self.status == MerchantStatus::PendingKyc,
-                MerchantStatus::Rejected => decision.actor.is_admin(),
-                MerchantStatus::PendingKyc => false,
-            };
+        let admin = decision.actor.is_admin();
+        let allowed = match decision.outcome {
+            // A KYC decision, or (by an admin) reinstating a suspended merchant.
+            MerchantStatus::Approved => self.status.is_undecided() || admin && self.status == MerchantStatus::Suspended,
+            MerchantStatus::ManualReview => self.status == MerchantStatus::PendingKyc,
+            MerchantStatus::Rejected => admin && self.status.is_undecided(),
+            MerchantStatus::Suspended => admin && self.status == MerchantStatus::Approved,
+            MerchantStatus::PendingKyc => false,
+        };
         if !allowed {
             return Err(TransitionError { from: self.status.as_str(), to: decision.outcome.as_str() });
         }

@@ -60,7 +60,12 @@ impl<'a> Merchants<'a> {
 
     /// Writes a new merchant, its e-mail claim and its first API key in one transaction. An e-mail that is
     /// already claimed → `Conflict`, and nothing is written.
-    pub async fn create(&self, merchant: &Merchant, first_key: &ApiKeyRecord) -> Result<(), Error> {
+    pub async fn create(
+        &self,
+        merchant: &Merchant,
+        first_key: &ApiKeyRecord,
+        owner: &ApiKeyRecord,
+    ) -> Result<(), Error> {
         let mut claim = serde_json::Map::new();
         claim.insert("merchant_id".into(), merchant.id.as_str().into());
         let mut ops = vec![
@@ -68,6 +73,7 @@ impl<'a> Merchants<'a> {
             WriteOp::Put { item: Item::new(email_key(merchant), claim), condition: Condition::NotExists },
         ];
         ops.extend(first_key.create_ops()?);
+        ops.extend(owner.create_ops()?);
         match self.table.transact(ops).await {
             Ok(()) => Ok(()),
             Err(StoreError::TransactionCancelled { index: Some(1) }) => {
@@ -79,12 +85,18 @@ impl<'a> Merchants<'a> {
 
     /// Undoes [`Merchants::create`] when the rest of registration failed, so no half-registered merchant
     /// stays behind. Conditional on the merchant being untouched since.
-    pub async fn delete_new(&self, merchant: &Merchant, first_key: &ApiKeyRecord) -> Result<(), Error> {
+    pub async fn delete_new(
+        &self,
+        merchant: &Merchant,
+        first_key: &ApiKeyRecord,
+        owner: &ApiKeyRecord,
+    ) -> Result<(), Error> {
         let mut ops = vec![
             WriteOp::Delete { key: merchant_key(&merchant.id), condition: Condition::VersionIs(merchant.version) },
             WriteOp::Delete { key: email_key(merchant), condition: Condition::Exists },
         ];
         ops.extend(first_key.delete_ops());
+        ops.extend(owner.delete_ops());
         self.table.transact(ops).await.map_err(Error::from)
     }
 

@@ -15,11 +15,12 @@ use crate::ports::KycWaitInput;
 /// How often a decision re-reads and retries after losing an optimistic-concurrency race.
 const MAX_DECISION_ATTEMPTS: usize = 5;
 
-/// A new merchant and the API key shown to it once.
+/// A new merchant, and its first (test) API key and owner credential, each shown to it once.
 #[derive(Debug)]
 pub struct Registered {
     pub merchant: Merchant,
     pub api_key: PlaintextApiKey,
+    pub owner_credential: PlaintextApiKey,
 }
 
 /// Registers a merchant and starts its KYC wait. Either both happen or neither: if the wait cannot be
@@ -28,19 +29,22 @@ pub async fn register(app: &App, registration: Registration) -> Result<Registere
     let now = app.clock.now();
     let merchant = Merchant::register(registration, now);
     let api_key = PlaintextApiKey::generate(ApiKeyMode::Test);
-    let first_key = ApiKeyRecord::issue(&merchant.id, "default", &api_key, &app.api_key_hasher().await?, now);
+    let hasher = app.api_key_hasher().await?;
+    let first_key = ApiKeyRecord::issue(&merchant.id, "default", &api_key, &hasher, now);
+    let owner_credential = PlaintextApiKey::generate_owner();
+    let owner = ApiKeyRecord::issue(&merchant.id, "owner", &owner_credential, &hasher, now);
     let merchants = Merchants::new(app.table.as_ref());
-    merchants.create(&merchant, &first_key).await?;
+    merchants.create(&merchant, &first_key, &owner).await?;
 
     let wait = KycWaitInput { merchant_id: merchant.id.to_string(), wait_seconds: app.settings.kyc_wait_seconds };
     if let Err(start_error) = app.workflow.start_kyc_wait(&wait).await {
-        if let Err(undo_error) = merchants.delete_new(&merchant, &first_key).await {
+        if let Err(undo_error) = merchants.delete_new(&merchant, &first_key, &owner).await {
             error!(merchant_id = %merchant.id, %undo_error, "could not undo a registration whose KYC wait failed to start");
         }
         return Err(start_error.into());
     }
     info!(merchant_id = %merchant.id, wait_seconds = wait.wait_seconds, "merchant registered, KYC wait started");
-    Ok(Registered { merchant, api_key })
+    Ok(Registered { merchant, api_key, owner_credential })
 }
 
 /// What the automatic KYC run did.
@@ -76,6 +80,37 @@ pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<Ky
     Err(Error::Unavailable("the merchant kept changing during the KYC decision".into()))
 }
 
+/// An admin suspends an approved merchant (`Suspended`, with a reason) or reinstates a suspended one
+/// (`Approved`). Each is a decision in the merchant's history; anything else is a `Conflict`.
+pub async fn suspend_or_reinstate(
+    app: &App,
+    merchant_id: &MerchantId,
+    outcome: MerchantStatus,
+    admin: &str,
+    reason: Option<String>,
+) -> Result<Merchant, Error> {
+    let merchants = Merchants::new(app.table.as_ref());
+    let expected = if outcome == MerchantStatus::Suspended { "approved" } else { "suspended" };
+    for _ in 0..MAX_DECISION_ATTEMPTS {
+        let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
+        if merchant.status.as_str() != expected {
+            return Err(Error::Conflict(format!(
+                "the merchant is {}; only {expected} merchants can be {}",
+                merchant.status.as_str(),
+                if outcome == MerchantStatus::Suspended { "suspended" } else { "reinstated" }
+            )));
+        }
+        let decision = KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now());
+        merchant.apply(decision).map_err(|e| Error::Conflict(e.to_string()))?;
+        if merchants.save(&merchant).await? {
+            merchant.version += 1;
+            info!(%merchant_id, status = merchant.status.as_str(), admin, "merchant suspension changed");
+            return Ok(merchant);
+        }
+    }
+    Err(Error::Conflict("the merchant was changed concurrently; retry the request".into()))
+}
+
 /// An admin approves or rejects. Only undecided merchants (pending KYC or manual review) can be decided;
 /// anything else is a `Conflict` naming the current status.
 pub async fn decide_by_admin(
@@ -89,8 +124,10 @@ pub async fn decide_by_admin(
     for _ in 0..MAX_DECISION_ATTEMPTS {
         let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
         let decision = KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now());
-        merchant
-            .apply(decision)
+        let undecided = if merchant.status.is_undecided() { Ok(()) } else { Err(merchant.status.as_str()) };
+        undecided
+            .map_err(|status| format!("the merchant is {status}"))
+            .and_then(|()| merchant.apply(decision).map_err(|e| e.to_string()))
             .map_err(|e| Error::Conflict(format!("{e}; only pending_kyc or manual_review merchants can be decided")))?;
         if merchants.save(&merchant).await? {
             merchant.version += 1;

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::merchant::MerchantId;
 use crate::money::{Currency, Money};
 use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
+use crate::payment_request::parse_payment_method;
 use crate::platforms::{self, Customer, DeliveryTopic, Platform, WebhookError};
 use crate::products;
 use crate::stores::{self, ConnectionStatus};
@@ -78,8 +79,27 @@ pub async fn receive(
         DeliveryTopic::OrderCreated => {
             let external = webhooks.parse_order(body).map_err(malformed)?;
             let now = app.clock.now();
-            let total = Money::new(external.total_minor, external.currency)
-                .map_err(|e| Error::MalformedBody(format!("the order total {e}")))?;
+            // A verified order Pivota cannot charge is still acknowledged (a 4xx would make the store
+            // retry, then switch its webhooks off): it is recorded as `not_chargeable`, with the reason.
+            let mut unchargeable = None;
+            let total = Money::new(external.total_minor, external.currency).unwrap_or_else(|e| {
+                unchargeable = Some(format!("the order total {e}"));
+                Money { amount_minor: external.total_minor, currency: external.currency }
+            });
+            let payment_method = match external.payment_method.as_deref().map(parse_payment_method) {
+                None => None,
+                Some(Ok(method)) => Some(method),
+                // Never stored: a card number is refused, and the order waits for no one.
+                Some(Err(message)) => {
+                    unchargeable.get_or_insert(format!("pivota_payment_method {message}"));
+                    None
+                }
+            };
+            let status = match (&unchargeable, external.already_paid) {
+                (_, true) => OrderStatus::AlreadyPaid,
+                (Some(_), false) => OrderStatus::NotChargeable,
+                (None, false) => OrderStatus::Received,
+            };
             let order = Order {
                 order_id: orders::order_id(store_id, &external.external_id),
                 received: ulid::Ulid::new().to_string(),
@@ -90,33 +110,39 @@ pub async fn receive(
                 total,
                 line_items: external.line_items,
                 customer: external.customer,
-                payment_method: external.payment_method,
-                status: if external.already_paid { OrderStatus::AlreadyPaid } else { OrderStatus::Received },
+                payment_method,
+                status,
                 payment_id: None,
                 psp: None,
                 psp_reference: None,
                 decline_code: None,
-                failure: None,
+                failure: unchargeable,
                 write_back: WriteBack::NotNeeded,
                 write_back_error: None,
                 created_at: now,
                 updated_at: now,
                 version: 1,
             };
-            match orders::record(app, order, event_id).await? {
+            let handled = match orders::record(app, order, event_id).await? {
                 Recorded::New(order) if order.status == OrderStatus::Received => {
                     enqueue(app, &merchant_id, &order.order_id).await?;
-                    Ok(Handled::OrderQueued)
+                    Handled::OrderQueued
                 }
-                Recorded::New(_) => Ok(Handled::OrderQueued),
+                Recorded::New(_) => Handled::OrderQueued,
                 // The first delivery may have recorded the order and then failed to queue it: queue it
                 // again (paying is idempotent per order, so a second message charges nothing more).
                 Recorded::Duplicate(Some(order)) => {
                     enqueue(app, &merchant_id, &order.order_id).await?;
-                    Ok(Handled::Duplicate)
+                    Handled::Duplicate
                 }
-                Recorded::Duplicate(None) => Ok(Handled::Duplicate),
+                Recorded::Duplicate(None) => return Ok(Handled::Duplicate),
+            };
+            // Only now are the order and its payment message both durable: a delivery that failed before
+            // this point is retried by the store and recorded or queued again.
+            if let Some(event_id) = event_id {
+                orders::remember_event(app, store_id, event_id).await;
             }
+            Ok(handled)
         }
         DeliveryTopic::ProductUpdated => {
             if let Some(event_id) = event_id

@@ -34,6 +34,10 @@ pub enum OrderStatus {
     Declined,
     /// The payment failed (retried from the queue until it dead-letters).
     Failed,
+    /// Pivota cannot charge it (a zero total, an amount or currency the PSP cannot take, a card number
+    /// as payment method, a suspended merchant): recorded with the reason, never charged. The store's
+    /// delivery was still acknowledged, so a few such orders never switch its webhooks off.
+    NotChargeable,
 }
 
 impl OrderStatus {
@@ -45,13 +49,22 @@ impl OrderStatus {
             OrderStatus::Paid => "paid",
             OrderStatus::Declined => "declined",
             OrderStatus::Failed => "failed",
+            OrderStatus::NotChargeable => "not_chargeable",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Received, Self::AwaitingPaymentMethod, Self::AlreadyPaid, Self::Paid, Self::Declined, Self::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
+        [
+            Self::Received,
+            Self::AwaitingPaymentMethod,
+            Self::AlreadyPaid,
+            Self::Paid,
+            Self::Declined,
+            Self::Failed,
+            Self::NotChargeable,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
     }
 }
 
@@ -148,6 +161,8 @@ impl Order {
             "psp_reference": self.psp_reference,
             "decline_code": self.decline_code,
             "failure": self.failure,
+            // Why an order is `not_chargeable`.
+            "reason": if self.status == OrderStatus::NotChargeable { self.failure.as_deref() } else { None },
             "write_back": self.write_back,
             "write_back_error": self.write_back_error,
             "line_items": self.line_items,
@@ -170,7 +185,9 @@ pub enum Recorded {
 }
 
 /// Records an order once per (store, order id): one conditional put of the order. A delivery whose
-/// event id was seen is a duplicate without reading the order.
+/// event id was seen is a duplicate without reading the order. The caller remembers the event id only
+/// once the order's payment message is queued too ([`remember_event`]): a delivery whose queueing
+/// failed is then retried by the store, not taken for a duplicate.
 pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<Recorded, Error> {
     if let Some(event_id) = event_id
         && event_recorded(app, &order.store_id, event_id).await?
@@ -185,10 +202,6 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(event_id) = event_id {
-        // Best effort: the order's key is what makes recording idempotent.
-        remember_event(app, &order.store_id, event_id).await;
-    }
     Ok(recorded)
 }
 

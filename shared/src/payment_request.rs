@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::money::{Currency, Money};
@@ -14,12 +13,16 @@ use crate::validation::FieldErrors;
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ExecuteRequest {
     /// The merchant's order id.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 255)]
     pub order_id: Option<String>,
     /// Integer minor units (1999 is 19.99 EUR).
+    #[schema(value_type = i64, required = true, minimum = 1)]
     pub amount: Option<i64>,
     /// ISO 4217 code.
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
     /// A PSP payment method: a Stripe `pm_…`, an Adyen stored payment method id, or a sandbox test card.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^\\s*[!-~]+\\s*$")]
     pub payment_method: Option<String>,
     /// Up to 20 string pairs, passed to the PSP.
     pub metadata: Option<BTreeMap<String, String>>,
@@ -56,14 +59,7 @@ impl PaymentCommand {
             }
             (Some(_), None) => None,
         };
-        let payment_method = errors.optional("payment_method", request.payment_method, |raw| {
-            let method = raw.trim();
-            if method.is_empty() || method.len() > 255 || !method.bytes().all(|b| b.is_ascii_graphic()) {
-                Err("must be 1 to 255 printable characters")
-            } else {
-                Ok(method.to_owned())
-            }
-        });
+        let payment_method = errors.optional("payment_method", request.payment_method, parse_payment_method);
         let metadata = request.metadata.unwrap_or_default();
         if metadata.len() > 20 {
             errors.push("metadata", "must have at most 20 keys");
@@ -81,9 +77,28 @@ impl PaymentCommand {
         }
     }
 
-    /// SHA-256 of the canonical request (serde_json with sorted metadata is deterministic).
-    pub fn fingerprint(&self) -> String {
-        hex::encode(Sha256::digest(serde_json::to_vec(self).unwrap_or_default()))
+    /// HMAC-SHA256 of the canonical request (serde_json with sorted metadata is deterministic) under the
+    /// server-side pepper: a stored fingerprint cannot be used to test guesses of a request offline.
+    pub fn fingerprint(&self, hasher: &crate::api_key::ApiKeyHasher) -> String {
+        hasher.keyed_digest("idempotency-fingerprint", &serde_json::to_vec(self).unwrap_or_default())
+    }
+}
+
+/// A payment method as given by a merchant or a storefront: a PSP token (1 to 255 printable characters),
+/// never a card number, except the sandbox's test cards (normalised to their digits; whether one may be
+/// charged, test mode and the sandbox, is decided where the payment is routed).
+pub fn parse_payment_method(raw: &str) -> Result<String, &'static str> {
+    if crate::card::is_sandbox_test_card(raw) {
+        return Ok(raw.chars().filter(char::is_ascii_digit).collect());
+    }
+    if crate::card::is_card_number(raw) {
+        return Err(crate::card::REFUSAL);
+    }
+    let method = raw.trim();
+    if method.is_empty() || method.len() > 255 || !method.bytes().all(|b| b.is_ascii_graphic()) {
+        Err("must be 1 to 255 printable characters")
+    } else {
+        Ok(method.to_owned())
     }
 }
 
@@ -122,11 +137,39 @@ mod tests {
         let a = PaymentCommand::parse(request(json.clone())).unwrap();
         let b = PaymentCommand::parse(request(json)).unwrap();
         assert_eq!(a.amount.currency.code(), "EUR");
-        assert_eq!(a.fingerprint(), b.fingerprint());
+        let hasher = crate::api_key::ApiKeyHasher::new("pepper".into());
+        assert_eq!(a.fingerprint(&hasher), b.fingerprint(&hasher));
         let other =
             PaymentCommand::parse(request(serde_json::json!({"order_id": "o-1", "amount": 2000, "currency": "EUR"})))
                 .unwrap();
-        assert_ne!(a.fingerprint(), other.fingerprint());
+        assert_ne!(a.fingerprint(&hasher), other.fingerprint(&hasher));
+        // Keyed: the same request under another pepper fingerprints differently, and the fingerprint is
+        // not a plain digest of the body.
+        let other_pepper = crate::api_key::ApiKeyHasher::new("another pepper".into());
+        assert_ne!(a.fingerprint(&hasher), a.fingerprint(&other_pepper));
+        use sha2::Digest as _;
+        let plain = hex::encode(sha2::Sha256::digest(serde_json::to_vec(&a).unwrap()));
+        assert_ne!(a.fingerprint(&hasher), plain);
+    }
+
+    #[test]
+    fn card_numbers_are_refused_in_every_form_and_tokens_pass() {
+        for number in ["4111111111111111", "4111-1111-1111-1111", "4111 1111 1111 1111", "5555555555554444"] {
+            let errors = PaymentCommand::parse(request(
+                serde_json::json!({"order_id": "o", "amount": 100, "currency": "EUR", "payment_method": number}),
+            ))
+            .unwrap_err();
+            let error = errors.iter().next().unwrap();
+            assert_eq!(error.field, "payment_method");
+            assert!(error.message.contains("card number") && !error.message.contains("1111"), "{}", error.message);
+        }
+        for token in ["pm_card_visa", "8415995487234100", "4242-4242-4242-4242"] {
+            let command = PaymentCommand::parse(request(
+                serde_json::json!({"order_id": "o", "amount": 100, "currency": "EUR", "payment_method": token}),
+            ))
+            .unwrap_or_else(|e| panic!("{token}: {e:?}"));
+            assert!(command.payment_method.is_some());
+        }
     }
 
     #[test]

@@ -5,38 +5,89 @@
 //! redeliveries an order gets, it is charged at most once. A failed write-back fails the message, which
 //! comes back: the payment then replays (no second charge) and the write-back is tried again.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 
 use crate::api_key::ApiKeyMode;
 use crate::api_keys::AuthenticatedMerchant;
 use crate::app::App;
 use crate::error::Error;
 use crate::merchant::MerchantId;
+use crate::merchant::MerchantStatus;
+use crate::merchants::Merchants;
 use crate::order_webhooks::PaymentMessage;
 use crate::orders::{self, Order, OrderStatus, WriteBack};
 use crate::payments::{self, PaymentCommand};
 use crate::platforms;
 use crate::psp::PspMode;
-use crate::psp_connections;
 use crate::routing;
 use crate::stores;
 
-pub async fn handle(app: &App, event: SqsEvent, _deadline: Instant) -> SqsBatchResponse {
+/// Leave this much of the invocation unused: a message started later might not finish in time.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+/// In-invocation retries of a transient failure (a PSP 5xx or timeout: nothing charged, or the answer
+/// lost) wait 250 ms, 500 ms, 1 s, 2 s, … at most this long each.
+const MAX_INLINE_BACKOFF: Duration = Duration::from_secs(4);
+/// After that, the message comes back after 2^receives seconds, at most this long (not the queue's whole
+/// visibility timeout, 720 s on AWS).
+const MAX_REDELIVERY_BACKOFF: Duration = Duration::from_secs(300);
+
+pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
+        // Near the deadline, take no new message: report the rest as failures, so they come back.
+        if deadline.saturating_duration_since(Instant::now()) < DEADLINE_MARGIN {
+            tracing::info!(message_id, "deadline near; the message is left for the next invocation");
+            response.add_failure(message_id);
+            continue;
+        }
         let result = match record.body.as_deref().map(serde_json::from_str::<PaymentMessage>) {
-            Some(Ok(message)) => pay(app, &message).await,
+            Some(Ok(message)) => pay_with_retries(app, &message, deadline).await,
             _ => Err(Error::MalformedBody("not a payment message".into())),
         };
         if let Err(e) = result {
             tracing::warn!(message_id, error = %e, "order payment did not complete; the message will come back");
+            // A transient failure, or a payment still held by another worker's lease: back soon.
+            if e.is_transient() || matches!(e, Error::BadGateway(_) | Error::Conflict(_)) {
+                redeliver_after_backoff(app, &record).await;
+            }
             response.add_failure(message_id);
         }
     }
     response
+}
+
+/// [`pay`], retrying a transient failure with exponential backoff while the deadline allows.
+async fn pay_with_retries(app: &App, message: &PaymentMessage, deadline: Instant) -> Result<(), Error> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match pay(app, message).await {
+            Err(e) if e.is_transient() || matches!(e, Error::BadGateway(_)) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left < DEADLINE_MARGIN + backoff {
+                    return Err(e);
+                }
+                tracing::info!(order_id = message.order_id, error = %e, backoff_ms = backoff.as_millis() as u64, "transient payment failure; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_INLINE_BACKOFF);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Makes a failed message visible again after an exponential backoff on its receive count. Best effort:
+/// if it fails, the queue's own visibility timeout still brings the message back.
+async fn redeliver_after_backoff(app: &App, record: &SqsMessage) {
+    let Some(receipt_handle) = record.receipt_handle.as_deref() else { return };
+    let receives: u32 =
+        record.attributes.get("ApproximateReceiveCount").and_then(|count| count.parse().ok()).unwrap_or(1);
+    let backoff = Duration::from_secs(1u64 << receives.min(16)).min(MAX_REDELIVERY_BACKOFF);
+    if let Err(e) = app.queue.change_visibility(&app.settings.payment_queue, receipt_handle, backoff).await {
+        tracing::warn!(error = %e, "could not shorten the message's visibility; it comes back after the queue's timeout");
+    }
 }
 
 /// Pays one order (or finishes its write-back). `Err` means: try again later.
@@ -54,8 +105,26 @@ pub async fn pay(app: &App, message: &PaymentMessage) -> Result<(), Error> {
     Ok(())
 }
 
+/// Records that the order will not be charged, and why.
+async fn not_chargeable(app: &App, order: &mut Order, reason: String) -> Result<(), Error> {
+    order.status = OrderStatus::NotChargeable;
+    order.failure = Some(reason);
+    order.payment_method = None;
+    if !orders::save(app, order).await? {
+        return Err(Error::Conflict("the order changed concurrently".into()));
+    }
+    Ok(())
+}
+
 async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Result<(), Error> {
-    let live = psp_connections::list(app, merchant_id).await?.iter().any(|c| c.mode == PspMode::Live);
+    let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
+    if merchant.status != MerchantStatus::Approved {
+        let reason = format!("the merchant is {}; its orders are not charged", merchant.status.as_str());
+        return not_chargeable(app, order, reason).await;
+    }
+    // An order is charged in its store's mode, through that mode's connections only.
+    let store = stores::get(app, merchant_id, &order.store_id).await?;
+    let live = store.mode == PspMode::Live;
     if live && order.payment_method.is_none() {
         order.status = OrderStatus::AwaitingPaymentMethod;
         orders::save(app, order).await?;
@@ -76,6 +145,7 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
         merchant_id: merchant_id.clone(),
         key_id: "payment-worker".into(),
         mode: if live { ApiKeyMode::Live } else { ApiKeyMode::Test },
+        owner: false,
     };
     let mut metadata = std::collections::BTreeMap::new();
     metadata.insert("store_id".into(), order.store_id.clone());
@@ -91,16 +161,35 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
         metadata,
     };
     let key = format!("order-{}-{}", order.store_id, order.external_id);
-    let response = payments::execute(app, &caller, &key, command).await?;
+    let response = match payments::execute(app, &caller, &key, command).await {
+        Ok(response) => response,
+        // Nothing about this order can be charged by any routed PSP (its amount, its currency, a test card
+        // on a live store): retrying changes nothing, so it is recorded, not retried.
+        Err(Error::Validation(fields)) => {
+            let reason = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
+            return not_chargeable(app, order, reason).await;
+        }
+        Err(e) => return Err(e),
+    };
     let body = &response.body;
     let text = |field: &str| body.get(field).and_then(|v| v.as_str()).map(str::to_owned);
     order.payment_id = text("payment_id");
     order.psp = text("psp");
     order.psp_reference = text("psp_reference");
     match response.status {
-        200 => {
+        // Marked paid in the store only by a payment of the store's own mode: a test payment never marks
+        // a live store's order paid.
+        200 if text("mode").as_deref() == Some(store.mode.as_str()) => {
             order.status = OrderStatus::Paid;
             order.write_back = WriteBack::Pending;
+        }
+        200 => {
+            order.status = OrderStatus::Failed;
+            order.failure = Some(format!(
+                "the payment was made in {} mode, the store is {}: the order is not marked paid",
+                text("mode").unwrap_or_default(),
+                store.mode.as_str()
+            ));
         }
         402 => {
             order.status = OrderStatus::Declined;

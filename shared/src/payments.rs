@@ -130,6 +130,16 @@ impl Payment {
         Ok(WriteOp::Put { item: self.to_item(self.version + 1)?, condition: Condition::VersionIs(self.version) })
     }
 
+    /// PSP messages may echo what they were sent: nothing card-like is kept or returned.
+    fn redact_card_numbers(&mut self) {
+        use crate::card::redact_card_numbers as redact;
+        self.failure = self.failure.as_deref().map(redact);
+        self.decline_code = self.decline_code.as_deref().map(redact);
+        for attempt in &mut self.attempts {
+            attempt.detail = attempt.detail.as_deref().map(redact);
+        }
+    }
+
     /// The payment as the API shows it.
     pub fn view(&self) -> serde_json::Value {
         serde_json::json!({
@@ -161,8 +171,8 @@ pub async fn execute(
 ) -> Result<StoredResponse, Error> {
     let merchant_id = &caller.merchant_id;
     let now = app.clock.now();
-    let fingerprint = command.fingerprint();
-    let key = idempotency::record_key(merchant_id, idempotency_key);
+    let fingerprint = command.fingerprint(&app.api_key_hasher().await?);
+    let key = idempotency::record_key(merchant_id, caller.mode.into(), idempotency_key);
 
     let item = match app.table.get(&key).await? {
         Some(item) => item,
@@ -198,11 +208,9 @@ async fn start(
             merchant.status.as_str()
         )));
     }
-    let mode = match caller.mode {
-        crate::api_key::ApiKeyMode::Test => PspMode::Test,
-        crate::api_key::ApiKeyMode::Live => PspMode::Live,
-    };
-    let candidates = route(app, merchant_id, mode, &command.amount).await?;
+    let mode = PspMode::from(caller.mode);
+    let mut candidates = route(app, merchant_id, mode, &command.amount).await?;
+    restrict_to_what_can_be_charged(&mut candidates, mode, command)?;
     let payment = Payment {
         payment_id: format!("pay_{}", ulid::Ulid::new()),
         merchant_id: merchant_id.clone(),
@@ -274,6 +282,44 @@ async fn resume(
     }
 }
 
+/// Narrows the routed PSPs to those that may take this payment, before any PSP is called:
+/// - a sandbox test card (the only card number accepted) is charged in test mode through the sandbox only;
+/// - each PSP must represent the amount in its own minor units (`connectors::minor_units`).
+///
+/// Nothing left: 422 naming `payment_method`, `amount` or `currency`.
+fn restrict_to_what_can_be_charged(
+    candidates: &mut Vec<PspKind>,
+    mode: PspMode,
+    command: &PaymentCommand,
+) -> Result<(), Error> {
+    let refuse =
+        |field: &str, message: String| Error::Validation(crate::validation::FieldError::new(field, message).into());
+    if command.payment_method.as_deref().is_some_and(crate::card::is_sandbox_test_card) {
+        if mode == PspMode::Live {
+            return Err(refuse("payment_method", crate::card::REFUSAL.into()));
+        }
+        candidates.retain(|psp| *psp == PspKind::Sandbox);
+        if candidates.is_empty() {
+            return Err(refuse(
+                "payment_method",
+                "is a sandbox test card, and the sandbox is not among this payment's routed PSPs".into(),
+            ));
+        }
+    }
+    let mut first_refusal = None;
+    candidates.retain(|psp| match crate::connectors::minor_units::psp_amount(*psp, &command.amount) {
+        Ok(_) => true,
+        Err(refusal) => {
+            first_refusal.get_or_insert((refusal.field, format!("{psp}: {}", refusal.message)));
+            false
+        }
+    });
+    match first_refusal {
+        Some((field, message)) if candidates.is_empty() => Err(refuse(field, message)),
+        _ => Ok(()),
+    }
+}
+
 /// The PSPs to try: connected ones in the payment's mode, in routing order (or connection order when the
 /// merchant has no routing document).
 async fn route(app: &App, merchant_id: &MerchantId, mode: PspMode, amount: &Money) -> Result<Vec<PspKind>, Error> {
@@ -312,7 +358,7 @@ async fn charge(
             record.version += 1;
         }
         let started = Instant::now();
-        let result = match connections.iter().find(|c| c.psp == psp) {
+        let result = match connections.iter().find(|c| c.psp == psp && c.mode == payment.mode) {
             Some(connection) => call_psp(app, connection, payment, command).await?,
             None => {
                 Err(ConnectorError::NotProcessed { reason: format!("{psp} is no longer connected"), retry_after: None })
@@ -421,6 +467,7 @@ async fn finish(
     payment: &mut Payment,
 ) -> Result<StoredResponse, Error> {
     payment.updated_at = app.clock.now();
+    payment.redact_card_numbers();
     let response = respond(payment);
     record.state = KeyState::Completed;
     record.lease_until = None;
@@ -438,6 +485,7 @@ async fn release(
     resume_at: usize,
 ) -> Result<StoredResponse, Error> {
     payment.updated_at = app.clock.now();
+    payment.redact_card_numbers();
     record.state = KeyState::Retryable;
     record.lease_until = None;
     record.attempt_index = resume_at;

@@ -184,12 +184,22 @@ pub struct ReceivedMessage {
     pub receive_count: u32,
 }
 
+/// The longest a message can stay hidden, on a receive or a change of visibility: SQS's 12 hours
+/// (`VisibilityTimeout` at most 43200 s).
+pub const MAX_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(12 * 60 * 60);
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     #[error("no such queue: {0}")]
     NoSuchQueue(String),
-    #[error("the receipt handle is no longer valid")]
+    /// The message is gone for this receipt handle: deleted, received again since, or (for
+    /// [`Queue::change_visibility`]) no longer in flight because its visibility timeout ran out. SQS says
+    /// `ReceiptHandleIsInvalid` or `MessageNotInflight`. Nothing is left for the handle to act on.
+    #[error("the receipt handle is no longer valid: the message is gone or no longer in flight")]
     InvalidReceipt,
+    /// A visibility timeout beyond [`MAX_VISIBILITY_TIMEOUT`], refused before the queue sees it.
+    #[error("visibility timeout {0:?} exceeds SQS's maximum of 12 hours")]
+    VisibilityTimeoutTooLong(Duration),
     #[error("transient queue failure: {0}")]
     Transient(String),
     #[error("queue failure: {0}")]
@@ -213,6 +223,20 @@ pub trait Queue: Send + Sync {
     /// SQS accepts it ("succeeds, but the message might not be deleted"); consumers are idempotent, so
     /// either is safe.
     async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), QueueError>;
+    /// Makes an in-flight message receivable again `visible_after` from now (zero: at once), instead of
+    /// when its current visibility timeout ends (SQS's ChangeMessageVisibility): a consumer that failed
+    /// transiently retries after its own backoff. `receipt_handle` is the one of its latest receive, as for
+    /// [`Queue::delete`]. The next receive counts toward the max receive count like any other. SQS takes
+    /// whole seconds, so the AWS adapter rounds up.
+    ///
+    /// Errors: `VisibilityTimeoutTooLong` beyond [`MAX_VISIBILITY_TIMEOUT`]; `InvalidReceipt` when the
+    /// message was deleted or is no longer in flight under this handle.
+    async fn change_visibility(
+        &self,
+        queue: &QueueRef,
+        receipt_handle: &str,
+        visible_after: Duration,
+    ) -> Result<(), QueueError>;
 }
 
 // ---------------------------------------------------------------------------------------------------

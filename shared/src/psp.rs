@@ -43,7 +43,20 @@ pub enum PspMode {
     Live,
 }
 
+impl From<crate::api_key::ApiKeyMode> for PspMode {
+    fn from(mode: crate::api_key::ApiKeyMode) -> Self {
+        match mode {
+            crate::api_key::ApiKeyMode::Test => PspMode::Test,
+            crate::api_key::ApiKeyMode::Live => PspMode::Live,
+        }
+    }
+}
+
 impl PspMode {
+    pub fn parse(raw: &str) -> Option<Self> {
+        [PspMode::Test, PspMode::Live].into_iter().find(|mode| mode.as_str() == raw)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PspMode::Test => "test",

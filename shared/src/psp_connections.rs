@@ -2,10 +2,14 @@
 //!
 //! | item           | pk              | sk           |
 //! |----------------|-----------------|--------------|
-//! | PSP connection | `MERCHANT#<id>` | `PSP#<psp>`  |
+//! | PSP connection | `MERCHANT#<id>` | `PSP#<psp>#<mode>`  |
 //!
-//! The credentials live in the secret store only (`<namespace>/merchants/<id>/psp/<psp>`, one JSON secret
-//! per connection); the item holds the secret's name, the key's last four characters, the mode and
+//! A merchant has at most one connection per (PSP, mode): a test connection never replaces or removes a
+//! live one, and a payment only ever uses connections of its own mode. The mode is the credentials' own
+//! (Stripe's `sk_test_`/`sk_live_`, Adyen's environment, the sandbox is test), confirmed by the PSP.
+//!
+//! The credentials live in the secret store only (`<namespace>/merchants/<id>/psp/<psp>/<mode>`, one JSON
+//! secret per connection); the item holds the secret's name, the key's last four characters, the mode and
 //! timestamps. Connecting again rotates the secret (a new version) and updates the item.
 
 use secrecy::ExposeSecret;
@@ -41,12 +45,12 @@ pub struct PspConnection {
     pub version: u64,
 }
 
-fn connection_key(merchant_id: &MerchantId, psp: PspKind) -> ItemKey {
-    ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("PSP#{psp}"))
+fn connection_key(merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> ItemKey {
+    ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("PSP#{psp}#{}", mode.as_str()))
 }
 
-fn secret_name(app: &App, merchant_id: &MerchantId, psp: PspKind) -> String {
-    format!("{}/merchants/{merchant_id}/psp/{psp}", app.settings.secret_namespace)
+fn secret_name(app: &App, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> String {
+    format!("{}/merchants/{merchant_id}/psp/{psp}/{}", app.settings.secret_namespace, mode.as_str())
 }
 
 fn connection_from(item: &Item) -> Result<PspConnection, Error> {
@@ -59,6 +63,7 @@ fn connection_from(item: &Item) -> Result<PspConnection, Error> {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ConnectRequest {
     /// `stripe`, `adyen` or `sandbox`.
+    #[schema(value_type = crate::psp::PspKind, required = true)]
     pub psp: Option<String>,
     /// Stripe: a secret (`sk_…`) or restricted (`rk_…`) key. Adyen: the API key. Sandbox: not needed.
     pub api_key: Option<String>,
@@ -180,9 +185,20 @@ fn last4(key: &str) -> String {
     chars[chars.len().saturating_sub(4)..].iter().collect()
 }
 
-/// Connects (or re-connects) a PSP: only for an approved merchant, only after the PSP accepted the
-/// credentials live, and nothing is stored unless it did.
-pub async fn connect(app: &App, merchant_id: &MerchantId, command: ConnectCommand) -> Result<Connected, Error> {
+/// Connects (or re-connects) a PSP in the credentials' mode: only for an approved merchant, only after the
+/// PSP accepted the credentials live, and nothing is stored unless it did. A test-mode caller may not
+/// connect live credentials (`Forbidden`, before the PSP is called).
+pub async fn connect(
+    app: &App,
+    merchant_id: &MerchantId,
+    caller_mode: PspMode,
+    command: ConnectCommand,
+) -> Result<Connected, Error> {
+    if caller_mode == PspMode::Test && command.credentials.mode == PspMode::Live {
+        return Err(Error::Forbidden(
+            "a test key cannot connect live PSP credentials; use a live key (see the README: live keys)".into(),
+        ));
+    }
     let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
     if merchant.status != MerchantStatus::Approved {
         return Err(Error::Conflict(format!(
@@ -202,12 +218,13 @@ pub async fn connect(app: &App, merchant_id: &MerchantId, command: ConnectComman
 
     // Secret first, then the item: the item never names a secret that does not exist. A failure between
     // the two leaves only an unreferenced secret version, replaced by the next connect.
-    let secret_ref = secret_name(app, merchant_id, psp);
+    let mode = command.credentials.mode;
+    let secret_ref = secret_name(app, merchant_id, psp, mode);
     let serialized = serde_json::to_string(&command.credentials).map_err(|e| Error::Internal(e.to_string()))?;
     app.secrets.put(&secret_ref, &serialized.into()).await?;
 
     let now = app.clock.now();
-    let key = connection_key(merchant_id, psp);
+    let key = connection_key(merchant_id, psp, mode);
     let existing = app.table.get(&key).await?.as_ref().map(connection_from).transpose()?;
     let connection = PspConnection {
         psp,
@@ -262,15 +279,16 @@ pub async fn credentials(app: &App, connection: &PspConnection) -> Result<PspCre
         .map_err(|_| Error::Internal(format!("the secret {} does not parse", connection.secret_ref)))
 }
 
-/// Disconnects: the item goes first (so nothing charges with it any more), then the secret.
-pub async fn disconnect(app: &App, merchant_id: &MerchantId, psp: PspKind) -> Result<(), Error> {
-    match app.table.delete(&connection_key(merchant_id, psp), Condition::Exists).await {
+/// Disconnects the connection of one mode: the item goes first (so nothing charges with it any more), then
+/// the secret. The other mode's connection is untouched.
+pub async fn disconnect(app: &App, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> Result<(), Error> {
+    match app.table.delete(&connection_key(merchant_id, psp, mode), Condition::Exists).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed) => return Err(Error::NotFound("PSP connection")),
         Err(e) => return Err(e.into()),
     }
-    app.secrets.delete(&secret_name(app, merchant_id, psp)).await?;
-    tracing::info!(%merchant_id, psp = psp.as_str(), "PSP disconnected");
+    app.secrets.delete(&secret_name(app, merchant_id, psp, mode)).await?;
+    tracing::info!(%merchant_id, psp = psp.as_str(), mode = mode.as_str(), "PSP disconnected");
     Ok(())
 }
 

@@ -66,6 +66,13 @@ pub struct TestPaymentMethod(String);
 
 impl TestPaymentMethod {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        // A card number is refused here as everywhere; a sandbox test card is kept (as its digits).
+        if crate::card::is_sandbox_test_card(raw) {
+            return Ok(Self(raw.chars().filter(char::is_ascii_digit).collect()));
+        }
+        if crate::card::is_card_number(raw) {
+            return Err(crate::card::REFUSAL);
+        }
         let method = raw.trim();
         if method.is_empty() || method.len() > 255 || !method.bytes().all(|b| b.is_ascii_graphic()) {
             Err("must be a payment method reference (like pm_card_visa): 1 to 255 printable characters without spaces")
@@ -97,6 +104,7 @@ impl From<TestPaymentMethod> for String {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RoutingRequest {
     /// Connected PSPs, most preferred first.
+    #[schema(value_type = Vec<crate::psp::PspKind>, required = true, min_items = 1)]
     pub priority: Option<Vec<String>>,
     #[serde(default)]
     pub rules: Vec<RuleRequest>,

@@ -24,6 +24,7 @@ use crate::merchants::Merchants;
 use crate::money::Currency;
 use crate::platforms::{self, Platform, PlatformError, StoreCredentials, StoreEndpoint, WebhookSubscription};
 use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
+use crate::psp::PspMode;
 use crate::store_url::{StoreUrlError, StoreUrlPolicy};
 use crate::validation::FieldErrors;
 
@@ -63,6 +64,11 @@ pub struct Store {
     pub store_url: String,
     pub store_name: String,
     pub currency: Option<Currency>,
+    /// Test or live: which PSP connections its orders are charged through, and only a payment of this
+    /// mode marks an order paid in the store. Stores recorded before modes existed read as live, so none
+    /// of their orders can be marked paid by a test payment.
+    #[serde(default = "live")]
+    pub mode: PspMode,
     pub connection_status: ConnectionStatus,
     pub secret_ref: String,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -87,6 +93,10 @@ pub struct Store {
     pub updated_at: OffsetDateTime,
     #[serde(skip)]
     pub version: u64,
+}
+
+fn live() -> PspMode {
+    PspMode::Live
 }
 
 pub fn store_key(merchant_id: &MerchantId, store_id: &str) -> ItemKey {
@@ -120,6 +130,7 @@ impl Store {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct StoreConnectRequest {
     /// `shopify`, `woocommerce`, `wix` or `custom`.
+    #[schema(value_type = crate::platforms::Platform, required = true)]
     pub platform: Option<String>,
     /// `https://acme.myshopify.com`, the WordPress site URL, `https://www.wixapis.com` for Wix, or the custom
     /// store's base URL.
@@ -133,12 +144,17 @@ pub struct StoreConnectRequest {
     pub site_id: Option<String>,
     /// Shopify: the app's client secret, which signs its webhooks. Wix: the app's webhook public key (PEM).
     pub webhook_secret: Option<String>,
+    /// `test` or `live` (default: the calling key's mode). A test key cannot connect a live store.
+    #[schema(value_type = Option<PspMode>)]
+    pub mode: Option<String>,
 }
 
 pub struct StoreConnectCommand {
     pub platform: Platform,
     pub store_url: url::Url,
     pub credentials: StoreCredentials,
+    /// As asked; `None`: the calling key's mode.
+    pub mode: Option<PspMode>,
 }
 
 fn secret_text(max: usize) -> impl Fn(&str) -> Result<SecretString, String> {
@@ -162,6 +178,8 @@ impl StoreConnectCommand {
             Some(platform) => errors.field("store_url", request.store_url, |raw| policy.parse(raw, platform)),
             None => None,
         };
+        let mode =
+            errors.optional("mode", request.mode, |raw| PspMode::parse(raw.trim()).ok_or("must be test or live"));
         let mut credentials = StoreCredentials {
             api_token: SecretString::from(String::new()),
             consumer_key: None,
@@ -202,7 +220,9 @@ impl StoreConnectCommand {
             None => {}
         }
         match (platform, store_url) {
-            (Some(platform), Some(store_url)) if errors.is_empty() => Ok(Self { platform, store_url, credentials }),
+            (Some(platform), Some(store_url)) if errors.is_empty() => {
+                Ok(Self { platform, store_url, credentials, mode })
+            }
             _ => Err(errors),
         }
     }
@@ -334,8 +354,14 @@ pub fn platform_error(platform: Platform, error: PlatformError) -> Error {
     }
 }
 
-/// Connects a store: only after the platform accepted the credentials live; nothing is stored otherwise.
-pub async fn connect(app: &App, merchant_id: &MerchantId, command: StoreConnectCommand) -> Result<Store, Error> {
+/// Connects a store in `mode`: only after the platform accepted the credentials live; nothing is stored
+/// otherwise. (The caller has checked that it may connect a store of that mode.)
+pub async fn connect(
+    app: &App,
+    merchant_id: &MerchantId,
+    mode: PspMode,
+    command: StoreConnectCommand,
+) -> Result<Store, Error> {
     let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
     if merchant.status != MerchantStatus::Approved {
         return Err(Error::Conflict(format!(
@@ -368,6 +394,7 @@ pub async fn connect(app: &App, merchant_id: &MerchantId, command: StoreConnectC
         store_url: command.store_url.to_string(),
         store_name: info.name,
         currency: info.currency,
+        mode,
         connection_status: ConnectionStatus::Connected,
         secret_ref,
         last_sync_at: None,

@@ -326,7 +326,9 @@ async fn webhook_setup_delivery_payment_and_orders_events_close_the_loop() {
         .replace(PLACEHOLDER_MERCHANT, &id)
         .replace("ord_01EXAMPLE00000000000000000", &order_id);
     let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
-    let response = pivota::payment_worker::handle(&test.app, sqs, std::time::Instant::now()).await;
+    let response =
+        pivota::payment_worker::handle(&test.app, sqs, std::time::Instant::now() + std::time::Duration::from_secs(30))
+            .await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let (_, orders) = invoke(&test, "orders-list", "orders-list.json", &id, &key).await;
     assert_eq!(

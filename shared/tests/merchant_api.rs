@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use pivota::connectors::sandbox;
 use serde_json::{Value, json};
-use support::{TestApp, approved_merchant, call};
+use support::{TestApp, approved_merchant, approved_merchant_with_owner, call};
 
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
@@ -98,7 +98,7 @@ async fn sandbox_connects_lists_rotates_and_disconnects(test: TestApp) {
         .await;
     assert_eq!(status, 200, "{rotated}");
     assert_eq!(rotated["connected_at"], connection["connected_at"]);
-    let secret_name = format!("{}/merchants/{id}/psp/sandbox", test.app.settings.secret_namespace);
+    let secret_name = format!("{}/merchants/{id}/psp/sandbox/test", test.app.settings.secret_namespace);
     assert!(
         test.app.secrets.get_previous(&secret_name).await.unwrap().is_some(),
         "the old key is the previous version"
@@ -123,15 +123,16 @@ async fn sandbox_connects_lists_rotates_and_disconnects(test: TestApp) {
 }
 
 async fn api_keys_are_shown_once_listed_and_revoked_at_once(test: TestApp) {
-    let (id, first_key) = approved_merchant(&test.app, "keys@acme.example").await;
+    let (id, first_key, owner) = approved_merchant_with_owner(&test.app, "keys@acme.example").await;
     let url = format!("/merchant/{id}/api-keys");
     let (status, created) =
         call(&test.app, "POST", &url).bearer(&first_key).json(json!({"name": "checkout"})).send().await;
     assert_eq!(status, 201, "{created}");
     let new_key = created["api_key"].as_str().unwrap();
     assert!(new_key.starts_with("pvk_test_") && new_key.starts_with(created["prefix"].as_str().unwrap()));
+    // A live key comes from the owner credential (a test key gets 403: `psp_fakes.rs`).
     let (status, live) =
-        call(&test.app, "POST", &url).bearer(&first_key).json(json!({"name": "prod", "mode": "live"})).send().await;
+        call(&test.app, "POST", &url).bearer(&owner).json(json!({"name": "prod", "mode": "live"})).send().await;
     assert_eq!(status, 201);
     assert!(live["api_key"].as_str().unwrap().starts_with("pvk_live_"), "modes are told apart by prefix");
 
@@ -159,7 +160,7 @@ async fn api_keys_are_shown_once_listed_and_revoked_at_once(test: TestApp) {
 
     // Any key may go while another usable one remains; the last one cannot (it would lock the merchant out).
     let live_url = format!("{url}/{}", live["key_id"].as_str().unwrap());
-    assert_eq!(call(&test.app, "DELETE", &live_url).bearer(&first_key).send().await.0, 204);
+    assert_eq!(call(&test.app, "DELETE", &live_url).bearer(&owner).send().await.0, 204);
     let (_, list) = call(&test.app, "GET", &url).bearer(&first_key).send().await;
     let active: Vec<&Value> = list["items"].as_array().unwrap().iter().filter(|k| k["status"] == "active").collect();
     assert_eq!(active.len(), 1);
@@ -169,6 +170,32 @@ async fn api_keys_are_shown_once_listed_and_revoked_at_once(test: TestApp) {
     let (status, body) = call(&test.app, "POST", &url).bearer(&first_key).json(json!({"name": ""})).send().await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "name");
+
+    // Two concurrent revocations of the last two usable keys: exactly one succeeds.
+    for round in 0..5 {
+        let (_, second) =
+            call(&test.app, "POST", &url).bearer(&owner).json(json!({"name": format!("race-{round}")})).send().await;
+        let (_, list) = call(&test.app, "GET", &url).bearer(&owner).send().await;
+        let active: Vec<String> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["status"] == "active")
+            .map(|k| k["key_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(active.len(), 2, "{list}");
+        let revoke = |key_id: String| {
+            let (app, owner, url) = (&test.app, owner.clone(), url.clone());
+            async move { call(app, "DELETE", &format!("{url}/{key_id}")).bearer(&owner).send().await.0 }
+        };
+        let (a, b) = tokio::join!(revoke(active[0].clone()), revoke(active[1].clone()));
+        let mut statuses = [a, b];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [204, 409], "round {round}: exactly one of the last two keys may go");
+        let (_, list) = call(&test.app, "GET", &url).bearer(&owner).send().await;
+        let still: usize = list["items"].as_array().unwrap().iter().filter(|k| k["status"] == "active").count();
+        assert_eq!(still, 1, "{second}");
+    }
 }
 
 async fn expired_keys_stop_working(test: TestApp) {
@@ -334,13 +361,13 @@ async fn payments_are_listed_with_attempts_and_filtered(test: TestApp) {
 }
 
 async fn payments_need_a_connected_psp_in_the_keys_mode(test: TestApp) {
-    let (id, key) = approved_merchant(&test.app, "nopsp@acme.example").await;
+    let (id, key, owner) = approved_merchant_with_owner(&test.app, "nopsp@acme.example").await;
     let (status, problem) = execute(&test, &key, "n", payment("o", 100, sandbox::SUCCESS_CARD)).await;
     assert_eq!(status, 409, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("no test-mode PSP"));
     connect_sandbox(&test, &id, &key).await;
     let (_, live) = call(&test.app, "POST", &format!("/merchant/{id}/api-keys"))
-        .bearer(&key)
+        .bearer(&owner)
         .json(json!({"name": "l", "mode": "live"}))
         .send()
         .await;

@@ -13,8 +13,8 @@ use pivota_fakes::{DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FakeShop, Fake
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use support::{
-    Backend, TestApp, app_with_fakes, approved_merchant, call, drain_payment_queue, drain_sync_queue, list_all,
-    partition,
+    Backend, TestApp, app_with_fakes, approved_merchant_with_owner, call, drain_payment_queue, drain_sync_queue,
+    list_all, partition,
 };
 
 on_both_backends!(
@@ -47,7 +47,17 @@ impl Merchant {
         stripe.set_valid_keys([stripe_key]);
         let test = app_with_fakes(backend, stripe.uri()).await;
         let email = format!("{}@platforms.example", ulid::Ulid::new().to_string().to_lowercase());
-        let (id, key) = approved_merchant(&test.app, &email).await;
+        let (id, mut key, owner) = approved_merchant_with_owner(&test.app, &email).await;
+        if stripe_key.starts_with("sk_live_") {
+            // Live credentials need a live key (the owner credential mints it); its stores are live too.
+            let (status, created) = call(&test.app, "POST", &format!("/merchant/{id}/api-keys"))
+                .bearer(&owner)
+                .json(json!({"name": "live", "mode": "live"}))
+                .send()
+                .await;
+            assert_eq!(status, 201, "{created}");
+            key = created["api_key"].as_str().unwrap().to_owned();
+        }
         let merchant = Self { test, stripe, id, key };
         let (status, body) =
             merchant.send("POST", "/psp/connect", Some(json!({"psp": "stripe", "api_key": stripe_key}))).await;

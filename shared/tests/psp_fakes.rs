@@ -10,7 +10,7 @@ use pivota::connectors::ConnectorSettings;
 use pivota::settings::Settings;
 use pivota_fakes::{FakeAdyen, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
-use support::{Backend, TestApp, app_on, approved_merchant, call, partition};
+use support::{Backend, TestApp, app_on, approved_merchant, approved_merchant_with_owner, call, partition};
 
 const STRIPE_KEY: &str = "sk_test_51PivotaE2eKey000000wxyz";
 
@@ -30,7 +30,12 @@ on_both_backends!(
     a_decline_or_a_5xx_never_falls_back_and_the_retry_charges_once,
     a_timeout_then_a_retry_charges_exactly_once,
     fifty_concurrent_requests_with_one_key_make_one_stripe_charge,
+    a_test_key_cannot_touch_what_live_payments_depend_on,
+    a_test_and_a_live_request_with_one_idempotency_key_are_two_payments,
+    amounts_go_to_each_psp_in_its_own_minor_units,
 );
+
+const STRIPE_LIVE_KEY: &str = "sk_live_51PivotaLiveKey00000live";
 
 struct Setup {
     test: TestApp,
@@ -222,4 +227,174 @@ async fn fifty_concurrent_requests_with_one_key_make_one_stripe_charge(backend: 
     assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
     assert_eq!(s.stripe.charges(), 1, "{statuses:?}");
     assert_eq!(s.stripe.payment_intent_requests().len(), 1, "only one request ever reached Stripe");
+}
+
+/// A live key, created with the owner credential (a test key never mints one).
+async fn live_key(s: &Setup, owner: &str) -> String {
+    let (status, created) = call(&s.test.app, "POST", &format!("/merchant/{}/api-keys", s.id))
+        .bearer(owner)
+        .json(json!({"name": "live checkout", "mode": "live"}))
+        .send()
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["api_key"].as_str().unwrap().to_owned()
+}
+
+async fn with_owner(backend: Backend) -> (Setup, String) {
+    let mut s = setup(backend, None).await;
+    let email = format!("{}@acme.example", ulid::Ulid::new().to_string().to_lowercase());
+    let (id, key, owner) = approved_merchant_with_owner(&s.test.app, &email).await;
+    (s.id, s.key) = (id, key);
+    s.stripe.set_valid_keys([STRIPE_KEY, STRIPE_LIVE_KEY]);
+    (s, owner)
+}
+
+async fn a_test_key_cannot_touch_what_live_payments_depend_on(backend: Backend) {
+    // GIVEN an approved merchant with its test key and its owner credential
+    let (s, owner) = with_owner(backend).await;
+    let app = &s.test.app;
+    let forbidden = |status: u16, problem: &Value| {
+        assert_eq!(status, 403, "{problem}");
+        assert_eq!(problem["type"], "/problems/forbidden");
+    };
+
+    // WHEN the test key asks for a live key THEN 403, and no key is made
+    let (status, problem) = call(app, "POST", &format!("/merchant/{}/api-keys", s.id))
+        .bearer(&s.key)
+        .json(json!({"name": "sneaky", "mode": "live"}))
+        .send()
+        .await;
+    forbidden(status, &problem);
+    let (_, keys) = call(app, "GET", &format!("/merchant/{}/api-keys", s.id)).bearer(&s.key).send().await;
+    assert_eq!(keys["items"].as_array().unwrap().len(), 1, "{keys}");
+
+    // WHEN the test key connects live Stripe credentials THEN 403 before Stripe is even asked
+    let requests_before = s.stripe.requests();
+    let (status, problem) = s.connect(json!({"psp": "stripe", "api_key": STRIPE_LIVE_KEY})).await;
+    forbidden(status, &problem);
+    assert_eq!(s.stripe.requests(), requests_before);
+
+    // The owner credential mints the first live key, and does nothing else
+    let live = live_key(&s, &owner).await;
+    assert!(live.starts_with("pvk_live_"));
+    let (status, problem) = call(app, "GET", &format!("/merchant/{}", s.id)).bearer(&owner).send().await;
+    forbidden(status, &problem);
+    let (status, problem) = call(app, "POST", &format!("/merchant/{}/psp/connect", s.id))
+        .bearer(&owner)
+        .json(json!({"psp": "stripe", "api_key": STRIPE_LIVE_KEY}))
+        .send()
+        .await;
+    forbidden(status, &problem);
+
+    // GIVEN a live connection (live key) and a test connection (test key) of the same PSP
+    let (status, body) = call(app, "POST", &format!("/merchant/{}/psp/connect", s.id))
+        .bearer(&live)
+        .json(json!({"psp": "stripe", "api_key": STRIPE_LIVE_KEY}))
+        .send()
+        .await;
+    assert_eq!((status, body["mode"].as_str()), (201, Some("live")), "{body}");
+    let (status, body) = s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await;
+    assert_eq!((status, body["mode"].as_str()), (201, Some("test")), "a test connection is its own: {body}");
+    let (_, list) = call(app, "GET", &format!("/merchant/{}/psp", s.id)).bearer(&s.key).send().await;
+    let mut modes: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["mode"].as_str().unwrap()).collect();
+    modes.sort_unstable();
+    assert_eq!(modes, ["live", "test"], "{list}");
+
+    // WHEN the test key disconnects Stripe THEN only the test connection goes
+    let (status, _) = call(app, "DELETE", &format!("/merchant/{}/psp/stripe", s.id)).bearer(&s.key).send().await;
+    assert_eq!(status, 204);
+    let (_, list) = call(app, "GET", &format!("/merchant/{}/psp", s.id)).bearer(&live).send().await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["items"][0]["mode"], "live");
+    // … and a live payment still charges the live connection
+    let (status, paid) = call(app, "POST", "/payment/execute")
+        .bearer(&live)
+        .header("idempotency-key", "live-1")
+        .json(json!({"order_id": "o-live", "amount": 1000, "currency": "EUR", "payment_method": "pm_card_visa"}))
+        .send()
+        .await;
+    assert_eq!((status, paid["mode"].as_str()), (200, Some("live")), "{paid}");
+
+    // WHEN the test key revokes the live key, or connects a live store THEN 403
+    let (_, keys) = call(app, "GET", &format!("/merchant/{}/api-keys", s.id)).bearer(&live).send().await;
+    let live_id = keys["items"].as_array().unwrap().iter().find(|k| k["mode"] == "live").unwrap()["key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, problem) =
+        call(app, "DELETE", &format!("/merchant/{}/api-keys/{live_id}", s.id)).bearer(&s.key).send().await;
+    forbidden(status, &problem);
+    let (status, problem) = call(app, "POST", &format!("/merchant/{}/store/connect", s.id))
+        .bearer(&s.key)
+        .json(json!({"platform": "shopify", "store_url": "https://acme.myshopify.com", "api_token": "shpat_x", "webhook_secret": "whsec", "mode": "live"}))
+        .send()
+        .await;
+    forbidden(status, &problem);
+    // … and the live key still works
+    let (status, _) = call(app, "GET", &format!("/merchant/{}", s.id)).bearer(&live).send().await;
+    assert_eq!(status, 200);
+}
+
+async fn a_test_and_a_live_request_with_one_idempotency_key_are_two_payments(backend: Backend) {
+    let (s, owner) = with_owner(backend).await;
+    let live = live_key(&s, &owner).await;
+    let app = &s.test.app;
+    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    let (status, _) = call(app, "POST", &format!("/merchant/{}/psp/connect", s.id))
+        .bearer(&live)
+        .json(json!({"psp": "stripe", "api_key": STRIPE_LIVE_KEY}))
+        .send()
+        .await;
+    assert_eq!(status, 201);
+    let body = json!({"order_id": "o-1", "amount": 2500, "currency": "EUR", "payment_method": "pm_card_visa"});
+    let pay = |key: String| {
+        let body = body.clone();
+        async move {
+            call(app, "POST", "/payment/execute")
+                .bearer(&key)
+                .header("idempotency-key", "same-key")
+                .json(body)
+                .send()
+                .await
+        }
+    };
+    // GIVEN a test payment under a key WHEN a live request comes with the same key and body
+    let (status, test_payment) = pay(s.key.clone()).await;
+    assert_eq!((status, test_payment["mode"].as_str()), (200, Some("test")), "{test_payment}");
+    let (status, live_payment) = pay(live.clone()).await;
+    // THEN it is its own live payment, charged live, not the test one replayed
+    assert_eq!((status, live_payment["mode"].as_str()), (200, Some("live")), "{live_payment}");
+    assert_ne!(test_payment["payment_id"], live_payment["payment_id"]);
+    assert_eq!(s.stripe.charges(), 2);
+    // … and each replays only to its own mode
+    assert_eq!(pay(s.key.clone()).await.1["payment_id"], test_payment["payment_id"]);
+    assert_eq!(pay(live).await.1["payment_id"], live_payment["payment_id"]);
+    assert_eq!(s.stripe.charges(), 2);
+}
+
+async fn amounts_go_to_each_psp_in_its_own_minor_units(backend: Backend) {
+    let s = setup(backend, None).await;
+    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    let pay = |key: &'static str, amount: i64, currency: &'static str| {
+        call(&s.test.app, "POST", "/payment/execute")
+            .bearer(&s.key)
+            .header("idempotency-key", key)
+            .json(json!({"order_id": key, "amount": amount, "currency": currency, "payment_method": "pm_card_visa"}))
+    };
+    // 10000 ISK (ISO exponent 0) is two-decimal at Stripe; JPY and KWD go as they are.
+    for (key, amount, currency, wire) in
+        [("isk", 10_000, "ISK", "1000000"), ("jpy", 500, "JPY", "500"), ("kwd", 1250, "KWD", "1250")]
+    {
+        let (status, body) = pay(key, amount, currency).send().await;
+        assert_eq!(status, 200, "{currency}: {body}");
+        let sent = s.stripe.payment_intent_requests().pop().unwrap();
+        let param = sent.params.iter().find(|(k, _)| k == "amount").map(|(_, v)| v.clone());
+        assert_eq!(param.as_deref(), Some(wire), "{currency}");
+    }
+    // 1255 KWD: Stripe needs the last of three decimals to be 0 → 422 naming amount, nothing sent
+    let before = s.stripe.requests();
+    let (status, problem) = pay("kwd-odd", 1255, "KWD").send().await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "amount");
+    assert_eq!(s.stripe.requests(), before);
 }

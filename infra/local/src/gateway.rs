@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use axum::body::{Body as AxumBody, to_bytes};
 use axum::extract::{ConnectInfo, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
-use http::StatusCode;
 use pivota::api::{self, ROUTES, RouteMatch};
 use pivota::app::App;
 use pivota::console;
+use pivota::error::Error;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -25,13 +25,18 @@ pub async fn handle(
     request: http::Request<AxumBody>,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    let refused = |error: Error| {
+        let response = api::problem::error_response(&error, parts.uri.path(), "local-gateway");
+        let (parts, body) = response.into_parts();
+        Response::from_parts(parts, AxumBody::from(body.to_vec()))
+    };
     let Ok(body) = to_bytes(body, MAX_BODY).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+        return refused(Error::PayloadTooLarge { limit: MAX_BODY });
     };
     let event = api_gateway_event(&parts, &body, peer);
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(request) => request,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("malformed request: {e}")).into_response(),
+        Err(e) => return refused(Error::bad_parameter("request", format!("is malformed: {e}"))),
     };
     let response = if console::owns(request.uri().path()) {
         console::handle(&app, request).await

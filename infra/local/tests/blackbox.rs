@@ -202,7 +202,18 @@ async fn bad_input_gets_problem_json_naming_the_field() {
     assert_eq!(problem(bad_cursor, StatusCode::BAD_REQUEST).await["errors"][0]["field"], "cursor");
 
     problem(http.get(runner.url("/nowhere")).send().await.unwrap(), StatusCode::NOT_FOUND).await;
-    problem(http.delete(url).send().await.unwrap(), StatusCode::METHOD_NOT_ALLOWED).await;
+    // RFC 9110: a 405 names the methods the resource has. The resource is the most specific template:
+    // `/merchant/register` is registration (POST), not a merchant named `register`.
+    for (method, path, allow) in [
+        (reqwest::Method::DELETE, "/merchant/register".to_owned(), "POST"),
+        (reqwest::Method::GET, "/merchant/register".to_owned(), "POST"),
+        (reqwest::Method::DELETE, "/merchant/mer_01M8NBSHYF8XJ4GHHDBD57S2A5/psp/connect".to_owned(), "POST"),
+        (reqwest::Method::PUT, "/merchant/mer_01M8NBSHYF8XJ4GHHDBD57S2A5/store/s1".to_owned(), "PATCH, DELETE"),
+    ] {
+        let response = http.request(method.clone(), runner.url(&path)).send().await.unwrap();
+        assert_eq!(response.headers().get("allow").map(|v| v.to_str().unwrap()), Some(allow), "{method} {path}");
+        problem(response, StatusCode::METHOD_NOT_ALLOWED).await;
+    }
     runner.terminate();
 }
 

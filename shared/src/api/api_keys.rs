@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::merchants::own_merchant;
 use super::psp::no_content;
 use super::request::{json_body, json_response, path_param};
-use super::{HandlerResult, require_merchant};
+use super::{HandlerResult, require_key_manager};
 use crate::api_key::{ApiKeyMode, PlaintextApiKey};
 use crate::api_keys::{ApiKeyRecord, ApiKeys};
 use crate::app::App;
@@ -20,10 +20,13 @@ use crate::validation::FieldErrors;
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct CreateKeyRequest {
     /// What the key is for, e.g. `checkout-server`.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// When the key stops working (RFC 3339, in the future). Omit for no expiry.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<String>,
     /// `test` (default) or `live`: which PSP credentials the key charges through. Visible in its prefix.
+    #[schema(value_type = Option<crate::api_key::ApiKeyMode>)]
     pub mode: Option<String>,
 }
 
@@ -86,7 +89,7 @@ pub struct ApiKeyList {
 
 /// Create an API key. The secret is in this response only; what is stored is its keyed hash.
 #[utoipa::path(
-    post, path = "/merchant/{merchant_id}/api-keys", tag = "api-keys",
+    post, path = "/merchant/{merchant_id}/api-keys", operation_id = "createApiKey", tag = "api-keys",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     request_body = CreateKeyRequest,
     security(("merchant_api_key" = [])),
@@ -97,7 +100,7 @@ pub struct ApiKeyList {
     )
 )]
 pub async fn create(app: &App, req: &Request) -> HandlerResult {
-    let caller = require_merchant(app, req).await?;
+    let caller = require_key_manager(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
     let request: CreateKeyRequest = json_body(req, false)?;
     let now = app.clock.now();
@@ -127,6 +130,7 @@ pub async fn create(app: &App, req: &Request) -> HandlerResult {
     errors.into_result()?;
     let name = name.ok_or_else(|| Error::Internal("name parsed without a value".into()))?;
     if mode == ApiKeyMode::Live {
+        caller.may_act_in(crate::psp::PspMode::Live, "create a live key")?;
         let merchant =
             Merchants::new(app.table.as_ref()).get(&merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
         if merchant.status != MerchantStatus::Approved {
@@ -152,13 +156,13 @@ pub async fn create(app: &App, req: &Request) -> HandlerResult {
 
 /// The merchant's keys: prefix, name, mode, status, created, last used, expiry.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}/api-keys", tag = "api-keys",
+    get, path = "/merchant/{merchant_id}/api-keys", operation_id = "listApiKeys", tag = "api-keys",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     security(("merchant_api_key" = [])),
     responses((status = 200, description = "Keys", body = ApiKeyList))
 )]
 pub async fn list(app: &App, req: &Request) -> HandlerResult {
-    let caller = require_merchant(app, req).await?;
+    let caller = require_key_manager(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
     let now = app.clock.now();
     let keys = ApiKeys::new(app.table.as_ref()).list(&merchant_id).await?;
@@ -170,7 +174,7 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
 
 /// Revoke a key. It gets 401 from its very next use.
 #[utoipa::path(
-    delete, path = "/merchant/{merchant_id}/api-keys/{key_id}", tag = "api-keys",
+    delete, path = "/merchant/{merchant_id}/api-keys/{key_id}", operation_id = "revokeApiKey", tag = "api-keys",
     params(
         ("merchant_id" = String, Path, description = "The merchant's id"),
         ("key_id" = String, Path, description = "The key's id"),
@@ -183,9 +187,9 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
     )
 )]
 pub async fn revoke(app: &App, req: &Request) -> HandlerResult {
-    let caller = require_merchant(app, req).await?;
+    let caller = require_key_manager(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
     let key_id = path_param(req, "key_id").ok_or(Error::NotFound("API key"))?;
-    ApiKeys::new(app.table.as_ref()).revoke(&merchant_id, key_id, app.clock.now()).await?;
+    ApiKeys::new(app.table.as_ref()).revoke(&merchant_id, key_id, &caller, app.clock.now()).await?;
     no_content()
 }

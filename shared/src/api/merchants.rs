@@ -61,12 +61,16 @@ pub struct RegistrationResponse {
     pub api_key: String,
     /// The key's first characters, as listings will show it.
     pub api_key_prefix: String,
+    /// The owner credential (`pvo_…`), shown only in this response. It manages API keys and nothing
+    /// else: once the merchant is approved, it creates the first live key (a test key never can).
+    #[schema(example = "pvo_…")]
+    pub owner_credential: String,
     pub next_step: &'static str,
 }
 
 /// Register a merchant. Starts the KYC wait; the merchant is approved (or sent to manual review) after it.
 #[utoipa::path(
-    post, path = "/merchant/register", tag = "onboarding",
+    post, path = "/merchant/register", operation_id = "registerMerchant", tag = "onboarding",
     request_body = RegistrationRequest,
     responses(
         (status = 201, description = "Registered", body = RegistrationResponse),
@@ -86,6 +90,7 @@ pub async fn register(app: &App, req: &Request) -> HandlerResult {
             status: merchant.status,
             api_key: registered.api_key.reveal().to_owned(),
             api_key_prefix: registered.api_key.display_prefix(),
+            owner_credential: registered.owner_credential.reveal().to_owned(),
             next_step: merchant.status.next_step(),
         },
     )?;
@@ -97,7 +102,7 @@ pub async fn register(app: &App, req: &Request) -> HandlerResult {
 
 /// The merchant's profile and status. Needs that merchant's own API key; any other key gets 404.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}", tag = "onboarding",
+    get, path = "/merchant/{merchant_id}", operation_id = "getMerchant", tag = "onboarding",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     security(("merchant_api_key" = [])),
     responses(

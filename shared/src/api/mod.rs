@@ -71,6 +71,18 @@ pub static ROUTES: &[Route] = &[
         handler: |a, r| Box::pin(admin::reject(a, r)),
     },
     Route {
+        function: "admin-review",
+        method: Method::POST,
+        path: "/admin/merchants/{merchant_id}/suspend",
+        handler: |a, r| Box::pin(admin::suspend(a, r)),
+    },
+    Route {
+        function: "admin-review",
+        method: Method::POST,
+        path: "/admin/merchants/{merchant_id}/reinstate",
+        handler: |a, r| Box::pin(admin::reinstate(a, r)),
+    },
+    Route {
         function: "psp-connect",
         method: Method::POST,
         path: "/merchant/{merchant_id}/psp/connect",
@@ -246,22 +258,30 @@ fn percent_decode(segment: &str) -> Option<String> {
 /// How a request's method and path fit a set of routes.
 pub enum RouteMatch<'r> {
     Found(&'r Route, HashMap<String, String>),
-    /// The path exists, with other methods.
-    WrongMethod,
+    /// The path exists, with other methods: these (for the `Allow` header).
+    WrongMethod(Vec<Method>),
     NoSuchPath,
 }
 
 pub fn find_route<'r>(routes: &[&'r Route], method: &Method, path: &str) -> RouteMatch<'r> {
-    let mut path_matched = false;
-    for route in routes {
-        if let Some(params) = route.match_path(path) {
-            if route.method == method {
-                return RouteMatch::Found(route, params);
-            }
-            path_matched = true;
+    let matching: Vec<(&'r Route, HashMap<String, String>)> =
+        routes.iter().filter_map(|route| route.match_path(path).map(|params| (*route, params))).collect();
+    // The resource is the most specific template that matches: `/merchant/register` is registration, not
+    // the merchant `register`, and `DELETE /merchant/{id}/psp/connect` is a wrong method, not a PSP named
+    // `connect`. Then the method.
+    let specificity = |route: &Route| route.path.split('/').filter(|s| !s.starts_with('{')).count();
+    let Some(most_specific) = matching.iter().map(|(route, _)| specificity(route)).max() else {
+        return RouteMatch::NoSuchPath;
+    };
+    let resource = matching.into_iter().filter(|(route, _)| specificity(route) == most_specific);
+    let mut allowed = Vec::new();
+    for (route, params) in resource {
+        if route.method == method {
+            return RouteMatch::Found(route, params);
         }
+        allowed.push(route.method.clone());
     }
-    if path_matched { RouteMatch::WrongMethod } else { RouteMatch::NoSuchPath }
+    RouteMatch::WrongMethod(allowed)
 }
 
 /// Serves one request with one of `routes`: request id, logging span, error → problem+json.
@@ -281,7 +301,15 @@ pub async fn dispatch(app: &App, routes: &[&Route], req: Request) -> Response<Bo
                     Err(error) => problem::error_response(&error, &instance, &request_id),
                 }
             }
-            RouteMatch::WrongMethod => problem::error_response(&Error::MethodNotAllowed, &instance, &request_id),
+            RouteMatch::WrongMethod(allowed) => {
+                let mut response = problem::error_response(&Error::MethodNotAllowed, &instance, &request_id);
+                let allow = allowed.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    // RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+                    response.headers_mut().insert(http::header::ALLOW, value);
+                }
+                response
+            }
             RouteMatch::NoSuchPath => problem::error_response(&Error::NotFound("route"), &instance, &request_id),
         };
         if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -301,9 +329,35 @@ pub async fn require_admin(app: &App, req: &Request) -> Result<(), Error> {
     if crate::secret::secrets_match(presented, &expected) { Ok(()) } else { Err(Error::Unauthenticated) }
 }
 
-/// Requires a merchant API key; returns who it belongs to.
+/// Requires a merchant API key of a merchant that is not suspended; returns who it belongs to. The owner
+/// credential is refused here: it only manages keys ([`require_key_manager`]).
 pub async fn require_merchant(app: &App, req: &Request) -> Result<crate::api_keys::AuthenticatedMerchant, Error> {
+    let caller = require_key_manager(app, req).await?;
+    if caller.owner {
+        return Err(Error::Forbidden("the owner credential only manages API keys; use an API key".into()));
+    }
+    Ok(caller)
+}
+
+/// Requires a merchant API key or the owner credential, of a merchant that is not suspended: the API-key
+/// routes.
+pub async fn require_key_manager(app: &App, req: &Request) -> Result<crate::api_keys::AuthenticatedMerchant, Error> {
     let presented = request::bearer(req).ok_or(Error::Unauthenticated)?;
     let hasher = app.api_key_hasher().await?;
-    crate::api_keys::authenticate(app.table.as_ref(), &hasher, presented, app.clock.now()).await
+    let caller = crate::api_keys::authenticate(app.table.as_ref(), &hasher, presented, app.clock.now()).await?;
+    refuse_suspended(app, &caller.merchant_id).await?;
+    Ok(caller)
+}
+
+/// A suspended merchant's credentials get 403 on every route (read strongly consistent: a suspension
+/// applies from the next request on).
+pub async fn refuse_suspended(app: &App, merchant_id: &crate::merchant::MerchantId) -> Result<(), Error> {
+    let merchant = crate::merchants::Merchants::new(app.table.as_ref()).get(merchant_id).await?;
+    match merchant {
+        Some(merchant) if merchant.status == crate::merchant::MerchantStatus::Suspended => Err(Error::Forbidden(
+            "the merchant is suspended; its API keys are refused until an admin reinstates it".into(),
+        )),
+        Some(_) => Ok(()),
+        None => Err(Error::Unauthenticated),
+    }
 }

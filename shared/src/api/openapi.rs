@@ -6,6 +6,8 @@ use lambda_http::{Body, Response};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+mod completion;
+
 use super::{HandlerResult, admin, api_keys, merchants, orders, payments, products, psp, routing, stores};
 use crate::app::App;
 
@@ -13,12 +15,13 @@ use crate::app::App;
 #[openapi(
     info(title = "Pivota API", description = "Merchant onboarding, PSP connections, stores and payments."),
     paths(
-        merchants::register, merchants::get, admin::list, admin::approve, admin::reject,
+        merchants::register, merchants::get, admin::list, admin::approve, admin::reject, admin::suspend, admin::reinstate,
         psp::connect, psp::list, psp::disconnect, api_keys::create, api_keys::list, api_keys::revoke,
         routing::put, routing::get, payments::execute, payments::list,
         stores::connect, stores::list, stores::update, stores::disconnect, stores::start_sync, stores::sync_job,
         products::list, products::update_price, orders::setup, orders::receive, orders::list, serve,
     ),
+    components(schemas(crate::orders::OrderStatus, crate::payments::PaymentStatus, super::problem::Problem)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "onboarding", description = "Registration and the merchant's own profile"),
@@ -52,7 +55,7 @@ impl Modify for SecuritySchemes {
 }
 
 /// This OpenAPI document.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+#[utoipa::path(get, path = "/openapi.json", operation_id = "getOpenApiDocument", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn serve(_app: &App, _req: &Request) -> HandlerResult {
     let mut response = Response::new(Body::Text(SERVED.to_owned()));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -68,9 +71,17 @@ pub const DOCUMENT: &str = include_str!("../../openapi.json");
 /// [`DOCUMENT`] without its indentation (by `shared/build.rs`): what `GET /openapi.json` sends.
 pub const SERVED: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
+/// The document generated now: the annotations, then [`completion`] (shared statuses, webhook signature
+/// schemes, links).
+pub fn document() -> serde_json::Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    completion::complete(&mut document);
+    document
+}
+
 /// The document generated now, pretty-printed as the checked-in file is.
 pub fn generate() -> String {
-    let mut text = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises");
+    let mut text = serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises");
     text.push('\n');
     text
 }

@@ -14,7 +14,7 @@ use crate::orders::{self, OrderStatus};
 /// Register Pivota's order-created (and product-updated, app-uninstalled) webhooks on the store.
 /// Idempotent: calling it again leaves one subscription per topic.
 #[utoipa::path(
-    post, path = "/merchant/{merchant_id}/store/{store_id}/webhooks/setup", tag = "orders",
+    post, path = "/merchant/{merchant_id}/store/{store_id}/webhooks/setup", operation_id = "setUpStoreWebhooks", tag = "orders",
     params(("merchant_id" = String, Path, description = "The merchant's id"), ("store_id" = String, Path, description = "The store")),
     security(("merchant_api_key" = [])),
     responses((status = 200, description = "{store_id, webhooks: [...]}"), (status = 502, description = "The store failed; retry", content_type = "application/problem+json"))
@@ -31,7 +31,7 @@ pub async fn setup(app: &App, req: &Request) -> HandlerResult {
 /// signature is 401 with no side effect. Deduplicated by event id and by (store, order id). Answers
 /// fast: the payment runs from a queue.
 #[utoipa::path(
-    post, path = "/webhooks/{platform}/{store_id}", tag = "orders",
+    post, path = "/webhooks/{platform}/{store_id}", operation_id = "receiveStoreWebhook", tag = "orders",
     params(("platform" = String, Path, description = "shopify, woocommerce, wix or custom"), ("store_id" = String, Path, description = "The store")),
     responses(
         (status = 200, description = "Accepted (or a duplicate, ignored)"),
@@ -48,7 +48,7 @@ pub async fn receive(app: &App, req: &Request) -> HandlerResult {
 
 /// Orders received from the stores, newest first, with payment and write-back status.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}/orders", tag = "orders",
+    get, path = "/merchant/{merchant_id}/orders", operation_id = "listOrders", tag = "orders",
     params(
         ("merchant_id" = String, Path, description = "The merchant's id"),
         ("status" = Option<OrderStatus>, Query, description = "Only orders in this status"),
@@ -66,7 +66,7 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
             OrderStatus::parse(raw).ok_or_else(|| {
                 Error::bad_parameter(
                     "status",
-                    "must be one of received, awaiting_payment_method, already_paid, paid, declined, failed",
+                    "must be one of received, awaiting_payment_method, already_paid, paid, declined, failed, not_chargeable",
                 )
             })
         })

@@ -18,8 +18,8 @@ use crate::payments::{self, ExecuteRequest, PaymentCommand, PaymentStatus};
 /// while the first request is still running, 409. A 502 with status `unknown` means the PSP's answer was
 /// lost: retry with the same key, and the PSP is asked again with the same PSP idempotency key.
 #[utoipa::path(
-    post, path = "/payment/execute", tag = "payments",
-    params(("Idempotency-Key" = String, Header, description = "Unique per payment; reuse it to retry")),
+    post, path = "/payment/execute", operation_id = "executePayment", tag = "payments",
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Unique per payment; reuse it to retry: 1 to 255 printable ASCII characters")),
     request_body = ExecuteRequest,
     security(("merchant_api_key" = [])),
     responses(
@@ -56,7 +56,7 @@ pub struct PaymentList {
 
 /// The merchant's payments, newest first.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}/payments", tag = "payments",
+    get, path = "/merchant/{merchant_id}/payments", operation_id = "listPayments", tag = "payments",
     params(
         ("merchant_id" = String, Path, description = "The merchant's id"),
         ("status" = Option<PaymentStatus>, Query, description = "Only payments in this status"),

@@ -35,19 +35,22 @@ pub struct Problem {
 impl Problem {
     pub fn from_error(error: &Error, instance: &str, request_id: &str) -> Self {
         let (status, slug, title) = classify(error);
-        let detail = match error {
+        // Third parties' messages may echo what they were sent: nothing card-like is ever returned.
+        let detail = crate::card::redact_card_numbers(&match error {
             // Internal details stay in the logs.
             Error::Internal(_) => "an unexpected error occurred; quote the request id when reporting it".to_owned(),
             Error::Unavailable(_) => "a dependency is temporarily unavailable; retry the request shortly".to_owned(),
             other => other.to_string(),
-        };
+        });
         let errors = match error {
             Error::Validation(fields) => fields.iter().cloned().collect(),
             Error::BadParameter { field, message } => {
                 vec![FieldError::new(field.clone(), message.clone())]
             }
             Error::MalformedBody(_) => vec![FieldError::new("body", "is not valid JSON")],
-            Error::PspRejected { field, reason, .. } => vec![FieldError::new(*field, reason.clone())],
+            Error::PspRejected { field, reason, .. } => {
+                vec![FieldError::new(*field, crate::card::redact_card_numbers(reason))]
+            }
             _ => Vec::new(),
         };
         let extensions = match error {
@@ -73,6 +76,7 @@ fn classify(error: &Error) -> (StatusCode, &'static str, &'static str) {
         Error::BadParameter { .. } => (StatusCode::BAD_REQUEST, "invalid-parameter", "Invalid parameter"),
         Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Validation failed"),
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required"),
+        Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
         Error::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
         Error::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
         Error::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),

@@ -18,12 +18,12 @@ use crate::validation::FieldErrors;
 
 /// Search the catalog by name or SKU, filtered by store, status and low stock.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}/products", tag = "products",
+    get, path = "/merchant/{merchant_id}/products", operation_id = "listProducts", tag = "products",
     params(
         ("merchant_id" = String, Path, description = "The merchant's id"),
         ("store_id" = Option<String>, Query, description = "Only this store's products"),
         ("q" = Option<String>, Query, description = "Case-insensitive part of the title or a SKU"),
-        ("status" = Option<String>, Query, description = "active, draft, archived or removed"),
+        ("status" = Option<String>, Query, pattern = "^(active|draft|archived|removed)$", description = "active, draft, archived or removed"),
         ("low_stock" = Option<bool>, Query, description = "true: only products at or below their store's threshold"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
@@ -87,7 +87,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 
 /// Set the price Pivota charges for a variant (the store's own price is not changed).
 #[utoipa::path(
-    patch, path = "/merchant/{merchant_id}/products/{product_id}", tag = "products",
+    patch, path = "/merchant/{merchant_id}/products/{product_id}", operation_id = "updateProductPrice", tag = "products",
     params(("merchant_id" = String, Path, description = "The merchant's id"), ("product_id" = String, Path, description = "The product")),
     request_body = PriceUpdateRequest,
     security(("merchant_api_key" = [])),

@@ -51,7 +51,7 @@ pub struct PspConnectionList {
 /// Connect Stripe, Adyen or the sandbox. The credentials are checked live with the PSP first; nothing is
 /// stored unless the PSP accepts them. Connecting the same PSP again rotates its key.
 #[utoipa::path(
-    post, path = "/merchant/{merchant_id}/psp/connect", tag = "psp",
+    post, path = "/merchant/{merchant_id}/psp/connect", operation_id = "connectPsp", tag = "psp",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     request_body = ConnectRequest,
     security(("merchant_api_key" = [])),
@@ -68,14 +68,14 @@ pub async fn connect(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
     let command = ConnectCommand::try_from(json_body::<ConnectRequest>(req, false)?)?;
-    let connected = psp_connections::connect(app, &merchant_id, command).await?;
+    let connected = psp_connections::connect(app, &merchant_id, caller.mode.into(), command).await?;
     let status = if connected.rotated { StatusCode::OK } else { StatusCode::CREATED };
     json_response(status, &PspConnectionView::from(&connected.connection))
 }
 
 /// The merchant's PSP connections, without secrets.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}/psp", tag = "psp",
+    get, path = "/merchant/{merchant_id}/psp", operation_id = "listPspConnections", tag = "psp",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     security(("merchant_api_key" = [])),
     responses((status = 200, description = "Connections", body = PspConnectionList))
@@ -92,14 +92,14 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
 
 /// Disconnect a PSP and delete its credentials.
 #[utoipa::path(
-    delete, path = "/merchant/{merchant_id}/psp/{psp}", tag = "psp",
+    delete, path = "/merchant/{merchant_id}/psp/{psp}", operation_id = "disconnectPsp", tag = "psp",
     params(
         ("merchant_id" = String, Path, description = "The merchant's id"),
         ("psp" = PspKind, Path, description = "stripe, adyen or sandbox"),
     ),
     security(("merchant_api_key" = [])),
     responses(
-        (status = 204, description = "Disconnected"),
+        (status = 204, description = "Disconnected: the calling key's mode's connection (a test key removes the test connection, never the live one)"),
         (status = 404, description = "Not connected", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -107,7 +107,7 @@ pub async fn disconnect(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
     let psp = path_param(req, "psp").and_then(PspKind::parse).ok_or(Error::NotFound("PSP connection"))?;
-    psp_connections::disconnect(app, &merchant_id, psp).await?;
+    psp_connections::disconnect(app, &merchant_id, psp, caller.mode.into()).await?;
     no_content()
 }
 

@@ -29,11 +29,15 @@ pub fn json_body<T: DeserializeOwned>(req: &Request, empty_is_object: bool) -> R
             return Err(Error::UnsupportedMediaType);
         }
     }
-    let value: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) && empty_is_object {
+    let mut value: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) && empty_is_object {
         serde_json::Value::Object(Default::default())
     } else {
         serde_json::from_slice(bytes).map_err(|e| Error::MalformedBody(e.to_string()))?
     };
+    // Where the body is optional, JSON `null` is no body.
+    if value.is_null() && empty_is_object {
+        value = serde_json::Value::Object(Default::default());
+    }
     if !value.is_object() {
         return Err(Error::MalformedBody("the body must be a JSON object".into()));
     }

@@ -38,7 +38,7 @@ impl RoutingView {
 
 /// Replace the routing document. Every PSP it names must be connected.
 #[utoipa::path(
-    put, path = "/merchant/{merchant_id}/routing", tag = "routing",
+    put, path = "/merchant/{merchant_id}/routing", operation_id = "putRouting", tag = "routing",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     request_body = RoutingRequest,
     security(("merchant_api_key" = [])),
@@ -60,7 +60,7 @@ pub async fn put(app: &App, req: &Request) -> HandlerResult {
 
 /// The routing document; without one, the connected PSPs in the order they were connected.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}/routing", tag = "routing",
+    get, path = "/merchant/{merchant_id}/routing", operation_id = "getRouting", tag = "routing",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     security(("merchant_api_key" = [])),
     responses((status = 200, description = "The document", body = RoutingView))

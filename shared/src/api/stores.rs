@@ -27,6 +27,7 @@ async fn view(app: &App, store: &Store) -> Result<serde_json::Value, Error> {
         "store_url": store.store_url,
         "store_name": store.store_name,
         "currency": store.currency,
+        "mode": store.mode,
         "connection_status": store.connection_status,
         "last_sync_at": store.last_sync_at.as_ref().map(rfc3339),
         "product_count": store.product_count,
@@ -45,7 +46,7 @@ fn store_id(req: &Request) -> Result<&str, Error> {
 /// Connect a store. The connection is verified live with the platform first; nothing is stored unless it
 /// succeeds. Store URLs must be `https` and resolve to public addresses.
 #[utoipa::path(
-    post, path = "/merchant/{merchant_id}/store/connect", tag = "stores",
+    post, path = "/merchant/{merchant_id}/store/connect", operation_id = "connectStore", tag = "stores",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     request_body = StoreConnectRequest,
     security(("merchant_api_key" = [])),
@@ -60,13 +61,15 @@ pub async fn connect(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
     let command = StoreConnectCommand::parse(json_body(req, false)?, app.settings.store_urls)?;
-    let store = stores::connect(app, &merchant_id, command).await?;
+    let mode = command.mode.unwrap_or(caller.mode.into());
+    caller.may_act_in(mode, "connect a live store")?;
+    let store = stores::connect(app, &merchant_id, mode, command).await?;
     json_response(StatusCode::CREATED, &view(app, &store).await?)
 }
 
 /// The merchant's stores with their status, product count, last sync and the last sync job's progress.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}/stores", tag = "stores",
+    get, path = "/merchant/{merchant_id}/stores", operation_id = "listStores", tag = "stores",
     params(("merchant_id" = String, Path, description = "The merchant's id")),
     security(("merchant_api_key" = [])),
     responses((status = 200, description = "{items: [...], next_cursor: null}"))
@@ -84,12 +87,13 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct StoreUpdateRequest {
     /// A tracked variant with this many or fewer in stock is low on stock (0 to 1,000,000).
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 1000000)]
     pub low_stock_threshold: Option<i64>,
 }
 
 /// Change a store's settings (its low-stock threshold).
 #[utoipa::path(
-    patch, path = "/merchant/{merchant_id}/store/{store_id}", tag = "stores",
+    patch, path = "/merchant/{merchant_id}/store/{store_id}", operation_id = "updateStore", tag = "stores",
     params(("merchant_id" = String, Path, description = "The merchant's id"), ("store_id" = String, Path, description = "The store")),
     request_body = StoreUpdateRequest,
     security(("merchant_api_key" = [])),
@@ -126,7 +130,7 @@ pub async fn update(app: &App, req: &Request) -> HandlerResult {
 /// Disconnect a store: removes Pivota's webhooks on it, deletes its credentials, marks its products
 /// removed. Idempotent.
 #[utoipa::path(
-    delete, path = "/merchant/{merchant_id}/store/{store_id}", tag = "stores",
+    delete, path = "/merchant/{merchant_id}/store/{store_id}", operation_id = "disconnectStore", tag = "stores",
     params(("merchant_id" = String, Path, description = "The merchant's id"), ("store_id" = String, Path, description = "The store")),
     security(("merchant_api_key" = [])),
     responses((status = 204, description = "Disconnected"), (status = 404, description = "No such store", content_type = "application/problem+json"))
@@ -140,7 +144,7 @@ pub async fn disconnect(app: &App, req: &Request) -> HandlerResult {
 
 /// Sync the store's catalog: queues a job, or returns the one already running.
 #[utoipa::path(
-    post, path = "/merchant/{merchant_id}/store/{store_id}/sync", tag = "stores",
+    post, path = "/merchant/{merchant_id}/store/{store_id}/sync", operation_id = "startStoreSync", tag = "stores",
     params(("merchant_id" = String, Path, description = "The merchant's id"), ("store_id" = String, Path, description = "The store")),
     security(("merchant_api_key" = [])),
     responses((status = 202, description = "{job_id, state, created}"), (status = 409, description = "The store is disconnected", content_type = "application/problem+json"))
@@ -157,7 +161,7 @@ pub async fn start_sync(app: &App, req: &Request) -> HandlerResult {
 
 /// A sync job's progress: pages, products seen, written, unchanged, removed, errors.
 #[utoipa::path(
-    get, path = "/merchant/{merchant_id}/store/{store_id}/sync/{job_id}", tag = "stores",
+    get, path = "/merchant/{merchant_id}/store/{store_id}/sync/{job_id}", operation_id = "getSyncJob", tag = "stores",
     params(
         ("merchant_id" = String, Path, description = "The merchant's id"),
         ("store_id" = String, Path, description = "The store"),

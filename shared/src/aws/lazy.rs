@@ -121,4 +121,12 @@ impl Queue for LazyAws {
     async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), QueueError> {
         self.adapters().await.queue.delete(queue, receipt_handle).await
     }
+    async fn change_visibility(
+        &self,
+        queue: &QueueRef,
+        receipt_handle: &str,
+        visible_after: Duration,
+    ) -> Result<(), QueueError> {
+        self.adapters().await.queue.change_visibility(queue, receipt_handle, visible_after).await
+    }
 }

@@ -7,7 +7,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 
 use super::sdk_error::{OperationError, code, describe, is_transient};
-use crate::ports::{Queue, QueueError, QueueRef, ReceivedMessage};
+use crate::ports::{MAX_VISIBILITY_TIMEOUT, Queue, QueueError, QueueRef, ReceivedMessage};
 
 /// Codes SQS answers with for a missing queue: the JSON protocol's and the legacy query protocol's.
 const NO_SUCH_QUEUE_CODES: &[&str] = &["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"];
@@ -44,6 +44,9 @@ impl Queue for SqsQueue {
         max: u32,
         visibility_timeout: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        if visibility_timeout > MAX_VISIBILITY_TIMEOUT {
+            return Err(QueueError::VisibilityTimeoutTooLong(visibility_timeout));
+        }
         let output = self
             .client
             .receive_message()
@@ -67,6 +70,44 @@ impl Queue for SqsQueue {
                 Err(QueueError::InvalidReceipt)
             }
             Err(err) => Err(queue_error("DeleteMessage", queue, &err)),
+        }
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: &QueueRef,
+        receipt_handle: &str,
+        visible_after: Duration,
+    ) -> Result<(), QueueError> {
+        if visible_after > MAX_VISIBILITY_TIMEOUT {
+            return Err(QueueError::VisibilityTimeoutTooLong(visible_after));
+        }
+        let result = self
+            .client
+            .change_message_visibility()
+            .queue_url(&queue.0)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds(visible_after))
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        let service = err.as_service_error();
+        let invalid_parameter = |name: &str| {
+            code(&err).is_some_and(|code| code.ends_with("InvalidParameterValue"))
+                && service.and_then(|e| e.meta().message()).is_some_and(|message| message.contains(name))
+        };
+        // SQS refuses the handle of a deleted or expired message either with its own codes or with "Value …
+        // for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for
+        // visibility timeout change."
+        if service.is_some_and(|e| e.is_receipt_handle_is_invalid() || e.is_message_not_inflight())
+            || invalid_parameter("ReceiptHandle")
+        {
+            Err(QueueError::InvalidReceipt)
+        } else if invalid_parameter("VisibilityTimeout") {
+            // Within 12 hours for this call, but past SQS's 12 hours in total for the message.
+            Err(QueueError::VisibilityTimeoutTooLong(visible_after))
+        } else {
+            Err(queue_error("ChangeMessageVisibility", queue, &err))
         }
     }
 }

@@ -35,7 +35,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use self::transformers::{ErrorBody, PaymentMethodsRequest, PaymentRequest, PaymentResponse, decline_code};
-use super::transport::{self, CallKind, header, retry_after, send_failure};
+use super::transport::{self, CallKind, header, read_body, retry_after, send_failure};
 use super::{
     Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, PspConnector, PspCredentials,
     VerifiedAccount,
@@ -99,7 +99,7 @@ impl AdyenConnector {
         let status = response.status().as_u16();
         let psp_reference = header(response.headers(), "pspreference");
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(|error| send_failure("Adyen", kind, &error))?.to_vec();
+        let body = read_body("Adyen", kind, response).await?;
         Ok(Answer { status, psp_reference, retry_after, body })
     }
 }
@@ -159,7 +159,13 @@ impl PspConnector for AdyenConnector {
             .payment_method
             .as_deref()
             .ok_or_else(|| invalid("Adyen charges need a stored payment method id".into()))?;
-        let body = PaymentRequest::new(request, merchant_account, token, request.amount.currency.code());
+        // An amount Adyen cannot represent exactly is refused before anything is sent.
+        let body = PaymentRequest::new(request, merchant_account, token, request.amount.currency.code()).map_err(
+            |refusal| ConnectorError::NotProcessed {
+                reason: format!("Adyen: {refusal}; nothing was sent"),
+                retry_after: None,
+            },
+        )?;
         let answer =
             self.post(credentials, &base, "payments", &body, Some(&request.idempotency_key), CallKind::Charge).await?;
         let key = credentials.api_key.expose_secret();
@@ -231,4 +237,63 @@ fn outcome_of(payment: PaymentResponse) -> Result<ChargeOutcome, ConnectorError>
             return Err(ConnectorError::Ambiguous { reason: format!("Adyen answered resultCode {other:?}") });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use pivota_fakes::FakeAdyen;
+
+    use super::*;
+    use crate::money::{Currency, Money};
+
+    fn connector(fake: &FakeAdyen) -> AdyenConnector {
+        let settings = ConnectorSettings { adyen_checkout_base: Some(fake.uri()), ..ConnectorSettings::default() };
+        AdyenConnector::new(reqwest::Client::new(), &settings)
+    }
+
+    fn credentials() -> PspCredentials {
+        PspCredentials {
+            api_key: FakeAdyen::API_KEY.into(),
+            merchant_account: Some(FakeAdyen::MERCHANT_ACCOUNT.into()),
+            mode: PspMode::Test,
+            live_url_prefix: None,
+        }
+    }
+
+    fn request(amount_minor: i64, code: &str) -> ChargeRequest {
+        ChargeRequest {
+            amount: Money { amount_minor, currency: Currency::parse(code).unwrap() },
+            payment_method: Some("8415718415172204".into()),
+            order_id: "order-1".into(),
+            payment_id: "pay_1".into(),
+            idempotency_key: format!("{code}-{amount_minor}"),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn amounts_go_out_in_adyens_minor_units() {
+        let fake = FakeAdyen::start().await;
+        let adyen = connector(&fake);
+        for (amount, code, wire) in
+            [(5000, "CLP", 500_000), (1200, "CVE", 12), (10_000, "ISK", 1_000_000), (1999, "EUR", 1999)]
+        {
+            let charge = adyen.charge(&credentials(), &request(amount, code)).await.unwrap();
+            assert!(matches!(charge.outcome, ChargeOutcome::Succeeded { .. }), "{charge:?}");
+            let sent = fake.payment_requests().pop().unwrap();
+            assert_eq!(sent["amount"], serde_json::json!({ "value": wire, "currency": code }));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_amount_adyen_cannot_represent_is_refused_before_anything_is_sent() {
+        let fake = FakeAdyen::start().await;
+        for (amount, code) in [(1234, "CVE"), (1000, "BIF")] {
+            let refused = connector(&fake).charge(&credentials(), &request(amount, code)).await;
+            assert!(matches!(refused, Err(ConnectorError::NotProcessed { retry_after: None, .. })), "{refused:?}");
+        }
+        assert_eq!(fake.requests(), 0);
+    }
 }

@@ -10,9 +10,11 @@
 //!   original result.
 
 pub mod adyen;
+pub mod minor_units;
 pub mod sandbox;
 pub mod stripe;
-mod transport;
+/// Shared with the store platforms: capped body reads and `Retry-After`.
+pub(crate) mod transport;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use self::minor_units::{AmountRefusal, psp_amount};
 use crate::money::Money;
 use crate::psp::{PspKind, PspMode};
 

@@ -27,6 +27,9 @@ pub const DECLINED_CARD: &str = "4000000000000002";
 pub const INSUFFICIENT_FUNDS_CARD: &str = "4000000000009995";
 pub const EXPIRED_CARD: &str = "4000000000000069";
 pub const TRANSIENT_FAILURE_CARD: &str = "4000000000000119";
+/// Every documented test card: the only card numbers Pivota accepts (test mode, routed to the sandbox).
+pub const TEST_CARDS: [&str; 5] =
+    [SUCCESS_CARD, DECLINED_CARD, INSUFFICIENT_FUNDS_CARD, EXPIRED_CARD, TRANSIENT_FAILURE_CARD];
 
 /// How many idempotency keys the sandbox remembers.
 pub const REMEMBERED_KEYS: usize = 100_000;

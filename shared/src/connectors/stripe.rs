@@ -36,7 +36,7 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
 use self::transformers::{Balance, ErrorObject, PaymentIntent};
-use super::transport::{CallKind, header, idempotency_key, retry_after, send_failure};
+use super::transport::{CallKind, header, idempotency_key, read_body, retry_after, send_failure};
 use super::{
     Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, PspConnector, PspCredentials,
     VerifiedAccount,
@@ -81,7 +81,7 @@ impl PspConnector for StripeConnector {
             .map_err(|error| send_failure("Stripe", CallKind::Read, &error))?;
         let status = response.status().as_u16();
         let retry = retry_after(response.headers());
-        let body = response.bytes().await.map_err(|error| send_failure("Stripe", CallKind::Read, &error))?;
+        let body = read_body("Stripe", CallKind::Read, response).await?;
         match status {
             200 => {
                 let livemode = serde_json::from_slice::<Balance>(&body).ok().map(|balance| balance.livemode);
@@ -109,20 +109,25 @@ impl PspConnector for StripeConnector {
 
     async fn charge(&self, credentials: &PspCredentials, request: &ChargeRequest) -> Result<Charge, ConnectorError> {
         let key = credentials.api_key.expose_secret();
+        // An amount Stripe cannot represent exactly is refused before anything is sent.
+        let form = transformers::payment_intent_form(request).map_err(|refusal| ConnectorError::NotProcessed {
+            reason: format!("Stripe: {refusal}; nothing was sent"),
+            retry_after: None,
+        })?;
         let response = self
             .http
             .post(format!("{}/v1/payment_intents", self.base))
             .bearer_auth(key)
             .header("Stripe-Version", API_VERSION)
             .header("Idempotency-Key", idempotency_key(&request.idempotency_key, 255))
-            .form(&transformers::payment_intent_form(request))
+            .form(&form)
             .send()
             .await
             .map_err(|error| send_failure("Stripe", CallKind::Charge, &error))?;
         let status = response.status().as_u16();
         let request_id = header(response.headers(), "request-id");
         let retry = retry_after(response.headers());
-        let body = response.bytes().await.map_err(|error| send_failure("Stripe", CallKind::Charge, &error))?;
+        let body = read_body("Stripe", CallKind::Charge, response).await?;
         let charge = |outcome| Ok(Charge { outcome, psp_request_id: request_id.clone() });
         let error = || ErrorObject::parse(&body);
         match status {
@@ -190,4 +195,63 @@ fn outcome_of(intent: PaymentIntent, key: &str) -> Result<ChargeOutcome, Connect
             });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use pivota_fakes::FakeStripe;
+
+    use super::*;
+    use crate::money::{Currency, Money};
+
+    fn connector(fake: &FakeStripe) -> StripeConnector {
+        let settings = ConnectorSettings { stripe_api_base: fake.uri(), ..ConnectorSettings::default() };
+        StripeConnector::new(reqwest::Client::new(), &settings)
+    }
+
+    fn credentials() -> PspCredentials {
+        PspCredentials {
+            api_key: "sk_test_minor_units".into(),
+            merchant_account: None,
+            mode: PspMode::Test,
+            live_url_prefix: None,
+        }
+    }
+
+    fn request(amount_minor: i64, code: &str) -> ChargeRequest {
+        ChargeRequest {
+            amount: Money { amount_minor, currency: Currency::parse(code).unwrap() },
+            payment_method: None,
+            order_id: "order-1".into(),
+            payment_id: "pay_1".into(),
+            idempotency_key: format!("{code}-{amount_minor}"),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn amounts_go_out_in_stripes_minor_units() {
+        let fake = FakeStripe::start().await;
+        let stripe = connector(&fake);
+        for (amount, code, wire) in [(10_000, "ISK", "1000000"), (500, "JPY", "500"), (1250, "KWD", "1250")] {
+            let charge = stripe.charge(&credentials(), &request(amount, code)).await.unwrap();
+            assert!(matches!(charge.outcome, ChargeOutcome::Succeeded { .. }), "{charge:?}");
+            let sent = fake.payment_intent_requests().pop().unwrap();
+            let param = |name: &str| sent.params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+            assert_eq!(param("amount").as_deref(), Some(wire), "{code}");
+            assert_eq!(param("currency"), Some(code.to_ascii_lowercase()));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_amount_stripe_cannot_represent_is_refused_before_anything_is_sent() {
+        let fake = FakeStripe::start().await;
+        for (amount, code) in [(1255, "KWD"), (1000, "STN")] {
+            let refused = connector(&fake).charge(&credentials(), &request(amount, code)).await;
+            assert!(matches!(refused, Err(ConnectorError::NotProcessed { retry_after: None, .. })), "{refused:?}");
+        }
+        assert_eq!(fake.requests(), 0);
+    }
 }

@@ -68,6 +68,9 @@ impl From<Error> for ConsoleError {
         match error {
             Error::Unauthenticated => Self::SignIn,
             Error::NotFound(_) => Self::NotFound,
+            Error::Forbidden(_) => Self::Forbidden(
+                "this credential may not do that (a test key on live resources, or a suspended merchant)",
+            ),
             other => Self::Internal(other),
         }
     }

@@ -1,6 +1,7 @@
 //! [`Queue`] on SQLite, with standard SQS semantics: at-least-once delivery, `DelaySeconds`, a visibility
-//! timeout per receive, receipt handles that go stale when the message is received again, and a redrive
-//! to the dead-letter queue when a receive would exceed the max receive count.
+//! timeout per receive (which the consumer can change while the message is in flight), receipt handles
+//! that go stale when the message is received again, and a redrive to the dead-letter queue when a receive
+//! would exceed the max receive count.
 
 use std::time::Duration;
 
@@ -11,12 +12,11 @@ use ulid::Ulid;
 
 use super::SharedClock;
 use super::db::{Db, duration_ms, epoch_ms};
-use crate::ports::{Queue, QueueError, QueueRef, ReceivedMessage};
+use crate::ports::{MAX_VISIBILITY_TIMEOUT, Queue, QueueError, QueueRef, ReceivedMessage};
 
 /// SQS's limits.
 const MAX_RECEIVE_BATCH: u32 = 10;
 const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
-const MAX_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// A queue's redrive policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +129,7 @@ impl Queue for EmbeddedQueue {
             return Err(QueueError::Other(format!("receive takes 1 to {MAX_RECEIVE_BATCH} messages, not {max}")));
         }
         if visibility_timeout > MAX_VISIBILITY_TIMEOUT {
-            return Err(QueueError::Other(format!("visibility timeout {visibility_timeout:?} is too long")));
+            return Err(QueueError::VisibilityTimeoutTooLong(visibility_timeout));
         }
         let name = queue.0.clone();
         let now = epoch_ms(self.clock.now());
@@ -168,6 +168,39 @@ impl Queue for EmbeddedQueue {
                 let deleted =
                     conn.execute("DELETE FROM messages WHERE queue = ?1 AND receipt = ?2", params![name, receipt])?;
                 if deleted == 0 { Err(QueueError::InvalidReceipt) } else { Ok(()) }
+            })
+            .await
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: &QueueRef,
+        receipt_handle: &str,
+        visible_after: Duration,
+    ) -> Result<(), QueueError> {
+        if visible_after > MAX_VISIBILITY_TIMEOUT {
+            return Err(QueueError::VisibilityTimeoutTooLong(visible_after));
+        }
+        let (name, receipt) = (queue.0.clone(), receipt_handle.to_owned());
+        let now = epoch_ms(self.clock.now());
+        let visible_at = now + duration_ms(visible_after);
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                redrive_policy(&tx, &name)?;
+                // Only while in flight under this handle, as SQS: a deleted message has no row, one received
+                // again has a new handle, and one whose timeout ran out is already receivable by anyone
+                // (`MessageNotInflight`).
+                let changed = tx.execute(
+                    "UPDATE messages SET visible_at_ms = ?4
+                     WHERE queue = ?1 AND receipt = ?2 AND visible_at_ms > ?3",
+                    params![name, receipt, now, visible_at],
+                )?;
+                if changed == 0 {
+                    return Err(QueueError::InvalidReceipt);
+                }
+                tx.commit()?;
+                Ok(())
             })
             .await
     }

@@ -39,7 +39,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 use url::Url;
 
-use super::store_http::{redact, retry_after, send_failure, status_error, verify_signed_delivery};
+use super::store_http::{
+    STORE_BODY_LIMIT, read_body, redact, retry_after, send_failure, status_error, verify_signed_delivery,
+};
 use super::{
     Customer, Delivery, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, Platform, PlatformError,
     ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError,
@@ -77,9 +79,9 @@ async fn call(
         .map_err(|error| send_failure(NAME, &error))?;
     let status = response.status().as_u16();
     let retry = retry_after(response.headers());
-    let body = response.bytes().await.map_err(|error| send_failure(NAME, &error))?;
+    let body = read_body(NAME, response, STORE_BODY_LIMIT).await?;
     match status {
-        200..=299 => Ok(Some(body.to_vec())),
+        200..=299 => Ok(Some(body)),
         404 if not_found_ok => Ok(None),
         _ => {
             let message = serde_json::from_slice::<ErrorBody>(&body)

@@ -1,5 +1,6 @@
-//! What the WooCommerce, Wix and custom-store modules share: how an HTTP answer becomes a
-//! [`PlatformError`], decimal prices as integer minor units, and constant-time HMAC checks.
+//! What the WooCommerce, Wix and custom-store modules share (and Shopify, for reading answers): how an HTTP
+//! answer becomes a [`PlatformError`], bounded body reads and `Retry-After`, decimal prices as integer minor
+//! units, and constant-time HMAC checks.
 
 use std::time::Duration;
 
@@ -27,10 +28,35 @@ pub(crate) fn send_failure(platform: &str, error: &reqwest::Error) -> PlatformEr
     PlatformError::Unavailable { reason: format!("{platform}: the request {what}") }
 }
 
-/// `Retry-After` in whole seconds (the HTTP-date form is not used by these platforms and is ignored).
+/// `Retry-After` in whole seconds, at most an hour (the HTTP-date form is not used by these platforms and is
+/// ignored). The same reading as the PSP connectors'.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    crate::connectors::transport::retry_after(headers)
+}
+
+/// The most a store API answer may weigh. Custom stores, Wix and Shopify pages hold at most 100 products (Shopify
+/// 50, with only the fields we query): a few hundred KiB in practice, so 8 MiB (over 80 KiB a product) leaves
+/// room for long descriptions while no endpoint can exhaust memory.
+pub(crate) const STORE_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// WooCommerce lists 100 products a page with every field (full HTML descriptions, images, meta data, which
+/// plugins grow), so its pages get twice the room.
+pub(crate) const WOOCOMMERCE_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// A store's answer, at most `limit` bytes. A connection failure is "unavailable" (retried later); an answer
+/// over the cap is "not understood": asking again would only get the same oversized answer.
+pub(crate) async fn read_body(
+    platform: &str,
+    response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, PlatformError> {
+    use crate::connectors::transport::{BodyError, read_capped};
+    read_capped(response, limit).await.map_err(|error| match error {
+        BodyError::Read(error) => send_failure(platform, &error),
+        BodyError::TooLarge { limit } => PlatformError::Invalid {
+            reason: format!("{platform} answered with more than {} MiB; the answer was not read", limit >> 20),
+        },
+    })
 }
 
 /// An answer that was not a success, classified: 401/403 refused credentials, 429 throttled, 5xx
@@ -127,6 +153,39 @@ pub(crate) fn verify_signed_delivery(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::transport::test_server::{Framing, client, serve_once};
+
+    #[tokio::test]
+    async fn an_oversized_store_answer_is_not_understood_and_not_read() {
+        let (base, server) = serve_once(200, Framing::Chunked, 64 * STORE_BODY_LIMIT);
+        let response = client().get(&base).send().await.unwrap();
+        let error = read_body("WooCommerce", response, STORE_BODY_LIMIT).await.unwrap_err();
+        assert_eq!(
+            error,
+            PlatformError::Invalid {
+                reason: "WooCommerce answered with more than 8 MiB; the answer was not read".into()
+            }
+        );
+        let written = tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap();
+        assert!(written < 4 * STORE_BODY_LIMIT, "the server wrote {written} bytes");
+
+        let (base, _server) = serve_once(200, Framing::AnnouncedOnly, 2 * STORE_BODY_LIMIT);
+        let response = client().get(&base).send().await.unwrap();
+        assert!(matches!(read_body("Wix", response, STORE_BODY_LIMIT).await, Err(PlatformError::Invalid { .. })));
+
+        let (base, _server) = serve_once(200, Framing::Length, 1000);
+        let response = client().get(&base).send().await.unwrap();
+        assert_eq!(read_body("Wix", response, STORE_BODY_LIMIT).await.unwrap().len(), 1000);
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_an_hour() {
+        for huge in ["18446744073709551615", "18446744073709551616"] {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(reqwest::header::RETRY_AFTER, huge.parse().unwrap());
+            assert_eq!(retry_after(&headers), Some(Duration::from_secs(3600)));
+        }
+    }
 
     #[test]
     fn decimals_become_minor_units_exactly() {

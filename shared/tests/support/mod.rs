@@ -227,6 +227,20 @@ pub async fn approved_merchant(app: &App, email: &str) -> (String, String) {
     (id, body["api_key"].as_str().unwrap().to_owned())
 }
 
+/// As [`approved_merchant`], also returning the owner credential shown at registration.
+pub async fn approved_merchant_with_owner(app: &App, email: &str) -> (String, String, String) {
+    let (status, body) = call(app, "POST", "/merchant/register")
+        .json(serde_json::json!({"business_name": "Acme", "email": email, "country": "DE", "website": "https://acme.example"}))
+        .send()
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["merchant_id"].as_str().unwrap().to_owned();
+    kyc_task::handle(app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+    let owner = body["owner_credential"].as_str().unwrap().to_owned();
+    assert!(owner.starts_with("pvo_"), "{body}");
+    (id, body["api_key"].as_str().unwrap().to_owned(), owner)
+}
+
 /// Plays the sync worker's event source until the queue is empty: each message is one invocation with
 /// `deadline_after` of time, deleted unless reported as failed. Returns the invocations made.
 pub async fn drain_sync_queue(app: &App, deadline_after: std::time::Duration) -> usize {
@@ -273,10 +287,14 @@ pub async fn drain_payment_queue(app: &App) -> usize {
         for message in &messages {
             let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
             record.message_id = Some(message.message_id.clone());
+            record.receipt_handle = Some(message.receipt_handle.clone());
+            record.attributes.insert("ApproximateReceiveCount".into(), message.receive_count.to_string());
             record.body = Some(message.body.clone());
             event.records.push(record);
         }
-        let response = pivota::payment_worker::handle(app, event, std::time::Instant::now()).await;
+        // As Lambda gives the worker: a deadline (the function's 120 s timeout, less here).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let response = pivota::payment_worker::handle(app, event, deadline).await;
         for message in messages {
             if !response.batch_item_failures.iter().any(|f| f.item_identifier == message.message_id) {
                 app.queue.delete(&app.settings.payment_queue, &message.receipt_handle).await.unwrap();

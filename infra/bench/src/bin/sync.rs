@@ -88,8 +88,12 @@ impl Bench {
                 site_id: None,
                 webhook_secret: Some(fake.client_secret().into()),
             },
+            mode: None,
         };
-        stores::connect(&self.app, &self.merchant_id, command).await.expect("the store connects").store_id
+        stores::connect(&self.app, &self.merchant_id, pivota::psp::PspMode::Test, command)
+            .await
+            .expect("the store connects")
+            .store_id
     }
 
     /// Queues a sync of the store and runs it to the end in a worker process.

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::connectors::ChargeRequest;
+use crate::connectors::minor_units::{AmountRefusal, psp_amount};
+use crate::psp::PspKind;
 
 /// The metadata key whose value, when present, is sent as `shopperReference`.
 pub const SHOPPER_REFERENCE_METADATA_KEY: &str = "shopper_reference";
@@ -23,7 +25,7 @@ pub struct PaymentMethodsRequest<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct Amount<'a> {
-    /// Minor units of the currency.
+    /// Adyen's minor units of the currency ("Currency codes and minor units"), which are not always ISO's.
     pub value: i64,
     pub currency: &'a str,
 }
@@ -57,15 +59,21 @@ pub struct PaymentRequest<'a> {
 impl<'a> PaymentRequest<'a> {
     /// The token's `shopperReference` is the one it was stored under, so it must come from the caller
     /// (`metadata["shopper_reference"]`); without one we send the order id, which only works for tokens
-    /// stored under it (and for the local fake).
-    pub fn new(request: &'a ChargeRequest, merchant_account: &'a str, token: &'a str, currency: &'a str) -> Self {
+    /// stored under it (and for the local fake). An amount Adyen cannot represent exactly is refused.
+    pub fn new(
+        request: &'a ChargeRequest,
+        merchant_account: &'a str,
+        token: &'a str,
+        currency: &'a str,
+    ) -> Result<Self, AmountRefusal> {
+        let value = psp_amount(PspKind::Adyen, &request.amount)?;
         let mut metadata = request.metadata.clone();
         metadata.insert("order_id".into(), request.order_id.clone());
         metadata.insert("payment_id".into(), request.payment_id.clone());
         let shopper_reference =
             request.metadata.get(SHOPPER_REFERENCE_METADATA_KEY).map_or(request.order_id.as_str(), String::as_str);
-        Self {
-            amount: Amount { value: request.amount.amount_minor, currency },
+        Ok(Self {
+            amount: Amount { value, currency },
             reference: &request.payment_id,
             merchant_account,
             payment_method: StoredCard { kind: "scheme", stored_payment_method_id: token },
@@ -73,7 +81,7 @@ impl<'a> PaymentRequest<'a> {
             shopper_interaction: "ContAuth",
             recurring_processing_model: "UnscheduledCardOnFile",
             metadata,
-        }
+        })
     }
 }
 
@@ -153,7 +161,8 @@ mod tests {
             idempotency_key: "k".into(),
             metadata: BTreeMap::from([(SHOPPER_REFERENCE_METADATA_KEY.into(), "shopper-9".into())]),
         };
-        let body = serde_json::to_value(PaymentRequest::new(&request, "AcmeECOM", "8415718415172204", "EUR")).unwrap();
+        let body = serde_json::to_value(PaymentRequest::new(&request, "AcmeECOM", "8415718415172204", "EUR").unwrap())
+            .unwrap();
         assert_eq!(body["amount"], serde_json::json!({ "value": 1000, "currency": "EUR" }));
         assert_eq!(body["reference"], "pay_1");
         assert_eq!(body["merchantAccount"], "AcmeECOM");
@@ -171,5 +180,21 @@ mod tests {
     fn refusal_reasons_become_snake_case_codes() {
         assert_eq!(decline_code("Not enough balance"), "not_enough_balance");
         assert_eq!(decline_code("3D Not Authenticated"), "3d_not_authenticated");
+    }
+
+    #[test]
+    fn the_amount_is_in_adyens_minor_units_or_refused() {
+        let request = |amount_minor, code| ChargeRequest {
+            amount: Money { amount_minor, currency: Currency::parse(code).unwrap() },
+            payment_method: Some("token".into()),
+            order_id: "order-1".into(),
+            payment_id: "pay_1".into(),
+            idempotency_key: "k".into(),
+            metadata: BTreeMap::new(),
+        };
+        let clp = request(5000, "CLP");
+        assert_eq!(PaymentRequest::new(&clp, "AcmeECOM", "token", "CLP").unwrap().amount.value, 500_000);
+        let cve = request(1234, "CVE");
+        assert_eq!(PaymentRequest::new(&cve, "AcmeECOM", "token", "CVE").unwrap_err().field, "amount");
     }
 }

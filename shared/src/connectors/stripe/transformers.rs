@@ -7,20 +7,24 @@
 use serde::Deserialize;
 
 use crate::connectors::ChargeRequest;
+use crate::connectors::minor_units::{AmountRefusal, psp_amount};
+use crate::psp::PspKind;
 
 /// Stripe's default test PaymentMethod (a Visa that succeeds; "Testing", https://docs.stripe.com/testing).
 pub const TEST_PAYMENT_METHOD: &str = "pm_card_visa";
 
 /// The form fields of `POST /v1/payment_intents`, in order.
 ///
-/// - `amount` is in the currency's smallest unit and `currency` is the lowercase ISO code.
+/// - `amount` is in Stripe's minor unit of the currency ([`psp_amount`]: 10000 ISK is `1000000`), and
+///   `currency` is the lowercase ISO code. An amount Stripe cannot represent exactly is refused.
 /// - `confirm=true` creates and confirms in one call.
 /// - `automatic_payment_methods[enabled]=true` with `[allow_redirects]=never`: card-like methods only, so
 ///   confirming needs no `return_url` and never ends in a redirect we could not follow.
 /// - Metadata: the request's own keys, then `order_id` and `payment_id`, which win over same-named ones.
-pub fn payment_intent_form(request: &ChargeRequest) -> Vec<(String, String)> {
+pub fn payment_intent_form(request: &ChargeRequest) -> Result<Vec<(String, String)>, AmountRefusal> {
+    let amount = psp_amount(PspKind::Stripe, &request.amount)?;
     let mut form = vec![
-        ("amount".to_owned(), request.amount.amount_minor.to_string()),
+        ("amount".to_owned(), amount.to_string()),
         ("currency".to_owned(), request.amount.currency.code().to_ascii_lowercase()),
         ("payment_method".to_owned(), request.payment_method.clone().unwrap_or_else(|| TEST_PAYMENT_METHOD.into())),
         ("confirm".to_owned(), "true".to_owned()),
@@ -34,7 +38,7 @@ pub fn payment_intent_form(request: &ChargeRequest) -> Vec<(String, String)> {
     }
     form.push(("metadata[order_id]".to_owned(), request.order_id.clone()));
     form.push(("metadata[payment_id]".to_owned(), request.payment_id.clone()));
-    form
+    Ok(form)
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,12 +134,28 @@ mod tests {
             idempotency_key: "k".into(),
             metadata: BTreeMap::from([("order_id".into(), "spoofed".into()), ("channel".into(), "web".into())]),
         };
-        let form = payment_intent_form(&request);
+        let form = payment_intent_form(&request).unwrap();
         let get = |name: &str| form.iter().filter(|(key, _)| key == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
         assert_eq!(get("currency"), ["eur"]);
         assert_eq!(get("amount"), ["1999"]);
         assert_eq!(get("payment_method"), [TEST_PAYMENT_METHOD]);
         assert_eq!(get("metadata[order_id]"), ["order-7"]);
         assert_eq!(get("metadata[channel]"), ["web"]);
+    }
+
+    #[test]
+    fn the_form_carries_stripes_amount_or_nothing() {
+        let request = |amount_minor, code| ChargeRequest {
+            amount: Money { amount_minor, currency: Currency::parse(code).unwrap() },
+            payment_method: None,
+            order_id: "order-7".into(),
+            payment_id: "pay_7".into(),
+            idempotency_key: "k".into(),
+            metadata: BTreeMap::new(),
+        };
+        let amount = |form: Vec<(String, String)>| form.into_iter().find(|(key, _)| key == "amount").unwrap().1;
+        assert_eq!(amount(payment_intent_form(&request(10_000, "ISK")).unwrap()), "1000000");
+        assert_eq!(amount(payment_intent_form(&request(500, "JPY")).unwrap()), "500");
+        assert_eq!(payment_intent_form(&request(1255, "KWD")).unwrap_err().field, "amount");
     }
 }

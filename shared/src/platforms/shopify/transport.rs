@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::wire::{QueryCost, Response, retry_after_throttled};
 use super::{API_VERSION, ShopifyPlatform};
-use crate::platforms::{PlatformError, StoreCredentials, StoreEndpoint};
+use crate::connectors::transport::MAX_RETRY_AFTER;
+use crate::platforms::{PlatformError, StoreCredentials, StoreEndpoint, store_http};
 
 /// A successful answer: its `data` and what it cost.
 pub(super) struct Answer<T> {
@@ -38,13 +39,8 @@ impl ShopifyPlatform {
             .await
             .map_err(|error| unavailable(&error))?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response.bytes().await.map_err(|error| unavailable(&error))?;
+        let retry_after = store_http::retry_after(response.headers());
+        let body = store_http::read_body("Shopify", response, store_http::STORE_BODY_LIMIT).await?;
         let reason = || error_text(&body).unwrap_or_else(|| format!("HTTP {status}"));
         match status {
             200 => {}
@@ -108,7 +104,8 @@ fn classify_errors(errors: &[Value], cost: Option<&QueryCost>) -> PlatformError 
         |code: &str| errors.iter().any(|error| error.pointer("/extensions/code").and_then(Value::as_str) == Some(code));
     let reason = messages(errors);
     if has_code("THROTTLED") {
-        PlatformError::Throttled { retry_after: retry_after_throttled(cost) }
+        // Computed from the bucket Shopify reports; bounded like a `Retry-After` header.
+        PlatformError::Throttled { retry_after: retry_after_throttled(cost).min(MAX_RETRY_AFTER) }
     } else if has_code("ACCESS_DENIED") || has_code("SHOP_INACTIVE") {
         PlatformError::Unauthorized { reason }
     } else if has_code("INTERNAL_SERVER_ERROR") {

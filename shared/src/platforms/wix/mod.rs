@@ -34,7 +34,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use url::Url;
 
-use super::store_http::{decimal_to_minor, redact, retry_after, send_failure, status_error};
+use super::store_http::{
+    STORE_BODY_LIMIT, decimal_to_minor, read_body, redact, retry_after, send_failure, status_error,
+};
 use super::{
     Customer, Delivery, DeliveryTopic, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, Platform,
     PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError,
@@ -75,9 +77,9 @@ async fn call(request: reqwest::RequestBuilder, credentials: &StoreCredentials) 
         .map_err(|error| send_failure(NAME, &error))?;
     let status = response.status().as_u16();
     let retry = retry_after(response.headers());
-    let body = response.bytes().await.map_err(|error| send_failure(NAME, &error))?;
+    let body = read_body(NAME, response, STORE_BODY_LIMIT).await?;
     if (200..300).contains(&status) {
-        return Ok(body.to_vec());
+        return Ok(body);
     }
     let message = serde_json::from_slice::<ErrorBody>(&body)
         .ok()

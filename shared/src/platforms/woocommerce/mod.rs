@@ -32,7 +32,10 @@ use serde_json::{Value, json};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use url::Url;
 
-use super::store_http::{decimal_to_minor, redact, retry_after, send_failure, status_error, verify_signed_delivery};
+use super::store_http::{
+    WOOCOMMERCE_BODY_LIMIT, decimal_to_minor, read_body, redact, retry_after, send_failure, status_error,
+    verify_signed_delivery,
+};
 use super::{
     Customer, Delivery, DeliveryTopic, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, Platform,
     PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError,
@@ -136,9 +139,9 @@ async fn call(
         .map_err(|error| send_failure(NAME, &error))?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(|error| send_failure(NAME, &error))?;
+    let body = read_body(NAME, response, WOOCOMMERCE_BODY_LIMIT).await?;
     match status {
-        200..=299 => Ok(Some(Answer { headers, body: body.to_vec() })),
+        200..=299 => Ok(Some(Answer { headers, body })),
         404 | 410 if not_found_ok => Ok(None),
         _ => Err(status_error(NAME, status, retry_after(&headers), error_reason(&body, keys))),
     }
@@ -206,7 +209,9 @@ async fn site_name(endpoint: &StoreEndpoint) -> String {
         if !response.status().is_success() {
             return None;
         }
-        let index: Index = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
+        // `_fields=name` makes this a few bytes; a site that ignores it sends its whole route list, which is
+        // not worth more than a MiB for a display name.
+        let index: Index = serde_json::from_slice(&read_body(NAME, response, 1024 * 1024).await.ok()?).ok()?;
         Some(index.name.trim().to_owned()).filter(|name| !name.is_empty())
     };
     match name.await {

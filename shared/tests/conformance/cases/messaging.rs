@@ -112,6 +112,73 @@ pub async fn delayed_message_stays_hidden_until_due<F: Fixture>() {
     assert!(sent_at.elapsed() >= Duration::from_millis(1500), "delivered after {:?}", sent_at.elapsed());
 }
 
+pub async fn changed_visibility_redelivers_after_the_new_timeout<F: Fixture>() {
+    // GIVEN a message in flight for 5 minutes
+    let fx = F::new().await;
+    let (queue, _) = fx.queue_with_dlq(5).await;
+    let id = fx.queue().send(&queue, "retry me", Duration::ZERO).await.expect("send");
+    let first = receive_within(&fx, &queue, Duration::from_secs(300), Duration::from_secs(3)).await;
+    assert_eq!(first.len(), 1);
+
+    // WHEN its visibility is changed to 1 s
+    let changed_at = Instant::now();
+    fx.queue().change_visibility(&queue, &first[0].receipt_handle, Duration::from_secs(1)).await.expect("change");
+
+    // THEN it is not receivable at once, but is after that second, as its second receive
+    let early = fx.queue().receive(&queue, 10, Duration::from_secs(30)).await.expect("receive");
+    assert!(early.is_empty(), "delivered before its changed visibility ended: {early:?}");
+    let again = receive_within(&fx, &queue, Duration::from_secs(30), Duration::from_secs(4)).await;
+    assert_eq!(again.len(), 1, "not redelivered after its changed visibility ended");
+    assert_eq!(again[0].message_id, id);
+    assert_eq!(again[0].receive_count, 2);
+    assert!(changed_at.elapsed() >= Duration::from_millis(900), "redelivered after {:?}", changed_at.elapsed());
+}
+
+pub async fn visibility_changed_to_zero_redelivers_at_once<F: Fixture>() {
+    // GIVEN a message in flight for 5 minutes
+    let fx = F::new().await;
+    let (queue, _) = fx.queue_with_dlq(5).await;
+    let id = fx.queue().send(&queue, "retry now", Duration::ZERO).await.expect("send");
+    let first = receive_within(&fx, &queue, Duration::from_secs(300), Duration::from_secs(3)).await;
+    assert_eq!(first.len(), 1);
+
+    // WHEN its visibility is changed to zero, THEN it comes again straight away
+    fx.queue().change_visibility(&queue, &first[0].receipt_handle, Duration::ZERO).await.expect("change");
+    let again = receive_within(&fx, &queue, Duration::from_secs(30), Duration::from_millis(500)).await;
+    assert_eq!(again.len(), 1, "not redelivered at once");
+    assert_eq!(again[0].message_id, id);
+}
+
+pub async fn deleted_message_visibility_cannot_change<F: Fixture>() {
+    // GIVEN a message received and deleted
+    let fx = F::new().await;
+    let (queue, _) = fx.queue_with_dlq(5).await;
+    fx.queue().send(&queue, "done", Duration::ZERO).await.expect("send");
+    let got = receive_within(&fx, &queue, Duration::from_secs(30), Duration::from_secs(3)).await;
+    assert_eq!(got.len(), 1);
+    fx.queue().delete(&queue, &got[0].receipt_handle).await.expect("delete");
+
+    // WHEN its visibility is changed through the old handle, THEN the message is reported gone
+    let changed = fx.queue().change_visibility(&queue, &got[0].receipt_handle, Duration::from_secs(1)).await;
+    assert!(matches!(changed, Err(QueueError::InvalidReceipt)), "got {changed:?}");
+}
+
+pub async fn visibility_beyond_twelve_hours_is_refused<F: Fixture>() {
+    // GIVEN a message in flight for 5 minutes
+    let fx = F::new().await;
+    let (queue, _) = fx.queue_with_dlq(5).await;
+    fx.queue().send(&queue, "work", Duration::ZERO).await.expect("send");
+    let got = receive_within(&fx, &queue, Duration::from_secs(300), Duration::from_secs(3)).await;
+    assert_eq!(got.len(), 1);
+
+    // WHEN its visibility is set to 12 h and 1 s, THEN that is refused, and it stays in flight
+    let too_long = MAX_VISIBILITY_TIMEOUT + Duration::from_secs(1);
+    let changed = fx.queue().change_visibility(&queue, &got[0].receipt_handle, too_long).await;
+    assert!(matches!(changed, Err(QueueError::VisibilityTimeoutTooLong(d)) if d == too_long), "got {changed:?}");
+    let hidden = fx.queue().receive(&queue, 10, Duration::from_secs(30)).await.expect("receive");
+    assert!(hidden.is_empty(), "a refused change made the message visible: {hidden:?}");
+}
+
 pub async fn unknown_queue_is_reported<F: Fixture>() {
     let fx = F::new().await;
     let (known, _) = fx.queue_with_dlq(5).await;

@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use pivota::ports::{
-    Condition, Index, Item, ItemKey, KycWaitInput, PageCursor, Query, QueueError, QueueRef, ReceivedMessage,
-    StoreError, WaitStatus, WriteOp,
+    Condition, Index, Item, ItemKey, KycWaitInput, MAX_VISIBILITY_TIMEOUT, PageCursor, Query, QueueError, QueueRef,
+    ReceivedMessage, StoreError, WaitStatus, WriteOp,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -43,6 +43,10 @@ macro_rules! conformance_cases {
             batch_get_returns_what_exists,
             message_moves_to_dead_letter_after_max_receives,
             delayed_message_stays_hidden_until_due,
+            changed_visibility_redelivers_after_the_new_timeout,
+            visibility_changed_to_zero_redelivers_at_once,
+            deleted_message_visibility_cannot_change,
+            visibility_beyond_twelve_hours_is_refused,
             unknown_queue_is_reported,
             secret_round_trips,
             secret_rotation_keeps_the_previous_version,
