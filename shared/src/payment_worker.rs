@@ -21,6 +21,7 @@ use crate::orders::{self, Order, OrderStatus, WriteBack};
 use crate::payments::{self, PaymentCommand};
 use crate::platforms;
 use crate::psp::PspMode;
+use crate::psp_connections;
 use crate::routing;
 use crate::stores;
 
@@ -125,6 +126,10 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
     // An order is charged in its store's mode, through that mode's connections only.
     let store = stores::get(app, merchant_id, &order.store_id).await?;
     let live = store.mode == PspMode::Live;
+    if !psp_connections::list(app, merchant_id).await?.iter().any(|c| c.mode == store.mode) {
+        let reason = format!("no {}-mode PSP is connected; the store is a {0}-mode store", store.mode.as_str());
+        return not_chargeable(app, order, reason).await;
+    }
     if live && order.payment_method.is_none() {
         order.status = OrderStatus::AwaitingPaymentMethod;
         orders::save(app, order).await?;

@@ -205,7 +205,8 @@ pub fn badge(status: &str) -> Markup {
         | "received"
         | "awaiting_payment_method"
         | "syncing" => "wait",
-        "rejected" | "error" | "failed" | "declined" | "revoked" | "disconnected" | "expired" => "bad",
+        "rejected" | "error" | "failed" | "declined" | "revoked" | "disconnected" | "expired" | "suspended"
+        | "not_chargeable" => "bad",
         _ => "neutral",
     };
     html! { span class={ "badge " (tone) } { (status.replace('_', " ")) } }

@@ -4,6 +4,7 @@
 
 #[path = "../conformance/moto.rs"]
 pub mod moto;
+pub mod shop;
 
 use std::sync::Arc;
 

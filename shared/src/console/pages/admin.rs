@@ -13,7 +13,7 @@ use crate::api::merchants::MerchantView;
 use crate::merchant::MerchantId;
 use crate::merchants::Merchants;
 
-const STATUSES: [&str; 4] = ["pending_kyc", "manual_review", "approved", "rejected"];
+const STATUSES: [&str; 5] = ["pending_kyc", "manual_review", "approved", "rejected", "suspended"];
 
 pub async fn merchants(ctx: &Ctx<'_>) -> PageResult {
     ctx.require_admin()?;

@@ -175,7 +175,8 @@ fn back_to_search(back: &str) -> String {
     format!("{}?{}", url.path(), url.query().unwrap_or_default())
 }
 
-const ORDER_STATUSES: [&str; 6] = ["received", "awaiting_payment_method", "already_paid", "paid", "declined", "failed"];
+const ORDER_STATUSES: [&str; 7] =
+    ["received", "awaiting_payment_method", "already_paid", "paid", "declined", "failed", "not_chargeable"];
 
 pub async fn orders(ctx: &Ctx<'_>) -> PageResult {
     let merchant_id = ctx.merchant_id()?;

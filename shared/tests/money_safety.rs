@@ -1,0 +1,288 @@
+//! Money safety end to end on both backends: orders Pivota cannot charge are acknowledged and recorded,
+//! never retried into a switched-off webhook; a queue failure loses no order; card numbers never stay;
+//! a suspended merchant is stopped; a leaked test key never gets a live store's order marked paid.
+
+#[macro_use]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pivota::app::{App, Ports};
+use pivota::ports::{Queue, QueueError, QueueRef, ReceivedMessage};
+use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore};
+use serde_json::{Value, json};
+use support::shop::{Shop, order, shop};
+use support::{ADMIN_TOKEN, Backend, call, drain_payment_queue, partition};
+
+on_both_backends!(
+    orders_that_cannot_be_charged_are_acknowledged_and_recorded,
+    card_numbers_are_refused_everywhere_and_never_stored,
+    a_queue_failure_after_the_order_is_recorded_loses_nothing,
+    a_suspended_merchant_is_stopped_until_reinstated,
+    a_leaked_test_key_never_gets_a_live_order_marked_paid,
+);
+
+async fn order_by_external_id(s: &Shop, external_id: &str) -> Value {
+    s.orders().await.into_iter().find(|o| o["external_id"] == external_id).expect("the order is recorded")
+}
+
+async fn orders_that_cannot_be_charged_are_acknowledged_and_recorded(backend: Backend) {
+    let s = shop(backend).await;
+    // A free order, and one over the largest amount Pivota charges.
+    assert_eq!(s.deliver(&order(1, json!({"total_minor": 0})), "e-1", None).await, 200);
+    assert_eq!(s.deliver(&order(2, json!({"total_minor": 10_000_000_000_000i64})), "e-2", None).await, 200);
+    // A currency no routed PSP takes (Stripe has no STN).
+    assert_eq!(s.deliver(&order(3, json!({"currency": "STN"})), "e-3", None).await, 200);
+    drain_payment_queue(&s.test.app).await;
+    for (id, why) in [("1", "total"), ("2", "total"), ("3", "currency")] {
+        let recorded = order_by_external_id(&s, id).await;
+        assert_eq!(recorded["status"], "not_chargeable", "{recorded}");
+        assert!(recorded["reason"].as_str().unwrap().contains(why), "{recorded}");
+    }
+    assert_eq!(s.stripe.charges(), 0);
+    assert!(s.store.orders_marked_paid().is_empty());
+    // The list filters by the new status.
+    let (status, list) = call(&s.test.app, "GET", &format!("/merchant/{}/orders?status=not_chargeable", s.id))
+        .bearer(&s.key)
+        .send()
+        .await;
+    assert_eq!((status, list["items"].as_array().map(Vec::len)), (200, Some(3)), "{list}");
+}
+
+async fn card_numbers_are_refused_everywhere_and_never_stored(backend: Backend) {
+    let s = shop(backend).await;
+    let numbers = ["4111111111111111", "4111-1111-1111-1111", "5555 5555 5555 4444"];
+    for (i, number) in numbers.iter().enumerate() {
+        // /payment/execute
+        let (status, problem) = call(&s.test.app, "POST", "/payment/execute")
+            .bearer(&s.key)
+            .header("idempotency-key", &format!("card-{i}"))
+            .json(json!({"order_id": "o", "amount": 100, "currency": "EUR", "payment_method": number}))
+            .send()
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "payment_method");
+        // the routing document's test payment method
+        let (status, problem) = call(&s.test.app, "PUT", &format!("/merchant/{}/routing", s.id))
+            .bearer(&s.key)
+            .json(json!({"priority": ["stripe"], "test_payment_method": number}))
+            .send()
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "test_payment_method");
+        // the storefront's order attribute: acknowledged, recorded as not chargeable, never charged
+        let id = 100 + i as u32;
+        assert_eq!(s.deliver(&order(id, json!({"payment_method": number})), &format!("c-{id}"), None).await, 200);
+    }
+    drain_payment_queue(&s.test.app).await;
+    for i in 0..numbers.len() {
+        let recorded = order_by_external_id(&s, &(100 + i).to_string()).await;
+        assert_eq!(recorded["status"], "not_chargeable", "{recorded}");
+        assert!(recorded["reason"].as_str().unwrap().contains("card number"), "{recorded}");
+    }
+    assert_eq!(s.stripe.charges(), 0);
+    // Nothing card-like in any stored item of the merchant or of its store, nor in the idempotency records.
+    let mut stored = String::new();
+    for pk in [format!("MERCHANT#{}", s.id), format!("STORE#{}", s.store_id), format!("IDEMPOTENCY#{}", s.id)] {
+        for item in partition(&s.test.app, &pk).await {
+            stored.push_str(&serde_json::to_string(&item.attrs).unwrap());
+        }
+    }
+    assert!(!stored.is_empty());
+    for digits in ["4111111111111111", "5555555555554444", "1111-1111", "5555 5555"] {
+        assert!(!stored.contains(digits), "{digits} is stored");
+    }
+}
+
+/// The app's queue, failing the first `send` (as an SQS outage would) and then working.
+struct FailingOnce {
+    inner: Arc<dyn Queue>,
+    sends: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Queue for FailingOnce {
+    async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError> {
+        if self.sends.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(QueueError::Transient("injected: the queue is briefly unavailable".into()));
+        }
+        self.inner.send(queue, body, delay).await
+    }
+    async fn receive(
+        &self,
+        queue: &QueueRef,
+        max: u32,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        self.inner.receive(queue, max, visibility).await
+    }
+    async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), QueueError> {
+        self.inner.delete(queue, receipt_handle).await
+    }
+    async fn change_visibility(
+        &self,
+        queue: &QueueRef,
+        receipt_handle: &str,
+        visible_after: Duration,
+    ) -> Result<(), QueueError> {
+        self.inner.change_visibility(queue, receipt_handle, visible_after).await
+    }
+}
+
+async fn a_queue_failure_after_the_order_is_recorded_loses_nothing(backend: Backend) {
+    let s = shop(backend).await;
+    let shared = &s.test.app;
+    let failing = App::new(
+        Ports {
+            table: shared.table.clone(),
+            secrets: shared.secrets.clone(),
+            workflow: shared.workflow.clone(),
+            queue: Arc::new(FailingOnce { inner: shared.queue.clone(), sends: AtomicUsize::new(0) }),
+            clock: shared.clock.clone(),
+        },
+        shared.settings.clone(),
+    );
+    let body = order(7, json!({}));
+    // GIVEN the order is recorded but its payment message cannot be queued: a 5xx, so the store retries
+    let status = s.deliver_to(&failing, &body, "evt-7", None).await;
+    assert!(status >= 500, "the store must retry: {status}");
+    assert_eq!(order_by_external_id(&s, "7").await["status"], "received");
+    // WHEN the store retries the same event THEN it is not taken for a duplicate: the order is queued
+    assert_eq!(s.deliver_to(&failing, &body, "evt-7", None).await, 200);
+    drain_payment_queue(shared).await;
+    let paid = order_by_external_id(&s, "7").await;
+    assert_eq!((paid["status"].as_str(), paid["write_back"].as_str()), (Some("paid"), Some("done")), "{paid}");
+    assert_eq!(s.stripe.charges(), 1, "charged once");
+    // … and a later duplicate of the same event changes nothing
+    assert_eq!(s.deliver_to(&failing, &body, "evt-7", None).await, 200);
+    drain_payment_queue(shared).await;
+    assert_eq!(s.stripe.charges(), 1);
+}
+
+async fn admin(s: &Shop, action: &str, body: Value) -> (u16, Value) {
+    call(&s.test.app, "POST", &format!("/admin/merchants/{}/{action}", s.id))
+        .bearer(ADMIN_TOKEN)
+        .json(body)
+        .send()
+        .await
+}
+
+async fn a_suspended_merchant_is_stopped_until_reinstated(backend: Backend) {
+    let s = shop(backend).await;
+    // A reason is required, and only an approved merchant can be suspended.
+    let (status, problem) = admin(&s, "suspend", json!({})).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("reason")), "{problem}");
+    let (status, problem) = admin(&s, "reinstate", json!({})).await;
+    assert_eq!(status, 409, "not suspended: {problem}");
+    let (status, suspended) = admin(&s, "suspend", json!({"reason": "chargeback spike", "reviewer": "alice"})).await;
+    assert_eq!((status, suspended["status"].as_str()), (200, Some("suspended")), "{suspended}");
+    assert_eq!(suspended["decisions"].as_array().unwrap().last().unwrap()["reason"], "chargeback spike");
+
+    // Its keys get 403 on every route.
+    for (method, path) in [
+        ("GET", format!("/merchant/{}", s.id)),
+        ("GET", format!("/merchant/{}/orders", s.id)),
+        ("GET", format!("/merchant/{}/api-keys", s.id)),
+        ("POST", "/payment/execute".to_owned()),
+    ] {
+        let (status, problem) = call(&s.test.app, method, &path)
+            .bearer(&s.key)
+            .header("idempotency-key", "k")
+            .json(json!({"order_id": "o", "amount": 100, "currency": "EUR", "payment_method": "pm_card_visa"}))
+            .send()
+            .await;
+        assert_eq!(status, 403, "{method} {path}: {problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("suspended"), "{problem}");
+    }
+    // Its orders are acknowledged and recorded, not charged.
+    assert_eq!(s.deliver(&order(5, json!({})), "e-5", None).await, 200);
+    drain_payment_queue(&s.test.app).await;
+    assert_eq!(s.stripe.charges(), 0);
+    // The admin list shows it.
+    let (_, list) = call(&s.test.app, "GET", "/admin/merchants?status=suspended").bearer(ADMIN_TOKEN).send().await;
+    assert!(list["items"].as_array().unwrap().iter().any(|m| m["merchant_id"] == s.id.as_str()), "{list}");
+
+    let (status, reinstated) = admin(&s, "reinstate", json!({"reason": "resolved"})).await;
+    assert_eq!((status, reinstated["status"].as_str()), (200, Some("approved")), "{reinstated}");
+    let (status, _) = call(&s.test.app, "GET", &format!("/merchant/{}", s.id)).bearer(&s.key).send().await;
+    assert_eq!(status, 200);
+    let recorded = order_by_external_id(&s, "5").await;
+    assert_eq!(recorded["status"], "not_chargeable", "{recorded}");
+    assert!(recorded["reason"].as_str().unwrap().contains("suspended"), "{recorded}");
+    // Approving is a KYC decision: a reinstated merchant is not "approved again" through it.
+    assert_eq!(admin(&s, "approve", json!({})).await.0, 409);
+}
+
+async fn a_leaked_test_key_never_gets_a_live_order_marked_paid(backend: Backend) {
+    // GIVEN a merchant whose store is live (connected with a live key from the owner credential), and an
+    // attacker holding its test key, who connects Stripe in test mode
+    let s = shop(backend).await;
+    let (status, registered) = call(&s.test.app, "POST", "/merchant/register")
+        .json(json!({"business_name": "Live Co", "email": format!("{}@live.example", ulid::Ulid::new().to_string().to_lowercase()), "country": "DE", "website": "https://live.example"}))
+        .send()
+        .await;
+    assert_eq!(status, 201);
+    let id = registered["merchant_id"].as_str().unwrap().to_owned();
+    let test_key = registered["api_key"].as_str().unwrap().to_owned();
+    let owner = registered["owner_credential"].as_str().unwrap().to_owned();
+    pivota::kyc_task::handle(&s.test.app, pivota::ports::KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 })
+        .await
+        .unwrap();
+    let (_, live) = call(&s.test.app, "POST", &format!("/merchant/{id}/api-keys"))
+        .bearer(&owner)
+        .json(json!({"name": "live", "mode": "live"}))
+        .send()
+        .await;
+    let live_key = live["api_key"].as_str().unwrap().to_owned();
+    let store = FakeCustomStore::start().await.with_products(1);
+    let (status, connected) = call(&s.test.app, "POST", &format!("/merchant/{id}/store/connect"))
+        .bearer(&live_key)
+        .json(json!({"platform": "custom", "store_url": store.uri(), "api_token": DEFAULT_CUSTOM_TOKEN}))
+        .send()
+        .await;
+    assert_eq!((status, connected["mode"].as_str()), (201, Some("live")), "{connected}");
+    let store_id = connected["store_id"].as_str().unwrap().to_owned();
+    let (status, _) = call(&s.test.app, "POST", &format!("/merchant/{id}/store/{store_id}/webhooks/setup"))
+        .bearer(&live_key)
+        .send()
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&s.test.app, "POST", &format!("/merchant/{id}/psp/connect"))
+        .bearer(&test_key)
+        .json(json!({"psp": "stripe", "api_key": "sk_test_51AttackerKey00000000"}))
+        .send()
+        .await;
+    assert_eq!(status, 201, "a test connection is allowed: it only ever charges test payments");
+    // The attacker cannot make the store a test store, nor connect another live one
+    let (status, _) = call(&s.test.app, "POST", &format!("/merchant/{id}/store/connect"))
+        .bearer(&test_key)
+        .json(
+            json!({"platform": "custom", "store_url": store.uri(), "api_token": DEFAULT_CUSTOM_TOKEN, "mode": "live"}),
+        )
+        .send()
+        .await;
+    assert_eq!(status, 403);
+
+    // WHEN a store order arrives, paying with a token
+    let secret = store.webhooks().first().map(|w| w.secret.clone()).unwrap();
+    let body = order(9, json!({"payment_method": "pm_card_visa"}));
+    let (status, _) = call(&s.test.app, "POST", &format!("/webhooks/custom/{store_id}"))
+        .header("x-pivota-topic", "order.created")
+        .header("x-pivota-event-id", "live-9")
+        .header("x-pivota-signature", &FakeCustomStore::sign_with(&secret, &body))
+        .raw(body)
+        .send()
+        .await;
+    assert_eq!(status, 200);
+    drain_payment_queue(&s.test.app).await;
+
+    // THEN it is not charged on the test connection and never marked paid in the store
+    let (_, orders) = call(&s.test.app, "GET", &format!("/merchant/{id}/orders")).bearer(&live_key).send().await;
+    let recorded = &orders["items"][0];
+    assert_eq!(recorded["status"], "not_chargeable", "{recorded}");
+    assert!(recorded["reason"].as_str().unwrap().contains("live-mode"), "{recorded}");
+    assert!(store.orders_marked_paid().is_empty(), "a live store's order marked paid without a live payment");
+    assert_eq!(s.stripe.charges(), 0);
+}
