@@ -35,29 +35,36 @@ const MAX_INLINE_BACKOFF: Duration = Duration::from_secs(4);
 const MAX_REDELIVERY_BACKOFF: Duration = Duration::from_secs(300);
 
 pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+    // The batch's orders are independent (one order's duplicates are made safe by its idempotency key),
+    // so they are paid concurrently: one order's backoff does not hold up the others.
+    let outcomes =
+        futures::future::join_all(event.records.iter().map(|record| handle_one(app, record, deadline))).await;
     let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let message_id = record.message_id.clone().unwrap_or_default();
-        // Near the deadline, take no new message: report the rest as failures, so they come back.
-        if deadline.saturating_duration_since(Instant::now()) < DEADLINE_MARGIN {
-            tracing::info!(message_id, "deadline near; the message is left for the next invocation");
-            response.add_failure(message_id);
-            continue;
-        }
-        let result = match record.body.as_deref().map(serde_json::from_str::<PaymentMessage>) {
-            Some(Ok(message)) => pay_with_retries(app, &message, deadline).await,
-            _ => Err(Error::MalformedBody("not a payment message".into())),
-        };
-        if let Err(e) = result {
-            tracing::warn!(message_id, error = %e, "order payment did not complete; the message will come back");
-            // A transient failure, or a payment still held by another worker's lease: back soon.
-            if e.is_transient() || matches!(e, Error::BadGateway(_) | Error::Conflict(_)) {
-                redeliver_after_backoff(app, &record).await;
-            }
-            response.add_failure(message_id);
-        }
+    for failed in outcomes.into_iter().flatten() {
+        response.add_failure(failed);
     }
     response
+}
+
+/// One message: `Some(message id)` when it must come back.
+async fn handle_one(app: &App, record: &SqsMessage, deadline: Instant) -> Option<String> {
+    let message_id = record.message_id.clone().unwrap_or_default();
+    // Near the deadline, take no new message: report it as failed, so it comes back.
+    if deadline.saturating_duration_since(Instant::now()) < DEADLINE_MARGIN {
+        tracing::info!(message_id, "deadline near; the message is left for the next invocation");
+        return Some(message_id);
+    }
+    let result = match record.body.as_deref().map(serde_json::from_str::<PaymentMessage>) {
+        Some(Ok(message)) => pay_with_retries(app, &message, deadline).await,
+        _ => Err(Error::MalformedBody("not a payment message".into())),
+    };
+    let Err(e) = result else { return None };
+    tracing::warn!(message_id, error = %e, "order payment did not complete; the message will come back");
+    // A transient failure, or a payment still held by another worker's lease: back soon.
+    if e.is_transient() || matches!(e, Error::BadGateway(_) | Error::Conflict(_)) {
+        redeliver_after_backoff(app, record).await;
+    }
+    Some(message_id)
 }
 
 /// [`pay`], retrying a transient failure with exponential backoff while the deadline allows.

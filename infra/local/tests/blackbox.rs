@@ -102,8 +102,35 @@ async fn register_wait_approved_then_tenant_isolation_and_admin_rules() {
     assert!(conflict["detail"].as_str().unwrap().contains("approved"), "{conflict}");
     assert_eq!(conflict["request_id"], request_id.as_str());
 
-    // The logs (JSON, debug level) carry request ids and never a secret.
+    // Card numbers sent where a payment method goes are refused (422 naming the field) and never logged.
+    let cards = ["4111111111111111", "4111-1111-1111-1111", "5555 5555 5555 4444"];
+    for (i, card) in cards.iter().enumerate() {
+        let refused = http
+            .post(runner.url("/payment/execute"))
+            .bearer_auth(key)
+            .header("idempotency-key", format!("card-{i}"))
+            .json(&serde_json::json!({"order_id": "o", "amount": 100, "currency": "EUR", "payment_method": card}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(refused, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["field"], "payment_method");
+        let refused = http
+            .put(runner.url(&format!("/merchant/{id}/routing")))
+            .bearer_auth(key)
+            .json(&serde_json::json!({"priority": ["sandbox"], "test_payment_method": card}))
+            .send()
+            .await
+            .unwrap();
+        assert!(!problem(refused, StatusCode::UNPROCESSABLE_ENTITY).await.to_string().contains("1111"));
+    }
+
+    // The logs (JSON, debug level) carry request ids and never a secret, nor a card number.
     let logs = runner.logs();
+    for digits in ["4111111111111111", "1111-1111", "5555 5555", "5555555555554444"] {
+        assert!(!logs.contains(digits), "a card number appears in the logs");
+    }
+    let owner = first["owner_credential"].as_str().unwrap();
+    assert!(!logs.contains(owner), "the owner credential appears in the logs");
     assert!(
         logs.lines().any(|line| line.contains(&request_id)),
         "request id {request_id} not logged:\n{}",

@@ -2,7 +2,7 @@
 //! marked paid in the store, when deliveries are duplicated, concurrent and retried and the PSP fails
 //! transiently.
 //!
-//! `cargo run --release -p pivota-bench --bin storm`
+//! `cargo run --release -p pivota-bench --bin storm -- [orders=50] [copies=3] [psp_503_percent=20]`
 //!
 //! The whole platform runs in process on the embedded backend ([`pivota_bench::Runner`], i.e.
 //! `pivota_local::Platform` on 127.0.0.1, port 0, a temporary data directory, KYC wait 0 s), its payment
@@ -10,14 +10,15 @@
 //! requests with a 503 (seeded), the store a [`FakeCustomStore`]. Everything is done over HTTP: a merchant
 //! registers, is approved, connects Stripe (test key) and the custom store, and sets up its webhooks.
 //!
-//! Then the storm: [`ORDERS`] orders, each delivered three times — the original, an exact duplicate and a
-//! retry under another event id — all at once, signed as the store signs them, to
-//! `POST /webhooks/custom/{store_id}`; a 5xx answer is retried as a store would. Meanwhile the orders list
-//! is polled every 50 ms until every order is `paid` with `write_back: done`. Prints the time from the first
-//! delivery to all paid, delivery→paid latency quantiles per order (first delivery of the order to the first
-//! poll that saw it paid, so up to one poll late), Stripe charges and the orders marked paid in the store.
-//! Exits non-zero unless all orders were paid and marked paid within [`DEADLINE`] with exactly one charge
-//! each.
+//! Then the storm: `orders` orders, each delivered `copies` times — the original, an exact duplicate and a
+//! retry under another event id (1: the original only; 2: and the duplicate) — all at once, signed as the
+//! store signs them, to `POST /webhooks/custom/{store_id}`; a 5xx answer is retried as a store would.
+//! Meanwhile the orders list is polled every 50 ms until every order is `paid` with `write_back: done`.
+//!
+//! Prints the time from the first delivery to all paid, delivery→paid latency quantiles per order (its first
+//! delivery to the first poll that saw it paid, so up to one poll late), how many were paid after each
+//! second, Stripe charges and the orders marked paid in the store. Exits non-zero unless all orders were
+//! paid and marked paid within [`DEADLINE`] with exactly one charge each.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,11 +29,7 @@ use pivota_bench::{Runner, quantile};
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
 
-const ORDERS: u32 = 50;
-/// Deliveries per order: the original, an exact duplicate, a retry with another event id.
-const COPIES: u32 = 3;
-/// Share of Stripe requests answered 503, and the seed that draws them.
-const PSP_FAILURE_PERCENT: u8 = 20;
+/// The seed that draws which Stripe requests get a 503.
 const PSP_FAILURE_SEED: u64 = 7;
 /// A delivery answered 5xx (or not answered) is sent again this many times in all, this far apart.
 const DELIVERY_ATTEMPTS: u32 = 8;
@@ -43,7 +40,24 @@ const GIVE_UP: Duration = Duration::from_secs(60);
 /// All orders must be paid and marked paid this soon after the first delivery.
 const DEADLINE: Duration = Duration::from_secs(30);
 
+/// The storm's shape, from the command line.
+#[derive(Clone, Copy)]
+struct Shape {
+    orders: u32,
+    /// Deliveries per order: the original, an exact duplicate, a retry with another event id.
+    copies: u32,
+    /// Share of Stripe requests answered 503.
+    psp_failure_percent: u8,
+}
+
 fn main() {
+    let mut args = std::env::args().skip(1);
+    let orders: u32 = args.next().map_or(50, |a| a.parse().expect("orders is a number"));
+    let copies: u32 = args.next().map_or(3, |a| a.parse().expect("copies is a number"));
+    let psp_failure_percent: u8 = args.next().map_or(20, |a| a.parse().expect("psp_503_percent is 0..=100"));
+    assert!(orders >= 1 && (1..=3).contains(&copies), "orders ≥ 1, copies 1..=3");
+    let shape = Shape { orders, copies, psp_failure_percent };
+
     let client = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     // Wiremock serves each fake from a thread of its own.
     let (stripe, store) = client.block_on(async { (FakeStripe::start().await, FakeCustomStore::start().await) });
@@ -61,7 +75,7 @@ fn main() {
     .expect("valid settings");
     let runner = Runner::start(2, settings);
 
-    let outcome = client.block_on(run(&runner.base, &stripe, &store));
+    let outcome = client.block_on(run(shape, &runner.base, &stripe, &store));
     runner.stop();
     if !outcome {
         std::process::exit(1);
@@ -171,7 +185,8 @@ async fn deliver(
     (first_sent, status, attempts)
 }
 
-async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
+async fn run(shape: Shape, base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
+    let Shape { orders: order_count, copies, psp_failure_percent } = shape;
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
     let api = Api { http: http.clone(), base: base.to_owned() };
     let post = reqwest::Method::POST;
@@ -211,28 +226,29 @@ async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
         .map(|hook| hook.secret.as_str().into())
         .expect("the store holds our webhook and its secret");
     // From now on (the key check at connect is done), one Stripe request in five is a 503.
-    stripe.fail_randomly(PSP_FAILURE_PERCENT, PSP_FAILURE_SEED, FakeFailure::Http503);
+    stripe.fail_randomly(psp_failure_percent, PSP_FAILURE_SEED, FakeFailure::Http503);
     let stripe_requests_before = stripe.requests();
 
     // The storm: every delivery of every order at once.
     let url = format!("{base}/webhooks/custom/{store_id}");
     let started = Instant::now();
-    let poller = {
-        let api = Api { http: http.clone(), base: base.to_owned() };
-        let (id, key) = (id.clone(), key.clone());
-        tokio::spawn(async move { poll_until_paid(&api, &id, &key, started).await })
-    };
+    let poller = poll_until_paid(&api, &id, &key, order_count, started);
     let mut calls = Vec::new();
-    for n in 1..=ORDERS {
-        for copy in 0..COPIES {
-            let event_id = if copy == COPIES - 1 { format!("evt-{n}-retry") } else { format!("evt-{n}") };
+    for n in 1..=order_count {
+        for copy in 0..copies {
+            let event_id = if copy == 2 { format!("evt-{n}-retry") } else { format!("evt-{n}") };
             let delivery = deliver(http.clone(), url.clone(), secret.clone(), n, event_id);
             calls.push(tokio::spawn(async move { (n, delivery.await) }));
         }
     }
+    let storm = async {
+        let answered = futures::future::join_all(calls).await;
+        (answered, started.elapsed())
+    };
+    let ((answered, delivered_in), (paid_at, last_seen)) = futures::join!(storm, poller);
     let mut first_delivery: BTreeMap<u32, Instant> = BTreeMap::new();
     let (mut attempts, mut refused) = (0u32, Vec::new());
-    for call in futures::future::join_all(calls).await {
+    for call in answered {
         let (n, (sent, status, tries)) = call.expect("a delivery task");
         attempts += tries;
         if status != 200 {
@@ -240,8 +256,6 @@ async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
         }
         first_delivery.entry(n).and_modify(|first| *first = (*first).min(sent)).or_insert(sent);
     }
-    let delivered_in = started.elapsed();
-    let (paid_at, last_seen) = poller.await.expect("the poller");
     let charges_at_end = stripe.charges();
     // Late messages for orders already paid must charge nothing: look again a moment later.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -259,10 +273,13 @@ async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
         .collect();
     latencies.sort();
     let all_paid_in = paid_at.values().max().map(|last| last.saturating_duration_since(first));
-    let deliveries = ORDERS * COPIES;
+    let deliveries = order_count * copies;
+    let all_paid = paid_at.len() == order_count as usize;
     println!("order storm through the local runner (embedded backend, payment worker on its SQS consumer)");
     println!(
-        "orders: {ORDERS}; deliveries: {deliveries} ({COPIES} per order: original, duplicate, retry under another event id), all at once"
+        "orders: {order_count}; deliveries: {deliveries} ({copies} per order: {}), all at once",
+        ["original", "original, exact duplicate", "original, exact duplicate, retry under another event id"]
+            [copies as usize - 1]
     );
     println!(
         "delivery attempts: {attempts} ({} retried after a 5xx or no answer); all answered in {:.2} s; not 200 in the end: {}",
@@ -271,14 +288,14 @@ async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
         refused.len()
     );
     println!(
-        "Stripe: {PSP_FAILURE_PERCENT} % of requests answered 503 (seed {PSP_FAILURE_SEED}); {stripe_requests} requests during the storm"
+        "Stripe: {psp_failure_percent} % of requests answered 503 (seed {PSP_FAILURE_SEED}); {stripe_requests} requests during the storm"
     );
     match all_paid_in {
-        Some(total) if paid_at.len() == ORDERS as usize => {
+        Some(total) if all_paid => {
             println!("first delivery → all paid and marked paid: {:.2} s", total.as_secs_f64())
         }
         _ => println!(
-            "first delivery → all paid: not reached ({} of {ORDERS} paid after {:.0} s)",
+            "first delivery → all paid: not reached ({} of {order_count} paid after {:.0} s)",
             paid_at.len(),
             GIVE_UP.as_secs_f64()
         ),
@@ -291,12 +308,20 @@ async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
         ms(quantile(&latencies, 1.0)),
         POLL_EVERY.as_millis()
     );
+    let last_second = all_paid_in.map_or(0, |total| total.as_secs() + 1);
+    let timeline: Vec<String> = (1..=last_second)
+        .map(|second| {
+            let by = first + Duration::from_secs(second);
+            format!("{second} s: {}", paid_at.values().filter(|paid| **paid <= by).count())
+        })
+        .collect();
+    println!("paid and marked paid after {}", timeline.join(", "));
     println!(
-        "Stripe charges: {charges} (expected {ORDERS}){}",
+        "Stripe charges: {charges} (expected {order_count}){}",
         if charges_at_end != charges { format!("; {charges_at_end} when all were paid") } else { String::new() }
     );
     println!(
-        "orders marked paid in the store: {} distinct (expected {ORDERS}), {marked_total} write-backs in all",
+        "orders marked paid in the store: {} distinct (expected {order_count}), {marked_total} write-backs in all",
         marked.len()
     );
 
@@ -305,23 +330,23 @@ async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
         failures.push(format!("deliveries not accepted (order, last status): {refused:?}"));
     }
     match all_paid_in {
-        Some(total) if paid_at.len() == ORDERS as usize && total <= DEADLINE => {}
+        Some(total) if all_paid && total <= DEADLINE => {}
         _ => failures.push(format!(
-            "not all {ORDERS} orders paid and marked paid within {} s ({} paid in {:.1} s)",
+            "not all {order_count} orders paid and marked paid within {} s ({} paid in {:.1} s)",
             DEADLINE.as_secs(),
             paid_at.len(),
             all_paid_in.unwrap_or_default().as_secs_f64()
         )),
     }
-    if charges != ORDERS as usize {
-        failures.push(format!("{charges} Stripe charges, not {ORDERS}"));
+    if charges != order_count as usize {
+        failures.push(format!("{charges} Stripe charges, not {order_count}"));
     }
-    if marked.len() != ORDERS as usize {
-        failures.push(format!("{} orders marked paid in the store, not {ORDERS}", marked.len()));
+    if marked.len() != order_count as usize {
+        failures.push(format!("{} orders marked paid in the store, not {order_count}", marked.len()));
     }
     let stuck: Vec<&Value> =
         last_seen.iter().filter(|o| !(o["status"] == "paid" && o["write_back"] == "done")).collect();
-    let missing: Vec<String> = (1..=ORDERS)
+    let missing: Vec<String> = (1..=order_count)
         .map(external_id)
         .filter(|e| !last_seen.iter().any(|o| o["external_id"].as_str() == Some(e.as_str())))
         .collect();
@@ -351,7 +376,7 @@ async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
 
     if failures.is_empty() {
         println!(
-            "\nstorm: {ORDERS} orders, {deliveries} deliveries, all paid and marked paid in {:.1} s; delivery→paid p50 {:.0} ms, p99 {:.0} ms",
+            "\nstorm: {order_count} orders, {deliveries} deliveries, all paid and marked paid in {:.1} s; delivery→paid p50 {:.0} ms, p99 {:.0} ms",
             all_paid_in.unwrap_or_default().as_secs_f64(),
             ms(quantile(&latencies, 0.5)),
             ms(quantile(&latencies, 0.99)),
@@ -366,10 +391,16 @@ async fn run(base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
     }
 }
 
-/// Polls the orders list every [`POLL_EVERY`] until all [`ORDERS`] orders are paid with their write-back
+/// Polls the orders list every [`POLL_EVERY`] until all `orders` orders are paid with their write-back
 /// done, or [`GIVE_UP`] after `started`. Returns when each was first seen so (by external id), and the
 /// last list read.
-async fn poll_until_paid(api: &Api, id: &str, key: &str, started: Instant) -> (BTreeMap<String, Instant>, Vec<Value>) {
+async fn poll_until_paid(
+    api: &Api,
+    id: &str,
+    key: &str,
+    orders: u32,
+    started: Instant,
+) -> (BTreeMap<String, Instant>, Vec<Value>) {
     let mut paid_at: BTreeMap<String, Instant> = BTreeMap::new();
     let mut last_seen = Vec::new();
     loop {
@@ -389,7 +420,7 @@ async fn poll_until_paid(api: &Api, id: &str, key: &str, started: Instant) -> (B
             }
             Err(e) => eprintln!("orders list failed: {e}"),
         }
-        if paid_at.len() >= ORDERS as usize || started.elapsed() >= GIVE_UP {
+        if paid_at.len() >= orders as usize || started.elapsed() >= GIVE_UP {
             return (paid_at, last_seen);
         }
         tokio::time::sleep(POLL_EVERY.saturating_sub(tick.elapsed())).await;
