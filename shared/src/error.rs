@@ -41,6 +41,13 @@ pub enum Error {
     /// the field and carrying the PSP's reason (never the key).
     #[error("{psp} refused the {field}: {reason}")]
     PspRejected { psp: &'static str, field: &'static str, reason: String },
+    /// A store platform refused what the merchant gave us (a bad token): 400, naming the field and carrying
+    /// the platform's reason (never the token).
+    #[error("{platform} refused the {field}: {reason}")]
+    StoreRejected { platform: &'static str, field: &'static str, reason: String },
+    /// A store is unreachable, rate limiting, timed out or answered unexpectedly: 502. Says to retry.
+    #[error("{0}")]
+    StoreUnavailable(String),
     /// A PSP is unreachable, timed out or failed: 502. The message says to retry.
     #[error("{0}")]
     BadGateway(String),

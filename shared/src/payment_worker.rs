@@ -61,7 +61,7 @@ async fn handle_one(app: &App, record: &SqsMessage, deadline: Instant) -> Option
     let Err(e) = result else { return None };
     tracing::warn!(message_id, error = %e, "order payment did not complete; the message will come back");
     // A transient failure, or a payment still held by another worker's lease: back soon.
-    if e.is_transient() || matches!(e, Error::BadGateway(_) | Error::Conflict(_)) {
+    if e.is_transient() || matches!(e, Error::BadGateway(_) | Error::StoreUnavailable(_) | Error::Conflict(_)) {
         redeliver_after_backoff(app, record).await;
     }
     Some(message_id)
@@ -72,7 +72,7 @@ async fn pay_with_retries(app: &App, message: &PaymentMessage, deadline: Instant
     let mut backoff = Duration::from_millis(250);
     loop {
         match pay(app, message).await {
-            Err(e) if e.is_transient() || matches!(e, Error::BadGateway(_)) => {
+            Err(e) if e.is_transient() || matches!(e, Error::BadGateway(_) | Error::StoreUnavailable(_)) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left < DEADLINE_MARGIN + backoff {
                     return Err(e);

@@ -237,7 +237,7 @@ fn secret_name(app: &App, merchant_id: &MerchantId, store_id: &str) -> String {
 pub async fn endpoint(app: &App, url: &url::Url, timeout: std::time::Duration) -> Result<StoreEndpoint, Error> {
     let checked = app.settings.store_urls.check(url).await.map_err(|e| match e {
         StoreUrlError::Invalid(reason) => Error::Conflict(format!("the store URL is no longer acceptable: {reason}")),
-        StoreUrlError::Unresolvable(reason) => Error::BadGateway(format!("the store is unreachable: {reason}")),
+        StoreUrlError::Unresolvable(reason) => Error::StoreUnavailable(format!("the store is unreachable: {reason}")),
     })?;
     let http = checked.client(timeout);
     Ok(StoreEndpoint { base: checked.url, http })
@@ -343,12 +343,13 @@ pub async fn cached_credentials(app: &App, store: &Store) -> Result<StoreCredent
 pub fn platform_error(platform: Platform, error: PlatformError) -> Error {
     match error {
         PlatformError::Unauthorized { reason } => {
-            Error::PspRejected { psp: platform.as_str(), field: "api_token", reason }
+            Error::StoreRejected { platform: platform.as_str(), field: "api_token", reason }
         }
-        PlatformError::Throttled { retry_after } => {
-            Error::BadGateway(format!("{platform} is rate limiting; retry after {} s", retry_after.as_secs().max(1)))
-        }
-        PlatformError::Unavailable { reason } | PlatformError::Invalid { reason } => Error::BadGateway(format!(
+        PlatformError::Throttled { retry_after } => Error::StoreUnavailable(format!(
+            "{platform} is rate limiting; retry after {} s",
+            retry_after.as_secs().max(1)
+        )),
+        PlatformError::Unavailable { reason } | PlatformError::Invalid { reason } => Error::StoreUnavailable(format!(
             "{platform} could not be reached or answered unexpectedly ({reason}); retry shortly"
         )),
     }

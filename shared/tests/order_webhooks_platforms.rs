@@ -404,7 +404,7 @@ fn woo_order(id: u64, extra: Value) -> Vec<u8> {
 
 async fn a_woocommerce_order_is_charged_once_and_marked_paid(backend: Backend) {
     let m = Merchant::start(backend, TEST_KEY).await;
-    let fake = FakeWooCommerce::start().await.with_orders(&[5001, 5002]);
+    let fake = FakeWooCommerce::start().await.with_orders(&[5001, 5002, 5003, 5004]);
     let (store_id, setup) = m
         .connect_store(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
         .await;
@@ -448,14 +448,29 @@ async fn a_woocommerce_order_is_charged_once_and_marked_paid(backend: Backend) {
     let reference = paid["psp_reference"].as_str().unwrap().to_owned();
     assert_eq!(fake.orders_marked_paid(), [("5001".to_owned(), reference)], "set_paid with the PSP reference");
 
+    // Two orders delivered by one webhook within one second share WooCommerce's delivery id: both are
+    // recorded and charged once.
+    let same_second = FakeWooCommerce::delivery_id(1, 1_780_000_000);
+    for id in [5003, 5004] {
+        let body = woo_order(id, json!({}));
+        let headers = FakeWooCommerce::delivery_headers(&secret, "order.created", &same_second, &body);
+        assert_eq!(m.deliver("woocommerce", &store_id, &headers, &body).await.0, 200);
+        assert_eq!(m.deliver("woocommerce", &store_id, &headers, &body).await.0, 200, "and a redelivery");
+    }
+    drain_payment_queue(&m.test.app).await;
+    for id in ["5003", "5004"] {
+        assert_eq!(m.order(id).await["status"], "paid", "order {id}");
+    }
+    assert_eq!(m.stripe.charges(), 3);
+
     // `date_paid` set: recorded, not charged, not written back.
     let already_paid = woo_order(5002, json!({"date_paid": "2026-07-10T12:00:00", "status": "processing"}));
     let headers = FakeWooCommerce::delivery_headers(&secret, "order.created", "d-2", &already_paid);
     assert_eq!(m.deliver("woocommerce", &store_id, &headers, &already_paid).await.0, 200);
     drain_payment_queue(&m.test.app).await;
     assert_eq!(m.order("5002").await["status"], "already_paid");
-    assert_eq!(m.stripe.charges(), 1);
-    assert_eq!(fake.orders_marked_paid().len(), 1);
+    assert_eq!(m.stripe.charges(), 3);
+    assert_eq!(fake.orders_marked_paid().len(), 3);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -115,6 +115,10 @@ async fn a_custom_store_is_verified_before_anything_is_stored(backend: Backend) 
         m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": "wrong-token"})).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "api_token");
+    assert_eq!(
+        (problem["type"].as_str(), problem["title"].as_str()),
+        (Some("/problems/store-rejected"), Some("Rejected by the store"))
+    );
     assert!(!problem.to_string().contains("wrong-token"));
     let (_, stores) = m.get("/stores").await;
     assert_eq!(stores["items"], json!([]));
@@ -196,6 +200,15 @@ async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
     let (status, problem) =
         m.connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "api_token": "ck_wrong:cs_wrong"})).await;
     assert_eq!(status, 400, "{problem}");
+    // A site that is not a WooCommerce store (404 on its REST routes): the store is named, not a PSP.
+    let (status, problem) = m
+        .connect(json!({"platform": "woocommerce", "store_url": format!("{}/not-a-shop", fake.uri()), "api_token": "ck_x:cs_y"}))
+        .await;
+    assert_eq!(status, 502, "{problem}");
+    assert_eq!(
+        (problem["type"].as_str(), problem["title"].as_str()),
+        (Some("/problems/store-unavailable"), Some("Store unavailable"))
+    );
 }
 
 async fn a_sync_resumes_across_invocations_without_loss_or_duplicates(backend: Backend) {

@@ -192,6 +192,16 @@ impl FakeWooCommerce {
         Self::sign_with(&hook.secret, body)
     }
 
+    /// A delivery id as WooCommerce makes one: `WC_Webhook::get_new_delivery_id()` is
+    /// `wp_hash( $this->get_id() . strtotime( 'now' ) )` (woocommerce/includes/class-wc-webhook.php), a hash of
+    /// the webhook id and the current second, so every delivery of one webhook within a second shares it.
+    /// (`wp_hash` is an HMAC-MD5 under the site's salt; any deterministic hash of the same inputs behaves
+    /// alike for a receiver.)
+    pub fn delivery_id(webhook_id: u64, unix_second: i64) -> String {
+        use sha2::Digest as _;
+        hex::encode(&sha2::Sha256::digest(format!("{webhook_id}{unix_second}").as_bytes())[..16])
+    }
+
     /// The headers of a delivery (`WC_Webhook::deliver`) of `body` on `topic`, signed with `secret`.
     pub fn delivery_headers(secret: &str, topic: &str, delivery_id: &str, body: &[u8]) -> Vec<(String, String)> {
         let (resource, event) = topic.split_once('.').unwrap_or((topic, ""));

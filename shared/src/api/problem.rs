@@ -48,7 +48,7 @@ impl Problem {
                 vec![FieldError::new(field.clone(), message.clone())]
             }
             Error::MalformedBody(_) => vec![FieldError::new("body", "is not valid JSON")],
-            Error::PspRejected { field, reason, .. } => {
+            Error::PspRejected { field, reason, .. } | Error::StoreRejected { field, reason, .. } => {
                 vec![FieldError::new(*field, crate::card::redact_card_numbers(reason))]
             }
             _ => Vec::new(),
@@ -85,6 +85,8 @@ fn classify(error: &Error) -> (StatusCode, &'static str, &'static str) {
             (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
         }
         Error::PspRejected { .. } => (StatusCode::BAD_REQUEST, "psp-rejected", "Rejected by the payment provider"),
+        Error::StoreRejected { .. } => (StatusCode::BAD_REQUEST, "store-rejected", "Rejected by the store"),
+        Error::StoreUnavailable(_) => (StatusCode::BAD_GATEWAY, "store-unavailable", "Store unavailable"),
         Error::BadGateway(_) => (StatusCode::BAD_GATEWAY, "psp-unavailable", "Payment provider unavailable"),
         Error::PaymentDeclined { .. } => (StatusCode::PAYMENT_REQUIRED, "payment-declined", "Payment declined"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),

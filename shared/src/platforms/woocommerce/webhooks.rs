@@ -172,7 +172,7 @@ impl StoreWebhooks for WooCommerce {
             return Ok(Delivery { event_id: None, topic: DeliveryTopic::Ping });
         }
         let base64 = |value: &str| BASE64.decode(value).ok();
-        verify_signed_delivery(
+        let mut delivery = verify_signed_delivery(
             credentials,
             headers,
             body,
@@ -180,7 +180,14 @@ impl StoreWebhooks for WooCommerce {
             base64,
             "x-wc-webhook-topic",
             "x-wc-webhook-delivery-id",
-        )
+        )?;
+        // `X-WC-Webhook-Delivery-ID` is not per event: WooCommerce computes it as
+        // `wp_hash( webhook id . strtotime( 'now' ) )` (`WC_Webhook::get_new_delivery_id`), so two orders (or two
+        // product edits) delivered by one webhook within a second share it. What identifies the event is
+        // what was delivered: the hash of the verified body (a redelivery of the same event is the same body).
+        use sha2::Digest as _;
+        delivery.event_id = Some(format!("body-{}", hex::encode(sha2::Sha256::digest(body))));
+        Ok(delivery)
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError> {
