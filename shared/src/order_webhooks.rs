@@ -49,7 +49,7 @@ pub async fn receive(
     if store.platform != platform {
         return Err(Error::NotFound("webhook endpoint"));
     }
-    let disconnected = store.connection_status == ConnectionStatus::Disconnected;
+    let disconnected = !store.connection_status.is_active();
     let credentials = if disconnected {
         // A store the merchant disconnected keeps, if it is a Shopify store, its webhook secret alone; an
         // uninstalled Shopify app keeps its secret. Both for the compliance topics below; without a
@@ -165,7 +165,7 @@ pub async fn receive(
         }
         DeliveryTopic::AppUninstalled => {
             stores::update(app, &merchant_id, store_id, |store| {
-                store.connection_status = ConnectionStatus::Disconnected;
+                store.connection_status = ConnectionStatus::Uninstalled;
                 store.webhooks.clear();
             })
             .await?;
@@ -228,8 +228,11 @@ pub fn address(app: &App, platform: Platform, store_id: &str) -> Result<url::Url
 /// Subscribes the store's order (and product, and uninstall) webhooks to Pivota. Idempotent.
 pub async fn setup(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<stores::Store, Error> {
     let store = stores::get(app, merchant_id, store_id).await?;
-    if store.connection_status == ConnectionStatus::Disconnected {
-        return Err(Error::Conflict("the store is disconnected; connect it again first".into()));
+    if !store.connection_status.is_active() {
+        return Err(Error::Conflict(format!(
+            "the store is {}; connect it again first",
+            store.connection_status.as_str()
+        )));
     }
     let topics: &[platforms::WebhookTopic] = match store.platform {
         Platform::Shopify => &[

@@ -38,8 +38,28 @@ pub enum ConnectionStatus {
     Syncing,
     /// The last sync failed, or the store refused our credentials.
     Error,
-    /// Disconnected by the merchant (or the app was uninstalled). Kept for the order history.
+    /// Disconnected by the merchant. Kept for the order history.
     Disconnected,
+    /// The store uninstalled Pivota's app (Shopify `app/uninstalled`): still listed, so the merchant sees
+    /// it and can connect it again; nothing syncs or is charged until then.
+    Uninstalled,
+}
+
+impl ConnectionStatus {
+    /// Whether the store is connected (or syncing, or in error): not disconnected, not uninstalled.
+    pub fn is_active(self) -> bool {
+        !matches!(self, ConnectionStatus::Disconnected | ConnectionStatus::Uninstalled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::Connected => "connected",
+            ConnectionStatus::Syncing => "syncing",
+            ConnectionStatus::Error => "error",
+            ConnectionStatus::Disconnected => "disconnected",
+            ConnectionStatus::Uninstalled => "uninstalled",
+        }
+    }
 }
 
 /// The progress of a sync job, as the store list and the job route show it.

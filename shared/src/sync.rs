@@ -146,8 +146,11 @@ pub async fn get_job(app: &App, merchant_id: &MerchantId, job_id: &str) -> Resul
 pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<(SyncJob, bool), Error> {
     for _ in 0..5 {
         let store = stores::get(app, merchant_id, store_id).await?;
-        if store.connection_status == ConnectionStatus::Disconnected {
-            return Err(Error::Conflict("the store is disconnected; connect it again to sync".into()));
+        if !store.connection_status.is_active() {
+            return Err(Error::Conflict(format!(
+                "the store is {}; connect it again to sync",
+                store.connection_status.as_str()
+            )));
         }
         let now = app.clock.now();
         if let Some(active) = &store.last_job_id
@@ -232,7 +235,7 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         return Ok(RunOutcome::Busy);
     }
     let store = stores::get(app, &merchant_id, &job.store_id).await?;
-    if store.connection_status == ConnectionStatus::Disconnected {
+    if !store.connection_status.is_active() {
         return finish(app, &mut job, Some("the store was disconnected".into())).await;
     }
     let credentials = stores::credentials(app, &store).await?;
@@ -385,7 +388,7 @@ async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) -> Result<R
 /// store stays disconnected.
 fn record_outcome(store: &mut Store, job: &SyncJob, error: Option<&str>, now: OffsetDateTime) {
     store.rate_limited_until = job.not_before.max(store.rate_limited_until);
-    if store.last_job_id.as_deref() != Some(&job.job_id) || store.connection_status == ConnectionStatus::Disconnected {
+    if store.last_job_id.as_deref() != Some(&job.job_id) || !store.connection_status.is_active() {
         return;
     }
     match error {

@@ -315,15 +315,20 @@ async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
     )
     .unwrap();
     assert_eq!(s.deliver("app/uninstalled", "evt-u", &body).await, 200);
+    // The uninstalled store stays listed, as such, with no webhooks left, for the merchant to reconnect.
     let (_, stores) = s.m.send("GET", "/stores", None).await;
-    assert_eq!(stores["items"], json!([]), "a disconnected store is not listed");
+    assert_eq!(stores["items"].as_array().unwrap().len(), 1, "{stores}");
+    assert_eq!(stores["items"][0]["connection_status"], "uninstalled", "{stores}");
+    assert_eq!(stores["items"][0]["webhooks"], json!([]), "{stores}");
     // As after a disconnect by the merchant, the store's products leave the catalog.
     let products = s.m.products().await;
     assert!(products.iter().all(|p| p["status"] == "removed"), "{products:?}");
     let (status, problem) = s.m.send("POST", &format!("/store/{}/webhooks/setup", s.store_id), None).await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("disconnected"), "{problem}");
-    // Orders to a disconnected store are refused.
+    assert!(problem["detail"].as_str().unwrap().contains("uninstalled"), "{problem}");
+    let (status, problem) = s.m.send("POST", &format!("/store/{}/sync", s.store_id), None).await;
+    assert_eq!(status, 409, "nothing syncs from an uninstalled store: {problem}");
+    // Orders to an uninstalled store are refused.
     assert_eq!(s.deliver("orders/create", "evt-after", &shopify_order(7, json!({}))).await, 401);
     assert_eq!(s.m.orders().await.len(), 1);
 

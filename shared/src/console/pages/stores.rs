@@ -65,7 +65,8 @@ pub async fn list(ctx: &Ctx<'_>) -> PageResult {
 fn store_card(ctx: &Ctx<'_>, store: &Value) -> Markup {
     let id = store["store_id"].as_str().unwrap_or_default();
     let name = store["store_name"].as_str().unwrap_or(id);
-    let connected = store["connection_status"] != "disconnected";
+    let connected = !matches!(store["connection_status"].as_str(), Some("disconnected" | "uninstalled"));
+    let uninstalled = store["connection_status"] == "uninstalled";
     let webhooks = store["webhooks"].as_array().map_or(0, Vec::len);
     html! {
         article.card aria-labelledby={ "store-" (id) } {
@@ -78,6 +79,14 @@ fn store_card(ctx: &Ctx<'_>, store: &Value) -> Markup {
                 @if let Some(error) = store["last_error"].as_str() { dt { "Last error" } dd.error-text { (error) } }
             }
             (sync_progress(id, &store["last_sync_job"], store["product_count"].as_u64()))
+            @if uninstalled {
+                p { "The store uninstalled Pivota's app: nothing syncs and no order is paid through Pivota until it is connected again." }
+                div.actions {
+                    a.button href={ "/console/stores/new?platform=" (store["platform"].as_str().unwrap_or_default()) } {
+                        "Reconnect…" span.visually-hidden { " " (name) }
+                    }
+                }
+            }
             @if connected {
                 div.actions {
                     form method="post" action={ "/console/stores/" (id) "/sync" } {
