@@ -105,13 +105,15 @@ done
 curl -sf -X POST "$base/merchant/$merchant_id/psp/connect" -H "authorization: Bearer $merchant_key" \
     -H 'content-type: application/json' -d '{"psp":"sandbox"}' >/dev/null || die "could not connect the sandbox PSP"
 
+# One worker: with two, CPython 3.11 intermittently failed compiling schemathesis' generated code in
+# threads ("AST constructor recursion depth mismatch"), an error of the tool, not of Pivota.
 run_schemathesis() {
     local role=$1 token=$2
     log "schemathesis as $role"
     PIVOTA_CONTRACT_MERCHANT_ID="$merchant_id" PIVOTA_CONTRACT_TOKEN="$token" \
         "$PIVOTA_ST_VENV/bin/st" --config-file "infra/contract/$role.toml" run "$base/openapi.json" \
         --checks all --phases examples,coverage,fuzzing,stateful \
-        --max-examples "${PIVOTA_CONTRACT_MAX_EXAMPLES:-40}" --seed 20261130 --workers 2 \
+        --max-examples "${PIVOTA_CONTRACT_MAX_EXAMPLES:-40}" --seed 20261130 --workers 1 \
         --include-tag-regex "$3" --no-color \
         --report junit --report-junit-path "$PWD/$PIVOTA_RUN_DIR/schemathesis-$role.xml" \
         >"$PIVOTA_RUN_DIR/schemathesis-$role.log" 2>&1

@@ -30,15 +30,21 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 /// In-invocation retries of a transient failure (a PSP 5xx or timeout: nothing charged, or the answer
 /// lost) wait 250 ms, 500 ms, 1 s, 2 s, … at most this long each.
 const MAX_INLINE_BACKOFF: Duration = Duration::from_secs(4);
-/// After that, the message comes back after 2^receives seconds, at most this long (not the queue's whole
+/// After that, the message comes back after 2^(receives - 1) seconds (1 s, 2 s, 4 s, …), at most this long (not the queue's whole
 /// visibility timeout, 720 s on AWS).
 const MAX_REDELIVERY_BACKOFF: Duration = Duration::from_secs(300);
 
 pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
-    // The batch's orders are independent (one order's duplicates are made safe by its idempotency key),
-    // so they are paid concurrently: one order's backoff does not hold up the others.
+    // One message per order in a batch: an order's duplicate messages (one per delivery that found it
+    // still unpaid) would only race each other for its idempotency key. The one kept pays the order, or
+    // comes back itself; the others are done.
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<&SqsMessage> =
+        event.records.iter().filter(|record| seen.insert(record.body.as_deref().unwrap_or_default())).collect();
+    // The batch's orders are independent, so they are paid concurrently: one order's backoff does not hold
+    // up the others.
     let outcomes =
-        futures::future::join_all(event.records.iter().map(|record| handle_one(app, record, deadline))).await;
+        futures::future::join_all(distinct.into_iter().map(|record| handle_one(app, record, deadline))).await;
     let mut response = SqsBatchResponse::default();
     for failed in outcomes.into_iter().flatten() {
         response.add_failure(failed);
@@ -92,7 +98,7 @@ async fn redeliver_after_backoff(app: &App, record: &SqsMessage) {
     let Some(receipt_handle) = record.receipt_handle.as_deref() else { return };
     let receives: u32 =
         record.attributes.get("ApproximateReceiveCount").and_then(|count| count.parse().ok()).unwrap_or(1);
-    let backoff = Duration::from_secs(1u64 << receives.min(16)).min(MAX_REDELIVERY_BACKOFF);
+    let backoff = Duration::from_secs(1u64 << receives.saturating_sub(1).min(16)).min(MAX_REDELIVERY_BACKOFF);
     if let Err(e) = app.queue.change_visibility(&app.settings.payment_queue, receipt_handle, backoff).await {
         tracing::warn!(error = %e, "could not shorten the message's visibility; it comes back after the queue's timeout");
     }

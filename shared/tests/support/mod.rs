@@ -269,12 +269,13 @@ pub async fn drain_sync_queue(app: &App, deadline_after: std::time::Duration) ->
     invocations
 }
 
-/// Plays the payment worker's event source until the payment queue stays empty: batches of up to 10, a
-/// 1 s visibility timeout so failed messages come back quickly. Returns the invocations made.
+/// Plays the payment worker's event source until the payment queue stays empty for 2.4 s: batches of up
+/// to 10, a 1 s visibility timeout so failed messages come back quickly (the worker's own backoff brings a
+/// failed message back after 1 s, then 2 s, …). Returns the invocations made.
 pub async fn drain_payment_queue(app: &App) -> usize {
     let mut invocations = 0;
     let mut idle_rounds = 0;
-    while idle_rounds < 4 {
+    while idle_rounds < 6 {
         let messages =
             app.queue.receive(&app.settings.payment_queue, 10, std::time::Duration::from_secs(1)).await.unwrap();
         if messages.is_empty() {
