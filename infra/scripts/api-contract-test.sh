@@ -66,7 +66,7 @@ port=$(free_port)
 base="http://127.0.0.1:$port"
 admin_token="adm_contract_$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
 PIVOTA_LISTEN="127.0.0.1:$port" PIVOTA_DATA_DIR="$DATA_DIR" PIVOTA_ADMIN_TOKEN="$admin_token" \
-    PIVOTA_KYC_WAIT_SECONDS=1 RUST_LOG=warn \
+    PIVOTA_KYC_WAIT_SECONDS=1 RUST_LOG="${PIVOTA_CONTRACT_RUST_LOG:-warn}" \
     setsid bash -c "$readme_command" >"$PIVOTA_RUN_DIR/readme-run.log" 2>&1 &
 RUNNER_PID=$!
 if ! wait_for_http "$base/openapi.json" "$RUNNER_PID" "${PIVOTA_CONTRACT_START_TIMEOUT:-900}"; then

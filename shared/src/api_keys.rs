@@ -225,6 +225,13 @@ impl<'a> ApiKeys<'a> {
         caller: &AuthenticatedMerchant,
         now: OffsetDateTime,
     ) -> Result<ApiKeyRecord, Error> {
+        if caller.key_id == key_id {
+            // A session never saws off the branch it sits on: revoke a key with another key (or the owner
+            // credential), so the caller sees the result with a credential that still works.
+            return Err(Error::Conflict(
+                "this is the key making the request; revoke it with another key or the owner credential".into(),
+            ));
+        }
         for _ in 0..3 {
             let mut record = self.get(merchant_id, key_id).await?.ok_or(Error::NotFound("API key"))?;
             if record.mode == ApiKeyMode::Live {

@@ -168,7 +168,8 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
     let mut metadata = std::collections::BTreeMap::new();
     metadata.insert("store_id".into(), order.store_id.clone());
     if let Some(name) = &order.name {
-        metadata.insert("order_name".into(), name.clone());
+        // Within every PSP's value limit (Adyen's 80 characters is the smallest).
+        metadata.insert("order_name".into(), name.chars().take(80).collect());
     }
     // In test mode without a payment method (none on the order, none configured), each connector charges
     // its test default (`pm_card_visa`, the sandbox's success card).

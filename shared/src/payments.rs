@@ -284,7 +284,8 @@ async fn resume(
 
 /// Narrows the routed PSPs to those that may take this payment, before any PSP is called:
 /// - a sandbox test card (the only card number accepted) is charged in test mode through the sandbox only;
-/// - each PSP must represent the amount in its own minor units (`connectors::minor_units`).
+/// - each PSP must represent the amount in its own minor units (`connectors::minor_units`);
+/// - the metadata must fit every routed PSP's limits, the strictest deciding (`connectors::metadata`).
 ///
 /// Nothing left: 422 naming `payment_method`, `amount` or `currency`.
 fn restrict_to_what_can_be_charged(
@@ -305,6 +306,9 @@ fn restrict_to_what_can_be_charged(
                 "is a sandbox test card, and the sandbox is not among this payment's routed PSPs".into(),
             ));
         }
+    }
+    for psp in candidates.iter() {
+        crate::connectors::metadata::check(*psp, &command.metadata).map_err(|e| Error::Validation(e.into()))?;
     }
     let mut first_refusal = None;
     candidates.retain(|psp| match crate::connectors::minor_units::psp_amount(*psp, &command.amount) {
@@ -455,6 +459,7 @@ async fn call_psp(
         // Stable per payment and PSP: every retry of this payment at this PSP is the same PSP request.
         idempotency_key: format!("pivota-{}-{}", payment.payment_id, connection.psp),
         metadata,
+        return_url: format!("{}/console", app.settings.public_base_url),
     };
     Ok(app.connectors().get(connection.psp).charge(&credentials, &request).await)
 }

@@ -60,6 +60,7 @@ fn charge_request(payment_method: &str, idempotency_key: &str) -> ChargeRequest 
         payment_id: "pay_42".into(),
         idempotency_key: idempotency_key.into(),
         metadata: BTreeMap::from([("channel".into(), "web".into())]),
+        return_url: "https://pivota.example/console".into(),
     }
 }
 

@@ -165,8 +165,17 @@ async fn api_keys_are_shown_once_listed_and_revoked_at_once(test: TestApp) {
     let active: Vec<&Value> = list["items"].as_array().unwrap().iter().filter(|k| k["status"] == "active").collect();
     assert_eq!(active.len(), 1);
     let last_url = format!("{url}/{}", active[0]["key_id"].as_str().unwrap());
+    let (status, problem) = call(&test.app, "DELETE", &last_url).bearer(&owner).send().await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("last usable"), "{problem}");
+    // A key does not revoke itself (the caller would be locked out mid-session): another key or the owner
+    // credential does.
+    let (_, spare) = call(&test.app, "POST", &url).bearer(&owner).json(json!({"name": "spare"})).send().await;
     let (status, problem) = call(&test.app, "DELETE", &last_url).bearer(&first_key).send().await;
     assert_eq!(status, 409, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("making the request"), "{problem}");
+    let spare_url = format!("{url}/{}", spare["key_id"].as_str().unwrap());
+    assert_eq!(call(&test.app, "DELETE", &spare_url).bearer(&first_key).send().await.0, 204);
     let (status, body) = call(&test.app, "POST", &url).bearer(&first_key).json(json!({"name": ""})).send().await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "name");

@@ -33,6 +33,7 @@ on_both_backends!(
     a_test_key_cannot_touch_what_live_payments_depend_on,
     a_test_and_a_live_request_with_one_idempotency_key_are_two_payments,
     amounts_go_to_each_psp_in_its_own_minor_units,
+    adyen_requests_keep_the_published_contract,
 );
 
 const STRIPE_LIVE_KEY: &str = "sk_live_51PivotaLiveKey00000live";
@@ -397,4 +398,49 @@ async fn amounts_go_to_each_psp_in_its_own_minor_units(backend: Backend) {
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "amount");
     assert_eq!(s.stripe.requests(), before);
+}
+
+/// Every `/v71/payments` body Pivota sent is a valid `PaymentRequest` of Adyen's own Checkout v71 OpenAPI
+/// (`shared/vendor-specs/`): its required fields are all there. Oversized metadata is refused before
+/// Adyen is called.
+async fn adyen_requests_keep_the_published_contract(backend: Backend) {
+    let s = setup(backend, None).await;
+    let adyen = json!({"psp": "adyen", "api_key": FakeAdyen::API_KEY, "merchant_account": FakeAdyen::MERCHANT_ACCOUNT, "environment": "test"});
+    assert_eq!(s.connect(adyen).await.0, 201);
+    let pay = |key: &'static str, metadata: Value| {
+        call(&s.test.app, "POST", "/payment/execute").bearer(&s.key).header("idempotency-key", key).json(
+            json!({"order_id": "o-".repeat(60), "amount": 1200, "currency": "EUR", "payment_method": "8415995487234100", "metadata": metadata}),
+        )
+    };
+    let (status, paid) = pay("a-1", json!({"shopper_reference": "shopper-9", "channel": "web"})).send().await;
+    assert_eq!(status, 200, "{paid}");
+    let sent = s.adyen.payment_requests().pop().unwrap();
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/vendor-specs/adyen-checkout-v71.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    for field in spec["components"]["schemas"]["PaymentRequest"]["required"].as_array().unwrap() {
+        assert!(sent.get(field.as_str().unwrap()).is_some(), "PaymentRequest.{field} is required: {sent}");
+    }
+    assert_eq!(sent["returnUrl"], format!("{}/console", s.test.app.settings.public_base_url));
+    assert_eq!(sent["shopperReference"], "shopper-9");
+    assert!(sent["metadata"].as_object().unwrap().values().all(|v| v.as_str().unwrap().chars().count() <= 80));
+
+    // 19 pairs of the merchant's + Pivota's 2 > Adyen's 20; a 21-character key; an 81-character value.
+    let requests = s.adyen.requests();
+    let nineteen: serde_json::Map<String, Value> = (0..19).map(|i| (format!("k{i}"), json!("v"))).collect();
+    for (key, metadata, field) in [
+        ("a-2", Value::Object(nineteen), "metadata".to_owned()),
+        ("a-3", json!({"k".repeat(21): "v"}), format!("metadata.{}", "k".repeat(21))),
+        ("a-4", json!({"note": "v".repeat(81)}), "metadata.note".to_owned()),
+    ] {
+        let (status, problem) = pay(key, metadata).send().await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field.as_str(), "{problem}");
+    }
+    assert_eq!(s.adyen.requests(), requests, "refused before Adyen is called");
 }

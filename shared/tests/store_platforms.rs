@@ -175,7 +175,15 @@ async fn woocommerce_deliveries_need_the_signature_except_the_exact_ping() {
     let signed = headers(&FakeWooCommerce::delivery_headers(WEBHOOK_SECRET, "order.created", "d-77", body));
     let delivery = WooCommerce.verify_delivery(&creds, &signed, body).unwrap();
     assert_eq!(delivery.topic, DeliveryTopic::OrderCreated);
-    assert_eq!(delivery.event_id.as_deref(), Some("d-77"));
+    // The event is what was delivered (WooCommerce's Delivery-ID is per webhook and second): the same body
+    // is the same event whatever its delivery id, another body is another event with the same id.
+    let event = delivery.event_id.clone().unwrap();
+    assert!(event.starts_with("body-"), "{event}");
+    let again = headers(&FakeWooCommerce::delivery_headers(WEBHOOK_SECRET, "order.created", "d-78", body));
+    assert_eq!(WooCommerce.verify_delivery(&creds, &again, body).unwrap().event_id, Some(event.clone()));
+    let other = br#"{"id":5002,"status":"pending"}"#;
+    let same_id = headers(&FakeWooCommerce::delivery_headers(WEBHOOK_SECRET, "order.created", "d-77", other));
+    assert_ne!(WooCommerce.verify_delivery(&creds, &same_id, other).unwrap().event_id, Some(event));
 
     assert_eq!(
         WooCommerce.verify_delivery(&creds, &signed, br#"{"id":5001,"status":"paid!"}"#),

@@ -10,7 +10,12 @@
 //! - A merchant account the key may not use gets 403 `errorCode` "901" "Invalid Merchant Account",
 //!   `errorType` "security".
 //! - Missing fields are 422 `errorType` "validation" (e.g. errorCode 100 "Required object 'amount' is not
-//!   provided").
+//!   provided"). `PaymentRequest`'s required fields are those of the Checkout v71 OpenAPI
+//!   (`amount`, `merchantAccount`, `paymentMethod`, `reference`, `returnUrl`; the spec is in
+//!   `shared/vendor-specs/adyen-checkout-v71.json`, and `shared/tests/psp_fakes.rs` checks Pivota's
+//!   requests against it).
+//! - Metadata beyond 20 pairs, 20-character keys or 80-character values is refused with errorCode 177
+//!   "Metadata size exceeds limit" (the OpenAPI's `PaymentRequest.metadata` description).
 //! - `/payments` answers HTTP 200 for refusals too; the outcome is `resultCode` (Authorised, Refused, Error,
 //!   Received, …) with `refusalReason` / `refusalReasonCode` ("Testing result codes and refusal reasons",
 //!   https://docs.adyen.com/development-resources/testing/result-codes).
@@ -245,6 +250,17 @@ fn payments(state: &mut State, _request: &Request, body: &Value) -> (u16, Value)
     }
     if !body["reference"].is_string() {
         return error(422, "130", "Required field 'reference' is not provided.", "validation");
+    }
+    if !body["returnUrl"].is_string() {
+        return error(422, "000", "Required field 'returnUrl' is not provided.", "validation");
+    }
+    if let Some(metadata) = body["metadata"].as_object()
+        && (metadata.len() > 20
+            || metadata
+                .iter()
+                .any(|(k, v)| k.chars().count() > 20 || v.as_str().is_some_and(|v| v.chars().count() > 80)))
+    {
+        return error(422, "177", "Metadata size exceeds limit", "validation");
     }
     let method = &body["paymentMethod"];
     let Some(token) = method["storedPaymentMethodId"].as_str() else {

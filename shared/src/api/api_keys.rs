@@ -183,7 +183,7 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
     responses(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such key", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The merchant's last usable key", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The merchant's last usable key, or the key making the request", body = super::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn revoke(app: &App, req: &Request) -> HandlerResult {

@@ -269,6 +269,7 @@ mod tests {
             order_id: "order-1".into(),
             payment_id: "pay_1".into(),
             idempotency_key: format!("{code}-{amount_minor}"),
+            return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::new(),
         }
     }

@@ -10,6 +10,7 @@
 //!   original result.
 
 pub mod adyen;
+pub mod metadata;
 pub mod minor_units;
 pub mod sandbox;
 pub mod stripe;
@@ -63,6 +64,9 @@ pub struct ChargeRequest {
     /// Sent as the PSP's `Idempotency-Key`: a retry with the same key never charges twice.
     pub idempotency_key: String,
     pub metadata: BTreeMap<String, String>,
+    /// Where a shopper would come back after a redirection: Adyen's `PaymentRequest` requires
+    /// `returnUrl`. Pivota charges stored payment methods with no shopper present, so none happens.
+    pub return_url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -94,6 +94,7 @@ async fn measure(base: &str, payments: usize) -> (Vec<Duration>, Vec<Duration>) 
             payment_id: format!("pay_{n}"),
             idempotency_key: format!("direct-{n}"),
             metadata: BTreeMap::new(),
+            return_url: "http://127.0.0.1/console".into(),
         };
         let started = Instant::now();
         sandbox.charge(&credentials, &request).await.unwrap();

@@ -54,6 +54,8 @@ pub struct PaymentRequest<'a> {
     pub shopper_interaction: &'static str,
     pub recurring_processing_model: &'static str,
     pub metadata: BTreeMap<String, String>,
+    /// Required by `PaymentRequest` (Checkout API v71); no redirection happens for a stored method.
+    pub return_url: &'a str,
 }
 
 impl<'a> PaymentRequest<'a> {
@@ -68,7 +70,9 @@ impl<'a> PaymentRequest<'a> {
     ) -> Result<Self, AmountRefusal> {
         let value = psp_amount(PspKind::Adyen, &request.amount)?;
         let mut metadata = request.metadata.clone();
-        metadata.insert("order_id".into(), request.order_id.clone());
+        // Adyen takes metadata values of at most 80 characters (`PaymentRequest.metadata`, error 177); an
+        // order id may be longer, and the full one is in `reference`'s payment.
+        metadata.insert("order_id".into(), request.order_id.chars().take(80).collect());
         metadata.insert("payment_id".into(), request.payment_id.clone());
         let shopper_reference =
             request.metadata.get(SHOPPER_REFERENCE_METADATA_KEY).map_or(request.order_id.as_str(), String::as_str);
@@ -81,6 +85,7 @@ impl<'a> PaymentRequest<'a> {
             shopper_interaction: "ContAuth",
             recurring_processing_model: "UnscheduledCardOnFile",
             metadata,
+            return_url: &request.return_url,
         })
     }
 }
@@ -159,6 +164,7 @@ mod tests {
             order_id: "order-1".into(),
             payment_id: "pay_1".into(),
             idempotency_key: "k".into(),
+            return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::from([(SHOPPER_REFERENCE_METADATA_KEY.into(), "shopper-9".into())]),
         };
         let body = serde_json::to_value(PaymentRequest::new(&request, "AcmeECOM", "8415718415172204", "EUR").unwrap())
@@ -190,6 +196,7 @@ mod tests {
             order_id: "order-1".into(),
             payment_id: "pay_1".into(),
             idempotency_key: "k".into(),
+            return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::new(),
         };
         let clp = request(5000, "CLP");

@@ -132,6 +132,7 @@ mod tests {
             order_id: "order-7".into(),
             payment_id: "pay_7".into(),
             idempotency_key: "k".into(),
+            return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::from([("order_id".into(), "spoofed".into()), ("channel".into(), "web".into())]),
         };
         let form = payment_intent_form(&request).unwrap();
@@ -151,6 +152,7 @@ mod tests {
             order_id: "order-7".into(),
             payment_id: "pay_7".into(),
             idempotency_key: "k".into(),
+            return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::new(),
         };
         let amount = |form: Vec<(String, String)>| form.into_iter().find(|(key, _)| key == "amount").unwrap().1;
