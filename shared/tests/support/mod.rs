@@ -218,14 +218,8 @@ pub async fn list_all(app: &App, key: &str, path: &str) -> Vec<Value> {
 
 /// Registers a merchant and runs its KYC task: an approved merchant and its first (test) key.
 pub async fn approved_merchant(app: &App, email: &str) -> (String, String) {
-    let (status, body) = call(app, "POST", "/merchant/register")
-        .json(serde_json::json!({"business_name": "Acme", "email": email, "country": "DE", "website": "https://acme.example"}))
-        .send()
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["merchant_id"].as_str().unwrap().to_owned();
-    kyc_task::handle(app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
-    (id, body["api_key"].as_str().unwrap().to_owned())
+    let (id, key, _owner) = approved_merchant_with_owner(app, email).await;
+    (id, key)
 }
 
 /// As [`approved_merchant`], also returning the owner credential shown at registration.
