@@ -30,8 +30,8 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 /// In-invocation retries of a transient failure (a PSP 5xx or timeout: nothing charged, or the answer
 /// lost) wait 250 ms, 500 ms, 1 s, 2 s, … at most this long each.
 const MAX_INLINE_BACKOFF: Duration = Duration::from_secs(4);
-/// After that, the message comes back after 2^(receives - 1) seconds (1 s, 2 s, 4 s, …), at most this long (not the queue's whole
-/// visibility timeout, 720 s on AWS).
+/// After that, the message comes back after 2^(receives - 1) seconds (1 s, 2 s, 4 s, …), at most this
+/// long (not the queue's whole visibility timeout, 720 s on AWS).
 const MAX_REDELIVERY_BACKOFF: Duration = Duration::from_secs(300);
 
 pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
@@ -221,6 +221,9 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
         // Nothing charged, or the answer was lost: retry from the queue, which resumes the same payment.
         _ => return Err(Error::BadGateway(text("detail").unwrap_or_else(|| "the payment did not complete".into()))),
     }
+    // The payment is final: its method is not kept in clear on the order (a sandbox test card keeps its
+    // last four digits; a PSP token is not card data). The payment record keeps the same masked form.
+    order.payment_method = crate::payment_request::mask_payment_method(&order.payment_method);
     if !orders::save(app, order).await? {
         return Err(Error::Conflict("the order changed concurrently".into()));
     }

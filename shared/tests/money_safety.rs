@@ -83,6 +83,13 @@ async fn card_numbers_are_refused_everywhere_and_never_stored(backend: Backend) 
         assert!(recorded["reason"].as_str().unwrap().contains("card number"), "{recorded}");
     }
     assert_eq!(s.stripe.charges(), 0);
+    // A sandbox test card is charged by the sandbox only: this store's orders go to Stripe, so it is not
+    // chargeable, and the card is not kept on the order either.
+    assert_eq!(s.deliver(&order(200, json!({"payment_method": "4242424242424242"})), "c-200", None).await, 200);
+    drain_payment_queue(&s.test.app).await;
+    let recorded = order_by_external_id(&s, "200").await;
+    assert_eq!(recorded["status"], "not_chargeable", "{recorded}");
+    assert!(recorded["reason"].as_str().unwrap().contains("sandbox"), "{recorded}");
     // Nothing card-like in any stored item of the merchant or of its store, nor in the idempotency records.
     let mut stored = String::new();
     for pk in [format!("MERCHANT#{}", s.id), format!("STORE#{}", s.store_id), format!("IDEMPOTENCY#{}", s.id)] {
@@ -91,7 +98,7 @@ async fn card_numbers_are_refused_everywhere_and_never_stored(backend: Backend) 
         }
     }
     assert!(!stored.is_empty());
-    for digits in ["4111111111111111", "5555555555554444", "1111-1111", "5555 5555"] {
+    for digits in ["4111111111111111", "5555555555554444", "1111-1111", "5555 5555", "4242424242424242"] {
         assert!(!stored.contains(digits), "{digits} is stored");
     }
 }
