@@ -89,26 +89,18 @@ pub async fn suspend_or_reinstate(
     admin: &str,
     reason: Option<String>,
 ) -> Result<Merchant, Error> {
-    let merchants = Merchants::new(app.table.as_ref());
     let expected = if outcome == MerchantStatus::Suspended { "approved" } else { "suspended" };
-    for _ in 0..MAX_DECISION_ATTEMPTS {
-        let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
+    let done = if outcome == MerchantStatus::Suspended { "suspended" } else { "reinstated" };
+    apply_admin_decision(app, merchant_id, outcome, admin, reason, |merchant, decision| {
         if merchant.status.as_str() != expected {
             return Err(Error::Conflict(format!(
-                "the merchant is {}; only {expected} merchants can be {}",
-                merchant.status.as_str(),
-                if outcome == MerchantStatus::Suspended { "suspended" } else { "reinstated" }
+                "the merchant is {}; only {expected} merchants can be {done}",
+                merchant.status.as_str()
             )));
         }
-        let decision = KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now());
-        merchant.apply(decision).map_err(|e| Error::Conflict(e.to_string()))?;
-        if merchants.save(&merchant).await? {
-            merchant.version += 1;
-            info!(%merchant_id, status = merchant.status.as_str(), admin, "merchant suspension changed");
-            return Ok(merchant);
-        }
-    }
-    Err(Error::Conflict("the merchant was changed concurrently; retry the request".into()))
+        merchant.apply(decision).map_err(|e| Error::Conflict(e.to_string()))
+    })
+    .await
 }
 
 /// An admin approves or rejects. Only undecided merchants (pending KYC or manual review) can be decided;
@@ -120,18 +112,33 @@ pub async fn decide_by_admin(
     admin: &str,
     reason: Option<String>,
 ) -> Result<Merchant, Error> {
-    let merchants = Merchants::new(app.table.as_ref());
-    for _ in 0..MAX_DECISION_ATTEMPTS {
-        let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
-        let decision = KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now());
+    apply_admin_decision(app, merchant_id, outcome, admin, reason, |merchant, decision| {
         let undecided = if merchant.status.is_undecided() { Ok(()) } else { Err(merchant.status.as_str()) };
         undecided
             .map_err(|status| format!("the merchant is {status}"))
             .and_then(|()| merchant.apply(decision).map_err(|e| e.to_string()))
-            .map_err(|e| Error::Conflict(format!("{e}; only pending_kyc or manual_review merchants can be decided")))?;
+            .map_err(|e| Error::Conflict(format!("{e}; only pending_kyc or manual_review merchants can be decided")))
+    })
+    .await
+}
+
+/// An admin's decision: read the merchant, let `decide` apply it (or refuse), save it conditional on the
+/// version read, and on a lost race read again.
+async fn apply_admin_decision(
+    app: &App,
+    merchant_id: &MerchantId,
+    outcome: MerchantStatus,
+    admin: &str,
+    reason: Option<String>,
+    decide: impl Fn(&mut Merchant, KycDecision) -> Result<(), Error>,
+) -> Result<Merchant, Error> {
+    let merchants = Merchants::new(app.table.as_ref());
+    for _ in 0..MAX_DECISION_ATTEMPTS {
+        let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
+        decide(&mut merchant, KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now()))?;
         if merchants.save(&merchant).await? {
             merchant.version += 1;
-            info!(%merchant_id, status = merchant.status.as_str(), admin, "admin KYC decision");
+            info!(%merchant_id, status = merchant.status.as_str(), admin, "admin decision");
             return Ok(merchant);
         }
     }

@@ -197,13 +197,21 @@ pub enum QueueError {
     /// `ReceiptHandleIsInvalid` or `MessageNotInflight`. Nothing is left for the handle to act on.
     #[error("the receipt handle is no longer valid: the message is gone or no longer in flight")]
     InvalidReceipt,
-    /// A visibility timeout beyond [`MAX_VISIBILITY_TIMEOUT`], refused before the queue sees it.
+    /// A visibility timeout beyond [`MAX_VISIBILITY_TIMEOUT`], refused before the queue sees it
+    /// ([`QueueError::check_visibility`]).
     #[error("visibility timeout {0:?} exceeds SQS's maximum of 12 hours")]
     VisibilityTimeoutTooLong(Duration),
     #[error("transient queue failure: {0}")]
     Transient(String),
     #[error("queue failure: {0}")]
     Other(String),
+}
+
+impl QueueError {
+    /// SQS's limit on a visibility timeout, enforced by every adapter before the queue is asked.
+    pub fn check_visibility(timeout: Duration) -> Result<(), QueueError> {
+        if timeout > MAX_VISIBILITY_TIMEOUT { Err(QueueError::VisibilityTimeoutTooLong(timeout)) } else { Ok(()) }
+    }
 }
 
 #[async_trait]

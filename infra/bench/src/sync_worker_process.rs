@@ -6,14 +6,12 @@
 //! JSON line, a [`WorkerReport`], on stdout.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use pivota::app::{App, Ports};
+use pivota::app::App;
 use pivota::embedded::{EmbeddedBackend, QueueConfig};
 use pivota::merchant::MerchantId;
-use pivota::ports::SystemClock;
 use pivota::settings::Settings;
 use pivota::store_url::StoreUrlPolicy;
 use serde_json::{Value, json};
@@ -57,13 +55,7 @@ pub async fn embedded_app(data_dir: &Path) -> App {
     queue.declare(&dead_letter, QueueConfig { max_receive_count: 0, dead_letter: None }).await.unwrap();
     let config = QueueConfig { max_receive_count: 5, dead_letter: Some(dead_letter) };
     queue.declare(&settings.sync_queue.0, config).await.unwrap();
-    let ports = Ports {
-        table: backend.table(),
-        secrets: backend.secrets(),
-        workflow: backend.workflow(),
-        queue: backend.queue(),
-        clock: Arc::new(SystemClock),
-    };
+    let ports = backend.ports();
     App::new(ports, settings)
 }
 

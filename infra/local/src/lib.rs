@@ -14,9 +14,8 @@ pub mod step_functions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use pivota::app::{App, Ports};
+use pivota::app::App;
 use pivota::embedded::{EmbeddedBackend, QueueConfig};
-use pivota::ports::SystemClock;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -64,13 +63,7 @@ impl Platform {
         let admin_token =
             platform_secrets::ensure(backend.secrets().as_ref(), &config.settings, config.admin_token).await?;
         declare_queues(&backend, &config.settings).await?;
-        let ports = Ports {
-            table: backend.table(),
-            secrets: backend.secrets(),
-            workflow: backend.workflow(),
-            queue: backend.queue(),
-            clock: Arc::new(SystemClock),
-        };
+        let ports = backend.ports();
         let app = Arc::new(App::new(ports, config.settings));
         let listener = TcpListener::bind(config.listen)
             .await

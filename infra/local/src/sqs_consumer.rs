@@ -93,9 +93,7 @@ pub async fn run(
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use pivota::app::Ports;
     use pivota::embedded::{EmbeddedBackend, QueueConfig};
-    use pivota::ports::SystemClock;
     use pivota::settings::Settings;
 
     use super::*;
@@ -131,13 +129,7 @@ mod tests {
         let queue = backend.queue();
         queue.declare(&queue_ref.0, QueueConfig { max_receive_count: 0, dead_letter: None }).await.expect("declare");
         queue.send(&queue_ref, "pay", Duration::ZERO).await.expect("send");
-        let ports = Ports {
-            table: backend.table(),
-            secrets: backend.secrets(),
-            workflow: backend.workflow(),
-            queue: backend.queue(),
-            clock: Arc::new(SystemClock),
-        };
+        let ports = backend.ports();
         let app = Arc::new(App::new(ports, settings));
         let (stop, signal) = watch::channel(false);
         let started = Instant::now();

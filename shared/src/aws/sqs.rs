@@ -7,7 +7,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 
 use super::sdk_error::{OperationError, code, describe, is_transient};
-use crate::ports::{MAX_VISIBILITY_TIMEOUT, Queue, QueueError, QueueRef, ReceivedMessage};
+use crate::ports::{Queue, QueueError, QueueRef, ReceivedMessage};
 
 /// Codes SQS answers with for a missing queue: the JSON protocol's and the legacy query protocol's.
 const NO_SUCH_QUEUE_CODES: &[&str] = &["QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"];
@@ -44,9 +44,7 @@ impl Queue for SqsQueue {
         max: u32,
         visibility_timeout: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        if visibility_timeout > MAX_VISIBILITY_TIMEOUT {
-            return Err(QueueError::VisibilityTimeoutTooLong(visibility_timeout));
-        }
+        QueueError::check_visibility(visibility_timeout)?;
         let output = self
             .client
             .receive_message()
@@ -79,9 +77,7 @@ impl Queue for SqsQueue {
         receipt_handle: &str,
         visible_after: Duration,
     ) -> Result<(), QueueError> {
-        if visible_after > MAX_VISIBILITY_TIMEOUT {
-            return Err(QueueError::VisibilityTimeoutTooLong(visible_after));
-        }
+        QueueError::check_visibility(visible_after)?;
         let result = self
             .client
             .change_message_visibility()

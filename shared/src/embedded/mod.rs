@@ -55,6 +55,7 @@ pub struct EmbeddedBackend {
     queue: Arc<EmbeddedQueue>,
     secrets: Arc<EmbeddedSecrets>,
     workflow: Arc<EmbeddedWorkflow>,
+    clock: SharedClock,
 }
 
 impl EmbeddedBackend {
@@ -72,8 +73,20 @@ impl EmbeddedBackend {
             table: Arc::new(EmbeddedTable::new(db.clone(), clock.clone())),
             queue: Arc::new(EmbeddedQueue::new(db.clone(), clock.clone())),
             secrets: Arc::new(EmbeddedSecrets::new(db.clone(), key, clock.clone())),
-            workflow: Arc::new(EmbeddedWorkflow::new(db, clock)),
+            workflow: Arc::new(EmbeddedWorkflow::new(db, clock.clone())),
+            clock,
         })
+    }
+
+    /// Every port on this backend, for an [`App`](crate::app::App), on the clock it was opened with.
+    pub fn ports(&self) -> crate::app::Ports {
+        crate::app::Ports {
+            table: self.table(),
+            secrets: self.secrets(),
+            workflow: self.workflow(),
+            queue: self.queue(),
+            clock: Arc::clone(&self.clock.0),
+        }
     }
 
     pub fn table(&self) -> Arc<EmbeddedTable> {

@@ -12,7 +12,7 @@ use ulid::Ulid;
 
 use super::SharedClock;
 use super::db::{Db, duration_ms, epoch_ms};
-use crate::ports::{MAX_VISIBILITY_TIMEOUT, Queue, QueueError, QueueRef, ReceivedMessage};
+use crate::ports::{Queue, QueueError, QueueRef, ReceivedMessage};
 
 /// SQS's limits.
 const MAX_RECEIVE_BATCH: u32 = 10;
@@ -128,9 +128,7 @@ impl Queue for EmbeddedQueue {
         if !(1..=MAX_RECEIVE_BATCH).contains(&max) {
             return Err(QueueError::Other(format!("receive takes 1 to {MAX_RECEIVE_BATCH} messages, not {max}")));
         }
-        if visibility_timeout > MAX_VISIBILITY_TIMEOUT {
-            return Err(QueueError::VisibilityTimeoutTooLong(visibility_timeout));
-        }
+        QueueError::check_visibility(visibility_timeout)?;
         let name = queue.0.clone();
         let now = epoch_ms(self.clock.now());
         let hidden_until = now + duration_ms(visibility_timeout);
@@ -178,9 +176,7 @@ impl Queue for EmbeddedQueue {
         receipt_handle: &str,
         visible_after: Duration,
     ) -> Result<(), QueueError> {
-        if visible_after > MAX_VISIBILITY_TIMEOUT {
-            return Err(QueueError::VisibilityTimeoutTooLong(visible_after));
-        }
+        QueueError::check_visibility(visible_after)?;
         let (name, receipt) = (queue.0.clone(), receipt_handle.to_owned());
         let now = epoch_ms(self.clock.now());
         let visible_at = now + duration_ms(visible_after);

@@ -48,13 +48,7 @@ pub async fn embedded_app(settings: Settings) -> TestApp {
     let backend = EmbeddedBackend::open(dir.path()).unwrap();
     declare_sync_queue(&backend, &settings).await;
     with_platform_secrets(backend.secrets().as_ref(), &settings).await;
-    let ports = Ports {
-        table: backend.table(),
-        secrets: backend.secrets(),
-        workflow: backend.workflow(),
-        queue: backend.queue(),
-        clock: Arc::new(SystemClock),
-    };
+    let ports = backend.ports();
     TestApp { app: App::new(ports, settings), backend: Some(backend), _dir: Some(dir) }
 }
 
