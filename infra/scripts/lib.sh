@@ -3,7 +3,10 @@
 # Source it from the repository root; it defines functions and constants only.
 
 # Tool versions the test command relies on (see /work/shared/TOOLING.md).
-PIVOTA_PIP_REQUIREMENTS=("cargo-lambda==1.9.2" "ziglang" "moto[server]==5.2.5" "cfn-lint")
+# stripe and openapi-schema-validator: the vendor contract checks (infra/contract/vendor_requests.py); the
+# stripe pin is the parameter definitions Pivota's requests are checked against (and its API version).
+PIVOTA_PIP_REQUIREMENTS=("cargo-lambda==1.9.2" "ziglang" "moto[server]==5.2.5" "cfn-lint" "stripe==16.1.0"
+    "openapi-schema-validator==0.9.0")
 PIVOTA_VENV=.venv
 PIVOTA_RUN_DIR=.test-run
 
@@ -32,7 +35,7 @@ venv_is_current() {
 import sys
 from importlib.metadata import version, PackageNotFoundError
 wanted = {"cargo-lambda": "1.9.2", "moto": "5.2.5", "ziglang": None, "cfn-lint": None,
-          "flask": None, "flask-cors": None}
+          "flask": None, "flask-cors": None, "stripe": "16.1.0", "openapi-schema-validator": "0.9.0"}
 try:
     for name, pinned in wanted.items():
         if pinned is not None and version(name) != pinned:

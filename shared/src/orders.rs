@@ -32,6 +32,9 @@ pub enum OrderStatus {
     AlreadyPaid,
     Paid,
     Declined,
+    /// Not charged: the card's issuer wants the shopper to authenticate, which a payment without them
+    /// cannot do. `next_action` says what the merchant does (bring the shopper back to pay on-session).
+    RequiresAction,
     /// The payment failed (retried from the queue until it dead-letters).
     Failed,
     /// Pivota cannot charge it (a zero total, an amount or currency the PSP cannot take, a card number
@@ -48,6 +51,7 @@ impl OrderStatus {
             OrderStatus::AlreadyPaid => "already_paid",
             OrderStatus::Paid => "paid",
             OrderStatus::Declined => "declined",
+            OrderStatus::RequiresAction => "requires_action",
             OrderStatus::Failed => "failed",
             OrderStatus::NotChargeable => "not_chargeable",
         }
@@ -60,6 +64,7 @@ impl OrderStatus {
             Self::AlreadyPaid,
             Self::Paid,
             Self::Declined,
+            Self::RequiresAction,
             Self::Failed,
             Self::NotChargeable,
         ]
@@ -94,11 +99,18 @@ pub struct Order {
     /// The order's own (the storefront's `pivota_payment_method`), or in test mode the merchant's
     /// configured test payment method, pinned by the payment worker before the first charge.
     pub payment_method: Option<String>,
+    /// The PSP customer the payment method is stored under (the storefront's `pivota_customer`): Stripe's
+    /// `customer`, Adyen's `shopperReference`.
+    #[serde(default)]
+    pub payment_customer: Option<String>,
     pub status: OrderStatus,
     pub payment_id: Option<String>,
     pub psp: Option<String>,
     pub psp_reference: Option<String>,
     pub decline_code: Option<String>,
+    /// With `requires_action`: what must happen before the order can be paid.
+    #[serde(default)]
+    pub next_action: Option<crate::connectors::NextAction>,
     pub failure: Option<String>,
     pub write_back: WriteBack,
     #[serde(default)]
@@ -160,6 +172,7 @@ impl Order {
             "psp": self.psp,
             "psp_reference": self.psp_reference,
             "decline_code": self.decline_code,
+            "next_action": self.next_action,
             "failure": self.failure,
             // Why an order is `not_chargeable`.
             "reason": if self.status == OrderStatus::NotChargeable { self.failure.as_deref() } else { None },

@@ -24,7 +24,17 @@ pub struct ExecuteRequest {
     /// A PSP payment method: a Stripe `pm_…`, an Adyen stored payment method id, or a sandbox test card.
     #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = "^\\s*[!-~]+\\s*$")]
     pub payment_method: Option<String>,
-    /// Up to 20 string pairs, passed to the PSP.
+    /// The PSP customer the payment method is stored under: a Stripe Customer id (`cus_…`), or the Adyen
+    /// `shopperReference` the token was stored with. Stripe refuses a Customer's PaymentMethod without it;
+    /// Adyen needs it for every stored payment method.
+    #[schema(value_type = Option<String>, min_length = 3, max_length = 255, pattern = "^\\s*[!-~]+\\s*$")]
+    pub customer: Option<String>,
+    /// `true` when the shopper is not present to authenticate (a charge your server makes on its own):
+    /// the PSP is told so, and a card that still needs authentication comes back `requires_action`.
+    /// Default `false`: the shopper is on your checkout and can complete a `next_action`.
+    pub off_session: Option<bool>,
+    /// Up to 20 string pairs, passed to the PSP. Each routed PSP's own limits apply too (Adyen: keys of at
+    /// most 20 characters, values of at most 80; Stripe: no square brackets in keys).
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -34,6 +44,11 @@ pub struct PaymentCommand {
     pub order_id: String,
     pub amount: Money,
     pub payment_method: Option<String>,
+    // Left out of the fingerprint when unset, so requests made before these fields existed keep theirs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub off_session: bool,
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -60,6 +75,7 @@ impl PaymentCommand {
             (Some(_), None) => None,
         };
         let payment_method = errors.optional("payment_method", request.payment_method, parse_payment_method);
+        let customer = errors.optional("customer", request.customer, parse_psp_customer);
         let metadata = request.metadata.unwrap_or_default();
         if metadata.len() > 20 {
             errors.push("metadata", "must have at most 20 keys");
@@ -70,9 +86,14 @@ impl PaymentCommand {
             }
         }
         match (order_id, amount) {
-            (Some(order_id), Some(amount)) if errors.is_empty() => {
-                Ok(Self { order_id, amount, payment_method, metadata })
-            }
+            (Some(order_id), Some(amount)) if errors.is_empty() => Ok(Self {
+                order_id,
+                amount,
+                payment_method,
+                customer,
+                off_session: request.off_session.unwrap_or(false),
+                metadata,
+            }),
             _ => Err(errors),
         }
     }
@@ -99,6 +120,17 @@ pub fn parse_payment_method(raw: &str) -> Result<String, &'static str> {
         Err("must be 1 to 255 printable characters")
     } else {
         Ok(method.to_owned())
+    }
+}
+
+/// A PSP customer reference (Stripe `cus_…`, an Adyen `shopperReference`): 3 to 255 printable characters
+/// (Adyen's minimum is 3).
+pub fn parse_psp_customer(raw: &str) -> Result<String, &'static str> {
+    let customer = raw.trim();
+    if customer.len() < 3 || customer.len() > 255 || !customer.bytes().all(|b| b.is_ascii_graphic()) {
+        Err("must be 3 to 255 printable characters")
+    } else {
+        Ok(customer.to_owned())
     }
 }
 

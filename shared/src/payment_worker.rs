@@ -18,7 +18,7 @@ use crate::merchant::MerchantStatus;
 use crate::merchants::Merchants;
 use crate::order_webhooks::PaymentMessage;
 use crate::orders::{self, Order, OrderStatus, WriteBack};
-use crate::payments::{self, PaymentCommand};
+use crate::payments::{self, PaymentCommand, PaymentStatus};
 use crate::platforms;
 use crate::psp::PspMode;
 use crate::psp_connections;
@@ -173,10 +173,14 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
     }
     // In test mode without a payment method (none on the order, none configured), each connector charges
     // its test default (`pm_card_visa`, the sandbox's success card).
+    // No shopper is present while the queue pays an order: off-session, so a card that needs authentication
+    // comes back `requires_action` instead of waiting for a challenge nobody can answer.
     let command = PaymentCommand {
         order_id: order.external_id.clone(),
         amount: order.total,
         payment_method: order.payment_method.clone(),
+        customer: order.payment_customer.clone(),
+        off_session: true,
         metadata,
     };
     let key = format!("order-{}-{}", order.store_id, order.external_id);
@@ -209,6 +213,10 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
                 text("mode").unwrap_or_default(),
                 store.mode.as_str()
             ));
+        }
+        402 if text("payment_status").as_deref() == Some(PaymentStatus::RequiresAction.as_str()) => {
+            order.status = OrderStatus::RequiresAction;
+            order.next_action = body.get("next_action").and_then(|next| serde_json::from_value(next.clone()).ok());
         }
         402 => {
             order.status = OrderStatus::Declined;

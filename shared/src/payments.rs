@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::api_keys::AuthenticatedMerchant;
 use crate::app::App;
-use crate::connectors::{ChargeOutcome, ChargeRequest, ConnectorError};
+use crate::connectors::{ChargeOutcome, ChargeRequest, ConnectorError, NextAction};
 use crate::error::Error;
 use crate::idempotency::{self, Claim, IdempotencyRecord, KeyState, StoredResponse};
 use crate::item::{from_item, to_attributes};
@@ -39,6 +39,9 @@ pub enum PaymentStatus {
     Succeeded,
     /// The PSP declined it; `decline_code` says why.
     Declined,
+    /// Not charged: the shopper must act first (authenticate the card, follow a redirect); `next_action`
+    /// says what. Final for its Idempotency-Key: the PSP replays the same answer.
+    RequiresAction,
     /// No PSP charged it, or the PSP refused the request. Retrying with the same key tries again.
     Failed,
     /// The PSP's answer was lost (a timeout, a 5xx). Retry with the same Idempotency-Key: the PSP is asked
@@ -52,13 +55,14 @@ impl PaymentStatus {
             PaymentStatus::Processing => "processing",
             PaymentStatus::Succeeded => "succeeded",
             PaymentStatus::Declined => "declined",
+            PaymentStatus::RequiresAction => "requires_action",
             PaymentStatus::Failed => "failed",
             PaymentStatus::Unknown => "unknown",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Processing, Self::Succeeded, Self::Declined, Self::Failed, Self::Unknown]
+        [Self::Processing, Self::Succeeded, Self::Declined, Self::RequiresAction, Self::Failed, Self::Unknown]
             .into_iter()
             .find(|status| status.as_str() == raw)
     }
@@ -94,6 +98,9 @@ pub struct Payment {
     pub psp: Option<PspKind>,
     pub psp_reference: Option<String>,
     pub decline_code: Option<String>,
+    /// With `requires_action`: what the shopper must do.
+    #[serde(default)]
+    pub next_action: Option<NextAction>,
     pub failure: Option<String>,
     pub attempts: Vec<PaymentAttempt>,
     #[serde(with = "time::serde::rfc3339")]
@@ -151,6 +158,7 @@ impl Payment {
             "psp": self.psp,
             "psp_reference": self.psp_reference,
             "decline_code": self.decline_code,
+            "next_action": self.next_action,
             "failure": self.failure,
             "payment_method": self.payment_method,
             "mode": self.mode,
@@ -223,6 +231,7 @@ async fn start(
         psp: None,
         psp_reference: None,
         decline_code: None,
+        next_action: None,
         failure: None,
         attempts: Vec::new(),
         created_at: now,
@@ -310,6 +319,17 @@ fn restrict_to_what_can_be_charged(
     for psp in candidates.iter() {
         crate::connectors::metadata::check(*psp, &command.metadata).map_err(|e| Error::Validation(e.into()))?;
     }
+    // An Adyen token is found by (shopperReference, storedPaymentMethodId): without the reference Adyen
+    // cannot charge it, so it is not asked to.
+    if command.customer.is_none() && candidates.contains(&PspKind::Adyen) {
+        candidates.retain(|psp| *psp != PspKind::Adyen);
+        if candidates.is_empty() {
+            return Err(refuse(
+                "customer",
+                "is required by Adyen: the shopperReference the payment method was stored under".into(),
+            ));
+        }
+    }
     let mut first_refusal = None;
     candidates.retain(|psp| match crate::connectors::minor_units::psp_amount(*psp, &command.amount) {
         Ok(_) => true,
@@ -394,6 +414,13 @@ async fn charge(
                         payment.psp_reference = psp_reference;
                         payment.decline_code = Some(decline_code);
                     }
+                    ChargeOutcome::RequiresAction { psp_reference, next_action } => {
+                        attempt.outcome = "requires_action".into();
+                        attempt.detail = Some(next_action.description.clone());
+                        payment.status = PaymentStatus::RequiresAction;
+                        payment.psp_reference = psp_reference;
+                        payment.next_action = Some(next_action);
+                    }
                 }
                 payment.attempts.push(attempt);
                 return finish(app, key, record, payment).await;
@@ -454,6 +481,8 @@ async fn call_psp(
     let request = ChargeRequest {
         amount: command.amount,
         payment_method: command.payment_method.clone(),
+        customer: command.customer.clone(),
+        off_session: command.off_session,
         order_id: command.order_id.clone(),
         payment_id: payment.payment_id.clone(),
         // Stable per payment and PSP: every retry of this payment at this PSP is the same PSP request.
@@ -498,7 +527,8 @@ async fn release(
     Ok(respond(payment))
 }
 
-/// The HTTP response for a payment's state: 200 for success, 402 for a decline, 422 when the PSP refused
+/// The HTTP response for a payment's state: 200 for success, 402 for a decline or a payment that requires
+/// the shopper's action (`/problems/payment-requires-action`, with `next_action`), 422 when the PSP refused
 /// the request, 502 when no PSP charged or the answer was lost. Problems are RFC 9457 bodies carrying the
 /// payment's fields as extension members.
 fn respond(payment: &Payment) -> StoredResponse {
@@ -511,6 +541,17 @@ fn respond(payment: &Payment) -> StoredResponse {
                 "payment-declined",
                 "Payment declined",
                 format!("the PSP declined the payment ({})", payment.decline_code.as_deref().unwrap_or("declined")),
+            )),
+        ),
+        PaymentStatus::RequiresAction => (
+            402,
+            Some((
+                "payment-requires-action",
+                "Payment requires the shopper's action",
+                payment.next_action.as_ref().map_or_else(
+                    || "the shopper must act before the payment can complete".into(),
+                    |next| next.description.clone(),
+                ),
             )),
         ),
         PaymentStatus::Failed if payment.psp.is_some() => {

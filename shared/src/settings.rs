@@ -33,7 +33,7 @@ pub struct Settings {
     /// (`<namespace>/merchants/<id>/…`), so several stacks can share an account. The SAM template sets the
     /// stack name.
     pub secret_namespace: String,
-    /// `PIVOTA_STRIPE_API_BASE`, `PIVOTA_ADYEN_CHECKOUT_BASE`, `PIVOTA_ADYEN_MANAGEMENT_BASE`.
+    /// `PIVOTA_STRIPE_API_BASE`, `PIVOTA_ADYEN_CHECKOUT_BASE`.
     pub connectors: ConnectorSettings,
 }
 

@@ -17,7 +17,6 @@ fn settings(stripe: &str, adyen: &str) -> ConnectorSettings {
     ConnectorSettings {
         stripe_api_base: stripe.to_owned(),
         adyen_checkout_base: Some(adyen.to_owned()),
-        adyen_management_base: None,
         request_timeout: Duration::from_millis(700),
         connect_timeout: Duration::from_millis(500),
     }
@@ -59,9 +58,16 @@ fn charge_request(payment_method: &str, idempotency_key: &str) -> ChargeRequest 
         order_id: "order-42".into(),
         payment_id: "pay_42".into(),
         idempotency_key: idempotency_key.into(),
+        customer: None,
+        off_session: false,
         metadata: BTreeMap::from([("channel".into(), "web".into())]),
         return_url: "https://pivota.example/console".into(),
     }
+}
+
+/// An order payment through Adyen: the token's shopper reference, no shopper present.
+fn adyen_request(token: &str, idempotency_key: &str) -> ChargeRequest {
+    ChargeRequest { customer: Some("shopper-42".into()), off_session: true, ..charge_request(token, idempotency_key) }
 }
 
 fn assert_no_key_material(error: &ConnectorError, key: &str) {
@@ -151,7 +157,6 @@ async fn stripe_card_declines_carry_the_decline_code() {
         ("pm_card_visa_chargeDeclinedInsufficientFunds", "insufficient_funds"),
         ("pm_card_visa_chargeDeclined", "generic_decline"),
         ("pm_card_chargeDeclinedExpiredCard", "expired_card"),
-        ("pm_card_threeDSecure2Required", "requires_action"),
     ] {
         let charge = stripe.get(PspKind::Stripe).charge(&credentials, &charge_request(card, card)).await.unwrap();
         let ChargeOutcome::Declined { decline_code, psp_reference, message } = &charge.outcome else {
@@ -161,6 +166,28 @@ async fn stripe_card_declines_carry_the_decline_code() {
         assert!(psp_reference.as_deref().is_some_and(|id| id.starts_with("pi_")), "{card}: {charge:?}");
         assert!(!message.is_empty());
     }
+    assert_eq!(fake.charges(), 0);
+}
+
+#[tokio::test]
+async fn stripe_cards_needing_authentication_require_action_on_and_off_session() {
+    let fake = FakeStripe::start().await;
+    let stripe = stripe_connectors(&fake);
+    let credentials = stripe_credentials(STRIPE_KEY);
+    let card = "pm_card_threeDSecure2Required";
+    let on_session = stripe.get(PspKind::Stripe).charge(&credentials, &charge_request(card, "3ds-on")).await.unwrap();
+    let ChargeOutcome::RequiresAction { psp_reference, next_action } = &on_session.outcome else {
+        panic!("{on_session:?}")
+    };
+    assert!(psp_reference.as_deref().is_some_and(|id| id.starts_with("pi_")));
+    assert_eq!(next_action.kind, "use_stripe_sdk");
+    let off = ChargeRequest { off_session: true, ..charge_request(card, "3ds-off") };
+    let off_session = stripe.get(PspKind::Stripe).charge(&credentials, &off).await.unwrap();
+    let ChargeOutcome::RequiresAction { psp_reference, next_action } = &off_session.outcome else {
+        panic!("{off_session:?}")
+    };
+    assert!(psp_reference.as_deref().is_some_and(|id| id.starts_with("pi_")));
+    assert_eq!(next_action.kind, "authentication_required");
     assert_eq!(fake.charges(), 0);
 }
 
@@ -294,7 +321,7 @@ async fn adyen_authorised_is_succeeded_with_the_psp_reference() {
     let credentials = adyen_credentials(FakeAdyen::API_KEY, FakeAdyen::MERCHANT_ACCOUNT);
     let charge = adyen_connectors(&fake)
         .get(PspKind::Adyen)
-        .charge(&credentials, &charge_request("8415718415172204", "adyen-ok"))
+        .charge(&credentials, &adyen_request("8415718415172204", "adyen-ok"))
         .await
         .unwrap();
     let ChargeOutcome::Succeeded { psp_reference } = &charge.outcome else { panic!("{charge:?}") };
@@ -310,23 +337,30 @@ async fn adyen_authorised_is_succeeded_with_the_psp_reference() {
 }
 
 #[tokio::test]
-async fn adyen_refusals_and_actions_arrive_with_http_200_and_are_declines() {
+async fn adyen_refusals_and_actions_arrive_with_http_200() {
     let fake = FakeAdyen::start().await;
     let adyen = adyen_connectors(&fake);
     let credentials = adyen_credentials(FakeAdyen::API_KEY, FakeAdyen::MERCHANT_ACCOUNT);
-    for (token, expected) in
-        [("NOT_ENOUGH_BALANCE", "not_enough_balance"), ("DECLINED", "refused"), ("CHALLENGE", "requires_action")]
-    {
-        let charge = adyen.get(PspKind::Adyen).charge(&credentials, &charge_request(token, token)).await.unwrap();
+    for (token, expected) in [("NOT_ENOUGH_BALANCE", "not_enough_balance"), ("DECLINED", "refused")] {
+        let charge = adyen.get(PspKind::Adyen).charge(&credentials, &adyen_request(token, token)).await.unwrap();
         let ChargeOutcome::Declined { decline_code, psp_reference, .. } = &charge.outcome else {
             panic!("{token}: {charge:?}")
         };
         assert_eq!(decline_code, expected);
         assert!(psp_reference.is_some());
     }
+    // A card that wants its holder: a challenge on-session, a soft decline (refusalReasonCode 38) off-session.
+    let on_session = ChargeRequest { off_session: false, ..adyen_request("CHALLENGE", "challenge-on") };
+    for (request, kind) in
+        [(on_session, "threeDS2"), (adyen_request("CHALLENGE", "challenge-off"), "authentication_required")]
+    {
+        let charge = adyen.get(PspKind::Adyen).charge(&credentials, &request).await.unwrap();
+        let ChargeOutcome::RequiresAction { next_action, .. } = &charge.outcome else { panic!("{charge:?}") };
+        assert_eq!(next_action.kind, kind);
+    }
     assert_eq!(fake.charges(), 0);
 
-    let pending = adyen.get(PspKind::Adyen).charge(&credentials, &charge_request("PENDING", "pending")).await;
+    let pending = adyen.get(PspKind::Adyen).charge(&credentials, &adyen_request("PENDING", "pending")).await;
     assert!(matches!(pending.unwrap().outcome, ChargeOutcome::Succeeded { .. }));
 }
 
@@ -338,7 +372,7 @@ async fn adyen_failures_are_classified_by_what_they_mean_for_money() {
     let charge = |key: &'static str| {
         let adyen = &adyen;
         let credentials = &credentials;
-        async move { adyen.get(PspKind::Adyen).charge(credentials, &charge_request("8415718415172204", key)).await }
+        async move { adyen.get(PspKind::Adyen).charge(credentials, &adyen_request("8415718415172204", key)).await }
     };
 
     fake.fail_next(1, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(1)) });
@@ -348,13 +382,21 @@ async fn adyen_failures_are_classified_by_what_they_mean_for_money() {
     fake.fail_next(1, FakeFailure::Http503);
     assert!(matches!(charge("adyen-503").await, Err(ConnectorError::Ambiguous { .. })));
 
-    let no_token = ChargeRequest { payment_method: None, ..charge_request("x", "adyen-none") };
+    let requests = fake.requests();
+    let no_token = ChargeRequest { payment_method: None, ..adyen_request("x", "adyen-none") };
     let error = adyen.get(PspKind::Adyen).charge(&credentials, &no_token).await;
     assert!(matches!(error, Err(ConnectorError::InvalidRequest { .. })), "{error:?}");
+    // A token is found only with its shopper reference: none, nothing is sent.
+    let no_shopper = ChargeRequest { customer: None, ..adyen_request("8415718415172204", "adyen-no-shopper") };
+    let error = adyen.get(PspKind::Adyen).charge(&credentials, &no_shopper).await;
+    assert!(matches!(error, Err(ConnectorError::InvalidRequest { .. })), "{error:?}");
+    assert_eq!(fake.requests(), requests);
+    fake.store_token("shopper-7", "8415718415172204");
+    let error = adyen.get(PspKind::Adyen).charge(&credentials, &adyen_request("8415718415172204", "adyen-800")).await;
+    assert!(matches!(&error, Err(ConnectorError::InvalidRequest { reason }) if reason.contains("800")), "{error:?}");
 
     let wrong_account = adyen_credentials(FakeAdyen::API_KEY, "SomeoneElsesECOM");
-    let error =
-        adyen.get(PspKind::Adyen).charge(&wrong_account, &charge_request("8415718415172204", "adyen-901")).await;
+    let error = adyen.get(PspKind::Adyen).charge(&wrong_account, &adyen_request("8415718415172204", "adyen-901")).await;
     assert!(matches!(error, Err(ConnectorError::InvalidMerchantAccount { .. })), "{error:?}");
     assert_eq!(fake.charges(), 0);
 }
@@ -364,7 +406,7 @@ async fn adyen_timeout_after_the_charge_is_ambiguous_and_the_retry_replays_it() 
     let fake = FakeAdyen::start().await;
     let adyen = adyen_connectors(&fake);
     let credentials = adyen_credentials(FakeAdyen::API_KEY, FakeAdyen::MERCHANT_ACCOUNT);
-    let request = charge_request("8415718415172204", "adyen-timeout");
+    let request = adyen_request("8415718415172204", "adyen-timeout");
     fake.fail_next(1, FakeFailure::Delay(Duration::from_secs(3)));
 
     let first = adyen.get(PspKind::Adyen).charge(&credentials, &request).await.unwrap_err();

@@ -22,6 +22,7 @@ on_both_backends!(
     a_queue_failure_after_the_order_is_recorded_loses_nothing,
     a_suspended_merchant_is_stopped_until_reinstated,
     a_leaked_test_key_never_gets_a_live_order_marked_paid,
+    order_payments_are_off_session_and_a_card_needing_its_holder_is_requires_action,
 );
 
 async fn order_by_external_id(s: &Shop, external_id: &str) -> Value {
@@ -292,4 +293,33 @@ async fn a_leaked_test_key_never_gets_a_live_order_marked_paid(backend: Backend)
     assert!(recorded["reason"].as_str().unwrap().contains("live-mode"), "{recorded}");
     assert!(store.orders_marked_paid().is_empty(), "a live store's order marked paid without a live payment");
     assert_eq!(s.stripe.charges(), 0);
+}
+
+/// The queue pays orders with no shopper present: Stripe is told `off_session=true`. A card whose issuer
+/// wants its holder to authenticate is then not a decline: the order is `requires_action`, with the next
+/// step (bring the shopper back), nothing is charged and nothing is marked paid.
+async fn order_payments_are_off_session_and_a_card_needing_its_holder_is_requires_action(backend: Backend) {
+    let s = shop(backend).await;
+    assert_eq!(s.deliver(&order(1, json!({"payment_method": "pm_card_visa"})), "e-1", None).await, 200);
+    assert_eq!(
+        s.deliver(&order(2, json!({"payment_method": "pm_card_authenticationRequired"})), "e-2", None).await,
+        200
+    );
+    drain_payment_queue(&s.test.app).await;
+    for sent in s.stripe.payment_intent_requests() {
+        assert!(sent.params.contains(&("off_session".to_owned(), "true".to_owned())), "{:?}", sent.params);
+    }
+    assert_eq!(order_by_external_id(&s, "1").await["status"], "paid");
+    let waiting = order_by_external_id(&s, "2").await;
+    assert_eq!(waiting["status"], "requires_action", "{waiting}");
+    assert_eq!(waiting["next_action"]["type"], "authentication_required", "{waiting}");
+    assert!(waiting["next_action"]["description"].as_str().unwrap().contains("on-session"), "{waiting}");
+    assert!(waiting["decline_code"].is_null());
+    assert_eq!(s.stripe.charges(), 1);
+    assert_eq!(s.store.orders_marked_paid().len(), 1);
+    let (status, list) = call(&s.test.app, "GET", &format!("/merchant/{}/orders?status=requires_action", s.id))
+        .bearer(&s.key)
+        .send()
+        .await;
+    assert_eq!((status, list["items"].as_array().map(Vec::len)), (200, Some(1)), "{list}");
 }

@@ -34,6 +34,8 @@ on_both_backends!(
     a_test_and_a_live_request_with_one_idempotency_key_are_two_payments,
     amounts_go_to_each_psp_in_its_own_minor_units,
     adyen_requests_keep_the_published_contract,
+    stripe_requests_keep_the_published_contract,
+    a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step,
 );
 
 const STRIPE_LIVE_KEY: &str = "sk_live_51PivotaLiveKey00000live";
@@ -52,7 +54,6 @@ async fn setup(backend: Backend, stripe_base: Option<String>) -> Setup {
         connectors: ConnectorSettings {
             stripe_api_base: stripe_base.unwrap_or_else(|| stripe.uri()),
             adyen_checkout_base: Some(adyen.uri()),
-            adyen_management_base: None,
             request_timeout: Duration::from_millis(700),
             connect_timeout: Duration::from_millis(500),
         },
@@ -83,6 +84,13 @@ impl Setup {
             .send()
             .await;
         assert_eq!(status, 200, "{body}");
+    }
+
+    /// `POST /payment/execute` of 25.00 EUR for order `key`, with `fields` added to the body.
+    fn execute(&self, key: &str, fields: Value) -> support::Call<'_> {
+        let mut request = json!({"order_id": key, "amount": 2500, "currency": "EUR"});
+        request.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        call(&self.test.app, "POST", "/payment/execute").bearer(&self.key).header("idempotency-key", key).json(request)
     }
 
     async fn pay(&self, idempotency_key: &str, method: &str) -> (u16, Value) {
@@ -168,7 +176,14 @@ async fn a_rate_limited_psp_falls_back_to_the_next_one(backend: Backend) {
     let s = setup(backend, None).await;
     s.connect_both().await;
     s.stripe.fail_next(1, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(1)) });
-    let (status, paid) = s.pay("f-1", "pm_card_visa").await;
+    // Adyen charges a stored method only under its shopper reference: the payment names its customer.
+    let method = s.stripe.attach_payment_method("pm_card_visa", "cus_fallback");
+    let (status, paid) = call(&s.test.app, "POST", "/payment/execute")
+        .bearer(&s.key)
+        .header("idempotency-key", "f-1")
+        .json(json!({"order_id": "order-77", "amount": 4999, "currency": "EUR", "payment_method": method, "customer": "cus_fallback"}))
+        .send()
+        .await;
     assert_eq!(status, 200, "{paid}");
     assert_eq!(paid["psp"], "adyen");
     let outcomes: Vec<(&str, &str)> = paid["attempts"]
@@ -400,47 +415,206 @@ async fn amounts_go_to_each_psp_in_its_own_minor_units(backend: Backend) {
     assert_eq!(s.stripe.requests(), before);
 }
 
-/// Every `/v71/payments` body Pivota sent is a valid `PaymentRequest` of Adyen's own Checkout v71 OpenAPI
-/// (`shared/vendor-specs/`): its required fields are all there. Oversized metadata is refused before
-/// Adyen is called.
+/// Runs `infra/contract/vendor_requests.py` (the vendors' own definitions: the `stripe` package's
+/// parameters, Adyen's OpenAPI) on `requests`; its findings, one per line, or `Ok` when they conform.
+fn vendor_check(vendor: &str, requests: &Value) -> Result<(), String> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_vec(requests).unwrap()).unwrap();
+    // The test command's virtualenv holds the pinned `stripe` and `openapi-schema-validator`.
+    let venv_python = format!("{root}/.venv/bin/python");
+    let python = if std::path::Path::new(&venv_python).exists() { venv_python } else { "python3".to_owned() };
+    let mut command = std::process::Command::new(python);
+    command.arg(format!("{root}/infra/contract/vendor_requests.py")).arg(vendor).arg(file.path());
+    if vendor == "adyen" {
+        command.arg(format!("{root}/../shared/vendor-specs/adyen-checkout-v71.json"));
+    }
+    let output = command.output().expect("python runs (infra/scripts/test.sh sets up .venv)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Traceback"), "the checker failed to run (is .venv set up?): {stderr}");
+    if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stdout).into_owned()) }
+}
+
+/// The checkers can fail: requests that break each vendor's definitions are refused, naming the field.
+#[test]
+fn the_vendor_checks_refuse_what_the_vendors_would() {
+    let stripe = json!([{"endpoint": "POST /v1/payment_intents", "stripe_version": pivota::connectors::stripe::API_VERSION, "form": [
+        ["amount", "19.99"], ["payment_method", "pm_card_visa"], ["confirm", "yes"], ["customer_id", "cus_1"],
+        ["automatic_payment_methods[allow_redirects]", "never"]]}]);
+    let findings = vendor_check("stripe", &stripe).unwrap_err();
+    for expected in [
+        "currency: required",
+        "amount: '19.99' is not an integer",
+        "confirm: 'yes'",
+        "customer_id: not a parameter",
+        "automatic_payment_methods[enabled]: required",
+    ] {
+        assert!(findings.contains(expected), "{expected} missing from:\n{findings}");
+    }
+    let adyen = json!([{"endpoint": "payments", "body": {"amount": {"value": "1000", "currency": "EUR"}, "reference": "pay_1",
+        "paymentMethod": {"type": "scheme", "storedPaymentMethodId": "8415718415172204"}, "shopperReference": "ab", "shopperInteraction": "Sometimes"}}]);
+    let findings = vendor_check("adyen", &adyen).unwrap_err();
+    for expected in [
+        "amount/value",
+        "'merchantAccount' is a required property",
+        "'returnUrl' is a required property",
+        "shopperReference: 'ab' is too short",
+        "shopperInteraction",
+    ] {
+        assert!(findings.contains(expected), "{expected} missing from:\n{findings}");
+    }
+}
+
+/// Every body Pivota sent to Adyen (`/paymentMethods` on connect, `/payments` on charges, on- and
+/// off-session) is valid against its schema in Adyen's own Checkout v71 OpenAPI (`shared/vendor-specs/`),
+/// required fields included. The shopper reference is the payment's `customer` (a token pays only under the
+/// one it was stored with); without one Adyen is not asked. Oversized metadata is refused before Adyen is
+/// called.
 async fn adyen_requests_keep_the_published_contract(backend: Backend) {
     let s = setup(backend, None).await;
     let adyen = json!({"psp": "adyen", "api_key": FakeAdyen::API_KEY, "merchant_account": FakeAdyen::MERCHANT_ACCOUNT, "environment": "test"});
     assert_eq!(s.connect(adyen).await.0, 201);
-    let pay = |key: &'static str, metadata: Value| {
-        call(&s.test.app, "POST", "/payment/execute").bearer(&s.key).header("idempotency-key", key).json(
-            json!({"order_id": "o-".repeat(60), "amount": 1200, "currency": "EUR", "payment_method": "8415995487234100", "metadata": metadata}),
-        )
+    s.adyen.store_token("shopper-9", "8415995487234100");
+    let pay = |key: &'static str, customer: Option<&str>, metadata: Value| {
+        let mut body = json!({"order_id": "o-".repeat(60), "amount": 1200, "currency": "EUR", "payment_method": "8415995487234100", "metadata": metadata});
+        if let Some(customer) = customer {
+            body["customer"] = json!(customer);
+        }
+        call(&s.test.app, "POST", "/payment/execute").bearer(&s.key).header("idempotency-key", key).json(body)
     };
-    let (status, paid) = pay("a-1", json!({"shopper_reference": "shopper-9", "channel": "web"})).send().await;
+    let (status, paid) = pay("a-1", Some("shopper-9"), json!({"channel": "web"})).send().await;
     assert_eq!(status, 200, "{paid}");
     let sent = s.adyen.payment_requests().pop().unwrap();
-    let spec: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vendor-specs/adyen-checkout-v71.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    for field in spec["components"]["schemas"]["PaymentRequest"]["required"].as_array().unwrap() {
-        assert!(sent.get(field.as_str().unwrap()).is_some(), "PaymentRequest.{field} is required: {sent}");
-    }
     assert_eq!(sent["returnUrl"], format!("{}/console", s.test.app.settings.public_base_url));
     assert_eq!(sent["shopperReference"], "shopper-9");
+    assert_eq!(sent["shopperInteraction"], "Ecommerce", "the shopper is present unless off_session");
     assert!(sent["metadata"].as_object().unwrap().values().all(|v| v.as_str().unwrap().chars().count() <= 80));
+    let body = json!({"order_id": "o-2", "amount": 1200, "currency": "EUR", "payment_method": "8415995487234100", "customer": "shopper-9", "off_session": true});
+    let (status, paid) = call(&s.test.app, "POST", "/payment/execute")
+        .bearer(&s.key)
+        .header("idempotency-key", "a-off")
+        .json(body)
+        .send()
+        .await;
+    assert_eq!(status, 200, "{paid}");
+    let sent = s.adyen.payment_requests().pop().unwrap();
+    assert_eq!(
+        (sent["shopperInteraction"].as_str(), sent["recurringProcessingModel"].as_str()),
+        (Some("ContAuth"), Some("UnscheduledCardOnFile"))
+    );
 
-    // 19 pairs of the merchant's + Pivota's 2 > Adyen's 20; a 21-character key; an 81-character value.
+    // Under another shopper the token is not found (Adyen 800): refused, nothing charged.
+    let (status, refused) = pay("a-other", Some("shopper-1"), json!({})).send().await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("Contract not found"), "{refused}");
+    let bodies: Vec<Value> =
+        s.adyen.bodies().into_iter().map(|(endpoint, body)| json!({"endpoint": endpoint, "body": body})).collect();
+    assert!(
+        bodies.iter().any(|b| b["endpoint"] == "paymentMethods") && bodies.iter().any(|b| b["endpoint"] == "payments")
+    );
+    vendor_check("adyen", &Value::Array(bodies)).unwrap();
+
+    // Without a customer, no routed PSP can take the stored method: 422 naming `customer`, Adyen not asked.
     let requests = s.adyen.requests();
+    let (status, problem) = pay("a-none", None, json!({})).send().await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "customer", "{problem}");
+    // 19 pairs of the merchant's + Pivota's 2 > Adyen's 20; a 21-character key; an 81-character value.
     let nineteen: serde_json::Map<String, Value> = (0..19).map(|i| (format!("k{i}"), json!("v"))).collect();
     for (key, metadata, field) in [
         ("a-2", Value::Object(nineteen), "metadata".to_owned()),
         ("a-3", json!({"k".repeat(21): "v"}), format!("metadata.{}", "k".repeat(21))),
         ("a-4", json!({"note": "v".repeat(81)}), "metadata.note".to_owned()),
     ] {
-        let (status, problem) = pay(key, metadata).send().await;
+        let (status, problem) = pay(key, Some("shopper-9"), metadata).send().await;
         assert_eq!(status, 422, "{problem}");
         assert_eq!(problem["errors"][0]["field"], field.as_str(), "{problem}");
     }
     assert_eq!(s.adyen.requests(), requests, "refused before Adyen is called");
+}
+
+/// Every PaymentIntent form Pivota sent is valid against the parameter definitions in Stripe's own
+/// `stripe` package (generated from Stripe's OpenAPI spec): on- and off-session, with a Customer's
+/// PaymentMethod and its `customer`, with metadata. A Customer's PaymentMethod without `customer` is what
+/// Stripe refuses; with it, it pays.
+async fn stripe_requests_keep_the_published_contract(backend: Backend) {
+    let s = setup(backend, None).await;
+    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    let saved = s.stripe.attach_payment_method("pm_card_visa", "cus_ada");
+    let pay = |key: &'static str, body: Value| s.execute(key, body);
+    let (status, paid) =
+        pay("st-1", json!({"payment_method": "pm_card_visa", "metadata": {"channel": "web"}})).send().await;
+    assert_eq!(status, 200, "{paid}");
+    let (status, paid) =
+        pay("st-2", json!({"payment_method": saved, "customer": "cus_ada", "off_session": true})).send().await;
+    assert_eq!(status, 200, "{paid}");
+    let sent = s.stripe.payment_intent_requests().pop().unwrap();
+    let param = |name: &str| sent.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    assert_eq!((param("customer").as_deref(), param("off_session").as_deref()), (Some("cus_ada"), Some("true")));
+    let (status, refused) = pay("st-3", json!({"payment_method": saved})).send().await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("customer"), "{refused}");
+
+    let forms: Vec<Value> = s
+        .stripe
+        .payment_intent_requests()
+        .into_iter()
+        .map(|sent| json!({"endpoint": "POST /v1/payment_intents", "stripe_version": sent.headers["stripe-version"], "form": sent.params}))
+        .collect();
+    assert_eq!(forms.len(), 3);
+    vendor_check("stripe", &Value::Array(forms)).unwrap();
+    assert_eq!(s.stripe.charges(), 2);
+}
+
+/// A card that needs its holder to authenticate is not a decline: the payment is `requires_action`
+/// (402, `/problems/payment-requires-action`) with the next step, on-session (Stripe's `next_action`)
+/// and off-session (`authentication_required`), at Stripe and at Adyen. Nothing is charged, and a retry
+/// with the same key replays the same answer.
+async fn a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step(backend: Backend) {
+    let s = setup(backend, None).await;
+    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    let pay = |key: &'static str, body: Value| s.execute(key, body);
+    let (status, on_session) = pay("ra-1", json!({"payment_method": "pm_card_authenticationRequired"})).send().await;
+    assert_eq!(status, 402, "{on_session}");
+    assert_eq!(on_session["type"], "/problems/payment-requires-action");
+    assert_eq!(on_session["payment_status"], "requires_action");
+    assert_eq!(on_session["next_action"]["type"], "use_stripe_sdk");
+    assert!(on_session["psp_reference"].as_str().unwrap().starts_with("pi_"));
+    assert!(on_session["decline_code"].is_null(), "not a decline: {on_session}");
+    let (status, off_session) =
+        pay("ra-2", json!({"payment_method": "pm_card_authenticationRequired", "off_session": true})).send().await;
+    assert_eq!(status, 402, "{off_session}");
+    assert_eq!(off_session["payment_status"], "requires_action");
+    assert_eq!(off_session["next_action"]["type"], "authentication_required");
+    assert!(off_session["detail"].as_str().unwrap().contains("on-session"), "{off_session}");
+    let (_, replay) =
+        pay("ra-2", json!({"payment_method": "pm_card_authenticationRequired", "off_session": true})).send().await;
+    assert_eq!(replay, off_session);
+    let (_, listed) = call(&s.test.app, "GET", &format!("/merchant/{}/payments?status=requires_action", s.id))
+        .bearer(&s.key)
+        .send()
+        .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(s.stripe.charges(), 0);
+
+    let adyen = json!({"psp": "adyen", "api_key": FakeAdyen::API_KEY, "merchant_account": FakeAdyen::MERCHANT_ACCOUNT, "environment": "test"});
+    assert_eq!(s.connect(adyen).await.0, 201);
+    let (status, _) = call(&s.test.app, "PUT", &format!("/merchant/{}/routing", s.id))
+        .bearer(&s.key)
+        .json(json!({"priority": ["adyen"]}))
+        .send()
+        .await;
+    assert_eq!(status, 200);
+    let (status, challenged) =
+        pay("ra-3", json!({"payment_method": "CHALLENGE", "customer": "shopper-3"})).send().await;
+    assert_eq!(status, 402, "{challenged}");
+    assert_eq!(
+        (challenged["payment_status"].as_str(), challenged["next_action"]["type"].as_str()),
+        (Some("requires_action"), Some("threeDS2"))
+    );
+    let (status, soft_declined) =
+        pay("ra-4", json!({"payment_method": "CHALLENGE", "customer": "shopper-3", "off_session": true})).send().await;
+    assert_eq!(status, 402, "{soft_declined}");
+    assert_eq!(soft_declined["next_action"]["type"], "authentication_required");
+    assert_eq!(s.adyen.charges(), 0);
 }

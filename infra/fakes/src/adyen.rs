@@ -35,12 +35,21 @@
 //! | `CARD_EXPIRED`        | Refused          | Expired Card         | 6                 |
 //! | `ERROR`               | Error            | Acquirer Error       | 4                 |
 //! | `PENDING`             | Received         |                      |                   |
-//! | `CHALLENGE`           | ChallengeShopper |                      |                   |
+//! | `CHALLENGE`, shopper present (`Ecommerce`) | ChallengeShopper, with `action` `threeDS2` | | |
+//! | `CHALLENGE`, shopper absent (`ContAuth`)   | Refused | Authentication required | 38    |
 //! | anything else         | Authorised       |                      |                   |
 //!
-//! Only `Authorised` counts in [`FakeAdyen::charges`]. A stored token needs `shopperReference`,
-//! `shopperInteraction: ContAuth` and a `recurringProcessingModel` ("Create and use tokens",
-//! https://docs.adyen.com/online-payments/tokenization/create-and-use-tokens); the fake answers 422 without.
+//! Only `Authorised` counts in [`FakeAdyen::charges`].
+//!
+//! Tokens ("Create and use tokens", https://docs.adyen.com/online-payments/tokenization/create-and-use-tokens):
+//! a payment with a token carries the `shopperReference` it was stored under (at least 3 characters, the
+//! OpenAPI's `minLength`) and a valid interaction: `ContAuth` with a `recurringProcessingModel` (shopper not
+//! present), or `Ecommerce` with `CardOnFile` (one-click). Otherwise 422: a missing reference is errorCode
+//! 000; another combination is 807 "Invalid combination of shopper interaction and recurring contract"
+//! (Adyen Help Center, "Why do I receive a 807…"). A token stored with [`FakeAdyen::store_token`] is found
+//! only under its own shopper; under another it is 422 errorCode 800 "Contract not found" ("Error codes and
+//! messages"). Tokens a test did not store (the triggers above, any other id) are taken as stored under
+//! whichever reference comes with them.
 //!
 //! Credentials: the valid key is [`FakeAdyen::API_KEY`] and the merchant account [`FakeAdyen::MERCHANT_ACCOUNT`]
 //! unless changed with [`FakeAdyen::set_valid_keys`] / [`FakeAdyen::set_merchant_accounts`].
@@ -69,6 +78,10 @@ struct State {
     /// Idempotency key → the first response.
     saved: HashMap<String, (u16, Value)>,
     payment_requests: Vec<Value>,
+    /// storedPaymentMethodId → the shopperReference it was stored under.
+    tokens: HashMap<String, String>,
+    /// Every JSON body received, with its endpoint (`payments`, `paymentMethods`), oldest first.
+    bodies: Vec<(String, Value)>,
 }
 
 impl FakeAdyen {
@@ -85,6 +98,8 @@ impl FakeAdyen {
             failures: FailurePlan::default(),
             saved: HashMap::new(),
             payment_requests: Vec::new(),
+            tokens: HashMap::new(),
+            bodies: Vec::new(),
         }));
         Mock::given(method("POST"))
             .and(path("/v71/paymentMethods"))
@@ -118,6 +133,16 @@ impl FakeAdyen {
     /// The JSON bodies received on `/v71/payments`, oldest first.
     pub fn payment_requests(&self) -> Vec<Value> {
         self.lock().payment_requests.clone()
+    }
+
+    /// Every JSON body received on any endpoint, as (endpoint, body): `("payments", {...})`.
+    pub fn bodies(&self) -> Vec<(String, Value)> {
+        self.lock().bodies.clone()
+    }
+
+    /// Stores `token` as a card of `shopper_reference`'s: it pays only under that reference from now on.
+    pub fn store_token(&self, shopper_reference: &str, token: &str) {
+        self.lock().tokens.insert(token.to_owned(), shopper_reference.to_owned());
     }
 
     /// The next `n` requests (any endpoint) get `failure`.
@@ -170,6 +195,8 @@ impl Respond for Endpoint {
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         state.requests += 1;
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let endpoint = request.url.path().rsplit('/').next().unwrap_or_default().to_owned();
+        state.bodies.push((endpoint, body.clone()));
         let idempotency_key = request.headers.get("idempotency-key").and_then(|value| value.to_str().ok());
         let mut delay = None;
         let mut retry_after = None;
@@ -266,17 +293,24 @@ fn payments(state: &mut State, _request: &Request, body: &Value) -> (u16, Value)
     let Some(token) = method["storedPaymentMethodId"].as_str() else {
         return error(422, "000", "Fake Adyen supports stored payment methods only.", "validation");
     };
-    if !body["shopperReference"].is_string()
-        || body["shopperInteraction"] != "ContAuth"
-        || !body["recurringProcessingModel"].is_string()
-    {
-        return error(
-            422,
-            "000",
-            "A stored payment method needs shopperReference, shopperInteraction ContAuth and \
-             recurringProcessingModel.",
-            "validation",
-        );
+    let Some(shopper_reference) = body["shopperReference"].as_str().filter(|reference| reference.chars().count() >= 3)
+    else {
+        return error(422, "000", "Required field 'shopperReference' is not provided.", "validation");
+    };
+    let shopper_present = match (body["shopperInteraction"].as_str(), body["recurringProcessingModel"].as_str()) {
+        (Some("ContAuth"), Some("CardOnFile" | "Subscription" | "UnscheduledCardOnFile")) => false,
+        (Some("Ecommerce") | None, Some("CardOnFile")) => true,
+        _ => {
+            return error(
+                422,
+                "807",
+                "Invalid combination of shopper interaction and recurring contract",
+                "validation",
+            );
+        }
+    };
+    if state.tokens.get(token).is_some_and(|stored_under| stored_under != shopper_reference) {
+        return error(422, "800", "Contract not found", "validation");
     }
     let psp_reference = ids::adyen_psp_reference();
     let mut reply = json!({
@@ -295,10 +329,11 @@ fn payments(state: &mut State, _request: &Request, body: &Value) -> (u16, Value)
         "CARD_EXPIRED" => refused(&mut reply, "Refused", "Expired Card", "6"),
         "ERROR" => refused(&mut reply, "Error", "Acquirer Error", "4"),
         "PENDING" => reply["resultCode"] = json!("Received"),
-        "CHALLENGE" => {
+        "CHALLENGE" if shopper_present => {
             reply["resultCode"] = json!("ChallengeShopper");
             reply["action"] = json!({ "type": "threeDS2", "paymentMethodType": "scheme" });
         }
+        "CHALLENGE" => refused(&mut reply, "Refused", "Authentication required", "38"),
         _ => {
             state.charges += 1;
             reply["resultCode"] = json!("Authorised");

@@ -66,7 +66,7 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
             OrderStatus::parse(raw).ok_or_else(|| {
                 Error::bad_parameter(
                     "status",
-                    "must be one of received, awaiting_payment_method, already_paid, paid, declined, failed, not_chargeable",
+                    "must be one of received, awaiting_payment_method, already_paid, paid, declined, requires_action, failed, not_chargeable",
                 )
             })
         })

@@ -24,7 +24,7 @@ use crate::payments::{self, ExecuteRequest, PaymentCommand, PaymentStatus};
     security(("merchant_api_key" = [])),
     responses(
         (status = 200, description = "Succeeded: {payment_id, status, psp, psp_reference, …}"),
-        (status = 402, description = "Declined, with decline_code", content_type = "application/problem+json"),
+        (status = 402, description = "Declined, with decline_code (`/problems/payment-declined`); or not charged because the shopper must act first, with next_action {type, url, description} (`/problems/payment-requires-action`, payment_status `requires_action`)", content_type = "application/problem+json"),
         (status = 409, description = "In progress, or no PSP connected", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, a reused key with another body, or a request the PSP refused", content_type = "application/problem+json"),
         (status = 502, description = "No PSP charged (failed) or the answer was lost (unknown): retry with the same key", content_type = "application/problem+json"),
@@ -72,7 +72,10 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
     let status = query_param(req, "status")
         .map(|raw| {
             PaymentStatus::parse(raw).ok_or_else(|| {
-                Error::bad_parameter("status", "must be one of processing, succeeded, declined, failed, unknown")
+                Error::bad_parameter(
+                    "status",
+                    "must be one of processing, succeeded, declined, requires_action, failed, unknown",
+                )
             })
         })
         .transpose()?;

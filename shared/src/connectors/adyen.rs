@@ -18,14 +18,20 @@
 //! "Testing result codes and refusal reasons", https://docs.adyen.com/development-resources/testing/result-codes):
 //! - `Authorised` → Succeeded with the `pspReference`.
 //! - `Refused` → Declined: `decline_code` is the snake-cased `refusalReason` (`not_enough_balance`), the message
-//!   carries the reason and its `refusalReasonCode`.
+//!   carries the reason and its `refusalReasonCode`; except `refusalReasonCode` 38 "Authentication required"
+//!   → RequiresAction `authentication_required` (the shopper must authenticate).
 //! - `Error` → Declined `error`; `Cancelled` → Declined `cancelled`. Both are final without an authorisation.
 //! - `Received` / `Pending` → Succeeded. Adyen has accepted the payment ("received by Adyen, and will be
 //!   processed"; the final status arrives by webhook), so money may still move: Declined would let routing
 //!   charge another PSP, and a retry with the same key only replays this answer. Same choice as Stripe's
 //!   `processing`; a dedicated pending outcome in the domain would be better (see the report).
-//! - `RedirectShopper`, `IdentifyShopper`, `ChallengeShopper`, `PresentToShopper` → Declined `requires_action`:
-//!   we charge without the shopper, so we cannot redirect or authenticate; nothing is authorised.
+//! - `RedirectShopper`, `IdentifyShopper`, `ChallengeShopper`, `PresentToShopper` → RequiresAction with the
+//!   response's `action` (its `type`, and `url` for a redirect): the shopper must act before anything is
+//!   authorised, which the merchant's checkout does with Adyen's `/payments/details` ("Handle the action",
+//!   https://docs.adyen.com/online-payments/build-your-integration/advanced-flow/#handle-the-action).
+//!
+//! The Management API (`management-test.adyen.com`) is not called: `/paymentMethods` already proves that
+//! the key may use the merchant account (error 901 otherwise), so no setting names its base URL.
 //! - Anything else (`PartiallyAuthorised`, which we never ask for, or an undocumented code) → Ambiguous.
 
 pub mod transformers;
@@ -37,7 +43,7 @@ use serde::Serialize;
 use self::transformers::{ErrorBody, PaymentMethodsRequest, PaymentRequest, PaymentResponse, decline_code};
 use super::transport::{self, CallKind, header, read_body, retry_after, send_failure};
 use super::{
-    Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, PspConnector, PspCredentials,
+    Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, NextAction, PspConnector, PspCredentials,
     VerifiedAccount,
 };
 use crate::psp::{PspKind, PspMode};
@@ -159,13 +165,17 @@ impl PspConnector for AdyenConnector {
             .payment_method
             .as_deref()
             .ok_or_else(|| invalid("Adyen charges need a stored payment method id".into()))?;
+        // A token is found by the pair (shopperReference, storedPaymentMethodId): nothing else will do.
+        let shopper_reference = request.customer.as_deref().ok_or_else(|| {
+            invalid("Adyen charges a stored payment method only with the shopperReference it was stored under".into())
+        })?;
         // An amount Adyen cannot represent exactly is refused before anything is sent.
-        let body = PaymentRequest::new(request, merchant_account, token, request.amount.currency.code()).map_err(
-            |refusal| ConnectorError::NotProcessed {
-                reason: format!("Adyen: {refusal}; nothing was sent"),
-                retry_after: None,
-            },
-        )?;
+        let body =
+            PaymentRequest::new(request, merchant_account, token, shopper_reference, request.amount.currency.code())
+                .map_err(|refusal| ConnectorError::NotProcessed {
+                    reason: format!("Adyen: {refusal}; nothing was sent"),
+                    retry_after: None,
+                })?;
         let answer =
             self.post(credentials, &base, "payments", &body, Some(&request.idempotency_key), CallKind::Charge).await?;
         let key = credentials.api_key.expose_secret();
@@ -218,6 +228,20 @@ fn outcome_of(payment: PaymentResponse) -> Result<ChargeOutcome, ConnectorError>
                 });
             }
         },
+        // "Refusal reasons" (https://docs.adyen.com/development-resources/refusal-reasons): 38 "Authentication
+        // required", the issuer's soft decline of a charge without the shopper. The remedy is the shopper
+        // authenticating, not another card or PSP.
+        "Refused" if payment.refusal_reason_code.as_deref() == Some("38") => ChargeOutcome::RequiresAction {
+            psp_reference,
+            next_action: NextAction {
+                kind: "authentication_required".into(),
+                url: None,
+                description: "The card's issuer requires the shopper to authenticate this payment, which cannot \
+                              happen without them. Ask the shopper to pay again on your checkout (on-session). \
+                              Nothing was charged."
+                    .into(),
+            },
+        },
         "Refused" => declined(
             payment
                 .refusal_reason
@@ -229,10 +253,20 @@ fn outcome_of(payment: PaymentResponse) -> Result<ChargeOutcome, ConnectorError>
         ),
         "Error" => declined("error".into(), refusal()),
         "Cancelled" => declined("cancelled".into(), refusal()),
-        "RedirectShopper" | "IdentifyShopper" | "ChallengeShopper" | "PresentToShopper" => declined(
-            "requires_action".into(),
-            format!("Adyen asked for shopper action ({result_code}), which an off-session charge cannot do"),
-        ),
+        "RedirectShopper" | "IdentifyShopper" | "ChallengeShopper" | "PresentToShopper" => {
+            let action = payment.action.as_ref();
+            ChargeOutcome::RequiresAction {
+                psp_reference,
+                next_action: NextAction {
+                    kind: action.and_then(|action| action.kind.clone()).unwrap_or_else(|| result_code.to_owned()),
+                    url: action.and_then(|action| action.url.clone()),
+                    description: format!(
+                        "Adyen asks for the shopper ({result_code}): hand the action to your checkout (Adyen's \
+                         Drop-in or Components handle it, then /payments/details). Nothing was charged."
+                    ),
+                },
+            }
+        }
         other => {
             return Err(ConnectorError::Ambiguous { reason: format!("Adyen answered resultCode {other:?}") });
         }
@@ -269,6 +303,8 @@ mod tests {
             order_id: "order-1".into(),
             payment_id: "pay_1".into(),
             idempotency_key: format!("{code}-{amount_minor}"),
+            customer: Some("shopper-1".into()),
+            off_session: true,
             return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::new(),
         }

@@ -57,6 +57,14 @@ pub struct ChargeRequest {
     /// A PSP payment method reference (Stripe `pm_…`, an Adyen stored payment method id, a sandbox test
     /// card number). `None` uses the connector's test default where one exists (test mode only).
     pub payment_method: Option<String>,
+    /// The PSP's customer the payment method is stored under: Stripe's `customer` (`cus_…`; a PaymentMethod
+    /// attached to a Customer is refused without it), Adyen's `shopperReference` (a token works only under
+    /// the reference it was stored with).
+    pub customer: Option<String>,
+    /// No shopper is present to authenticate (order payments from the queue): Stripe `off_session=true`,
+    /// Adyen `shopperInteraction: ContAuth`. A card that needs authentication then comes back as
+    /// [`ChargeOutcome::RequiresAction`] rather than a challenge nobody can answer.
+    pub off_session: bool,
     /// The merchant's order id, sent to the PSP as metadata / reference.
     pub order_id: String,
     /// Pivota's payment id, sent as metadata / merchant reference.
@@ -72,8 +80,35 @@ pub struct ChargeRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ChargeOutcome {
-    Succeeded { psp_reference: String },
-    Declined { psp_reference: Option<String>, decline_code: String, message: String },
+    Succeeded {
+        psp_reference: String,
+    },
+    Declined {
+        psp_reference: Option<String>,
+        decline_code: String,
+        message: String,
+    },
+    /// Not charged: the shopper must act first (authenticate the card with 3-D Secure, or follow a
+    /// redirect). Nothing moved; the merchant brings the shopper back with [`NextAction`].
+    RequiresAction {
+        psp_reference: Option<String>,
+        next_action: NextAction,
+    },
+}
+
+/// What must happen before a payment that requires action can complete, as the PSP said it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NextAction {
+    /// The PSP's own name for the step: Stripe's `next_action.type` (`use_stripe_sdk`, `redirect_to_url`)
+    /// or `authentication_required` (an off-session charge the issuer wants authenticated); Adyen's
+    /// `action.type` (`threeDS2`, `redirect`) or its `resultCode`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where to send the shopper, when the PSP gave an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// What the merchant does next, in words.
+    pub description: String,
 }
 
 /// A completed call to the PSP.
@@ -119,9 +154,6 @@ pub struct ConnectorSettings {
     /// `PIVOTA_ADYEN_CHECKOUT_BASE`: overrides the Checkout API base derived from the environment
     /// (`https://checkout-test.adyen.com` or `https://{prefix}-checkout-live.adyenpayments.com/checkout`).
     pub adyen_checkout_base: Option<String>,
-    /// `PIVOTA_ADYEN_MANAGEMENT_BASE`: overrides the Management API base
-    /// (`https://management-test.adyen.com` or `https://management-live.adyen.com`).
-    pub adyen_management_base: Option<String>,
     /// Total time one PSP call may take before it counts as ambiguous.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
@@ -132,7 +164,6 @@ impl ConnectorSettings {
         Self {
             stripe_api_base: lookup("PIVOTA_STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
             adyen_checkout_base: lookup("PIVOTA_ADYEN_CHECKOUT_BASE"),
-            adyen_management_base: lookup("PIVOTA_ADYEN_MANAGEMENT_BASE"),
             request_timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(3),
         }

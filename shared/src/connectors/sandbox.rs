@@ -120,6 +120,8 @@ mod tests {
             order_id: "order-1".into(),
             payment_id: "pay_1".into(),
             idempotency_key: key.into(),
+            customer: None,
+            off_session: false,
             return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::new(),
         }

@@ -22,10 +22,17 @@
 //! later, which Stripe reports asynchronously (a webhook), like a dispute. Declined would let routing charge
 //! another PSP (a double charge); Ambiguous would have us retry with the same key, which only replays the
 //! same `processing` answer. (The domain has no "pending" outcome yet; see the report.) `requires_capture`
-//! (authorised, not expected with automatic capture) → Succeeded. `requires_action` → Declined
-//! `requires_action`: the card wants 3-D Secure, which an off-session server charge cannot do; no money
-//! moves. `requires_payment_method`, `requires_confirmation`, `canceled` → Declined. Any other status is
-//! not in Stripe's documented set → Ambiguous.
+//! (authorised, not expected with automatic capture) → Succeeded. `requires_action` → RequiresAction with
+//! Stripe's `next_action` (the shopper must authenticate, e.g. 3-D Secure through Stripe.js
+//! `handleNextAction`); no money moves. `requires_payment_method`, `requires_confirmation`, `canceled` →
+//! Declined. Any other status is not in Stripe's documented set → Ambiguous.
+//!
+//! Off-session charges (`off_session=true`) that the issuer wants authenticated fail with a 402
+//! `card_error` whose code is `authentication_required` and leave the PaymentIntent in
+//! `requires_payment_method` ("Charge the saved payment method later",
+//! https://docs.stripe.com/payments/save-during-payment; "Decline codes",
+//! https://docs.stripe.com/declines/codes): → RequiresAction `authentication_required`, since the remedy is
+//! the shopper authenticating on-session, not another card.
 //!
 //! The API key travels only in the `Authorization` header. Stripe's messages are passed through
 //! [`transformers::redact_keys`] before they reach an error.
@@ -38,14 +45,21 @@ use secrecy::ExposeSecret;
 use self::transformers::{Balance, ErrorObject, PaymentIntent};
 use super::transport::{CallKind, header, idempotency_key, read_body, retry_after, send_failure};
 use super::{
-    Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, PspConnector, PspCredentials,
+    Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, NextAction, PspConnector, PspCredentials,
     VerifiedAccount,
 };
 use crate::psp::{PspKind, PspMode};
 
 /// The API version every request pins (`Stripe-Version`), so an account's default version cannot change the
-/// shapes we parse. The current version per "API versioning" (https://docs.stripe.com/api-versions).
-pub const API_VERSION: &str = "2026-09-30.endive";
+/// shapes we parse ("API versioning", https://docs.stripe.com/api-versions). It is the version of the
+/// `stripe` package (16.1.0, pinned in `infra/scripts/lib.sh`) whose parameter definitions our requests are
+/// checked against (`infra/contract/vendor_requests.py`).
+pub const API_VERSION: &str = "2026-10-28.endive";
+
+/// The next step after an off-session `authentication_required`.
+const AUTHENTICATION_REQUIRED: &str = "The card's issuer requires the shopper to authenticate this payment, \
+     which cannot happen without them. Ask the shopper to pay again on your checkout (on-session), where they \
+     can authenticate. Nothing was charged.";
 
 pub struct StripeConnector {
     http: reqwest::Client,
@@ -137,6 +151,17 @@ impl PspConnector for StripeConnector {
                 })?;
                 charge(outcome_of(intent, key)?)
             }
+            402 if error().code.as_deref() == Some("authentication_required") => {
+                let error = error();
+                charge(ChargeOutcome::RequiresAction {
+                    psp_reference: error.payment_intent.as_ref().map(|intent| intent.id.clone()),
+                    next_action: NextAction {
+                        kind: "authentication_required".into(),
+                        url: None,
+                        description: AUTHENTICATION_REQUIRED.into(),
+                    },
+                })
+            }
             402 => {
                 let error = error();
                 let decline_code =
@@ -176,10 +201,22 @@ fn outcome_of(intent: PaymentIntent, key: &str) -> Result<ChargeOutcome, Connect
             tracing::warn!(payment_intent = %intent.id, "Stripe PaymentIntent is processing; treated as succeeded");
             ChargeOutcome::Succeeded { psp_reference: intent.id }
         }
-        "requires_action" => declined(
-            "requires_action",
-            "the card requires customer authentication (3-D Secure), which an off-session charge cannot complete",
-        ),
+        "requires_action" => {
+            let action = intent.next_action.as_ref();
+            ChargeOutcome::RequiresAction {
+                next_action: NextAction {
+                    kind: action.map_or_else(|| "requires_action".to_owned(), |action| action.kind.clone()),
+                    url: action.and_then(|action| action.redirect_to_url.as_ref()?.url.clone()),
+                    description: format!(
+                        "The shopper must authenticate this payment: complete PaymentIntent {} on your checkout \
+                         with Stripe.js handleNextAction (its client secret comes from Stripe with your key). \
+                         Nothing was charged.",
+                        intent.id
+                    ),
+                },
+                psp_reference: Some(intent.id),
+            }
+        }
         "requires_payment_method" => {
             let error = intent.last_payment_error.as_ref();
             let code = error.and_then(|error| error.decline_code.clone().or_else(|| error.code.clone()));
@@ -227,6 +264,8 @@ mod tests {
             order_id: "order-1".into(),
             payment_id: "pay_1".into(),
             idempotency_key: format!("{code}-{amount_minor}"),
+            customer: None,
+            off_session: false,
             return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::new(),
         }

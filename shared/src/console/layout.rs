@@ -204,6 +204,7 @@ pub fn badge(status: &str) -> Markup {
         | "pending"
         | "received"
         | "awaiting_payment_method"
+        | "requires_action"
         | "syncing" => "wait",
         "rejected" | "error" | "failed" | "declined" | "revoked" | "disconnected" | "expired" | "suspended"
         | "not_chargeable" => "bad",

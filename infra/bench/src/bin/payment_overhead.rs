@@ -93,6 +93,8 @@ async fn measure(base: &str, payments: usize) -> (Vec<Duration>, Vec<Duration>) 
             order_id: format!("order-{n}"),
             payment_id: format!("pay_{n}"),
             idempotency_key: format!("direct-{n}"),
+            customer: None,
+            off_session: false,
             metadata: BTreeMap::new(),
             return_url: "http://127.0.0.1/console".into(),
         };

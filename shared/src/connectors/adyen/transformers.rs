@@ -14,9 +14,6 @@ use crate::connectors::ChargeRequest;
 use crate::connectors::minor_units::{AmountRefusal, psp_amount};
 use crate::psp::PspKind;
 
-/// The metadata key whose value, when present, is sent as `shopperReference`.
-pub const SHOPPER_REFERENCE_METADATA_KEY: &str = "shopper_reference";
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentMethodsRequest<'a> {
@@ -40,9 +37,10 @@ pub struct StoredCard<'a> {
 }
 
 /// `POST /payments` with a token. Adyen's token guide: later payments with a token carry the token's
-/// `shopperReference`, `shopperInteraction: ContAuth` (shopper not present) and the same
-/// `recurringProcessingModel` as the contract; `UnscheduledCardOnFile` is its model for charges on a non-fixed
-/// schedule.
+/// `shopperReference` (the one it was stored under: a token is found by the pair), and the interaction:
+/// - no shopper present (order payments): `shopperInteraction: ContAuth` with
+///   `recurringProcessingModel: UnscheduledCardOnFile`, Adyen's model for charges on a non-fixed schedule;
+/// - the shopper present (a one-click payment): `Ecommerce` with `CardOnFile`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentRequest<'a> {
@@ -59,13 +57,13 @@ pub struct PaymentRequest<'a> {
 }
 
 impl<'a> PaymentRequest<'a> {
-    /// The token's `shopperReference` is the one it was stored under, so it must come from the caller
-    /// (`metadata["shopper_reference"]`); without one we send the order id, which only works for tokens
-    /// stored under it (and for the local fake). An amount Adyen cannot represent exactly is refused.
+    /// `shopper_reference` is the caller's `customer` (there is no default: a token only works under the
+    /// reference it was stored with). An amount Adyen cannot represent exactly is refused.
     pub fn new(
         request: &'a ChargeRequest,
         merchant_account: &'a str,
         token: &'a str,
+        shopper_reference: &'a str,
         currency: &'a str,
     ) -> Result<Self, AmountRefusal> {
         let value = psp_amount(PspKind::Adyen, &request.amount)?;
@@ -74,16 +72,16 @@ impl<'a> PaymentRequest<'a> {
         // order id may be longer, and the full one is in `reference`'s payment.
         metadata.insert("order_id".into(), request.order_id.chars().take(80).collect());
         metadata.insert("payment_id".into(), request.payment_id.clone());
-        let shopper_reference =
-            request.metadata.get(SHOPPER_REFERENCE_METADATA_KEY).map_or(request.order_id.as_str(), String::as_str);
+        let (shopper_interaction, recurring_processing_model) =
+            if request.off_session { ("ContAuth", "UnscheduledCardOnFile") } else { ("Ecommerce", "CardOnFile") };
         Ok(Self {
             amount: Amount { value, currency },
             reference: &request.payment_id,
             merchant_account,
             payment_method: StoredCard { kind: "scheme", stored_payment_method_id: token },
             shopper_reference,
-            shopper_interaction: "ContAuth",
-            recurring_processing_model: "UnscheduledCardOnFile",
+            shopper_interaction,
+            recurring_processing_model,
             metadata,
             return_url: &request.return_url,
         })
@@ -101,6 +99,19 @@ pub struct PaymentResponse {
     pub refusal_reason: Option<String>,
     #[serde(default)]
     pub refusal_reason_code: Option<String>,
+    /// What the shopper must do, with `RedirectShopper`, `IdentifyShopper`, `ChallengeShopper`….
+    #[serde(default)]
+    pub action: Option<Action>,
+}
+
+/// `PaymentResponse.action` (one of the `Checkout…Action` schemas): every variant has `type`; redirects
+/// carry `url`.
+#[derive(Debug, Deserialize)]
+pub struct Action {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// Adyen's error body: `{"status", "errorCode", "message", "errorType", "pspReference"}`.
@@ -164,11 +175,16 @@ mod tests {
             order_id: "order-1".into(),
             payment_id: "pay_1".into(),
             idempotency_key: "k".into(),
+            customer: None,
+            off_session: false,
             return_url: "https://pivota.example/console".into(),
-            metadata: BTreeMap::from([(SHOPPER_REFERENCE_METADATA_KEY.into(), "shopper-9".into())]),
+            metadata: BTreeMap::new(),
         };
-        let body = serde_json::to_value(PaymentRequest::new(&request, "AcmeECOM", "8415718415172204", "EUR").unwrap())
-            .unwrap();
+        let request = ChargeRequest { off_session: true, ..request };
+        let body = serde_json::to_value(
+            PaymentRequest::new(&request, "AcmeECOM", "8415718415172204", "shopper-9", "EUR").unwrap(),
+        )
+        .unwrap();
         assert_eq!(body["amount"], serde_json::json!({ "value": 1000, "currency": "EUR" }));
         assert_eq!(body["reference"], "pay_1");
         assert_eq!(body["merchantAccount"], "AcmeECOM");
@@ -180,6 +196,15 @@ mod tests {
         assert_eq!(body["shopperInteraction"], "ContAuth");
         assert_eq!(body["recurringProcessingModel"], "UnscheduledCardOnFile");
         assert_eq!(body["metadata"]["order_id"], "order-1");
+        let on_session = ChargeRequest { off_session: false, ..request };
+        let body = serde_json::to_value(
+            PaymentRequest::new(&on_session, "AcmeECOM", "8415718415172204", "shopper-9", "EUR").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (body["shopperInteraction"].as_str(), body["recurringProcessingModel"].as_str()),
+            (Some("Ecommerce"), Some("CardOnFile"))
+        );
     }
 
     #[test]
@@ -196,12 +221,14 @@ mod tests {
             order_id: "order-1".into(),
             payment_id: "pay_1".into(),
             idempotency_key: "k".into(),
+            customer: None,
+            off_session: false,
             return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::new(),
         };
         let clp = request(5000, "CLP");
-        assert_eq!(PaymentRequest::new(&clp, "AcmeECOM", "token", "CLP").unwrap().amount.value, 500_000);
+        assert_eq!(PaymentRequest::new(&clp, "AcmeECOM", "token", "shopper-1", "CLP").unwrap().amount.value, 500_000);
         let cve = request(1234, "CVE");
-        assert_eq!(PaymentRequest::new(&cve, "AcmeECOM", "token", "CVE").unwrap_err().field, "amount");
+        assert_eq!(PaymentRequest::new(&cve, "AcmeECOM", "token", "shopper-1", "CVE").unwrap_err().field, "amount");
     }
 }

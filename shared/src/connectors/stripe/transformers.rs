@@ -18,6 +18,11 @@ pub const TEST_PAYMENT_METHOD: &str = "pm_card_visa";
 /// - `amount` is in Stripe's minor unit of the currency ([`psp_amount`]: 10000 ISK is `1000000`), and
 ///   `currency` is the lowercase ISO code. An amount Stripe cannot represent exactly is refused.
 /// - `confirm=true` creates and confirms in one call.
+/// - `customer` when the payment method belongs to one (Stripe refuses a Customer's PaymentMethod without
+///   it: "The `payment_method` parameter supplied … belongs to the Customer …").
+/// - `off_session=true` when no shopper is present (order payments): the issuer is told so, and a card that
+///   still wants authentication fails with `authentication_required` instead of waiting for a challenge
+///   ("Charge the saved payment method later", https://docs.stripe.com/payments/save-during-payment).
 /// - `automatic_payment_methods[enabled]=true` with `[allow_redirects]=never`: card-like methods only, so
 ///   confirming needs no `return_url` and never ends in a redirect we could not follow.
 /// - Metadata: the request's own keys, then `order_id` and `payment_id`, which win over same-named ones.
@@ -31,6 +36,12 @@ pub fn payment_intent_form(request: &ChargeRequest) -> Result<Vec<(String, Strin
         ("automatic_payment_methods[enabled]".to_owned(), "true".to_owned()),
         ("automatic_payment_methods[allow_redirects]".to_owned(), "never".to_owned()),
     ];
+    if let Some(customer) = &request.customer {
+        form.push(("customer".to_owned(), customer.clone()));
+    }
+    if request.off_session {
+        form.push(("off_session".to_owned(), "true".to_owned()));
+    }
     for (key, value) in &request.metadata {
         if key != "order_id" && key != "payment_id" {
             form.push((format!("metadata[{key}]"), value.clone()));
@@ -52,6 +63,23 @@ pub struct PaymentIntent {
     pub status: String,
     #[serde(default)]
     pub last_payment_error: Option<ErrorObject>,
+    #[serde(default)]
+    pub next_action: Option<StripeNextAction>,
+}
+
+/// `PaymentIntent.next_action`: `type` names the step; `redirect_to_url.url` is where a redirect goes.
+#[derive(Debug, Deserialize)]
+pub struct StripeNextAction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub redirect_to_url: Option<RedirectToUrl>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RedirectToUrl {
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +160,8 @@ mod tests {
             order_id: "order-7".into(),
             payment_id: "pay_7".into(),
             idempotency_key: "k".into(),
+            customer: None,
+            off_session: false,
             return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::from([("order_id".into(), "spoofed".into()), ("channel".into(), "web".into())]),
         };
@@ -142,6 +172,11 @@ mod tests {
         assert_eq!(get("payment_method"), [TEST_PAYMENT_METHOD]);
         assert_eq!(get("metadata[order_id]"), ["order-7"]);
         assert_eq!(get("metadata[channel]"), ["web"]);
+        assert!(get("customer").is_empty() && get("off_session").is_empty());
+        let order_payment = ChargeRequest { customer: Some("cus_9".into()), off_session: true, ..request };
+        let form = payment_intent_form(&order_payment).unwrap();
+        let get = |name: &str| form.iter().filter(|(key, _)| key == name).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+        assert_eq!((get("customer"), get("off_session")), (vec!["cus_9"], vec!["true"]));
     }
 
     #[test]
@@ -152,6 +187,8 @@ mod tests {
             order_id: "order-7".into(),
             payment_id: "pay_7".into(),
             idempotency_key: "k".into(),
+            customer: None,
+            off_session: false,
             return_url: "https://pivota.example/console".into(),
             metadata: BTreeMap::new(),
         };

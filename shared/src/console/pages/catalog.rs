@@ -175,8 +175,16 @@ fn back_to_search(back: &str) -> String {
     format!("{}?{}", url.path(), url.query().unwrap_or_default())
 }
 
-const ORDER_STATUSES: [&str; 7] =
-    ["received", "awaiting_payment_method", "already_paid", "paid", "declined", "failed", "not_chargeable"];
+const ORDER_STATUSES: [&str; 8] = [
+    "received",
+    "awaiting_payment_method",
+    "already_paid",
+    "paid",
+    "declined",
+    "requires_action",
+    "failed",
+    "not_chargeable",
+];
 
 pub async fn orders(ctx: &Ctx<'_>) -> PageResult {
     let merchant_id = ctx.merchant_id()?;
@@ -211,7 +219,11 @@ pub async fn orders(ctx: &Ctx<'_>) -> PageResult {
                             } }
                             td { (money(o["amount"].as_i64(), o["currency"].as_str())) }
                             td { (badge(o["status"].as_str().unwrap_or_default()))
-                                @if let Some(f) = o["failure"].as_str() { br; span.hint { (f) } } }
+                                @if let Some(f) = o["failure"].as_str() { br; span.hint { (f) } }
+                                @if let Some(next) = o["next_action"]["description"].as_str() {
+                                    br; span.next-action { strong { "Next step: " } (next) }
+                                    @if let Some(url) = o["next_action"]["url"].as_str() { " " a href=(url) rel="noopener noreferrer" { "Open" } }
+                                } }
                             td { (badge(o["write_back"].as_str().unwrap_or_default()))
                                 @if let Some(e) = o["write_back_error"].as_str() { br; span.hint { (e) } } }
                             td { @if let Some(r) = o["psp_reference"].as_str() { (o["psp"].as_str().unwrap_or_default()) " " code { (r) } } @else { "—" } }
