@@ -1,7 +1,7 @@
 //! The `kyc-approve` task, as the KYC state machine (or the local runner playing it) invokes it.
 
 use lambda_runtime::Diagnostic;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::error::Error;
@@ -42,9 +42,46 @@ impl From<Error> for TaskError {
     }
 }
 
-pub async fn handle(app: &App, input: KycWaitInput) -> Result<KycTaskOutput, TaskError> {
-    let merchant_id = MerchantId::parse(&input.merchant_id)
-        .ok_or_else(|| TaskError::Fatal(format!("{:?} is not a merchant id", input.merchant_id)))?;
-    let run = onboarding::run_automatic_kyc(app, &merchant_id).await?;
+/// What the state machine passes: the execution's input, and after a caught failure of the checks the
+/// failure (the `Catch`'s `ResultPath: $.failure`, Step Functions' `{"Error", "Cause"}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KycTaskInput {
+    pub merchant_id: String,
+    #[serde(default)]
+    pub wait_seconds: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<TaskFailure>,
+}
+
+/// A failed state's error, as Step Functions hands it to a `Catch`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFailure {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// The checks, or, after they failed for good, the merchant routed to manual review with the reason.
+pub async fn handle_event(app: &App, input: KycTaskInput) -> Result<KycTaskOutput, TaskError> {
+    let merchant_id = parse_merchant_id(&input.merchant_id)?;
+    let run = match &input.failure {
+        None => onboarding::run_automatic_kyc(app, &merchant_id).await?,
+        Some(failure) => {
+            // The cause can be long (a stack of SDK errors); the reason is for an admin to read.
+            let cause: String = failure.cause.chars().take(300).collect();
+            let reason = format!("the automatic KYC checks failed ({}: {cause}); review by hand", failure.error);
+            onboarding::route_to_manual_review(app, &merchant_id, reason).await?
+        }
+    };
     Ok(KycTaskOutput { merchant_id: input.merchant_id, run })
+}
+
+pub async fn handle(app: &App, input: KycWaitInput) -> Result<KycTaskOutput, TaskError> {
+    handle_event(app, KycTaskInput { merchant_id: input.merchant_id, wait_seconds: input.wait_seconds, failure: None })
+        .await
+}
+
+fn parse_merchant_id(raw: &str) -> Result<MerchantId, TaskError> {
+    MerchantId::parse(raw).ok_or_else(|| TaskError::Fatal(format!("{raw:?} is not a merchant id")))
 }

@@ -12,7 +12,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use crate::app::{App, Ports};
 use crate::aws::LazyAws;
 use crate::kyc_task;
-use crate::ports::{KycWaitInput, SystemClock};
+use crate::ports::SystemClock;
 use crate::settings::Settings;
 
 /// Logs as JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` is `JSON`, and at `AWS_LAMBDA_LOG_LEVEL`.
@@ -105,9 +105,9 @@ fn instant_of(deadline_ms: u64) -> std::time::Instant {
 /// Serves the `kyc-approve` task, invoked by the KYC state machine.
 pub async fn serve_kyc_task(app: App) -> Result<(), lambda_http::Error> {
     let app = Arc::new(app);
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<KycWaitInput>| {
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<kyc_task::KycTaskInput>| {
         let app = Arc::clone(&app);
-        async move { kyc_task::handle(&app, event.payload).await.map_err(Diagnostic::from) }
+        async move { kyc_task::handle_event(&app, event.payload).await.map_err(Diagnostic::from) }
     }))
     .await
 }

@@ -62,6 +62,29 @@ pub enum KycRun {
 /// The `kyc-approve` task: runs the automatic checks, unless the merchant was decided meanwhile. The
 /// write is conditional on the version read, so a concurrent admin decision is never overwritten.
 pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<KycRun, Error> {
+    decide_while_pending(app, merchant_id, |merchant| app.settings.kyc_rules.evaluate(merchant, app.clock.now())).await
+}
+
+/// After the automatic checks failed for good (the state machine's `Catch`): a merchant still pending KYC
+/// goes to `manual_review` with `reason`, so no merchant waits in `pending_kyc` unnoticed. A merchant
+/// decided meanwhile is left as it is.
+pub async fn route_to_manual_review(app: &App, merchant_id: &MerchantId, reason: String) -> Result<KycRun, Error> {
+    tracing::warn!(%merchant_id, reason, "automatic KYC failed; routing the merchant to manual review");
+    decide_while_pending(app, merchant_id, |_| {
+        let mut decision = KycDecision::automatic(MerchantStatus::ManualReview, Vec::new(), app.clock.now());
+        decision.reason = Some(reason.clone());
+        decision
+    })
+    .await
+}
+
+/// Applies `decide`'s decision to a merchant still pending KYC, conditional on the version read (a lost
+/// race reads again); a merchant decided meanwhile is left as it is.
+async fn decide_while_pending(
+    app: &App,
+    merchant_id: &MerchantId,
+    decide: impl Fn(&Merchant) -> KycDecision,
+) -> Result<KycRun, Error> {
     let merchants = Merchants::new(app.table.as_ref());
     for _ in 0..MAX_DECISION_ATTEMPTS {
         let Some(mut merchant) = merchants.get(merchant_id).await? else {
@@ -70,7 +93,7 @@ pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<Ky
         if merchant.status != MerchantStatus::PendingKyc {
             return Ok(KycRun::AlreadyDecided { status: merchant.status });
         }
-        let decision = app.settings.kyc_rules.evaluate(&merchant, app.clock.now());
+        let decision = decide(&merchant);
         merchant.apply(decision).map_err(|e| Error::Internal(e.to_string()))?;
         if merchants.save(&merchant).await? {
             info!(%merchant_id, status = merchant.status.as_str(), "automatic KYC decision");

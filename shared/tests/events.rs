@@ -123,6 +123,24 @@ async fn kyc_approve_event_decides_once() {
     assert_eq!(lambda_runtime::Diagnostic::from(error).error_type, "KycTaskError");
 }
 
+/// The state machine's `Catch` invokes kyc-approve again with the failure: a merchant still pending KYC goes
+/// to manual review with the reason; one decided meanwhile is left alone.
+#[tokio::test]
+async fn kyc_approve_failed_event_routes_a_pending_merchant_to_manual_review() {
+    let test = embedded_app(Settings::default()).await;
+    let (id, key) = register(&test).await;
+    let input: kyc_task::KycTaskInput =
+        serde_json::from_str(&event_text("kyc-approve-failed.json").replace(PLACEHOLDER_MERCHANT, &id)).unwrap();
+    let routed = kyc_task::handle_event(&test.app, input.clone()).await.unwrap();
+    assert_eq!(routed.run, KycRun::Decided { status: MerchantStatus::ManualReview });
+    let (_, merchant) = invoke(&test, "merchant-get", "merchant-get.json", &id, &key).await;
+    assert_eq!(merchant["status"], "manual_review", "{merchant}");
+    let reason = merchant["kyc"]["decisions"][0]["reason"].as_str().or(merchant["kyc_decisions"][0]["reason"].as_str());
+    assert!(format!("{merchant}").contains("the automatic KYC checks failed (KycTaskError"), "{merchant} {reason:?}");
+    let again = kyc_task::handle_event(&test.app, input).await.unwrap();
+    assert_eq!(again.run, KycRun::AlreadyDecided { status: MerchantStatus::ManualReview });
+}
+
 #[tokio::test]
 async fn admin_merchants_event_lists_with_the_status_filter() {
     let test = embedded_app(Settings::default()).await;

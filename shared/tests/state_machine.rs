@@ -18,6 +18,7 @@ const TRANSIENT_ERRORS: &[&str] = &[
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
     "TransientError",
 ];
 
@@ -35,7 +36,31 @@ fn the_wait_reads_its_length_from_the_input_and_leads_to_the_task() {
     assert_eq!(wait["SecondsPath"], "$.wait_seconds");
     let task = &asl["States"][wait["Next"].as_str().expect("the Wait has a Next")];
     assert_eq!(task["Type"], "Task");
-    assert_eq!(task["End"], true);
+    assert!(task.get("End").is_none(), "a failure is caught, so the task is not the only way out");
+}
+
+/// A task that fails for good (retries exhausted, or a permanent error) is caught: kyc-approve runs again
+/// with the failure (which moves the merchant to manual review, with the reason), and the execution then
+/// fails with the task's own error, for the failed-executions alarm.
+#[test]
+fn a_failed_task_routes_the_merchant_to_manual_review_then_fails_the_execution() {
+    let asl = definition();
+    let task = &asl["States"]["ApproveKyc"];
+    let catch = &task["Catch"][0];
+    assert_eq!(catch["ErrorEquals"], serde_json::json!(["States.ALL"]));
+    assert_eq!(catch["ResultPath"], "$.failure", "the input is kept, the failure added");
+    let route = &asl["States"][catch["Next"].as_str().unwrap()];
+    assert_eq!(route["Resource"], "arn:aws:states:::lambda:invoke");
+    assert_eq!(route["Parameters"]["FunctionName"], task["Parameters"]["FunctionName"]);
+    assert_eq!(route["Parameters"]["Payload"]["merchant_id.$"], "$.merchant_id");
+    assert_eq!(route["Parameters"]["Payload"]["failure.$"], "$.failure");
+    assert!(route["Retry"][0]["ErrorEquals"].as_array().unwrap().iter().any(|e| e == "TransientError"));
+    let end = &asl["States"][route["Next"].as_str().unwrap()];
+    assert_eq!((end["Type"].as_str(), end["ErrorPath"].as_str()), (Some("Fail"), Some("$.failure.Error")));
+    // What kyc-approve receives deserialises with the failure.
+    let payload = serde_json::json!({"merchant_id": "mer_1", "wait_seconds": 5, "failure": {"Error": "KycTaskError", "Cause": "boom"}});
+    let input: pivota::kyc_task::KycTaskInput = serde_json::from_value(payload).unwrap();
+    assert_eq!(input.failure.map(|f| (f.error, f.cause)), Some(("KycTaskError".into(), "boom".into())));
 }
 
 #[test]
@@ -62,11 +87,14 @@ fn the_task_invokes_kyc_approve_with_the_input_and_retries_transient_errors() {
 }
 
 #[test]
-fn the_sam_substitution_is_the_only_placeholder() {
+fn the_sam_substitutions_are_the_only_placeholders() {
     let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/statemachine/kyc.asl.json"))
         .expect("the ASL file");
-    assert_eq!(raw.matches("${").count(), 1);
-    assert!(raw.contains("${KycApproveFunctionArn}"));
+    let placeholders: std::collections::BTreeSet<&str> =
+        raw.match_indices("${").map(|(at, _)| &raw[at..at + raw[at..].find('}').unwrap() + 1]).collect();
+    assert_eq!(placeholders, ["${KycApproveFunctionArn}", "${Partition}"].into(), "only what SAM substitutes");
+    // The partition is never hard-coded (aws-cn, aws-us-gov).
+    assert!(!raw.contains("arn:aws:"), "{raw}");
     assert!(!moto::kyc_definition("arn").contains("${"));
 }
 

@@ -1,13 +1,15 @@
 //! Plays the KYC state machine locally: the embedded durable timers are the Wait state, and a due timer
 //! invokes the `kyc-approve` handler as the Task would, with the same retry policy as the ASL
-//! (`infra/statemachine/kyc.asl.json`): transient errors retried with exponential backoff, then failed.
+//! (`infra/statemachine/kyc.asl.json`): transient errors retried with exponential backoff; a task that
+//! fails for good routes the merchant to manual review with the reason (the ASL's `Catch`), then fails.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pivota::app::App;
 use pivota::embedded::EmbeddedWorkflow;
-use pivota::kyc_task::{self, TaskError};
+use pivota::kyc_task::{self, KycTaskInput, TaskError, TaskFailure};
+use pivota::ports::WaitStatus;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -40,13 +42,26 @@ async fn fire_due(app: &App, workflow: &EmbeddedWorkflow) -> Result<(), pivota::
             }
             Err(TaskError::Transient(reason)) => {
                 warn!(merchant_id, reason, "kyc-approve task failed transiently; retrying with backoff");
-                workflow.retry_or_fail(&merchant_id, &reason, MAX_ATTEMPTS, BACKOFF).await?;
+                if workflow.retry_or_fail(&merchant_id, &reason, MAX_ATTEMPTS, BACKOFF).await? == WaitStatus::Failed {
+                    route_to_manual_review(app, &merchant_id, "TransientError", &reason).await;
+                }
             }
             Err(TaskError::Fatal(reason)) => {
                 error!(merchant_id, reason, "kyc-approve task failed");
+                route_to_manual_review(app, &merchant_id, "KycTaskError", &reason).await;
                 workflow.retry_or_fail(&merchant_id, &reason, 0, BACKOFF).await?;
             }
         }
     }
     Ok(())
+}
+
+/// The ASL's `Catch`: the task again, with the failure, which moves a merchant still pending KYC to manual
+/// review with the reason.
+async fn route_to_manual_review(app: &App, merchant_id: &str, error: &str, cause: &str) {
+    let failure = TaskFailure { error: error.to_owned(), cause: cause.to_owned() };
+    let input = KycTaskInput { merchant_id: merchant_id.to_owned(), wait_seconds: 0, failure: Some(failure) };
+    if let Err(e) = kyc_task::handle_event(app, input).await {
+        error!(merchant_id, error = %e, "could not route the merchant to manual review after the KYC task failed");
+    }
 }

@@ -75,7 +75,10 @@ async fn provision(args: Args) -> Result<(), String> {
     }
 
     let definition = std::fs::read_to_string(&args.definition).map_err(|e| format!("{}: {e}", args.definition))?;
-    let definition = substitute_definition(&definition, &[("KycApproveFunctionArn", &args.function_arn)]);
+    // The partition is the function ARN's own (`arn:<partition>:lambda:…`).
+    let partition = args.function_arn.split(':').nth(1).unwrap_or("aws");
+    let definition =
+        substitute_definition(&definition, &[("KycApproveFunctionArn", &args.function_arn), ("Partition", partition)]);
     let sfn = aws_sdk_sfn::Client::new(&config);
     let role = "arn:aws:iam::123456789012:role/pivota-kyc-state-machine";
     let state_machine_arn = create_state_machine(&sfn, &args.state_machine, &definition, role)
