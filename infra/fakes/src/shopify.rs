@@ -34,7 +34,10 @@
 //!   https://shopify.dev/docs/apps/build/webhooks/verify-deliveries).
 //!
 //! Not modelled: the userError texts of a second `orderMarkAsPaid` and of deleting an unknown subscription
-//! are not documented; the fake answers plausible ones and the client does not depend on their wording.
+//! are not documented; the fake answers plausible ones and the client does not depend on their wording. The
+//! fake does not validate documents: an unknown root field is an error as on Shopify, but an unknown field
+//! below it answers `null` where Shopify refuses the query ("Field 'x' doesn't exist on type 'Product'"); the
+//! schema contract test catches those instead.
 
 mod catalog;
 mod graphql;
