@@ -25,7 +25,7 @@ mod woocommerce;
 pub use adyen::FakeAdyen;
 pub use custom_store::{CustomWebhook, DEFAULT_CUSTOM_TOKEN, FakeCustomStore};
 pub use failure::FakeFailure;
-pub use shopify::{FakeShop, FakeShopify, FakeWebhookSubscription};
+pub use shopify::{FakeShop, FakeShopify, FakeWebhookSubscription, ReceivedDocument};
 pub use stripe::{FakeStripe, RecordedRequest};
 pub use wix::{DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID, FakeWix};
 pub use woocommerce::{DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FakeWooCommerce, WooWebhook};

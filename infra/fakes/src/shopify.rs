@@ -1,8 +1,21 @@
 //! A stateful fake of Shopify's Admin GraphQL API (`POST /admin/api/{version}/graphql.json`), for what Pivota
-//! calls: `shop`, `products` (and `product` for more variants), `webhookSubscriptionCreate`,
+//! calls: `shop`, `products` (and `product` for more variants), `productsCount`, `webhookSubscriptionCreate`,
 //! `webhookSubscriptions`, `webhookSubscription`, `webhookSubscriptionDelete`, `orderMarkAsPaid`, `order`.
 //!
+//! The objects it answers are shaped as Shopify's published schema: the Admin GraphQL 2025-01 SDL in
+//! `../shared/vendor-specs/shopify-admin-2025-01.graphql` (Shopify's introspection result, see that folder's
+//! README), plus the fields Shopify added since for the 2026-07 version Pivota calls: `WebhookSubscription.uri`
+//! and `WebhookSubscriptionInput.uri` ("webhookSubscriptionCreate and webhookSubscriptionUpdate support all URI
+//! types", https://shopify.dev/changelog/consolidate-webhook-graphql-surfaces;
+//! https://shopify.dev/docs/api/admin-graphql/2026-07/objects/WebhookSubscription). Pivota's own documents
+//! are checked against that schema in `shared/tests/shopify.rs`, from what this fake records
+//! ([`FakeShopify::received_documents`]).
+//!
 //! Wire details reproduced, and where they come from:
+//! - A product's image is its `featuredMedia` (the `Media` interface; "Product",
+//!   https://shopify.dev/docs/api/admin-graphql/2025-01/objects/Product: `featuredImage` is deprecated, "Use
+//!   `featuredMedia` instead."). Inline fragments answer only for their type (`... on MediaImage { image }`
+//!   is `{}` for a video), as GraphQL executes them (https://spec.graphql.org/October2021/#sec-Inline-Fragments).
 //! - `X-Shopify-Access-Token` authenticates; a wrong or missing one is a 401
 //!   `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`.
 //! - The cost bucket ("GraphQL Admin API rate limits",
@@ -21,7 +34,10 @@
 //!   https://shopify.dev/docs/apps/build/webhooks/verify-deliveries).
 //!
 //! Not modelled: the userError texts of a second `orderMarkAsPaid` and of deleting an unknown subscription
-//! are not documented; the fake answers plausible ones and the client does not depend on their wording.
+//! are not documented; the fake answers plausible ones and the client does not depend on their wording. The
+//! fake does not validate documents: an unknown root field is an error as on Shopify, but an unknown field
+//! below it answers `null` where Shopify refuses the query ("Field 'x' doesn't exist on type 'Product'"); the
+//! schema contract test catches those instead.
 
 mod catalog;
 mod graphql;
@@ -128,6 +144,15 @@ struct State {
     subscriptions: BTreeMap<u64, FakeWebhookSubscription>,
     next_subscription: u64,
     orders_marked_paid: Vec<String>,
+    documents: Vec<ReceivedDocument>,
+}
+
+/// A GraphQL request as the fake received it, for contract tests to check against Shopify's schema.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceivedDocument {
+    pub query: String,
+    /// `{}` when the request carried none.
+    pub variables: Value,
 }
 
 impl FakeShopify {
@@ -149,6 +174,7 @@ impl FakeShopify {
             subscriptions: BTreeMap::new(),
             next_subscription: 1_047_000_000,
             orders_marked_paid: Vec::new(),
+            documents: Vec::new(),
         }));
         Mock::given(method("POST"))
             .and(path_regex(r"^/admin/api/(\d{4}-\d{2}|unstable)/graphql\.json$"))
@@ -238,6 +264,11 @@ impl FakeShopify {
 
     pub fn subscriptions(&self) -> Vec<FakeWebhookSubscription> {
         self.lock().subscriptions.values().cloned().collect()
+    }
+
+    /// Every GraphQL document received with its variables, in order (refused and throttled ones included).
+    pub fn received_documents(&self) -> Vec<ReceivedDocument> {
+        self.lock().documents.clone()
     }
 
     /// The order GIDs `orderMarkAsPaid` succeeded for, in order.
@@ -347,6 +378,8 @@ fn graphql_reply(state: &mut State, body: &[u8]) -> ResponseTemplate {
         return json_reply(400, json!({ "errors": { "query": "Required parameter missing or invalid" } }));
     };
     let variables = request.get("variables").cloned().unwrap_or(Value::Null);
+    let received = if variables.is_null() { json!({}) } else { variables.clone() };
+    state.documents.push(ReceivedDocument { query: document.to_owned(), variables: received });
     let operation = match graphql::parse(document, &variables) {
         Ok(operation) => operation,
         Err(reason) => {

@@ -3,7 +3,9 @@
 //!
 //! Product `i` (0-based) is `gid://shopify/Product/{PRODUCT_ID_BASE + i}`, titled `Product {i+1}`, with
 //! `1 + i % 3` variants (`Small`/`Medium`/`Large`, or Shopify's `Default Title` for a single variant); every
-//! tenth product is `DRAFT` and every 25th `ARCHIVED`; every fourth has no image. Variant `j` costs
+//! tenth product is `DRAFT` and every 25th `ARCHIVED`. Its `featuredMedia` (the `Media` interface) is a
+//! `MediaImage`, except that every fourth product has no media and every seventh (of the others) leads with
+//! an `ExternalVideo`, whose preview image is not a product image. Variant `j` costs
 //! `100 + (i * 7919 + j * 104729) % 50000` minor units.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -74,9 +76,7 @@ impl Catalog {
         } else {
             "ACTIVE"
         };
-        let image = (index % 4 != 3).then(
-            || json!({ "url": format!("https://cdn.shopify.com/s/files/1/0000/0001/files/product-{index}.jpg") }),
-        );
+        let media = featured_media(index);
         let updated_at = if self.updated.contains(&index) { "2026-06-01T12:00:00Z" } else { "2026-01-15T10:00:00Z" };
         json!({
             "id": format!("gid://shopify/Product/{id}"),
@@ -84,7 +84,7 @@ impl Catalog {
             "handle": format!("product-{}", index + 1),
             "status": status,
             "updatedAt": updated_at,
-            "featuredImage": image,
+            "featuredMedia": media,
             "variants": {
                 "pageInfo": {
                     "hasNextPage": end < count,
@@ -116,6 +116,34 @@ impl Catalog {
             "price": self.price(index, variant),
             "inventoryQuantity": ((index * 13 + variant * 5) % 40) as i64,
         })
+    }
+}
+
+/// Product `index`'s featured media, shaped as the 2025-01 schema's `MediaImage` (`image: Image`) and
+/// `ExternalVideo` (both have the `Media` interface's `id`, `alt`, `mediaContentType`, `status`, `preview`).
+fn featured_media(index: usize) -> Value {
+    let image = |name: &str| json!({ "url": format!("https://cdn.shopify.com/s/files/1/0000/0001/files/{name}.jpg") });
+    let id = 30_000_000_000 + index as u64;
+    match (index % 4, index % 7) {
+        (3, _) => Value::Null,
+        (_, 6) => json!({
+            "__typename": "ExternalVideo",
+            "id": format!("gid://shopify/ExternalVideo/{id}"),
+            "alt": "",
+            "mediaContentType": "EXTERNAL_VIDEO",
+            "status": "READY",
+            "preview": { "image": image(&format!("video-{index}-preview")), "status": "READY" },
+            "host": "YOUTUBE",
+        }),
+        _ => json!({
+            "__typename": "MediaImage",
+            "id": format!("gid://shopify/MediaImage/{id}"),
+            "alt": format!("Product {}", index + 1),
+            "mediaContentType": "IMAGE",
+            "status": "READY",
+            "preview": { "image": image(&format!("product-{index}")), "status": "READY" },
+            "image": image(&format!("product-{index}")),
+        }),
     }
 }
 

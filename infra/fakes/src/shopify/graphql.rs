@@ -1,10 +1,12 @@
-//! Just enough GraphQL for the fake: parse an operation (fields, aliases, arguments with variables),
-//! price it the way Shopify does, and trim an answer to what was selected.
+//! Just enough GraphQL for the fake: parse an operation (fields, aliases, arguments with variables, inline
+//! fragments `... on Type { … }`), price it the way Shopify does, and trim an answer to what was selected.
 //!
 //! Cost rules ("GraphQL Admin API rate limits", "Cost calculation",
 //! https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits): scalars and enums 0, objects 1,
-//! mutations 10, connections 2 plus `first` × the cost of a node. The requested cost uses `first`; the
-//! actual cost counts the nodes returned.
+//! interfaces and unions the maximum of their possible selections, mutations 10, connections 2 plus
+//! `first` × the cost of a node. The requested cost uses `first`; the actual cost counts the nodes returned.
+//! An inline fragment's fields join the enclosing selection, marked with their type; the requested cost
+//! adds them up, which is that maximum for the single fragment per field that Pivota's documents use.
 
 use serde_json::{Map, Value};
 
@@ -26,6 +28,8 @@ pub(crate) struct Field {
     pub name: String,
     pub args: Vec<(String, Value)>,
     pub selection: Vec<Field>,
+    /// The type condition of the inline fragment the field was selected in: answered only for that type.
+    pub on: Option<String>,
 }
 
 impl Field {
@@ -52,6 +56,7 @@ enum Token {
     Name(String),
     Str(String),
     Num(String),
+    Spread,
 }
 
 fn tokenize(source: &str) -> Result<Vec<Token>, String> {
@@ -63,6 +68,12 @@ fn tokenize(source: &str) -> Result<Vec<Token>, String> {
                 chars.next();
             }
             '#' => while chars.next().is_some_and(|c| c != '\n') {},
+            '.' => {
+                for _ in 0..3 {
+                    chars.next().filter(|&c| c == '.').ok_or("expected `...`")?;
+                }
+                tokens.push(Token::Spread);
+            }
             '{' | '}' | '(' | ')' | '[' | ']' | ':' | '!' | '$' | '=' | '@' => {
                 tokens.push(Token::Punct(c));
                 chars.next();
@@ -172,6 +183,18 @@ impl Parser<'_> {
         self.expect('{')?;
         let mut fields = Vec::new();
         while !self.eat('}') {
+            if self.peek() == Some(&Token::Spread) {
+                self.next()?;
+                if self.name()? != "on" {
+                    return Err("only inline fragments with a type condition are supported".into());
+                }
+                let on = self.name()?;
+                for mut field in self.selection()? {
+                    field.on.get_or_insert_with(|| on.clone());
+                    fields.push(field);
+                }
+                continue;
+            }
             let mut name = self.name()?;
             let mut alias = None;
             if self.eat(':') {
@@ -187,7 +210,7 @@ impl Parser<'_> {
                 }
             }
             let selection = if self.peek() == Some(&Token::Punct('{')) { self.selection()? } else { Vec::new() };
-            fields.push(Field { alias, name, args, selection });
+            fields.push(Field { alias, name, args, selection, on: None });
         }
         Ok(fields)
     }
@@ -254,7 +277,12 @@ fn field_cost(field: &Field, data: Option<&Value>) -> u64 {
         return 0;
     }
     let children = |selection: &[Field], data: Option<&Value>| -> u64 {
-        selection.iter().map(|child| field_cost(child, data.map(|data| &data[child.key()]))).sum()
+        selection
+            .iter()
+            // A fragment on another type than the one returned was not answered, so costs nothing.
+            .filter(|child| child.on.is_none() || data.is_none_or(|data| data.get(child.key()).is_some()))
+            .map(|child| field_cost(child, data.map(|data| &data[child.key()])))
+            .sum()
     };
     let Some(first) = field.first() else {
         return match data {
@@ -298,6 +326,9 @@ pub(crate) fn project(value: &Value, selection: &[Field]) -> Value {
         Value::Object(object) => Value::Object(
             selection
                 .iter()
+                .filter(|field| {
+                    field.on.is_none() || object.get("__typename").and_then(Value::as_str) == field.on.as_deref()
+                })
                 .map(|field| {
                     let value = object.get(&field.name).map_or(Value::Null, |value| project(value, &field.selection));
                     (field.key().to_owned(), value)
@@ -317,8 +348,8 @@ mod tests {
     #[test]
     fn prices_connections_by_first_and_by_what_came_back() {
         let document = "query P($after: String) { shop { currencyCode } products(first: 50, after: $after) { \
-            pageInfo { hasNextPage endCursor } nodes { id featuredImage { url } \
-            variants(first: 14) { pageInfo { hasNextPage } nodes { id price } } } } }";
+            pageInfo { hasNextPage endCursor } nodes { id featuredMedia { ... on MediaImage { image { url } } } \
+            variants(first: 13) { pageInfo { hasNextPage } nodes { id price } } } } }";
         let operation = parse(document, &json!({ "after": "abc" })).unwrap();
         assert_eq!(operation.fields[1].arg("after"), Some(&json!("abc")));
         assert_eq!(requested_cost(&operation), 954);
@@ -327,16 +358,35 @@ mod tests {
             "products": {
                 "pageInfo": { "hasNextPage": false, "endCursor": null },
                 "nodes": [
-                    { "id": "1", "featuredImage": null,
-                      "variants": { "pageInfo": { "hasNextPage": false }, "nodes": [{ "id": "v", "price": "1.00" }] } }
+                    { "id": "1", "featuredMedia": null,
+                      "variants": { "pageInfo": { "hasNextPage": false }, "nodes": [{ "id": "v", "price": "1.00" }] } },
+                    { "id": "2", "featuredMedia": { "image": { "url": "https://cdn.example/2.jpg" } },
+                      "variants": { "pageInfo": { "hasNextPage": false }, "nodes": [] } },
+                    { "id": "3", "featuredMedia": {},
+                      "variants": { "pageInfo": { "hasNextPage": false }, "nodes": [] } }
                 ]
             }
         });
-        // shop 1 + products 2 + pageInfo 1 + (product 1 + image 1 + variants 2 + pageInfo 1 + 1 variant).
-        assert_eq!(actual_cost(&operation, &data), 10);
+        // shop 1 + products 2 + pageInfo 1 + (product 1 + media 1 + variants 2 + pageInfo 1 + 1 variant)
+        // + (product 1 + media 1 + image 1 + variants 2 + pageInfo 1) + (a video: product 1 + media 1 + 3).
+        assert_eq!(actual_cost(&operation, &data), 4 + 6 + 6 + 5);
         assert_eq!(requested_cost(&parse("{ products(first: 250) { nodes { id } } }", &json!({})).unwrap()), 252);
+        assert!(parse("{ shop { ...ShopFields } }", &json!({})).is_err());
         let mutation =
             parse("mutation { orderMarkAsPaid(input: { id: \"x\" }) { userErrors { message } } }", &json!({}));
         assert_eq!(requested_cost(&mutation.unwrap()), 10);
+    }
+
+    #[test]
+    fn an_inline_fragment_answers_only_for_its_type() {
+        let operation =
+            parse("{ product { featuredMedia { ... on MediaImage { image { url } } } } }", &json!({})).unwrap();
+        let selection = &operation.fields[0].selection;
+        let image = json!({ "__typename": "MediaImage", "image": { "url": "u" }, "alt": "a" });
+        let video = json!({ "__typename": "Video", "image": { "url": "u" } });
+        let answer = |media: Value| project(&json!({ "featuredMedia": media }), selection);
+        assert_eq!(answer(image), json!({ "featuredMedia": { "image": { "url": "u" } } }));
+        assert_eq!(answer(video), json!({ "featuredMedia": {} }));
+        assert_eq!(answer(Value::Null), json!({ "featuredMedia": null }));
     }
 }

@@ -32,6 +32,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use url::Url;
 
+pub use self::queries::DOCUMENTS;
 use self::queries::*;
 use self::transport::Answer;
 pub use self::wire::{MoneyError, parse_money};
@@ -110,7 +111,7 @@ fn product(
         title: node.title,
         // ACTIVE / DRAFT / ARCHIVED.
         status: node.status.to_ascii_lowercase(),
-        image_url: node.featured_image.map(|image| image.url),
+        image_url: node.featured_media.and_then(|media| media.image).map(|image| image.url),
         updated_at: node.updated_at.and_then(|at| OffsetDateTime::parse(&at, &Rfc3339).ok()),
         variants: variants.into_iter().map(|node| variant(node, currency)).collect::<Result<_, _>>()?,
     })

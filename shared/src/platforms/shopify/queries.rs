@@ -7,10 +7,12 @@
 //! fields). `products(first: 250) { nodes { id } }` requests 2 + 250 × 1 = 252. A single query may not
 //! request more than 1000 (`MAX_COST_EXCEEDED`), whatever the bucket holds.
 //!
-//! The products page, per product: the product 1 + `featuredImage` 1 + `variants(first: M)` (2 + its
-//! `pageInfo` 1 + M × 1) = 5 + M. The page: `shop` 1 + `productsCount` 1 + `products` 2 + its
-//! `pageInfo` 1 + N × (5 + M). With N = 50 and M = 14: 5 + 50 × 19 = **955** ≤ 1000. (M = 14 covers nearly every catalog; a product
-//! with more variants gets its remaining variants in follow-up [`PRODUCT_VARIANTS`] queries.) The page size
+//! The products page, per product: the product 1 + `featuredMedia` 1 + its `image` 1 + `variants(first: M)`
+//! (2 + its `pageInfo` 1 + M × 1) = 6 + M. (`featuredMedia` is the `Media` interface, which costs "the maximum
+//! of possible selections": 1 + the `MediaImage` branch's `image` 1.) The page: `shop` 1 + `productsCount` 1 +
+//! `products` 2 + its `pageInfo` 1 + N × (6 + M). With N = 50 and M = 13: 5 + 50 × 19 = **955** ≤ 1000.
+//! (M = 13 covers nearly every catalog; a product with more variants gets its remaining variants in
+//! follow-up [`PRODUCT_VARIANTS`] queries.) The page size
 //! barely matters for throughput: the actual cost, which is what the bucket keeps, is proportional to the
 //! products and variants returned, so a sync of any size is paced by the shop's restore rate.
 
@@ -19,13 +21,13 @@ use serde::Deserialize;
 /// Products per page (`products(first: N)`).
 pub(super) const PRODUCTS_PER_PAGE: u32 = 50;
 /// Variants read with their product (`variants(first: M)`).
-pub(super) const VARIANTS_PER_PRODUCT: u32 = 14;
+pub(super) const VARIANTS_PER_PRODUCT: u32 = 13;
 /// Variants per follow-up query for a product that has more than [`VARIANTS_PER_PRODUCT`].
 pub(super) const VARIANTS_PER_FOLLOW_UP: u32 = 250;
 
 /// The requested cost of [`PRODUCTS_PAGE`] by the rules above.
 pub(super) const fn products_page_cost(products: u32, variants: u32) -> u32 {
-    1 + 1 + 2 + 1 + products * (1 + 1 + 2 + 1 + variants)
+    1 + 1 + 2 + 1 + products * (1 + 1 + 1 + 2 + 1 + variants)
 }
 
 /// The requested cost of [`PRODUCT_VARIANTS`]: the product 1 + the connection 2 + `pageInfo` 1 + 250 × 1.
@@ -38,13 +40,15 @@ pub(super) const SHOP: &str = "query Shop { shop { name myshopifyDomain currency
 
 /// `productsCount` (2024-04 on; "Unification of count fields") says how many products the shop has, for
 /// the sync's progress; it counts up to 10,000 by default and then says `AT_LEAST`, which is not used.
+/// `featuredImage` is deprecated ("Use `featuredMedia` instead.", 2025-01 schema); the featured media's image
+/// is the same product image. A video or 3D model as featured media has no image here, so no image URL.
 pub(super) const PRODUCTS_PAGE: &str = "query ProductsPage($after: String) { \
     shop { currencyCode } \
     productsCount { count precision } \
     products(first: 50, after: $after) { \
       pageInfo { hasNextPage endCursor } \
-      nodes { id title status updatedAt featuredImage { url } \
-        variants(first: 14) { pageInfo { hasNextPage endCursor } \
+      nodes { id title status updatedAt featuredMedia { ... on MediaImage { image { url } } } \
+        variants(first: 13) { pageInfo { hasNextPage endCursor } \
           nodes { id title sku price inventoryQuantity } } } } }";
 
 pub(super) const PRODUCT_VARIANTS: &str = "query ProductVariants($id: ID!, $after: String) { \
@@ -77,6 +81,20 @@ pub(super) const ORDER_MARK_AS_PAID: &str = "mutation OrderMarkAsPaid($input: Or
 
 pub(super) const ORDER_FINANCIAL_STATUS: &str =
     "query OrderFinancialStatus($id: ID!) { order(id: $id) { id displayFinancialStatus } }";
+
+/// Every document Pivota sends to Shopify. `tests/shopify.rs` validates each against Shopify's published
+/// schema; a document constant left out of this list fails `every_document_is_listed` below.
+pub const DOCUMENTS: &[&str] = &[
+    SHOP,
+    PRODUCTS_PAGE,
+    PRODUCT_VARIANTS,
+    WEBHOOK_SUBSCRIPTION_CREATE,
+    WEBHOOK_SUBSCRIPTIONS,
+    WEBHOOK_SUBSCRIPTION_DELETE,
+    WEBHOOK_SUBSCRIPTION,
+    ORDER_MARK_AS_PAID,
+    ORDER_FINANCIAL_STATUS,
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -143,8 +161,15 @@ pub(super) struct ProductNode {
     #[serde(default)]
     pub updated_at: Option<String>,
     #[serde(default)]
-    pub featured_image: Option<Image>,
+    pub featured_media: Option<FeaturedMedia>,
     pub variants: Connection<VariantNode>,
+}
+
+/// `featuredMedia { ... on MediaImage { image { url } } }`: `{}` when the media is not an image.
+#[derive(Debug, Deserialize)]
+pub(super) struct FeaturedMedia {
+    #[serde(default)]
+    pub image: Option<Image>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,8 +276,33 @@ mod tests {
         assert!(PRODUCT_VARIANTS.contains(&format!("variants(first: {VARIANTS_PER_FOLLOW_UP},")));
         assert_eq!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT), 955);
         assert_eq!(product_variants_cost(VARIANTS_PER_FOLLOW_UP), 254);
+        assert!(PRODUCTS_PAGE.contains("featuredMedia { ... on MediaImage { image { url } } }"));
         // The single-query limit is 1000 points; one more variant per product would break it.
         assert!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT) <= 1000);
         assert!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT + 1) > 1000);
+    }
+
+    /// The names of this file's top-level `&str` constants (the documents: nothing else here is text).
+    fn document_constants(source: &str) -> Vec<&str> {
+        source
+            .lines()
+            .filter(|line| !line.starts_with(' ') && line.contains("const ") && line.contains(": &str"))
+            .filter_map(|line| line.split("const ").nth(1)?.split(':').next())
+            .collect()
+    }
+
+    #[test]
+    fn every_document_is_listed() {
+        let source = include_str!("queries.rs");
+        let listed = source.split("pub const DOCUMENTS: &[&str] = &[").nth(1).and_then(|rest| rest.split("];").next());
+        let listed: Vec<&str> = listed.expect("the DOCUMENTS list").split(',').map(str::trim).collect();
+        let constants = document_constants(source);
+        assert_eq!(constants.len(), DOCUMENTS.len(), "{constants:?}");
+        for name in constants {
+            assert!(listed.contains(&name), "{name} is sent to Shopify but missing from DOCUMENTS");
+        }
+        // The scan itself finds a constant written the usual ways.
+        let example = "pub(super) const SHOP_ID: &str = \"{ shop { id } }\";\nconst X: &[&str] = &[];";
+        assert_eq!(document_constants(example), ["SHOP_ID"]);
     }
 }
