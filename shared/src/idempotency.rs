@@ -19,8 +19,9 @@ use crate::merchant::MerchantId;
 use crate::ports::{Condition, Item, ItemKey, WriteOp};
 use crate::psp::PspKind;
 
-/// How long a claim may run before another request may take it over. Longer than a PSP call's timeout.
-pub const LEASE: Duration = Duration::seconds(60);
+/// How long a claim outlives its request's own deadline before another request may take it over: the
+/// lease is the time the request has left plus this (a request past its deadline has stopped calling PSPs).
+pub const LEASE_SLACK: Duration = Duration::seconds(5);
 /// How long a key is remembered.
 pub const RETENTION: Duration = Duration::hours(24);
 

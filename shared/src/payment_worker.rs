@@ -77,7 +77,7 @@ async fn handle_one(app: &App, record: &SqsMessage, deadline: Instant) -> Option
 async fn pay_with_retries(app: &App, message: &PaymentMessage, deadline: Instant) -> Result<(), Error> {
     let mut backoff = Duration::from_millis(250);
     loop {
-        match pay(app, message).await {
+        match pay(app, message, deadline).await {
             Err(e) if e.is_transient() || matches!(e, Error::BadGateway(_) | Error::StoreUnavailable(_)) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left < DEADLINE_MARGIN + backoff {
@@ -105,11 +105,11 @@ async fn redeliver_after_backoff(app: &App, record: &SqsMessage) {
 }
 
 /// Pays one order (or finishes its write-back). `Err` means: try again later.
-pub async fn pay(app: &App, message: &PaymentMessage) -> Result<(), Error> {
+pub async fn pay(app: &App, message: &PaymentMessage, deadline: Instant) -> Result<(), Error> {
     let merchant_id = MerchantId::parse(&message.merchant_id).ok_or(Error::NotFound("merchant"))?;
     let Some(mut order) = orders::get(app, &merchant_id, &message.order_id).await? else { return Ok(()) };
     match order.status {
-        OrderStatus::Received => charge(app, &merchant_id, &mut order).await?,
+        OrderStatus::Received => charge(app, &merchant_id, &mut order, deadline).await?,
         OrderStatus::Paid if order.write_back != WriteBack::Done => {}
         _ => return Ok(()),
     }
@@ -130,7 +130,7 @@ async fn not_chargeable(app: &App, order: &mut Order, reason: String) -> Result<
     Ok(())
 }
 
-async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Result<(), Error> {
+async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline: Instant) -> Result<(), Error> {
     let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
     if merchant.status != MerchantStatus::Approved {
         let reason = format!("the merchant is {}; its orders are not charged", merchant.status.as_str());
@@ -184,7 +184,9 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Resul
         metadata,
     };
     let key = format!("order-{}-{}", order.store_id, order.external_id);
-    let response = match payments::execute(app, &caller, &key, command).await {
+    // The payment answers before the invocation's margin, and within /payment/execute's own budget.
+    let deadline = (deadline - DEADLINE_MARGIN / 2).min(Instant::now() + app.settings.connectors.payment_budget);
+    let response = match payments::execute(app, &caller, &key, command, deadline).await {
         Ok(response) => response,
         // Nothing about this order can be charged by any routed PSP (its amount, its currency, a test card
         // on a live store): retrying changes nothing, so it is recorded, not retried.

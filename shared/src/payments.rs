@@ -10,7 +10,7 @@
 //! and the response together in one transaction. See `idempotency.rs` for retries and replays.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -170,22 +170,34 @@ impl Payment {
     }
 }
 
-/// Executes a payment, or replays or continues the one already made with this idempotency key.
+/// Kept back from the deadline for storing the outcome after the last PSP call.
+const FINISH_MARGIN: Duration = Duration::from_secs(2);
+/// A PSP is not called with less time than this left: a call cut shorter would only end ambiguous.
+const MIN_PSP_CALL: Duration = Duration::from_secs(1);
+
+/// Executes a payment, or replays or continues the one already made with this idempotency key, answering
+/// by `deadline`: PSP calls are cut to the time left, and the key's lease lasts until the deadline (plus
+/// [`idempotency::LEASE_SLACK`]), so a retry after a lost answer is served soon.
 pub async fn execute(
     app: &App,
     caller: &AuthenticatedMerchant,
     idempotency_key: &str,
     command: PaymentCommand,
+    deadline: Instant,
 ) -> Result<StoredResponse, Error> {
     let merchant_id = &caller.merchant_id;
     let now = app.clock.now();
+    let lease = time::Duration::try_from(deadline.saturating_duration_since(Instant::now())).unwrap_or_default()
+        + idempotency::LEASE_SLACK;
     let fingerprint = command.fingerprint(&app.api_key_hasher().await?);
     let key = idempotency::record_key(merchant_id, caller.mode.into(), idempotency_key);
 
     let item = match app.table.get(&key).await? {
         Some(item) => item,
-        None => match start(app, caller, &key, &command, &fingerprint, now).await? {
-            Some((mut record, mut payment)) => return charge(app, &key, &mut record, &mut payment, &command).await,
+        None => match start(app, caller, &key, &command, &fingerprint, now + lease).await? {
+            Some((mut record, mut payment)) => {
+                return charge(app, &key, &mut record, &mut payment, &command, deadline).await;
+            }
             // Another request claimed the key between our read and our write: decide on its record.
             None => app.table.get(&key).await?.ok_or_else(|| Error::Conflict("retry the request".into()))?,
         },
@@ -193,9 +205,9 @@ pub async fn execute(
     let (mut record, mut payment) =
         match idempotency::on_existing(IdempotencyRecord::from_item(&item)?, &fingerprint, now)? {
             Claim::Replay(response) => return Ok(response),
-            Claim::Resume(record) => resume(app, merchant_id, &key, record, now).await?,
+            Claim::Resume(record) => resume(app, merchant_id, &key, record, now, now + lease).await?,
         };
-    charge(app, &key, &mut record, &mut payment, &command).await
+    charge(app, &key, &mut record, &mut payment, &command, deadline).await
 }
 
 /// Claims a fresh key: the idempotency record and the `processing` payment, in one transaction. `None`
@@ -206,8 +218,9 @@ async fn start(
     key: &ItemKey,
     command: &PaymentCommand,
     fingerprint: &str,
-    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
 ) -> Result<Option<(IdempotencyRecord, Payment)>, Error> {
+    let now = app.clock.now();
     let merchant_id = &caller.merchant_id;
     let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::Unauthenticated)?;
     if merchant.status != MerchantStatus::Approved {
@@ -244,7 +257,7 @@ async fn start(
         payment_id: payment.payment_id.clone(),
         candidates,
         attempt_index: 0,
-        lease_until: Some(now + idempotency::LEASE),
+        lease_until: Some(lease_until),
         response: None,
         created_at: now,
         version: 1,
@@ -267,6 +280,7 @@ async fn resume(
     key: &ItemKey,
     mut record: IdempotencyRecord,
     now: OffsetDateTime,
+    lease_until: OffsetDateTime,
 ) -> Result<(IdempotencyRecord, Payment), Error> {
     let payment_item =
         app.table.get(&payment_key(merchant_id, &record.payment_id)).await?.ok_or_else(|| {
@@ -274,7 +288,7 @@ async fn resume(
         })?;
     let mut payment = Payment::from_item(&payment_item)?;
     record.state = KeyState::InProgress;
-    record.lease_until = Some(now + idempotency::LEASE);
+    record.lease_until = Some(lease_until);
     payment.status = PaymentStatus::Processing;
     payment.updated_at = now;
     let ops = vec![record.update_op(key.clone())?, payment.update_op()?];
@@ -370,11 +384,23 @@ async fn charge(
     record: &mut IdempotencyRecord,
     payment: &mut Payment,
     command: &PaymentCommand,
+    deadline: Instant,
 ) -> Result<StoredResponse, Error> {
     let connections = psp_connections::list(app, &payment.merchant_id).await?;
     let first = record.attempt_index;
     for index in first..record.candidates.len() {
         let psp = record.candidates[index];
+        let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(FINISH_MARGIN);
+        if left < MIN_PSP_CALL {
+            // Out of time before calling this PSP: nothing was sent to it; a retry resumes here.
+            payment.status = PaymentStatus::Failed;
+            payment.psp = None;
+            payment.failure = Some(format!(
+                "the payment ran out of time before {psp} could be asked; nothing was charged by it; retry with \
+                 the same Idempotency-Key"
+            ));
+            return release(app, key, record, payment, index).await;
+        }
         if index != record.attempt_index {
             // Falling back: remember that earlier candidates certainly did not charge, before calling.
             record.attempt_index = index;
@@ -383,7 +409,13 @@ async fn charge(
         }
         let started = Instant::now();
         let result = match connections.iter().find(|c| c.psp == psp && c.mode == payment.mode) {
-            Some(connection) => call_psp(app, connection, payment, command).await?,
+            // A call cut short may have reached the PSP: ambiguous, so only the same PSP is asked again.
+            Some(connection) => match tokio::time::timeout(left, call_psp(app, connection, payment, command)).await {
+                Ok(result) => result?,
+                Err(_) => Err(ConnectorError::Ambiguous {
+                    reason: format!("{psp} did not answer within the payment's time budget"),
+                }),
+            },
             None => {
                 Err(ConnectorError::NotProcessed { reason: format!("{psp} is no longer connected"), retry_after: None })
             }

@@ -19,6 +19,7 @@ fn settings(stripe: &str, adyen: &str) -> ConnectorSettings {
         adyen_checkout_base: Some(adyen.to_owned()),
         request_timeout: Duration::from_millis(700),
         connect_timeout: Duration::from_millis(500),
+        payment_budget: Duration::from_secs(25),
     }
 }
 

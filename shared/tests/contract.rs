@@ -115,3 +115,33 @@ fn the_served_openapi_document_is_the_generated_one() {
         "shared/openapi.json is stale: run PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test contract"
     );
 }
+
+/// `rust-version` is the real minimum: no locked dependency needs a newer compiler. (The language
+/// features we use, let-chains from 1.88, are older; clippy's `incompatible_msrv` checks std APIs.)
+#[test]
+fn rust_version_is_the_real_minimum() {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(repo_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let parse =
+        |v: &str| v.split('.').map(|part| part.parse::<u32>().unwrap()).chain([0, 0]).take(3).collect::<Vec<_>>();
+    let members: BTreeSet<&str> =
+        metadata["workspace_members"].as_array().unwrap().iter().filter_map(|m| m.as_str()).collect();
+    let packages = metadata["packages"].as_array().unwrap();
+    let ours = packages
+        .iter()
+        .find(|p| p["name"] == "pivota-shared")
+        .and_then(|p| p["rust_version"].as_str())
+        .expect("the workspace declares rust-version");
+    let needed = packages
+        .iter()
+        .filter(|p| !members.contains(p["id"].as_str().unwrap()))
+        .filter_map(|p| Some((parse(p["rust_version"].as_str()?), p["name"].as_str().unwrap())))
+        .max()
+        .unwrap();
+    assert_eq!(parse(ours), needed.0, "rust-version {ours}, but {} needs {:?}", needed.1, needed.0);
+}

@@ -36,6 +36,7 @@ on_both_backends!(
     adyen_requests_keep_the_published_contract,
     stripe_requests_keep_the_published_contract,
     a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step,
+    a_payment_answers_within_its_budget_whatever_the_psp_does,
 );
 
 const STRIPE_LIVE_KEY: &str = "sk_live_51PivotaLiveKey00000live";
@@ -49,13 +50,23 @@ struct Setup {
 }
 
 async fn setup(backend: Backend, stripe_base: Option<String>) -> Setup {
+    setup_with(backend, stripe_base, Duration::from_millis(700), Duration::from_secs(25)).await
+}
+
+async fn setup_with(
+    backend: Backend,
+    stripe_base: Option<String>,
+    request_timeout: Duration,
+    payment_budget: Duration,
+) -> Setup {
     let (stripe, adyen) = (FakeStripe::start().await, FakeAdyen::start().await);
     let settings = Settings {
         connectors: ConnectorSettings {
             stripe_api_base: stripe_base.unwrap_or_else(|| stripe.uri()),
             adyen_checkout_base: Some(adyen.uri()),
-            request_timeout: Duration::from_millis(700),
+            request_timeout,
             connect_timeout: Duration::from_millis(500),
+            payment_budget,
         },
         ..Settings::default()
     };
@@ -617,4 +628,30 @@ async fn a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step(
     assert_eq!(status, 402, "{soft_declined}");
     assert_eq!(soft_declined["next_action"]["type"], "authentication_required");
     assert_eq!(s.adyen.charges(), 0);
+}
+
+/// `/payment/execute` answers within its budget (25 s on AWS, inside API Gateway's 30 s; 4 s here) even when
+/// the PSP takes longer than a PSP call may: the payment is `unknown` (the PSP may have charged), its key
+/// is released at once, and the retry asks the same PSP again, which replays its charge.
+async fn a_payment_answers_within_its_budget_whatever_the_psp_does(backend: Backend) {
+    let s = setup_with(backend, None, Duration::from_secs(20), Duration::from_secs(4)).await;
+    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.stripe.fail_next(1, FakeFailure::Delay(Duration::from_secs(6)));
+    let started = std::time::Instant::now();
+    let (status, cut) = s.pay("budget-1", "pm_card_visa").await;
+    let waited = started.elapsed();
+    assert_eq!((status, cut["payment_status"].as_str()), (502, Some("unknown")), "{cut}");
+    assert!(waited < Duration::from_secs(6), "answered only after the PSP did ({waited:?})");
+    assert!(cut["detail"].as_str().unwrap().contains("time budget"), "{cut}");
+    let (status, paid) = s.pay("budget-1", "pm_card_visa").await;
+    assert_eq!((status, paid["payment_id"].as_str()), (200, cut["payment_id"].as_str()), "{paid}");
+    assert_eq!(s.stripe.charges(), 1, "the retry got Stripe's first charge, not a second one");
+
+    // A budget too short to call any PSP: nothing is sent, the payment failed (not unknown), retryable.
+    let s = setup_with(backend, None, Duration::from_secs(20), Duration::from_millis(1500)).await;
+    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    let verified = s.stripe.requests();
+    let (status, failed) = s.pay("budget-2", "pm_card_visa").await;
+    assert_eq!((status, failed["payment_status"].as_str()), (502, Some("failed")), "{failed}");
+    assert_eq!(s.stripe.requests(), verified, "no PSP was asked");
 }

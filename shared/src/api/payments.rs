@@ -31,11 +31,13 @@ use crate::payments::{self, ExecuteRequest, PaymentCommand, PaymentStatus};
     )
 )]
 pub async fn execute(app: &App, req: &Request) -> HandlerResult {
+    // The answer comes within the payment budget (25 s) of the request, whatever the PSPs do.
+    let deadline = std::time::Instant::now() + app.settings.connectors.payment_budget;
     let caller = require_merchant(app, req).await?;
     let idempotency_key =
         payments::parse_idempotency_key(req.headers().get("idempotency-key").map(|v| v.to_str().unwrap_or_default()))?;
     let command = PaymentCommand::parse(json_body::<ExecuteRequest>(req, false)?)?;
-    let stored = payments::execute(app, &caller, &idempotency_key, command).await?;
+    let stored = payments::execute(app, &caller, &idempotency_key, command, deadline).await?;
     let status = StatusCode::from_u16(stored.status).map_err(|e| Error::Internal(e.to_string()))?;
     let body = serde_json::to_string(&stored.body).map_err(|e| Error::Internal(e.to_string()))?;
     let mut response = Response::new(Body::Text(body));

@@ -157,6 +157,8 @@ pub struct ConnectorSettings {
     /// Total time one PSP call may take before it counts as ambiguous.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    /// How long `/payment/execute` may take in all, whatever the PSPs do: 25 s, inside API Gateway's 30 s.
+    pub payment_budget: Duration,
 }
 
 impl ConnectorSettings {
@@ -166,6 +168,7 @@ impl ConnectorSettings {
             adyen_checkout_base: lookup("PIVOTA_ADYEN_CHECKOUT_BASE"),
             request_timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(3),
+            payment_budget: Duration::from_secs(25),
         }
     }
 }
