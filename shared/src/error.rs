@@ -96,6 +96,8 @@ impl From<SecretsError> for Error {
     fn from(error: SecretsError) -> Self {
         match error {
             SecretsError::Transient(e) => Error::Unavailable(format!("secrets: {e}")),
+            // Pivota names every secret afresh; a reused name is a bug, not the caller's fault.
+            e @ SecretsError::NameDeleted(_) => Error::Internal(format!("secrets: {e}")),
             SecretsError::Other(e) => Error::Internal(format!("secrets: {e}")),
         }
     }

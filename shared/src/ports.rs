@@ -255,6 +255,10 @@ pub trait Queue: Send + Sync {
 pub enum SecretsError {
     #[error("transient secrets failure: {0}")]
     Transient(String),
+    /// The name belongs to a deleted secret. Secrets Manager keeps a deleted secret scheduled for
+    /// deletion and refuses its name meanwhile, so callers give every new secret a name of its own.
+    #[error("the secret name {0} belongs to a deleted secret and is not used again")]
+    NameDeleted(String),
     #[error("secrets failure: {0}")]
     Other(String),
 }
@@ -264,7 +268,8 @@ pub trait Secrets: Send + Sync {
     /// Creates the secret, or adds a new current version to it (rotation: the old current version
     /// becomes the previous one). Returns the new version id.
     async fn put(&self, name: &str, value: &SecretString) -> Result<String, SecretsError>;
-    /// The current version, or `None` when there is no such secret.
+    /// The current version, or `None` when there is no such secret (or it was deleted: a secret scheduled
+    /// for deletion reads as absent).
     async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError>;
     /// The version before the current one, if any.
     async fn get_previous(&self, name: &str) -> Result<Option<SecretString>, SecretsError>;

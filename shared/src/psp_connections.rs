@@ -8,9 +8,11 @@
 //! live one, and a payment only ever uses connections of its own mode. The mode is the credentials' own
 //! (Stripe's `sk_test_`/`sk_live_`, Adyen's environment, the sandbox is test), confirmed by the PSP.
 //!
-//! The credentials live in the secret store only (`<namespace>/merchants/<id>/psp/<psp>/<mode>`, one JSON
-//! secret per connection); the item holds the secret's name, the key's last four characters, the mode and
-//! timestamps. Connecting again rotates the secret (a new version) and updates the item.
+//! The credentials live in the secret store only (`<namespace>/merchants/<id>/psp/<psp>/<mode>/<ulid>`, one
+//! JSON secret per connection, named afresh for each new connection: Secrets Manager keeps a deleted
+//! secret's name scheduled for deletion, so a name is never reused); the item holds the secret's name, the
+//! key's last four characters, the mode and timestamps. Connecting again rotates the secret (a new version
+//! of the same secret) and updates the item.
 
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -49,8 +51,14 @@ fn connection_key(merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> Item
     ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("PSP#{psp}#{}", mode.as_str()))
 }
 
-fn secret_name(app: &App, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> String {
-    format!("{}/merchants/{merchant_id}/psp/{psp}/{}", app.settings.secret_namespace, mode.as_str())
+/// A new connection's secret name, never used before.
+fn new_secret_name(app: &App, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> String {
+    format!(
+        "{}/merchants/{merchant_id}/psp/{psp}/{}/{}",
+        app.settings.secret_namespace,
+        mode.as_str(),
+        ulid::Ulid::new()
+    )
 }
 
 fn connection_from(item: &Item) -> Result<PspConnection, Error> {
@@ -216,16 +224,20 @@ pub async fn connect(
         });
     }
 
-    // Secret first, then the item: the item never names a secret that does not exist. A failure between
-    // the two leaves only an unreferenced secret version, replaced by the next connect.
+    // Secret first, then the item: the item never names a secret that does not exist. A rotation adds a
+    // version to the connection's own secret; a new connection gets a secret of its own. A failure between
+    // the two leaves only an unreferenced secret (version), which the item never names.
     let mode = command.credentials.mode;
-    let secret_ref = secret_name(app, merchant_id, psp, mode);
+    let key = connection_key(merchant_id, psp, mode);
+    let existing = app.table.get(&key).await?.as_ref().map(connection_from).transpose()?;
+    let secret_ref = match &existing {
+        Some(connection) => connection.secret_ref.clone(),
+        None => new_secret_name(app, merchant_id, psp, mode),
+    };
     let serialized = serde_json::to_string(&command.credentials).map_err(|e| Error::Internal(e.to_string()))?;
     app.secrets.put(&secret_ref, &serialized.into()).await?;
 
     let now = app.clock.now();
-    let key = connection_key(merchant_id, psp, mode);
-    let existing = app.table.get(&key).await?.as_ref().map(connection_from).transpose()?;
     let connection = PspConnection {
         psp,
         mode: command.credentials.mode,
@@ -282,12 +294,23 @@ pub async fn credentials(app: &App, connection: &PspConnection) -> Result<PspCre
 /// Disconnects the connection of one mode: the item goes first (so nothing charges with it any more), then
 /// the secret. The other mode's connection is untouched.
 pub async fn disconnect(app: &App, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> Result<(), Error> {
-    match app.table.delete(&connection_key(merchant_id, psp, mode), Condition::Exists).await {
+    let key = connection_key(merchant_id, psp, mode);
+    let connection = app
+        .table
+        .get(&key)
+        .await?
+        .as_ref()
+        .map(connection_from)
+        .transpose()?
+        .ok_or(Error::NotFound("PSP connection"))?;
+    match app.table.delete(&key, Condition::VersionIs(connection.version)).await {
         Ok(()) => {}
-        Err(StoreError::ConditionFailed) => return Err(Error::NotFound("PSP connection")),
+        Err(StoreError::ConditionFailed) => {
+            return Err(Error::Conflict("the connection changed concurrently; retry".into()));
+        }
         Err(e) => return Err(e.into()),
     }
-    app.secrets.delete(&secret_name(app, merchant_id, psp, mode)).await?;
+    app.secrets.delete(&connection.secret_ref).await?;
     tracing::info!(%merchant_id, psp = psp.as_str(), mode = mode.as_str(), "PSP disconnected");
     Ok(())
 }

@@ -90,3 +90,47 @@ async fn reserved_attribute_names_never_reach_the_table() {
     assert!(matches!(got, Err(StoreError::Other(_))), "got {got:?}");
     assert_eq!(table.get(&ItemKey::new("P", "S")).await.unwrap(), None);
 }
+
+/// Secrets Manager keeps a deleted secret scheduled for deletion and answers `InvalidRequestException` to
+/// reads and writes of it (moto accepts the writes). With AWS's own answers, served by a stand-in endpoint:
+/// the secret reads as absent, a second delete is done, and writing its name is `NameDeleted`.
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_reads_as_absent_and_its_name_is_refused() {
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let aws = MockServer::start().await;
+    let answer = |message: &str| {
+        ResponseTemplate::new(400)
+            .insert_header("x-amzn-errortype", "InvalidRequestException")
+            .insert_header("content-type", "application/x-amz-json-1.1")
+            .set_body_json(json!({"__type": "InvalidRequestException", "Message": message}))
+    };
+    for (target, message) in [
+        ("GetSecretValue", "You can't perform this operation on the secret because it was marked for deletion."),
+        ("PutSecretValue", "You can't perform this operation on the secret because it was marked for deletion."),
+        (
+            "CreateSecret",
+            "You can't create this secret because a secret with this name is already scheduled for deletion.",
+        ),
+        ("DeleteSecret", "You tried to perform the operation on a secret that's currently marked deleted."),
+    ] {
+        Mock::given(method("POST"))
+            .and(header("x-amz-target", format!("secretsmanager.{target}").as_str()))
+            .respond_with(answer(message))
+            .mount(&aws)
+            .await;
+    }
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .endpoint_url(aws.uri())
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config));
+    assert!(secrets.get("pivota/merchants/m/psp/stripe/test/01").await.unwrap().is_none());
+    assert!(secrets.get_previous("pivota/merchants/m/psp/stripe/test/01").await.unwrap().is_none());
+    secrets.delete("pivota/merchants/m/psp/stripe/test/01").await.unwrap();
+    let put = secrets.put("pivota/merchants/m/psp/stripe/test/01", &"{}".to_owned().into()).await;
+    assert!(matches!(put, Err(SecretsError::NameDeleted(_))), "{put:?}");
+}

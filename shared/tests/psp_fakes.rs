@@ -37,6 +37,7 @@ on_both_backends!(
     stripe_requests_keep_the_published_contract,
     a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step,
     a_payment_answers_within_its_budget_whatever_the_psp_does,
+    a_psp_reconnected_after_a_disconnect_gets_a_secret_of_its_own,
 );
 
 const STRIPE_LIVE_KEY: &str = "sk_live_51PivotaLiveKey00000live";
@@ -654,4 +655,33 @@ async fn a_payment_answers_within_its_budget_whatever_the_psp_does(backend: Back
     let (status, failed) = s.pay("budget-2", "pm_card_visa").await;
     assert_eq!((status, failed["payment_status"].as_str()), (502, Some("failed")), "{failed}");
     assert_eq!(s.stripe.requests(), verified, "no PSP was asked");
+}
+
+/// Secrets Manager keeps a deleted secret's name scheduled for deletion, so a reconnection right after a
+/// disconnection must not write to that name: each new connection's secret has a name of its own (a
+/// rotation adds a version to the same one), and the payment that follows is charged with the new key.
+async fn a_psp_reconnected_after_a_disconnect_gets_a_secret_of_its_own(backend: Backend) {
+    let s = setup(backend, None).await;
+    let connect = || s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY}));
+    let secret_ref = |item: &Option<pivota::ports::Item>| {
+        item.as_ref().and_then(|item| item.attrs.get("secret_ref")?.as_str().map(str::to_owned))
+    };
+    let (status, first) = connect().await;
+    assert_eq!(status, 201, "{first}");
+    let original = secret_ref(&stored_connection(&s).await).expect("the item names its secret");
+    let (status, _) = connect().await;
+    assert_eq!(status, 200, "a rotation");
+    assert_eq!(secret_ref(&stored_connection(&s).await), Some(original.clone()), "a rotation keeps the secret");
+    let (status, _) =
+        call(&s.test.app, "DELETE", &format!("/merchant/{}/psp/stripe", s.id)).bearer(&s.key).send().await;
+    assert_eq!(status, 204);
+    let (status, again) = connect().await;
+    assert_eq!(status, 201, "{again}");
+    let renewed = secret_ref(&stored_connection(&s).await).unwrap();
+    assert_ne!(renewed, original, "a deleted secret's name is never written again");
+    assert_eq!(s.pay("after-reconnect", "pm_card_visa").await.0, 200);
+}
+
+async fn stored_connection(s: &Setup) -> Option<pivota::ports::Item> {
+    partition(&s.test.app, &format!("MERCHANT#{}", s.id)).await.into_iter().find(|item| item.key.sk.starts_with("PSP#"))
 }

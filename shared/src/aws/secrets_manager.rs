@@ -3,6 +3,13 @@
 //!
 //! Secret values only ever travel inside [`SecretString`]; errors carry the service's code and message,
 //! never a request, so a value cannot reach a log through them.
+//!
+//! Deletion ("DeleteSecret", https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html)
+//! schedules the secret for deletion after a recovery window (7 days here, recoverable by an operator with
+//! `RestoreSecret`); meanwhile reads and writes answer `InvalidRequestException` ("…marked for deletion"),
+//! and creating a secret of that name too ("…already scheduled for deletion"). So a deleted secret reads as
+//! absent, a second delete is done, and a put to its name is [`SecretsError::NameDeleted`]: Pivota never
+//! reuses a name (each connection's secret has a name of its own).
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
@@ -13,6 +20,22 @@ use super::sdk_error::{OperationError, code, describe, is_transient};
 use crate::ports::{Secrets, SecretsError};
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
+const INVALID_REQUEST: &str = "InvalidRequestException";
+/// Days a deleted secret can be restored (Secrets Manager's minimum is 7).
+const RECOVERY_WINDOW_DAYS: i64 = 7;
+
+/// `InvalidRequestException` because the secret is scheduled for deletion (AWS's messages say "marked for
+/// deletion", "scheduled for deletion" or "currently marked deleted").
+fn is_scheduled_for_deletion<E: OperationError>(
+    err: &aws_sdk_secretsmanager::error::SdkError<E, aws_sdk_secretsmanager::config::http::HttpResponse>,
+) -> bool {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+    code(err) == Some(INVALID_REQUEST)
+        && err.as_service_error().and_then(ProvideErrorMetadata::message).is_some_and(|message| {
+            let message = message.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+            ["marked for deletion", "scheduled for deletion", "marked deleted"].iter().any(|m| message.contains(m))
+        })
+}
 
 #[derive(Clone, Debug)]
 pub struct SecretsManagerStore {
@@ -40,8 +63,8 @@ impl SecretsManagerStore {
         let result = self.client.get_secret_value().secret_id(self.secret_id(name)).version_stage(stage).send().await;
         match result {
             Ok(output) => Ok(output.secret_string.map(SecretString::from)),
-            // Both "no such secret" and "no version in that stage".
-            Err(err) if code(&err) == Some(NOT_FOUND) => Ok(None),
+            // Both "no such secret" and "no version in that stage"; and a deleted secret still in its window.
+            Err(err) if code(&err) == Some(NOT_FOUND) || is_scheduled_for_deletion(&err) => Ok(None),
             Err(err) => Err(secrets_error("GetSecretValue", &err)),
         }
     }
@@ -65,6 +88,7 @@ impl Secrets for SecretsManagerStore {
         match updated {
             Ok(output) => return version_id(output.version_id),
             Err(err) if code(&err) == Some(NOT_FOUND) => {} // First version: create the secret.
+            Err(err) if is_scheduled_for_deletion(&err) => return Err(SecretsError::NameDeleted(name.to_owned())),
             Err(err) => return Err(secrets_error("PutSecretValue", &err)),
         }
         let created = self
@@ -88,6 +112,7 @@ impl Secrets for SecretsManagerStore {
                 .await
                 .map_err(|err| secrets_error("PutSecretValue", &err))
                 .and_then(|output| version_id(output.version_id)),
+            Err(err) if is_scheduled_for_deletion(&err) => Err(SecretsError::NameDeleted(name.to_owned())),
             Err(err) => Err(secrets_error("CreateSecret", &err)),
         }
     }
@@ -105,12 +130,12 @@ impl Secrets for SecretsManagerStore {
             .client
             .delete_secret()
             .secret_id(self.secret_id(name))
-            .force_delete_without_recovery(true)
+            .recovery_window_in_days(RECOVERY_WINDOW_DAYS)
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if code(&err) == Some(NOT_FOUND) => Ok(()),
+            Err(err) if code(&err) == Some(NOT_FOUND) || is_scheduled_for_deletion(&err) => Ok(()),
             Err(err) => Err(secrets_error("DeleteSecret", &err)),
         }
     }

@@ -70,6 +70,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX kyc_timers_due ON kyc_timers (state, due_ms);
     ",
+    // Deleted secret names, never reused (Secrets Manager keeps a deleted secret scheduled for deletion).
+    "
+    CREATE TABLE secret_tombstones (
+        name       TEXT    PRIMARY KEY,
+        deleted_ms INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// A shared connection. Every adapter holds a clone; the mutex serialises work in this process and

@@ -2,6 +2,9 @@
 //! demotes the old current to previous; older versions are dropped. Values are sealed with AES-256-GCM
 //! under the data directory's key, with the secret's name and version id as associated data, so a
 //! ciphertext copied to another name or version does not open.
+//!
+//! As on Secrets Manager, a deleted secret's name is not used again: it reads as absent, and a put to it
+//! fails ([`SecretsError::NameDeleted`]), as AWS refuses a name scheduled for deletion.
 
 use std::sync::Arc;
 
@@ -73,10 +76,17 @@ impl Secrets for EmbeddedSecrets {
             .seal(value.expose_secret().as_bytes(), &aad(name, &version_id))
             .map_err(|_| SecretsError::Other(format!("could not encrypt secret {name}")))?;
         let (name, created) = (name.to_owned(), epoch_ms(self.clock.now()));
-        let returned_id = version_id.clone();
-        self.db
+        let (returned_id, returned_name) = (version_id.clone(), name.clone());
+        let stored = self
+            .db
             .run(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let deleted: Option<i64> = tx
+                    .query_row("SELECT deleted_ms FROM secret_tombstones WHERE name = ?1", [&name], |r| r.get(0))
+                    .optional()?;
+                if deleted.is_some() {
+                    return Ok::<bool, rusqlite::Error>(false);
+                }
                 tx.execute("DELETE FROM secret_versions WHERE name = ?1 AND stage = 'previous'", [&name])?;
                 tx.execute(
                     "UPDATE secret_versions SET stage = 'previous' WHERE name = ?1 AND stage = 'current'",
@@ -87,9 +97,13 @@ impl Secrets for EmbeddedSecrets {
                      VALUES (?1, ?2, 'current', ?3, ?4, ?5)",
                     params![name, version_id, nonce.as_slice(), ciphertext, created],
                 )?;
-                tx.commit()
+                tx.commit()?;
+                Ok(true)
             })
             .await?;
+        if !stored {
+            return Err(SecretsError::NameDeleted(returned_name));
+        }
         Ok(returned_id)
     }
 
@@ -102,8 +116,20 @@ impl Secrets for EmbeddedSecrets {
     }
 
     async fn delete(&self, name: &str) -> Result<(), SecretsError> {
-        let name = name.to_owned();
-        self.db.run(move |conn| conn.execute("DELETE FROM secret_versions WHERE name = ?1", [&name])).await?;
+        let (name, deleted) = (name.to_owned(), epoch_ms(self.clock.now()));
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let existed = tx.execute("DELETE FROM secret_versions WHERE name = ?1", [&name])? > 0;
+                if existed {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO secret_tombstones (name, deleted_ms) VALUES (?1, ?2)",
+                        params![name, deleted],
+                    )?;
+                }
+                tx.commit()
+            })
+            .await?;
         Ok(())
     }
 }
@@ -117,6 +143,20 @@ mod tests {
         let db = Db::open(&dir.join("pivota.sqlite3")).unwrap();
         let key = Arc::new(SecretKey::load_or_create(dir).unwrap());
         (EmbeddedSecrets::new(db.clone(), key, SharedClock(Arc::new(SystemClock))), db)
+    }
+
+    #[tokio::test]
+    async fn a_deleted_name_is_not_used_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (secrets, _) = open(dir.path());
+        secrets.put("psp/stripe/1", &SecretString::from("a")).await.unwrap();
+        secrets.delete("psp/stripe/1").await.unwrap();
+        let again = secrets.put("psp/stripe/1", &SecretString::from("b")).await;
+        assert!(matches!(again, Err(SecretsError::NameDeleted(_))), "{again:?}");
+        assert!(secrets.get("psp/stripe/1").await.unwrap().is_none());
+        // A name that never held a secret is not a deleted one.
+        secrets.delete("psp/stripe/2").await.unwrap();
+        secrets.put("psp/stripe/2", &SecretString::from("c")).await.unwrap();
     }
 
     #[tokio::test]

@@ -252,6 +252,20 @@ pub async fn secret_delete_is_complete_and_idempotent<F: Fixture>() {
     assert!(fx.secrets().get_previous(&name).await.expect("get_previous").is_none());
 }
 
+pub async fn a_deleted_secret_reads_as_absent<F: Fixture>() {
+    // GIVEN a deleted secret (on AWS: scheduled for deletion for its recovery window; moto does the same)
+    let fx = F::new().await;
+    let name = secret_name();
+    fx.secrets().put(&name, &SecretString::from("a")).await.expect("put");
+    fx.secrets().delete(&name).await.expect("delete");
+
+    // THEN it reads as absent, not as an error, and deleting it again is done
+    assert!(fx.secrets().get(&name).await.expect("a deleted secret reads as absent").is_none());
+    fx.secrets().delete(&name).await.expect("deleting it again is done");
+    // Writing its name again is refused by AWS ("…scheduled for deletion") and by the embedded store;
+    // moto accepts it, so the AWS side of that is shown in aws_adapters.rs with AWS's own answer.
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Workflow: the KYC wait
 // ---------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use pivota::ports::{
     Condition, Index, Item, ItemKey, KycWaitInput, MAX_VISIBILITY_TIMEOUT, PageCursor, Query, QueueError, QueueRef,
-    ReceivedMessage, StoreError, WaitStatus, WriteOp,
+    ReceivedMessage, SecretsError, StoreError, WaitStatus, WriteOp,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -52,6 +52,7 @@ macro_rules! conformance_cases {
             secret_rotation_keeps_the_previous_version,
             unknown_secret_is_none,
             secret_delete_is_complete_and_idempotent,
+            a_deleted_secret_reads_as_absent,
             kyc_wait_started_twice_fires_once,
             kyc_wait_survives_restart_and_completes,
         );
