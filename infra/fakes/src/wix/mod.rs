@@ -19,14 +19,17 @@
 //!   `query.cursorPaging {limit (at most 100), cursor}`, `query.filter` on `id` (`$eq`, `$in`) only, no
 //!   filter next to a cursor; no variants in the answer; `currency` only with `fields: ["CURRENCY"]`;
 //!   amounts are decimal strings; `pagingMetadata {count, cursors.next, hasNext}`, no total.
-//! - Catalog V3 "Get Product", `GET /stores/v3/products/{id}` (…/products-v3/get-product): the product
-//!   with `variantsInfo.variants`; `choices[].optionChoiceNames` only with
+//! - Catalog V3 "Get Product", `GET /stores/v3/products/{id}`
+//!   (https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/products-v3/get-product):
+//!   the product with `variantsInfo.variants`; `choices[].optionChoiceNames` only with
 //!   `fields=VARIANT_OPTION_CHOICE_NAMES`; 404 for a product the site does not have.
 //! - Read-Only Variants "Query Variants", `POST /stores/v3/products/query-variants`
-//!   (…/read-only-variants-v3/query-variants): filter on `productData.productId`, up to 1,000 a call,
-//!   `variantId`, `optionChoices[].optionChoiceNames`, `price.actualPrice.amount`, `productData`.
+//!   (https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/read-only-variants-v3/query-variants):
+//!   filter on `productData.productId`, up to 1,000 a call, `variantId`,
+//!   `optionChoices[].optionChoiceNames`, `price.actualPrice.amount`, `productData`.
 //! - Inventory Items "Query Inventory Items", `POST /stores/v3/inventory-items/query`
-//!   (…/inventory-items-v3/query-inventory-items): filter on `productId`, up to 1,000 a call; an item
+//!   (https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/inventory-items-v3/introduction;
+//!   the path as Wix's `@wix/stores` SDK calls it): filter on `productId`, up to 1,000 a call; an item
 //!   per variant and location with `trackQuantity` and `quantity` (or `inStock`); paging metadata
 //!   `{count, cursors}`.
 //! - The other catalog's API: Wix's V1 query recipe says V3 endpoints on a V1 site "return 428
@@ -34,10 +37,16 @@
 //!   (https://dev.wix.com/docs/api-reference/business-solutions/stores/skills/query-products-catalog-v1).
 //!   What V1 endpoints answer on a V3 site is not documented: the fake answers 428 the same way, and
 //!   428 for catalog calls on a site without Wix Stores (also ours).
-//! - Site Properties, eCommerce "Get Order" and Order Transactions "Add Payment" as before.
+//! - Site Properties "Get Site Properties", `GET /site-properties/v4/properties`
+//!   (https://dev.wix.com/api/rest/business-info/site-properties/properties/get-site-properties);
+//!   eCommerce "Get Order", `GET /ecom/v1/orders/{id}`
+//!   (https://dev.wix.com/docs/rest/business-solutions/e-commerce/orders/orders/get-order); Order
+//!   Transactions "Add Payments", `POST /ecom/v1/payments/orders/{orderId}/add-payment`
+//!   (https://dev.wix.com/docs/rest/business-solutions/e-commerce/order-transactions/add-payments).
 //! - Webhooks ("About the Structure of Webhooks",
-//!   https://dev.wix.com/docs/rest/articles/get-started/webhook-structure): a JWT whose `data` is the
-//!   stringified `{eventType, instanceId, data, identity}`; standardised events' `data` is the
+//!   https://dev.wix.com/docs/rest/articles/get-started/webhook-structure; Catalog V1 "Product Changed",
+//!   https://dev.wix.com/docs/rest/business-solutions/stores/catalog/product-changed): a JWT whose
+//!   `data` is the stringified `{eventType, instanceId, data, identity}`; standardised events' `data` is the
 //!   stringified `{id, entityFqdn, slug, entityId, eventTime, createdEvent | updatedEvent |
 //!   deletedEvent}`; Catalog V1's legacy product events carry `{productId, …}` instead (event types
 //!   from Wix's `@wix/stores` SDK: `com.wix.ecommerce.catalog.api.v1.ProductChanged` and the like).
@@ -302,13 +311,14 @@ impl FakeWix {
     }
 
     /// A Catalog V3 product event (`slug`: `created`, `updated` or `deleted`) for product `i` as the
-    /// site now has it: `wix.stores.catalog.v3.product_<slug>`, the entity as `…AsJson` strings.
+    /// site now has it: `wix.stores.catalog.v3.product_<slug>`, with `createdEvent.entity` or
+    /// `updatedEvent.currentEntity`.
     pub fn sign_v3_product_event(&self, slug: &str, event_id: &str, i: u64) -> String {
         let entity = lock(&self.state).catalog.v3_product(i, false, Some(false));
         let body = match slug {
-            "created" => json!({ "entityAsJson": entity.to_string() }),
-            "updated" => json!({ "currentEntityAsJson": entity.to_string() }),
-            _ => json!({ "movedToTrash": false }),
+            "created" => json!({ "entity": entity }),
+            "updated" => json!({ "currentEntity": entity }),
+            _ => json!({}),
         };
         let event =
             Self::standard_event("wix.stores.catalog.v3.product", slug, event_id, &json!(Self::product_id(i)), body);

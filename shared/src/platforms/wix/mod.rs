@@ -11,11 +11,8 @@
 //! is in `v1.rs`, the V3 catalog in `v3.rs`, webhooks in `webhooks.rs`.
 //!
 //! Other sources (Wix developer docs): "API Keys" / Wix API core headers: `Authorization: <API key>` (no
-//! scheme) and `wix-site-id: <site id>`. Site Properties "Get Site Properties"
-//! (https://dev.wix.com/docs/rest/business-management/site-properties/properties/get-site-properties:
-//! `siteDisplayName`, `paymentCurrency`). eCommerce "Get Order"
-//! (https://dev.wix.com/docs/rest/business-solutions/e-commerce/orders/get-order) and Order Transactions
-//! "Add Payments" (https://dev.wix.com/docs/rest/business-solutions/e-commerce/order-transactions/add-payments).
+//! scheme) and `wix-site-id: <site id>`. Site Properties (`siteDisplayName`, `paymentCurrency`), eCommerce
+//! orders and Order Transactions: see [`paths`].
 
 use std::time::Duration;
 
@@ -58,14 +55,18 @@ pub(crate) mod paths {
     /// `POST`: Catalog V3 Read-Only Variants "Query Variants",
     /// https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/read-only-variants-v3/query-variants
     pub const V3_QUERY_VARIANTS: &str = "stores/v3/products/query-variants";
-    /// `POST`: Catalog V3 Inventory Items "Query Inventory Items",
-    /// https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/inventory-items-v3/query-inventory-items
+    /// `POST`: Catalog V3 Inventory Items "Query Inventory Items" (the Inventory Items API,
+    /// https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/inventory-items-v3/introduction;
+    /// the path as Wix's own `@wix/stores` SDK calls it: `/stores/v3/inventory-items` + `/query`).
     pub const V3_QUERY_INVENTORY_ITEMS: &str = "stores/v3/inventory-items/query";
-    /// `GET`: Site Properties "Get Site Properties".
+    /// `GET`: Site Properties "Get Site Properties",
+    /// https://dev.wix.com/api/rest/business-info/site-properties/properties/get-site-properties
     pub const SITE_PROPERTIES: &str = "site-properties/v4/properties";
-    /// `GET …/{id}`: eCommerce Orders "Get Order".
+    /// `GET …/{id}`: eCommerce Orders "Get Order",
+    /// https://dev.wix.com/docs/rest/business-solutions/e-commerce/orders/orders/get-order
     pub const ORDERS: &str = "ecom/v1/orders";
-    /// `POST …/{orderId}/add-payment`: eCommerce Order Transactions "Add Payments".
+    /// `POST …/{orderId}/add-payment`: eCommerce Order Transactions "Add Payments",
+    /// https://dev.wix.com/docs/rest/business-solutions/e-commerce/order-transactions/add-payments
     pub const ORDER_PAYMENTS: &str = "ecom/v1/payments/orders";
 }
 
@@ -334,7 +335,8 @@ fn variant_external_id(product_id: &str, variant_id: &str) -> String {
     format!("{product_id}-{variant_id}")
 }
 
-/// The page's time budget: Wix states no rate-limit header for these APIs, so pages follow each other.
+/// Pages follow each other at once: Wix's answers carry no budget to pace by (a 429 is honoured through
+/// its `Retry-After`, like every platform's).
 const NO_WAIT: Duration = Duration::ZERO;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //!   pays) and `productData.currency` (with `"CURRENCY"`). Wix says this API is eventually consistent
 //!   with the Products API, which is fine for a sync.
 //! - Inventory Items V3 "Query Inventory Items" (`POST /stores/v3/inventory-items/query`,
-//!   https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/inventory-items-v3/query-inventory-items):
+//!   https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/inventory-items-v3/introduction):
 //!   up to 1,000 items a call; an item is a (variant, location) with `trackQuantity` and `quantity`. The
 //!   product's own `inventory` holds only an availability status, no count. Where a variant has items
 //!   in several locations, Pivota shows the sum of the tracked quantities.

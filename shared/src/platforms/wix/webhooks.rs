@@ -13,9 +13,10 @@
 //!   https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/products-v3/product-updated):
 //!   `wix.stores.catalog.v3.product_created`, `…product_updated`, `…product_deleted`, standardised.
 //! - V1 (Catalog V1 "Product Created" / "Product Changed" / "Product Deleted",
-//!   https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v1/catalog/product-changed):
-//!   `com.wix.ecommerce.catalog.api.v1.ProductCreated`, `…ProductChanged`, `…ProductDeleted` (the
-//!   event types in Wix's `@wix/stores` SDK), legacy: `{"productId", "changedFields"}` and the like.
+//!   https://dev.wix.com/docs/rest/business-solutions/stores/catalog/product-changed, whose example names
+//!   the event type and the legacy body `{"productId", "changedFields"}`):
+//!   `com.wix.ecommerce.catalog.api.v1.ProductCreated`, `…ProductChanged`, `…ProductDeleted` (as in
+//!   Wix's `@wix/stores` SDK), legacy: the payload itself, `{"productId", …}`.
 //!
 //! A V1 change event names the product and the fields that changed, not their values, so a created or
 //! changed product is re-read from the store (which also gets its stock, and makes an old event
