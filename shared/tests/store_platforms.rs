@@ -459,6 +459,29 @@ async fn the_wix_fake_answers_the_other_catalogs_api_with_428() {
 }
 
 #[tokio::test]
+async fn wix_v1_hidden_products_come_only_when_asked_for_and_are_synced_as_drafts() {
+    let fake = FakeWix::start().await.with_products(9);
+    let query = |body: serde_json::Value| {
+        reqwest::Client::new()
+            .post(format!("{}/stores-reader/v1/products/query", fake.uri()))
+            .header("authorization", DEFAULT_WIX_API_KEY)
+            .header("wix-site-id", DEFAULT_WIX_SITE_ID)
+            .json(&body)
+            .send()
+    };
+    let visible: serde_json::Value = query(json!({ "query": {} })).await.unwrap().json().await.unwrap();
+    assert_eq!(visible["totalResults"], 8, "product 9 is hidden");
+    let all: serde_json::Value =
+        query(json!({ "query": {}, "includeHiddenProducts": true })).await.unwrap().json().await.unwrap();
+    assert_eq!(all["totalResults"], 9);
+
+    let products = all_products(&Wix, &endpoint(&fake.uri()), &wix_credentials()).await;
+    assert_each_once(&products, 9);
+    let hidden = products.iter().find(|p| p.external_id == FakeWix::product_id(9)).unwrap();
+    assert_eq!(hidden.status, "draft");
+}
+
+#[tokio::test]
 async fn wix_product_events_of_both_catalogs_name_the_product_and_others_are_not_product_events() {
     let usd = pivota::money::Currency::parse("USD").unwrap();
     let fake = FakeWix::start().await.with_catalog(WixCatalog::V3).with_products(3);

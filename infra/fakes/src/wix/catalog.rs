@@ -44,6 +44,11 @@ impl Catalog {
         self.live().into_iter().find(|&i| FakeWix::product_id(i) == id)
     }
 
+    /// Products whose index is a multiple of 9 are hidden from site visitors.
+    pub fn visible(&self, i: u64) -> bool {
+        i % 9 != 0
+    }
+
     fn name(&self, i: u64) -> String {
         self.edits.get(&i).map_or_else(|| format!("Wix product {i}"), |edit| edit.name.clone())
     }
@@ -78,7 +83,7 @@ impl Catalog {
             "id": id,
             "name": self.name(i),
             "slug": format!("wix-product-{i}"),
-            "visible": i % 9 != 0,
+            "visible": self.visible(i),
             "productType": "physical",
             "sku": format!("W-{i}"),
             "numericId": (1_700_000_000_000u64 + i).to_string(),
@@ -149,7 +154,7 @@ impl Catalog {
             "updatedDate": "2024-04-01T09:30:00.000Z",
             "name": self.name(i),
             "slug": format!("wix-product-{i}"),
-            "visible": i % 9 != 0,
+            "visible": self.visible(i),
             "visibleInPos": true,
             "productType": "PHYSICAL",
             "media": { "main": { "id": format!("p{i}.jpg"), "mediaType": "IMAGE", "image": { "id": format!("p{i}.jpg"), "url": format!("https://static.wixstatic.com/media/p{i}.jpg"), "height": 100, "width": 100 } } },
@@ -193,7 +198,7 @@ impl Catalog {
                     "name": self.name(i),
                     "productType": "PHYSICAL",
                     "slug": format!("wix-product-{i}"),
-                    "visible": i % 9 != 0,
+                    "visible": self.visible(i),
                     "revision": "1",
                 });
                 if currency {

@@ -11,7 +11,8 @@
 //! - Catalog V1 "Query Products", `POST /stores-reader/v1/products/query` (the older `/stores/v1/…`
 //!   path of its cURL example is served too;
 //!   https://dev.wix.com/docs/rest/business-solutions/stores/catalog/query-products): `query.paging.limit`
-//!   (at most 100) and `offset`, `query.filter` as a string of JSON, `includeVariants`; answers
+//!   (at most 100) and `offset`, `query.filter` as a string of JSON, `includeVariants`,
+//!   `includeHiddenProducts` (hidden products are left out without it); answers
 //!   `products`, `metadata {items, offset}` and `totalResults`; prices are JSON numbers; a product
 //!   without options has one variant whose id is all zeros.
 //! - Catalog V3 "Query Products", `POST /stores/v3/products/query`

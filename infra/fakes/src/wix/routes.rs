@@ -149,7 +149,10 @@ impl State {
                     Ok(ids) => ids,
                     Err(reply) => return Some(reply),
                 };
-                let matching: Vec<u64> = catalog.live().into_iter().filter(|&i| in_ids(&ids, i)).collect();
+                // Hidden products only when asked for.
+                let hidden = body["includeHiddenProducts"] == json!(true);
+                let matching: Vec<u64> =
+                    catalog.live().into_iter().filter(|&i| in_ids(&ids, i) && (hidden || catalog.visible(i))).collect();
                 let offset = paging["offset"].as_u64().unwrap_or(0) as usize;
                 let end = (offset + limit as usize).min(matching.len());
                 let include_variants = body["includeVariants"] == json!(true);

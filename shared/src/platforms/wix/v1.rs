@@ -1,7 +1,8 @@
 //! Stores Catalog V1, for sites still on it. Catalog V1 "Query Products"
 //! (https://dev.wix.com/docs/rest/business-solutions/stores/catalog/query-products):
 //! `POST /stores-reader/v1/products/query`, body `{"query": {"paging": {"limit", "offset"}, "filter"},
-//! "includeVariants": true}`, at most 100 per call, answer `{"products", "metadata": {"items", "offset"},
+//! "includeVariants": true, "includeHiddenProducts": true}` (hidden products come only when asked for;
+//! Pivota keeps them as drafts, as it does V3's non-visible products), at most 100 per call, answer `{"products", "metadata": {"items", "offset"},
 //! "totalResults"}`; `filter` is a JSON-encoded string, not an object (the V1 query recipe,
 //! https://dev.wix.com/docs/api-reference/business-solutions/stores/skills/query-products-catalog-v1).
 //! Prices are JSON numbers in `priceData.price` and `variants[].variant.priceData.price`; stock in
@@ -158,7 +159,7 @@ pub(super) fn query_request(
     endpoint
         .http
         .post(url(&endpoint.base, paths::V1_QUERY_PRODUCTS))
-        .json(&json!({ "query": query, "includeVariants": true }))
+        .json(&json!({ "query": query, "includeVariants": true, "includeHiddenProducts": true }))
 }
 
 async fn query(
