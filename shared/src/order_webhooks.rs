@@ -10,7 +10,7 @@ use crate::merchant::MerchantId;
 use crate::money::{Currency, Money};
 use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
 use crate::payment_request::parse_payment_method;
-use crate::platforms::{self, Customer, DeliveryTopic, Platform, WebhookError};
+use crate::platforms::{self, Customer, DeliveryTopic, Platform, ProductEvent, WebhookError};
 use crate::products;
 use crate::stores::{self, ConnectionStatus};
 
@@ -154,10 +154,28 @@ pub async fn receive(
             }
             let currency =
                 store.currency.unwrap_or(Currency::parse("EUR").map_err(|e| Error::Internal(e.to_string()))?);
-            let external = webhooks.parse_product(body, currency).map_err(malformed)?;
-            let id = products::product_id(store_id, &external.external_id);
+            let (external_id, current) = match webhooks.parse_product_event(body, currency).map_err(malformed)? {
+                ProductEvent::Changed(product) => (product.external_id.clone(), Some(product)),
+                ProductEvent::Deleted { external_id } => (external_id, None),
+                // The event names the product only: what the store has now (nothing: it was deleted since).
+                ProductEvent::Named { external_id } => {
+                    let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
+                    let endpoint = stores::endpoint(app, &url, std::time::Duration::from_secs(15)).await?;
+                    let current = platforms::catalog(platform)
+                        .product(&endpoint, &credentials, &external_id, currency)
+                        .await
+                        .map_err(|e| stores::platform_error(platform, e))?;
+                    (external_id, current)
+                }
+            };
+            let id = products::product_id(store_id, &external_id);
             let stored = products::get(app, &merchant_id, &id).await?.map(|p| (id, p)).into_iter().collect();
-            products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored).await?;
+            match current {
+                Some(external) => {
+                    products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored).await?
+                }
+                None => products::mark_removed(app, &merchant_id, stored).await?,
+            };
             // Only once the product is written: a failed attempt is then retried by the store, not
             // taken for a duplicate. Two concurrent copies both write the same product, which is harmless.
             if let Some(event_id) = event_id {

@@ -272,23 +272,28 @@ pub async fn remove_where(
                 stored.insert(product.product_id.clone(), product);
             }
         }
-        let ids: Vec<String> = stored.keys().cloned().collect();
-        let now = app.clock.now();
-        removed += write_merged(app, merchant_id, &ids, stored, |_, current| {
-            Ok(current.filter(|p| p.status != "removed").map(|p| {
-                let mut product = p.clone();
-                product.status = "removed".into();
-                product.synced_at = now;
-                product.version += 1;
-                product
-            }))
-        })
-        .await?;
+        removed += mark_removed(app, merchant_id, stored).await?;
         match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok(removed),
         }
     }
+}
+
+/// Marks the `stored` products removed (one the store deleted, or all of a store that is gone).
+pub async fn mark_removed(app: &App, merchant_id: &MerchantId, stored: HashMap<String, Product>) -> Result<u64, Error> {
+    let ids: Vec<String> = stored.keys().cloned().collect();
+    let now = app.clock.now();
+    write_merged(app, merchant_id, &ids, stored, |_, current| {
+        Ok(current.filter(|p| p.status != "removed").map(|p| {
+            let mut product = p.clone();
+            product.status = "removed".into();
+            product.synced_at = now;
+            product.version += 1;
+            product
+        }))
+    })
+    .await
 }
 
 /// Products written to one transaction (DynamoDB allows 100; 25 keeps a conflict's retry small).

@@ -8,12 +8,12 @@ use pivota::platforms::custom::CustomStore;
 use pivota::platforms::wix::Wix;
 use pivota::platforms::woocommerce::WooCommerce;
 use pivota::platforms::{
-    DeliveryTopic, ExternalProduct, PlatformError, StoreCredentials, StoreEndpoint, StorePlatform, StoreWebhooks,
-    WebhookError, WebhookTopic,
+    DeliveryTopic, ExternalProduct, PlatformError, ProductEvent, StoreCredentials, StoreEndpoint, StorePlatform,
+    StoreWebhooks, WebhookError, WebhookTopic,
 };
 use pivota_fakes::{
     DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID,
-    FakeCustomStore, FakeFailure, FakeWix, FakeWooCommerce,
+    FakeCustomStore, FakeFailure, FakeWix, FakeWooCommerce, WixCatalog,
 };
 use secrecy::SecretString;
 use serde_json::json;
@@ -369,6 +369,174 @@ async fn wix_subscriptions_are_dashboard_managed_and_paid_orders_get_a_payment_r
     // Already paid: nothing more is added.
     Wix.mark_order_paid(&api, &wix_credentials(), "order-1", "pi_9").await.unwrap();
     assert_eq!(fake.orders_marked_paid(), vec![("order-1".to_owned(), "pi_9".to_owned())]);
+}
+
+#[tokio::test]
+async fn wix_v3_site_verifies_and_pages_through_catalog_v3_with_variants_prices_and_stock() {
+    let fake = FakeWix::start().await.with_catalog(WixCatalog::V3).with_products(250);
+    let api = endpoint(&fake.uri());
+    let info = Wix.verify(&api, &wix_credentials()).await.unwrap();
+    assert_eq!(info.currency.map(|c| c.code()), Some("USD"));
+
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = Wix.products_page(&api, &wix_credentials(), cursor.as_deref()).await.unwrap();
+        assert_eq!(page.currency.code(), "USD");
+        assert_eq!(page.total, None, "Catalog V3 gives no total");
+        cursor = page.next.clone();
+        pages.push(page);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages.len(), 3, "100 products a page");
+    let products: Vec<ExternalProduct> = pages.into_iter().flat_map(|page| page.products).collect();
+    assert_each_once(&products, 250);
+    assert_eq!(products.iter().map(|p| p.variants.len()).sum::<usize>(), fake.variant_count());
+
+    let with_options = products.iter().find(|p| p.external_id == FakeWix::product_id(12)).unwrap();
+    assert_eq!(with_options.variants.iter().map(|v| v.title.as_str()).collect::<Vec<_>>(), ["S", "L"]);
+    assert_eq!(with_options.variants[1].price_minor, FakeWix::expected_price_minor(12, 1));
+    assert_eq!(with_options.variants[1].sku.as_deref(), Some("W-12-1"));
+    assert_eq!(
+        with_options.variants[1].external_id,
+        format!("{}-{}", FakeWix::product_id(12), FakeWix::v3_variant_id(12, 1))
+    );
+    assert_eq!(with_options.variants[1].inventory_quantity, fake.expected_quantity(12, 1));
+    assert_eq!(with_options.variants[1].inventory_quantity, Some(4));
+    assert_eq!(with_options.image_url.as_deref(), Some("https://static.wixstatic.com/media/p12.jpg"));
+    // Stock in two locations is added up.
+    let two_locations = products.iter().find(|p| p.external_id == FakeWix::product_id(16)).unwrap();
+    assert_eq!(two_locations.variants[0].inventory_quantity, Some(13));
+
+    let plain = products.iter().find(|p| p.external_id == FakeWix::product_id(9)).unwrap();
+    assert_eq!(plain.status, "draft");
+    assert_eq!(plain.title, "Wix product 9");
+    assert_eq!(plain.variants.len(), 1);
+    assert_eq!(plain.variants[0].title, "Wix product 9");
+    assert_eq!(plain.variants[0].price_minor, FakeWix::expected_price_minor(9, 0));
+    assert_eq!(plain.variants[0].inventory_quantity, None, "stock is not tracked");
+
+    let calls = fake.calls();
+    assert!(calls.iter().all(|call| !call.contains("/v1/")), "no Catalog V1 call on a V3 site: {calls:?}");
+    assert!(calls.iter().any(|call| call == "POST /stores/v3/products/query-variants"), "{calls:?}");
+}
+
+#[tokio::test]
+async fn wix_v1_site_is_synced_through_catalog_v1_and_a_site_without_stores_is_refused() {
+    let fake = FakeWix::start().await.with_products(3);
+    let api = endpoint(&fake.uri());
+    let products = all_products(&Wix, &api, &wix_credentials()).await;
+    assert_each_once(&products, 3);
+    let calls = fake.calls();
+    assert_eq!(calls.first().map(String::as_str), Some("GET /stores/v3/provision/version"));
+    assert!(calls.iter().all(|call| !call.contains("/stores/v3/products")), "{calls:?}");
+
+    let bare = FakeWix::start().await.with_catalog(WixCatalog::NotInstalled).with_products(3);
+    match Wix.verify(&endpoint(&bare.uri()), &wix_credentials()).await {
+        Err(PlatformError::Invalid { reason }) => assert!(reason.contains("not installed"), "{reason}"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_wix_fake_answers_the_other_catalogs_api_with_428() {
+    let v1 = FakeWix::start().await.with_products(1);
+    let v3 = FakeWix::start().await.with_catalog(WixCatalog::V3).with_products(1);
+    let http = reqwest::Client::new();
+    let post = |fake: &FakeWix, path: &str| {
+        http.post(format!("{}/{path}", fake.uri()))
+            .header("authorization", DEFAULT_WIX_API_KEY)
+            .header("wix-site-id", DEFAULT_WIX_SITE_ID)
+            .json(&json!({ "query": {} }))
+            .send()
+    };
+    assert_eq!(post(&v1, "stores/v3/products/query").await.unwrap().status(), 428);
+    assert_eq!(post(&v3, "stores-reader/v1/products/query").await.unwrap().status(), 428);
+    assert_eq!(post(&v3, "stores/v3/products/query").await.unwrap().status(), 200);
+    assert_eq!(post(&v1, "stores-reader/v1/products/query").await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn wix_v1_hidden_products_come_only_when_asked_for_and_are_synced_as_drafts() {
+    let fake = FakeWix::start().await.with_products(9);
+    let query = |body: serde_json::Value| {
+        reqwest::Client::new()
+            .post(format!("{}/stores-reader/v1/products/query", fake.uri()))
+            .header("authorization", DEFAULT_WIX_API_KEY)
+            .header("wix-site-id", DEFAULT_WIX_SITE_ID)
+            .json(&body)
+            .send()
+    };
+    let visible: serde_json::Value = query(json!({ "query": {} })).await.unwrap().json().await.unwrap();
+    assert_eq!(visible["totalResults"], 8, "product 9 is hidden");
+    let all: serde_json::Value =
+        query(json!({ "query": {}, "includeHiddenProducts": true })).await.unwrap().json().await.unwrap();
+    assert_eq!(all["totalResults"], 9);
+
+    let products = all_products(&Wix, &endpoint(&fake.uri()), &wix_credentials()).await;
+    assert_each_once(&products, 9);
+    let hidden = products.iter().find(|p| p.external_id == FakeWix::product_id(9)).unwrap();
+    assert_eq!(hidden.status, "draft");
+}
+
+#[tokio::test]
+async fn wix_product_events_of_both_catalogs_name_the_product_and_others_are_not_product_events() {
+    let usd = pivota::money::Currency::parse("USD").unwrap();
+    let fake = FakeWix::start().await.with_catalog(WixCatalog::V3).with_products(3);
+    let id = FakeWix::product_id(2);
+    let cases = [
+        (
+            fake.sign_v3_product_event("created", "evt-c", 2),
+            Some("evt-c"),
+            ProductEvent::Named { external_id: id.clone() },
+        ),
+        (
+            fake.sign_v3_product_event("updated", "evt-u", 2),
+            Some("evt-u"),
+            ProductEvent::Named { external_id: id.clone() },
+        ),
+        (
+            fake.sign_v3_product_event("deleted", "evt-d", 2),
+            Some("evt-d"),
+            ProductEvent::Deleted { external_id: id.clone() },
+        ),
+        (fake.sign_v1_product_event("ProductCreated", 2), None, ProductEvent::Named { external_id: id.clone() }),
+        (fake.sign_v1_product_event("ProductChanged", 2), None, ProductEvent::Named { external_id: id.clone() }),
+        (fake.sign_v1_product_event("ProductDeleted", 2), None, ProductEvent::Deleted { external_id: id.clone() }),
+    ];
+    for (token, event_id, expected) in cases {
+        let delivery = Wix.verify_delivery(&wix_credentials(), &HeaderMap::new(), token.as_bytes()).unwrap();
+        assert_eq!(delivery.topic, DeliveryTopic::ProductUpdated);
+        assert_eq!(delivery.event_id.as_deref(), event_id);
+        assert_eq!(Wix.parse_product_event(token.as_bytes(), usd), Ok(expected));
+    }
+
+    // A type Pivota does not use is acknowledged as another topic; an event without the product is refused.
+    let other = FakeWix::sign_event("wix.stores.catalog.v3.inventory_item_updated", &json!({ "id": "evt-i" }));
+    let delivery = Wix.verify_delivery(&wix_credentials(), &HeaderMap::new(), other.as_bytes()).unwrap();
+    assert_eq!(delivery.topic, DeliveryTopic::Other("wix.stores.catalog.v3.inventory_item_updated".into()));
+    let no_id = FakeWix::sign_event("com.wix.ecommerce.catalog.api.v1.ProductChanged", &json!({ "changedFields": [] }));
+    assert!(matches!(Wix.parse_product_event(no_id.as_bytes(), usd), Err(WebhookError::Malformed(_))));
+}
+
+#[tokio::test]
+async fn wix_reads_one_product_as_the_site_has_it_now_on_either_catalog() {
+    let usd = pivota::money::Currency::parse("USD").unwrap();
+    for catalog in [WixCatalog::V1, WixCatalog::V3] {
+        let fake = FakeWix::start().await.with_catalog(catalog).with_products(8);
+        let api = endpoint(&fake.uri());
+        fake.edit_product(8, "Renamed mug", 1234);
+        let product = Wix.product(&api, &wix_credentials(), &FakeWix::product_id(8), usd).await.unwrap().unwrap();
+        assert_eq!(product.title, "Renamed mug", "{catalog:?}");
+        assert!(product.variants.iter().all(|v| v.price_minor == 1234), "{catalog:?}: {product:?}");
+        assert_eq!(product.variants.iter().map(|v| v.title.as_str()).collect::<Vec<_>>(), ["S", "L"], "{catalog:?}");
+        assert_eq!(product.variants[0].inventory_quantity, fake.expected_quantity(8, 0), "{catalog:?}");
+
+        fake.delete_product(8);
+        assert_eq!(Wix.product(&api, &wix_credentials(), &FakeWix::product_id(8), usd).await, Ok(None), "{catalog:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 //! Store connections and catalog sync through the HTTP API and the sync worker, on both backends, against
-//! the local fakes of Shopify, WooCommerce and a custom store.
+//! the local fakes of Shopify, WooCommerce, Wix and a custom store.
 
 mod support;
 
@@ -8,8 +8,8 @@ use std::time::Duration;
 use pivota::settings::Settings;
 use pivota::store_url::StoreUrlPolicy;
 use pivota_fakes::{
-    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeShop, FakeShopify,
-    FakeWooCommerce,
+    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID,
+    FakeCustomStore, FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog,
 };
 use serde_json::{Value, json};
 use support::{Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition};
@@ -29,6 +29,7 @@ on_both_backends!(
     a_sync_resumes_across_invocations_without_loss_or_duplicates,
     products_are_searched_filtered_and_repriced,
     disconnecting_removes_products_and_credentials_idempotently,
+    a_wix_v3_catalog_syncs_across_invocations_and_a_resync_applies_edits_and_deletions,
 );
 
 struct Merchant {
@@ -229,6 +230,36 @@ async fn a_sync_resumes_across_invocations_without_loss_or_duplicates(backend: B
         .get(&format!("/products?store_id={store_id}&limit=100&cursor={}", all["next_cursor"].as_str().unwrap()))
         .await;
     assert_eq!(all["items"].as_array().unwrap().len() + rest["items"].as_array().unwrap().len(), 160);
+}
+
+async fn a_wix_v3_catalog_syncs_across_invocations_and_a_resync_applies_edits_and_deletions(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeWix::start().await.with_catalog(WixCatalog::V3).with_products(230);
+    let (status, store) = m
+        .connect(json!({"platform": "wix", "store_url": fake.uri(), "api_token": DEFAULT_WIX_API_KEY, "site_id": DEFAULT_WIX_SITE_ID}))
+        .await;
+    assert_eq!(status, 201, "{store}");
+    let store_id = store["store_id"].as_str().unwrap();
+    // One page an invocation: Wix's cursor (and the currency) travel in the job between invocations.
+    let (job, invocations) = m.sync(store_id, Duration::from_secs(5)).await;
+    assert_eq!(job["progress"]["products_seen"], 230, "{job}");
+    assert_eq!(job["progress"]["pages"], 3, "100 products a page: {job}");
+    assert!(invocations >= 3, "{invocations} invocations");
+
+    fake.edit_product(4, "Renamed", 4200);
+    fake.delete_product(5);
+    let (job, _) = m.sync(store_id, Duration::from_secs(120)).await;
+    let progress = &job["progress"];
+    assert_eq!(
+        (progress["written"].as_u64(), progress["removed"].as_u64(), progress["products_seen"].as_u64()),
+        (Some(1), Some(1), Some(229)),
+        "{job}"
+    );
+    let (_, removed) = m.get("/products?status=removed").await;
+    assert_eq!(removed["items"][0]["external_id"], FakeWix::product_id(5), "{removed}");
+    let (_, found) = m.get("/products?q=Renamed").await;
+    assert_eq!(found["items"][0]["variants"][0]["price_minor"], 4200, "{found}");
+    assert_eq!(found["items"][0]["currency"], "USD");
 }
 
 async fn products_are_searched_filtered_and_repriced(backend: Backend) {

@@ -27,5 +27,5 @@ pub use custom_store::{CustomWebhook, DEFAULT_CUSTOM_TOKEN, FakeCustomStore};
 pub use failure::FakeFailure;
 pub use shopify::{FakeShop, FakeShopify, FakeWebhookSubscription, ReceivedDocument};
 pub use stripe::{FakeStripe, RecordedRequest};
-pub use wix::{DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID, FakeWix};
+pub use wix::{DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID, FakeWix, WixCatalog};
 pub use woocommerce::{DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FakeWooCommerce, WooWebhook};

@@ -184,6 +184,17 @@ pub trait StorePlatform: Send + Sync {
         credentials: &StoreCredentials,
         cursor: Option<&str>,
     ) -> Result<ProductPage, PlatformError>;
+    /// One product as the store has it now, priced in `currency`; `None` when the store no longer has it.
+    /// For product events that name a product without carrying it ([`ProductEvent::Named`]).
+    async fn product(
+        &self,
+        _endpoint: &StoreEndpoint,
+        _credentials: &StoreCredentials,
+        external_id: &str,
+        _currency: Currency,
+    ) -> Result<Option<ExternalProduct>, PlatformError> {
+        Err(PlatformError::Invalid { reason: format!("{} cannot read product {external_id} alone", self.platform()) })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -284,6 +295,17 @@ pub struct Customer {
     pub name: Option<String>,
 }
 
+/// What a verified product event says about one product.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProductEvent {
+    /// The product as the event carries it.
+    Changed(ExternalProduct),
+    /// The event names the product without carrying it (Wix): its current state is read from the store.
+    Named { external_id: String },
+    /// The store deleted the product.
+    Deleted { external_id: String },
+}
+
 /// The webhook side of a platform.
 #[async_trait]
 pub trait StoreWebhooks: Send + Sync {
@@ -315,6 +337,11 @@ pub trait StoreWebhooks: Send + Sync {
     /// Reads a product-updated payload (after verification). Payloads do not say their currency, so the
     /// store's (known from the connection) is given to read prices in the right minor units.
     fn parse_product(&self, body: &[u8], currency: Currency) -> Result<ExternalProduct, WebhookError>;
+    /// Reads a product event (after verification): by default, a product-updated payload that carries
+    /// the product.
+    fn parse_product_event(&self, body: &[u8], currency: Currency) -> Result<ProductEvent, WebhookError> {
+        self.parse_product(body, currency).map(ProductEvent::Changed)
+    }
     /// Marks the store's order paid with the PSP reference.
     async fn mark_order_paid(
         &self,

@@ -1,56 +1,85 @@
 //! Wix: the Wix REST APIs at `https://www.wixapis.com` (the [`StoreEndpoint`] base, so tests can point
-//! it at a fake), called with an API key.
+//! it at a fake), called with an API key. Every path below is in [`paths`], each with the page that
+//! documents it (checked by `tests::request_builders_use_the_documented_paths`).
 //!
-//! Sources (Wix developer docs, https://dev.wix.com/docs/rest): "API Keys" / Wix API core headers:
-//! `Authorization: <API key>` (no scheme) and `wix-site-id: <site id>`. Stores Catalog V1 "Query Products"
-//! (`POST /stores/v1/products/query`, body `{"query": {"paging": {"limit", "offset"}}, "includeVariants":
-//! true}`, at most 100 per call, answer `{"products", "metadata": {"items", "offset"}, "totalResults"}`;
-//! prices are JSON numbers in `priceData.price` and `variants[].variant.priceData.price`; stock in
-//! `variants[].stock.quantity`). Stores "Pagination": limit/offset, designed for up to 10,000 items.
-//! "Variants collection": a variant's id is unique only within its product (the default variant is
-//! all zeros), so the external id is `<productId>-<variantId>`, as Wix itself writes it. Site
-//! Properties "Get Site Properties" (`GET /site-properties/v4/properties`: `siteDisplayName`,
-//! `paymentCurrency`). "About the structure of webhooks": the body is a JWT signed RS256 with the app's
-//! public key; its `data` holds `eventType`, `instanceId` and `data` (a JSON string whose `id` is the
-//! event id, and whose `createdEvent.entity`/`entityAsJson` is the created entity). eCommerce "Order
-//! Transactions": `POST /ecom/v1/payments/orders/{orderId}/add-payment` adds a payment record;
-//! eCommerce Orders "Get Order": `GET /ecom/v1/orders/{id}`.
+//! Wix sites run one of two product catalogs, V1 or V3, which are not compatible: each answers only its
+//! own API, and new sites have been on V3 since 2025. Wix's "About the Catalog Versioning API"
+//! (https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-versioning/introduction)
+//! says to call Get Catalog Version "at the beginning of each flow", so the version is read at the start
+//! of every flow (connect, the first page of a sync, a product event) and not stored: a site moved to V3
+//! is synced through V3 from its next sync on. `STORES_NOT_INSTALLED` is a clear refusal. The V1 catalog
+//! is in `v1.rs`, the V3 catalog in `v3.rs`, webhooks in `webhooks.rs`.
 //!
-//! Choices: paging is limit/offset (the cursor is the next offset and the currency), not the
-//! `numericId` filter the pagination article suggests past 10,000 items, whose escaped-string syntax
-//! for `filter`/`sort` we could not confirm; a catalog past 10,000 products is not paged fully (see
-//! the report). The catalog calls are Catalog V1: a site on Catalog V3 answers them with an error.
+//! Other sources (Wix developer docs): "API Keys" / Wix API core headers: `Authorization: <API key>` (no
+//! scheme) and `wix-site-id: <site id>`. Site Properties (`siteDisplayName`, `paymentCurrency`), eCommerce
+//! orders and Order Transactions: see [`paths`].
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use serde_json::value::RawValue;
-use serde_json::{Value, json};
-use time::OffsetDateTime;
+use serde_json::Value;
 use url::Url;
 
-use super::store_http::{
-    STORE_BODY_LIMIT, decimal_to_minor, read_body, redact, retry_after, send_failure, status_error,
-};
+use super::store_http::{STORE_BODY_LIMIT, read_body, redact, retry_after, send_failure, status_error};
 use super::{
-    Customer, Delivery, DeliveryTopic, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, Platform,
-    PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError,
-    WebhookSubscription, WebhookTopic,
+    ExternalProduct, Platform, PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform,
 };
 use crate::money::Currency;
 
+mod v1;
+mod v3;
+mod webhooks;
+
 const NAME: &str = "Wix";
-const PAGE_SIZE: u64 = 100;
-/// How far a delivery's `exp` may be in the past (Wix says deliveries may be delayed).
-const EXPIRY_LEEWAY_SECS: u64 = 300;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Wix;
+
+/// Every Wix path Pivota calls, relative to `https://www.wixapis.com/`, with the page documenting it.
+pub(crate) mod paths {
+    /// `GET`: Stores "Get Catalog Version",
+    /// https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-versioning/get-catalog-version
+    pub const CATALOG_VERSION: &str = "stores/v3/provision/version";
+    /// `POST`: Catalog V1 "Query Products" (its "Endpoint" line; an older cURL example shows
+    /// `stores/v1/products/query`),
+    /// https://dev.wix.com/docs/rest/business-solutions/stores/catalog/query-products
+    pub const V1_QUERY_PRODUCTS: &str = "stores-reader/v1/products/query";
+    /// `POST`: Catalog V3 "Query Products",
+    /// https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/products-v3/query-products
+    pub const V3_QUERY_PRODUCTS: &str = "stores/v3/products/query";
+    /// `GET …/{productId}`: Catalog V3 "Get Product",
+    /// https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/products-v3/get-product
+    pub const V3_PRODUCTS: &str = "stores/v3/products";
+    /// `POST`: Catalog V3 Read-Only Variants "Query Variants",
+    /// https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/read-only-variants-v3/query-variants
+    pub const V3_QUERY_VARIANTS: &str = "stores/v3/products/query-variants";
+    /// `POST`: Catalog V3 Inventory Items "Query Inventory Items" (the Inventory Items API,
+    /// https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/inventory-items-v3/introduction;
+    /// the path as Wix's own `@wix/stores` SDK calls it: `/stores/v3/inventory-items` + `/query`).
+    pub const V3_QUERY_INVENTORY_ITEMS: &str = "stores/v3/inventory-items/query";
+    /// `GET`: Site Properties "Get Site Properties",
+    /// https://dev.wix.com/api/rest/business-info/site-properties/properties/get-site-properties
+    pub const SITE_PROPERTIES: &str = "site-properties/v4/properties";
+    /// `GET …/{id}`: eCommerce Orders "Get Order",
+    /// https://dev.wix.com/docs/rest/business-solutions/e-commerce/orders/orders/get-order
+    pub const ORDERS: &str = "ecom/v1/orders";
+    /// `POST …/{orderId}/add-payment`: eCommerce Order Transactions "Add Payments",
+    /// https://dev.wix.com/docs/rest/business-solutions/e-commerce/order-transactions/add-payments
+    pub const ORDER_PAYMENTS: &str = "ecom/v1/payments/orders";
+}
+
+/// The site's catalog, as Get Catalog Version names it (`catalogVersion`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+enum CatalogVersion {
+    #[serde(rename = "V1_CATALOG")]
+    V1,
+    #[serde(rename = "V3_CATALOG")]
+    V3,
+    #[serde(rename = "STORES_NOT_INSTALLED")]
+    NotInstalled,
+}
 
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -67,6 +96,22 @@ fn site_id(credentials: &StoreCredentials) -> Result<&str, PlatformError> {
 }
 
 async fn call(request: reqwest::RequestBuilder, credentials: &StoreCredentials) -> Result<Vec<u8>, PlatformError> {
+    send(request, credentials, false).await.map(Option::unwrap_or_default)
+}
+
+/// As [`call`], with a 404 read as "not there" (`None`).
+async fn call_found(
+    request: reqwest::RequestBuilder,
+    credentials: &StoreCredentials,
+) -> Result<Option<Vec<u8>>, PlatformError> {
+    send(request, credentials, true).await
+}
+
+async fn send(
+    request: reqwest::RequestBuilder,
+    credentials: &StoreCredentials,
+    absent_is_none: bool,
+) -> Result<Option<Vec<u8>>, PlatformError> {
     let key = credentials.api_token.expose_secret();
     let response = request
         .header(reqwest::header::AUTHORIZATION, key)
@@ -79,7 +124,10 @@ async fn call(request: reqwest::RequestBuilder, credentials: &StoreCredentials) 
     let retry = retry_after(response.headers());
     let body = read_body(NAME, response, STORE_BODY_LIMIT).await?;
     if (200..300).contains(&status) {
-        return Ok(body);
+        return Ok(Some(body));
+    }
+    if status == 404 && absent_is_none {
+        return Ok(None);
     }
     let message = serde_json::from_slice::<ErrorBody>(&body)
         .ok()
@@ -93,164 +141,44 @@ fn url(base: &Url, path: &str) -> String {
     format!("{}/{path}", base.as_str().trim_end_matches('/'))
 }
 
+/// `path` followed by `segments`, each percent-encoded as one path segment.
+fn url_with(base: &Url, path: &str, segments: &[&str]) -> Result<Url, PlatformError> {
+    let cannot = || PlatformError::Invalid { reason: "the Wix base URL cannot take a path".into() };
+    let mut url = Url::parse(&url(base, path)).map_err(|_| cannot())?;
+    url.path_segments_mut().map_err(|_| cannot())?.extend(segments);
+    Ok(url)
+}
+
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, PlatformError> {
     serde_json::from_slice(body)
         .map_err(|error| PlatformError::Invalid { reason: format!("Wix {what} was not understood: {error}") })
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Catalog (Stores Catalog V1)
-// ---------------------------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct QueryAnswer {
-    #[serde(default)]
-    products: Vec<WixProduct>,
-    #[serde(default)]
-    total_results: Option<u64>,
+fn invalid(reason: String) -> PlatformError {
+    PlatformError::Invalid { reason: format!("Wix {reason}") }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WixProduct {
-    id: String,
-    name: String,
-    #[serde(default = "visible_by_default")]
-    visible: bool,
-    #[serde(default)]
-    sku: Option<String>,
-    #[serde(default)]
-    price_data: Option<PriceData>,
-    #[serde(default)]
-    stock: Option<Stock>,
-    #[serde(default)]
-    media: Option<Media>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    last_updated: Option<OffsetDateTime>,
-    #[serde(default)]
-    variants: Vec<WixVariant>,
+fn version_request(endpoint: &StoreEndpoint) -> reqwest::RequestBuilder {
+    endpoint.http.get(url(&endpoint.base, paths::CATALOG_VERSION))
 }
 
-fn visible_by_default() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-struct PriceData {
-    currency: String,
-    /// The JSON number exactly as Wix wrote it, so `19.99` is read as 1999 without a float.
-    price: Box<RawValue>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Stock {
-    #[serde(default)]
-    track_quantity: Option<bool>,
-    #[serde(default)]
-    track_inventory: Option<bool>,
-    #[serde(default)]
-    quantity: Option<i64>,
-}
-
-impl Stock {
-    fn quantity(&self) -> Option<i64> {
-        let tracked = self.track_quantity.or(self.track_inventory).unwrap_or(self.quantity.is_some());
-        if tracked { self.quantity } else { None }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Media {
-    #[serde(default)]
-    main_media: Option<MainMedia>,
-}
-
-#[derive(Deserialize)]
-struct MainMedia {
-    #[serde(default)]
-    image: Option<Image>,
-}
-
-#[derive(Deserialize)]
-struct Image {
-    url: String,
-}
-
-#[derive(Deserialize)]
-struct WixVariant {
-    id: String,
-    #[serde(default)]
-    choices: serde_json::Map<String, Value>,
-    variant: VariantData,
-    #[serde(default)]
-    stock: Option<Stock>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VariantData {
-    price_data: PriceData,
-    #[serde(default)]
-    sku: Option<String>,
-}
-
-/// A price as minor units of the page's currency; a variant in another currency is refused.
-fn price(data: &PriceData, currency: Currency, what: &str) -> Result<i64, String> {
-    if Currency::parse(&data.currency) != Ok(currency) {
-        return Err(format!("{what} is priced in {:?}, not {currency}", data.currency));
-    }
-    let raw = data.price.get();
-    decimal_to_minor(raw, currency)
-        .ok_or_else(|| format!("{what} has a price {raw} that is not an amount in {currency}"))
-}
-
-fn normalise(product: WixProduct, currency: Currency) -> Result<ExternalProduct, String> {
-    let mut variants = Vec::with_capacity(product.variants.len().max(1));
-    for variant in &product.variants {
-        let choices: Vec<&str> = variant.choices.values().filter_map(Value::as_str).collect();
-        variants.push(ExternalVariant {
-            external_id: format!("{}-{}", product.id, variant.id),
-            title: if choices.is_empty() { product.name.clone() } else { choices.join(" / ") },
-            sku: variant.variant.sku.clone().filter(|sku| !sku.is_empty()),
-            price_minor: price(&variant.variant.price_data, currency, &format!("variant {}", variant.id))?,
-            inventory_quantity: variant.stock.as_ref().and_then(Stock::quantity),
-        });
-    }
-    if variants.is_empty() {
-        if let Some(data) = &product.price_data {
-            variants.push(ExternalVariant {
-                external_id: format!("{}-00000000-0000-0000-0000-000000000000", product.id),
-                title: product.name.clone(),
-                sku: product.sku.clone().filter(|sku| !sku.is_empty()),
-                price_minor: price(data, currency, &format!("product {}", product.id))?,
-                inventory_quantity: product.stock.as_ref().and_then(Stock::quantity),
-            });
-        }
-    }
-    Ok(ExternalProduct {
-        external_id: product.id,
-        title: product.name,
-        status: if product.visible { "active" } else { "draft" }.to_owned(),
-        image_url: product.media.and_then(|media| media.main_media).and_then(|main| main.image).map(|image| image.url),
-        updated_at: product.last_updated,
-        variants,
-    })
-}
-
-async fn query_products(
+/// The site's catalog version; a site without Wix Stores is refused.
+async fn catalog_version(
     endpoint: &StoreEndpoint,
     credentials: &StoreCredentials,
-    limit: u64,
-    offset: u64,
-) -> Result<QueryAnswer, PlatformError> {
-    let request = endpoint.http.post(url(&endpoint.base, "stores/v1/products/query")).json(&json!({
-        "query": { "paging": { "limit": limit, "offset": offset } },
-        "includeVariants": true,
-    }));
-    parse(&call(request, credentials).await?, "products query")
+) -> Result<CatalogVersion, PlatformError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        catalog_version: CatalogVersion,
+    }
+    let answer: Answer = parse(&call(version_request(endpoint), credentials).await?, "catalog version")?;
+    match answer.catalog_version {
+        CatalogVersion::NotInstalled => {
+            Err(PlatformError::Invalid { reason: "Wix Stores is not installed on this site".into() })
+        }
+        version => Ok(version),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -262,30 +190,69 @@ struct SiteProperties {
     payment_currency: Option<String>,
 }
 
+fn site_properties_request(endpoint: &StoreEndpoint) -> reqwest::RequestBuilder {
+    endpoint.http.get(url(&endpoint.base, paths::SITE_PROPERTIES))
+}
+
 /// The site's display name and payment currency. Best effort: the API key may lack the permission.
 async fn site_properties(endpoint: &StoreEndpoint, credentials: &StoreCredentials) -> SiteProperties {
     #[derive(Deserialize)]
     struct Answer {
         properties: SiteProperties,
     }
-    let request = endpoint.http.get(url(&endpoint.base, "site-properties/v4/properties"));
-    match call(request, credentials).await {
+    match call(site_properties_request(endpoint), credentials).await {
         Ok(body) => serde_json::from_slice::<Answer>(&body).map(|answer| answer.properties).unwrap_or_default(),
         Err(_) => SiteProperties::default(),
     }
 }
 
-fn page_currency(products: &[WixProduct]) -> Option<Currency> {
-    products.iter().find_map(|product| {
-        let data = product.price_data.as_ref().or_else(|| product.variants.first().map(|v| &v.variant.price_data))?;
-        Currency::parse(&data.currency).ok()
-    })
+/// The currency a page's products did not say: the site's payment currency.
+async fn site_currency(endpoint: &StoreEndpoint, credentials: &StoreCredentials) -> Result<Currency, PlatformError> {
+    site_properties(endpoint, credentials)
+        .await
+        .payment_currency
+        .and_then(|code| Currency::parse(&code).ok())
+        .ok_or_else(|| PlatformError::Invalid { reason: "Wix did not say the store's currency".into() })
 }
 
-/// `"<offset>:<currency>"`.
-fn parse_cursor(cursor: &str) -> Option<(u64, Currency)> {
-    let (offset, code) = cursor.split_once(':')?;
-    Some((offset.parse().ok()?, Currency::parse(code).ok()?))
+/// Where the next page starts, with the catalog and the currency of the first page carried along:
+/// V1 `"<offset>:<currency>"` (the form V1 syncs already in flight hold), V3 `"v3:<currency>:<cursor>"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PageCursor {
+    V1 { offset: u64, currency: Currency },
+    V3 { currency: Currency, cursor: String },
+}
+
+impl PageCursor {
+    fn parse(raw: &str) -> Option<Self> {
+        if let Some(rest) = raw.strip_prefix("v3:") {
+            let (code, cursor) = rest.split_once(':')?;
+            return Some(Self::V3 { currency: Currency::parse(code).ok()?, cursor: cursor.to_owned() });
+        }
+        let (offset, code) = raw.split_once(':')?;
+        Some(Self::V1 { offset: offset.parse().ok()?, currency: Currency::parse(code).ok()? })
+    }
+
+    fn render(&self) -> String {
+        match self {
+            Self::V1 { offset, currency } => format!("{offset}:{}", currency.code()),
+            Self::V3 { currency, cursor } => format!("v3:{}:{cursor}", currency.code()),
+        }
+    }
+}
+
+/// One product as the site's catalog has it now; `None` when it is gone. For product events, which name
+/// the product but (V1) do not carry it.
+async fn current_product(
+    endpoint: &StoreEndpoint,
+    credentials: &StoreCredentials,
+    product_id: &str,
+    currency: Currency,
+) -> Result<Option<ExternalProduct>, PlatformError> {
+    match catalog_version(endpoint, credentials).await? {
+        CatalogVersion::V3 => v3::product(endpoint, credentials, product_id, currency).await,
+        _ => v1::product(endpoint, credentials, product_id, currency).await,
+    }
 }
 
 #[async_trait]
@@ -299,13 +266,15 @@ impl StorePlatform for Wix {
         endpoint: &StoreEndpoint,
         credentials: &StoreCredentials,
     ) -> Result<StoreInfo, PlatformError> {
-        let answer = query_products(endpoint, credentials, 1, 0).await?;
+        let version = catalog_version(endpoint, credentials).await?;
+        // One product read: the key may read the catalog, and the products say their currency.
+        let page_currency = match version {
+            CatalogVersion::V3 => v3::first_product_currency(endpoint, credentials).await?,
+            _ => v1::first_product_currency(endpoint, credentials).await?,
+        };
         let properties = site_properties(endpoint, credentials).await;
-        let currency = properties
-            .payment_currency
-            .as_deref()
-            .and_then(|code| Currency::parse(code).ok())
-            .or_else(|| page_currency(&answer.products));
+        let currency =
+            properties.payment_currency.as_deref().and_then(|code| Currency::parse(code).ok()).or(page_currency);
         let name = properties
             .site_display_name
             .filter(|name| !name.trim().is_empty())
@@ -319,59 +288,125 @@ impl StorePlatform for Wix {
         credentials: &StoreCredentials,
         cursor: Option<&str>,
     ) -> Result<ProductPage, PlatformError> {
-        let (offset, carried) = match cursor {
-            None => (0, None),
-            Some(cursor) => {
-                let (offset, currency) = parse_cursor(cursor)
-                    .ok_or_else(|| PlatformError::Invalid { reason: format!("not a Wix page cursor: {cursor:?}") })?;
-                (offset, Some(currency))
+        let cursor = match cursor {
+            None => None,
+            Some(raw) => Some(
+                PageCursor::parse(raw)
+                    .ok_or_else(|| PlatformError::Invalid { reason: format!("not a Wix page cursor: {raw:?}") })?,
+            ),
+        };
+        match cursor {
+            Some(PageCursor::V1 { offset, currency }) => v1::page(endpoint, credentials, offset, Some(currency)).await,
+            Some(PageCursor::V3 { currency, cursor }) => {
+                v3::page(endpoint, credentials, Some((currency, cursor))).await
             }
-        };
-        let answer = query_products(endpoint, credentials, PAGE_SIZE, offset).await?;
-        let currency = match carried.or_else(|| page_currency(&answer.products)) {
-            Some(currency) => currency,
-            None => site_properties(endpoint, credentials)
-                .await
-                .payment_currency
-                .and_then(|code| Currency::parse(&code).ok())
-                .ok_or_else(|| PlatformError::Invalid { reason: "Wix did not say the store's currency".into() })?,
-        };
-        let count = answer.products.len() as u64;
-        let next_offset = offset + count;
-        let more = match answer.total_results {
-            Some(total) => count > 0 && next_offset < total,
-            None => count == PAGE_SIZE,
-        };
-        let products = answer
-            .products
-            .into_iter()
-            .map(|product| normalise(product, currency))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| PlatformError::Invalid { reason: format!("Wix {reason}") })?;
-        Ok(ProductPage {
-            products,
-            currency,
-            next: more.then(|| format!("{next_offset}:{}", currency.code())),
-            wait_before_next: Duration::ZERO,
-            total: answer.total_results,
-        })
+            None => match catalog_version(endpoint, credentials).await? {
+                CatalogVersion::V3 => v3::page(endpoint, credentials, None).await,
+                _ => v1::page(endpoint, credentials, 0, None).await,
+            },
+        }
+    }
+
+    async fn product(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+        external_id: &str,
+        currency: Currency,
+    ) -> Result<Option<ExternalProduct>, PlatformError> {
+        current_product(endpoint, credentials, external_id, currency).await
     }
 }
 
-mod webhooks;
+/// A product's main image: V1 `media.mainMedia.image.url`; V3 `media.main.url`, or `media.main.image`
+/// (an object with `url`, or a URL string).
+fn image_url(media: Option<&Value>) -> Option<String> {
+    let media = media?;
+    ["/mainMedia/image/url", "/main/image/url", "/main/image", "/main/url"]
+        .into_iter()
+        .filter_map(|pointer| media.pointer(pointer).and_then(Value::as_str))
+        .find(|url| url.starts_with("https://") || url.starts_with("http://"))
+        .map(str::to_owned)
+}
+
+/// Wix's id of a product's variant is unique only within the product (V1's default variant is all
+/// zeros; V3's Read-Only Variants API says the same), so the external id is `<productId>-<variantId>`.
+fn variant_external_id(product_id: &str, variant_id: &str) -> String {
+    format!("{product_id}-{variant_id}")
+}
+
+/// Pages follow each other at once: Wix's answers carry no budget to pace by (a 429 is honoured through
+/// its `Retry-After`, like every platform's).
+const NO_WAIT: Duration = Duration::ZERO;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn endpoint() -> StoreEndpoint {
+        StoreEndpoint { base: Url::parse("https://www.wixapis.com").unwrap(), http: reqwest::Client::new() }
+    }
+
+    /// The documented method and path of each call, written out from Wix's pages (see [`paths`]).
     #[test]
-    fn prices_keep_the_json_number_text() {
-        let eur = Currency::parse("EUR").unwrap();
-        let data: PriceData = serde_json::from_str(r#"{"currency":"EUR","price":19.99}"#).unwrap();
-        assert_eq!(price(&data, eur, "x"), Ok(1999));
-        let data: PriceData = serde_json::from_str(r#"{"currency":"EUR","price":0.3}"#).unwrap();
-        assert_eq!(price(&data, eur, "x"), Ok(30));
-        let data: PriceData = serde_json::from_str(r#"{"currency":"USD","price":1}"#).unwrap();
-        assert!(price(&data, eur, "x").is_err());
+    fn request_builders_use_the_documented_paths() {
+        let endpoint = endpoint();
+        let built = [
+            version_request(&endpoint),
+            site_properties_request(&endpoint),
+            v1::query_request(&endpoint, 1, 0, None),
+            v3::query_products_request(&endpoint, 1, None, None),
+            v3::get_product_request(&endpoint, "p 1").unwrap(),
+            v3::query_variants_request(&endpoint, &["p1".to_owned()], None),
+            v3::query_inventory_request(&endpoint, &["p1".to_owned()], None),
+            webhooks::get_order_request(&endpoint, "o/1").unwrap(),
+            webhooks::add_payment_request(&endpoint, "o/1", "1.00", "psp").unwrap(),
+        ];
+        let seen: Vec<(String, String)> = built
+            .into_iter()
+            .map(|builder| {
+                let request = builder.build().unwrap();
+                (request.method().to_string(), request.url().path().to_owned())
+            })
+            .collect();
+        let documented = [
+            ("GET", "/stores/v3/provision/version"),
+            ("GET", "/site-properties/v4/properties"),
+            ("POST", "/stores-reader/v1/products/query"),
+            ("POST", "/stores/v3/products/query"),
+            ("GET", "/stores/v3/products/p%201"),
+            ("POST", "/stores/v3/products/query-variants"),
+            ("POST", "/stores/v3/inventory-items/query"),
+            ("GET", "/ecom/v1/orders/o%2F1"),
+            ("POST", "/ecom/v1/payments/orders/o%2F1/add-payment"),
+        ];
+        let documented: Vec<(String, String)> =
+            documented.iter().map(|(method, path)| ((*method).to_owned(), (*path).to_owned())).collect();
+        assert_eq!(seen, documented);
+    }
+
+    #[test]
+    fn page_cursors_carry_the_catalog_and_the_currency() {
+        let usd = Currency::parse("USD").unwrap();
+        for cursor in
+            [PageCursor::V1 { offset: 200, currency: usd }, PageCursor::V3 { currency: usd, cursor: "eyJ:a:b".into() }]
+        {
+            assert_eq!(PageCursor::parse(&cursor.render()), Some(cursor.clone()));
+        }
+        assert_eq!(PageCursor::parse("100:USD"), Some(PageCursor::V1 { offset: 100, currency: usd }));
+        assert_eq!(PageCursor::parse("v3:XXX:abc"), None);
+        assert_eq!(PageCursor::parse("abc"), None);
+    }
+
+    #[test]
+    fn images_are_read_from_either_catalog() {
+        let v1 = serde_json::json!({"mainMedia": {"image": {"url": "https://static.wixstatic.com/a.jpg"}}});
+        let v3 = serde_json::json!({"main": {"image": {"url": "https://static.wixstatic.com/b.jpg"}}});
+        let v3_string =
+            serde_json::json!({"main": {"image": "wix:image://v1/c.jpg", "url": "https://x.example/c.jpg"}});
+        assert_eq!(image_url(Some(&v1)).as_deref(), Some("https://static.wixstatic.com/a.jpg"));
+        assert_eq!(image_url(Some(&v3)).as_deref(), Some("https://static.wixstatic.com/b.jpg"));
+        assert_eq!(image_url(Some(&v3_string)).as_deref(), Some("https://x.example/c.jpg"), "not the wix:image:// id");
+        assert_eq!(image_url(None), None);
     }
 }

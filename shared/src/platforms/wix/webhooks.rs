@@ -1,7 +1,55 @@
 //! Wix webhooks: deliveries are JWTs signed RS256 with the app's public key, verified before anything is
-//! read; orders, and their write-back as a payment record on the order. Sources: see the parent module.
+//! read; orders, and their write-back as a payment record on the order; product events.
+//!
+//! "About the Structure of Webhooks" (https://dev.wix.com/docs/rest/articles/get-started/webhook-structure):
+//! the JWT's `data` holds `eventType`, `instanceId` and `data`, a string of JSON. In standardised events
+//! that `data` has `id` (the event id), `entityFqdn`, `slug`, `entityId`, and `createdEvent.entity` /
+//! `entityAsJson`, `updatedEvent.currentEntity` / `currentEntityAsJson` or `deletedEvent`. Legacy events
+//! (Catalog V1's) carry their own payload there instead, and no event id.
+//!
+//! Product events, one set per catalog ("About the Catalog Versioning API": a V1 site sends V1 events, a
+//! V3 site V3 events, never both for one change):
+//! - V3 (Products V3 "Product Created" / "Product Updated" / "Product Deleted",
+//!   https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/products-v3/product-updated):
+//!   `wix.stores.catalog.v3.product_created`, `…product_updated`, `…product_deleted`, standardised.
+//! - V1 (Catalog V1 "Product Created" / "Product Changed" / "Product Deleted",
+//!   https://dev.wix.com/docs/rest/business-solutions/stores/catalog/product-changed, whose example names
+//!   the event type and the legacy body `{"productId", "changedFields"}`):
+//!   `com.wix.ecommerce.catalog.api.v1.ProductCreated`, `…ProductChanged`, `…ProductDeleted` (as in
+//!   Wix's `@wix/stores` SDK), legacy: the payload itself, `{"productId", …}`.
+//!
+//! A V1 change event names the product and the fields that changed, not their values, so a created or
+//! changed product is re-read from the store (which also gets its stock, and makes an old event
+//! delivered late harmless); a deleted one is removed. Event types Pivota does not use are acknowledged
+//! and ignored, so Wix does not retry them.
 
-use super::*;
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{Wix, call, parse, paths, url_with};
+use crate::money::Currency;
+use crate::platforms::store_http::decimal_to_minor;
+use crate::platforms::{
+    Customer, Delivery, DeliveryTopic, ExternalOrder, ExternalProduct, OrderLine, PlatformError, ProductEvent,
+    StoreCredentials, StoreEndpoint, StoreWebhooks, WebhookError, WebhookSubscription, WebhookTopic,
+};
+
+/// How far a delivery's `exp` may be in the past (Wix says deliveries may be delayed).
+const EXPIRY_LEEWAY_SECS: u64 = 300;
+
+const ORDER_CREATED: &str = "wix.ecom.v1.order_created";
+const V3_PRODUCT_CREATED: &str = "wix.stores.catalog.v3.product_created";
+const V3_PRODUCT_UPDATED: &str = "wix.stores.catalog.v3.product_updated";
+const V3_PRODUCT_DELETED: &str = "wix.stores.catalog.v3.product_deleted";
+const V1_PRODUCT_CREATED: &str = "com.wix.ecommerce.catalog.api.v1.ProductCreated";
+const V1_PRODUCT_CHANGED: &str = "com.wix.ecommerce.catalog.api.v1.ProductChanged";
+const V1_PRODUCT_DELETED: &str = "com.wix.ecommerce.catalog.api.v1.ProductDeleted";
 
 /// The JWT's claims: `data` is the envelope, as an object or as a JSON string.
 #[derive(Deserialize)]
@@ -186,10 +234,9 @@ impl StoreWebhooks for Wix {
             jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|_| WebhookError::BadSignature)?.claims;
         let (envelope, data) = envelope(claims)?;
         let topic = match envelope.event_type.as_str() {
-            "wix.ecom.v1.order_created" => DeliveryTopic::OrderCreated,
-            "wix.stores.catalog.v3.product_updated" | "com.wix.ecommerce.catalog.api.v1.ProductChanged" => {
-                DeliveryTopic::ProductUpdated
-            }
+            ORDER_CREATED => DeliveryTopic::OrderCreated,
+            V3_PRODUCT_CREATED | V3_PRODUCT_UPDATED | V3_PRODUCT_DELETED | V1_PRODUCT_CREATED | V1_PRODUCT_CHANGED
+            | V1_PRODUCT_DELETED => DeliveryTopic::ProductUpdated,
             other => DeliveryTopic::Other(other.to_owned()),
         };
         let event_id = data.get("id").and_then(Value::as_str).map(str::to_owned);
@@ -250,10 +297,26 @@ impl StoreWebhooks for Wix {
         })
     }
 
-    /// Not supported: the Catalog V1 "Product Changed" webhook is a legacy event that carries only the
-    /// product id and the names of the changed fields, not the product, so the sync re-reads the catalog.
+    /// Wix product events name the product (see the module doc): read them with `parse_product_event`.
     fn parse_product(&self, _body: &[u8], _currency: Currency) -> Result<ExternalProduct, WebhookError> {
-        Err(WebhookError::Malformed("Wix product events carry the product id only; re-read the catalog instead".into()))
+        Err(WebhookError::Malformed("a Wix product event names the product; it is re-read from the store".into()))
+    }
+
+    fn parse_product_event(&self, body: &[u8], _currency: Currency) -> Result<ProductEvent, WebhookError> {
+        let (envelope, data) = envelope(unverified_claims(body)?)?;
+        let id =
+            |field: &str| {
+                data.get(field).and_then(Value::as_str).filter(|id| !id.is_empty()).map(str::to_owned).ok_or_else(
+                    || WebhookError::Malformed(format!("the {} event has no `{field}`", envelope.event_type)),
+                )
+            };
+        match envelope.event_type.as_str() {
+            V3_PRODUCT_CREATED | V3_PRODUCT_UPDATED => Ok(ProductEvent::Named { external_id: id("entityId")? }),
+            V3_PRODUCT_DELETED => Ok(ProductEvent::Deleted { external_id: id("entityId")? }),
+            V1_PRODUCT_CREATED | V1_PRODUCT_CHANGED => Ok(ProductEvent::Named { external_id: id("productId")? }),
+            V1_PRODUCT_DELETED => Ok(ProductEvent::Deleted { external_id: id("productId")? }),
+            other => Err(WebhookError::Malformed(format!("{other} is not a product event"))),
+        }
     }
 
     /// Reads the order (`GET /ecom/v1/orders/{id}`): if it is already `PAID` there is nothing to do;
@@ -278,35 +341,41 @@ impl StoreWebhooks for Wix {
             payment_status: Option<String>,
             price_summary: PriceSummary,
         }
-        let mut order_url = Url::parse(&url(&endpoint.base, "ecom/v1/orders"))
-            .map_err(|_| PlatformError::Invalid { reason: "the Wix base URL cannot take a path".into() })?;
-        order_url
-            .path_segments_mut()
-            .map_err(|_| PlatformError::Invalid { reason: "the Wix base URL cannot take a path".into() })?
-            .push(order_id);
-        let answer: OrderAnswer = parse(&call(endpoint.http.get(order_url), credentials).await?, "order")?;
+        let answer: OrderAnswer = parse(&call(get_order_request(endpoint, order_id)?, credentials).await?, "order")?;
         if answer.order.payment_status.as_deref() == Some("PAID") {
             return Ok(());
         }
-        let mut add_url = Url::parse(&url(&endpoint.base, "ecom/v1/payments/orders"))
-            .map_err(|_| PlatformError::Invalid { reason: "the Wix base URL cannot take a path".into() })?;
-        add_url
-            .path_segments_mut()
-            .map_err(|_| PlatformError::Invalid { reason: "the Wix base URL cannot take a path".into() })?
-            .push(order_id)
-            .push("add-payment");
-        let request = endpoint.http.post(add_url).json(&json!({
-            "payments": [{
-                "amount": { "amount": answer.order.price_summary.total.amount },
-                "regularPaymentDetails": {
-                    "paymentMethod": "Pivota",
-                    "providerTransactionId": psp_reference,
-                    "offlinePayment": false,
-                    "status": "APPROVED",
-                },
-            }],
-        }));
+        let request = add_payment_request(endpoint, order_id, &answer.order.price_summary.total.amount, psp_reference)?;
         call(request, credentials).await?;
         Ok(())
     }
+}
+
+pub(super) fn get_order_request(
+    endpoint: &StoreEndpoint,
+    order_id: &str,
+) -> Result<reqwest::RequestBuilder, PlatformError> {
+    Ok(endpoint.http.get(url_with(&endpoint.base, paths::ORDERS, &[order_id])?))
+}
+
+/// One approved payment record for `amount` (the order total, as Wix wrote it) with the PSP reference as
+/// `providerTransactionId`: it records the payment and charges no one.
+pub(super) fn add_payment_request(
+    endpoint: &StoreEndpoint,
+    order_id: &str,
+    amount: &str,
+    psp_reference: &str,
+) -> Result<reqwest::RequestBuilder, PlatformError> {
+    let url = url_with(&endpoint.base, paths::ORDER_PAYMENTS, &[order_id, "add-payment"])?;
+    Ok(endpoint.http.post(url).json(&json!({
+        "payments": [{
+            "amount": { "amount": amount },
+            "regularPaymentDetails": {
+                "paymentMethod": "Pivota",
+                "providerTransactionId": psp_reference,
+                "offlinePayment": false,
+                "status": "APPROVED",
+            },
+        }],
+    })))
 }
