@@ -111,18 +111,26 @@ impl FakeCustomStore {
         lock(&self.state).orders_marked_paid.clone()
     }
 
-    /// `X-Pivota-Signature` for `body` under `secret`: `sha256=<hex HMAC-SHA256>`.
-    pub fn sign_with(secret: &str, body: &[u8]) -> String {
+    /// `X-Pivota-Signature` for a delivery of `topic` with `body` under `secret`, signed now:
+    /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<topic>.<body>">`, as the contract says.
+    pub fn sign_with(secret: &str, topic: &str, body: &[u8]) -> String {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+        Self::sign_at(secret, topic, now.as_secs() as i64, body)
+    }
+
+    /// The same, signed at `timestamp` (unix seconds).
+    pub fn sign_at(secret: &str, topic: &str, timestamp: i64, body: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(format!("{timestamp}.{topic}.").as_bytes());
         mac.update(body);
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
     }
 
     /// The signature the store would send from its most recently created webhook.
-    pub fn sign(&self, body: &[u8]) -> String {
+    pub fn sign(&self, topic: &str, body: &[u8]) -> String {
         let state = lock(&self.state);
         let hook = state.webhooks.values().next_back().expect("no webhook was created, so nothing signs");
-        Self::sign_with(&hook.secret, body)
+        Self::sign_with(&hook.secret, topic, body)
     }
 }
 
