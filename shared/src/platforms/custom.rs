@@ -475,3 +475,73 @@ impl StoreWebhooks for CustomStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::platforms::store_http::hmac_sha256;
+
+    const SECRET: &str = "whsec-custom-0123456789";
+
+    fn credentials() -> StoreCredentials {
+        StoreCredentials {
+            api_token: SecretString::from("token"),
+            consumer_key: None,
+            consumer_secret: None,
+            site_id: None,
+            webhook_secret: Some(SecretString::from(SECRET)),
+        }
+    }
+
+    fn v1(secret: &str, signed: &str) -> String {
+        hex::encode(hmac_sha256(secret.as_bytes(), signed.as_bytes()))
+    }
+
+    fn headers(topic: &str, signature: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-pivota-topic", topic.parse().unwrap());
+        headers.insert("x-pivota-signature", signature.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_signature_covers_the_time_the_topic_and_the_body() {
+        let body = r#"{"id":"o-1"}"#;
+        let good = format!("t=1700000000,v1={}", v1(SECRET, &format!("1700000000.order.created.{body}")));
+        let delivery = CustomStore.verify_delivery(&credentials(), &headers("order.created", &good), body.as_bytes());
+        assert_eq!(delivery.map(|d| d.topic), Ok(DeliveryTopic::OrderCreated));
+        // While a secret changes, the store may send one entry per secret; one matching is enough.
+        let rotating = format!("t=1700000000,v1={},{}", v1("old-secret", "x"), &good["t=1700000000,".len()..]);
+        assert!(
+            CustomStore.verify_delivery(&credentials(), &headers("order.created", &rotating), body.as_bytes()).is_ok()
+        );
+        let refused = [
+            ("product.updated", good.clone()),
+            ("order.created", good.replace("t=1700000000", "t=1700000001")),
+            ("order.created", format!("v1={}", v1(SECRET, &format!("1700000000.order.created.{body}")))),
+            ("order.created", format!("t=1700000000,v1={}", v1(SECRET, body))),
+            ("order.created", "t=1700000000".to_owned()),
+            ("order.created", format!("sha256={}", v1(SECRET, body))),
+        ];
+        for (topic, signature) in refused {
+            let result = CustomStore.verify_delivery(&credentials(), &headers(topic, &signature), body.as_bytes());
+            assert_eq!(result, Err(WebhookError::BadSignature), "{topic} {signature}");
+        }
+    }
+
+    #[test]
+    fn a_timestamp_outside_the_tolerance_is_refused_either_way() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let context = DeliveryContext { shop: None, now };
+        let delivery = Delivery { event_id: None, topic: DeliveryTopic::OrderCreated };
+        let screen =
+            |t: i64| CustomStore.screen(&delivery, &context, &headers("order.created", &format!("t={t},v1=00")), b"");
+        assert_eq!(screen(1_700_000_000 - 300), Ok(Screening::Act));
+        assert_eq!(screen(1_700_000_000 + 300), Ok(Screening::Act));
+        for t in [1_700_000_000 - 301, 1_700_000_000 + 301] {
+            assert!(matches!(screen(t), Err(WebhookError::BadHeader { header: "X-Pivota-Signature", .. })), "{t}");
+        }
+    }
+}
