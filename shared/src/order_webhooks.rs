@@ -1,6 +1,8 @@
-//! Receiving store webhooks (`order-webhook`): verify on the raw bytes, deduplicate, record, enqueue, and
-//! answer fast. The payment runs from the queue (`payment_worker.rs`), so a slow PSP never makes the store
-//! retry. Shopify gives a delivery 5 seconds in all.
+//! Receiving store webhooks (`order-webhook`): verify on the raw bytes, check what the signature does not
+//! cover (the platform's [`StoreWebhooks::screen`](crate::platforms::StoreWebhooks::screen): the shop, the
+//! payload's shape, its age), deduplicate, record, enqueue, and answer fast. The payment runs from the queue
+//! (`payment_worker.rs`), so a slow PSP never makes the store retry. Shopify gives a delivery 5 seconds in
+//! all.
 
 use serde::Deserialize;
 

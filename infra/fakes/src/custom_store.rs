@@ -2,7 +2,9 @@
 //! `shared/src/platforms/custom.rs`).
 //!
 //! Product `i` (ids `p1`..`pn`) has two variants (`p<i>-a`, `p<i>-b`) when `i % 4 == 0`, else one; see
-//! [`FakeCustomStore::expected_price_minor`]. Cursors are opaque offsets.
+//! [`FakeCustomStore::expected_price_minor`]. Cursors are opaque offsets. Deliveries are signed as the
+//! contract says ([`FakeCustomStore::sign_with`]): `X-Pivota-Signature: t=<unix seconds>,v1=<hex
+//! HMAC-SHA256 of "<t>.<topic>.<body>">`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

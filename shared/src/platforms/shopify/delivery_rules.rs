@@ -15,8 +15,9 @@
 //!    `shop_id`, `shop_domain`, `customer` and `orders_to_redact`; `customers/data_request` has `shop_id`,
 //!    `shop_domain`, `customer` and `orders_requested`; `shop/redact` has `shop_id` and `shop_domain` and
 //!    nothing of a customer. The shop a payload names must be the store's too (domain, and id when
-//!    recorded). A payload of the wrong shape is refused (422): an order body sent as `customers/redact` or
-//!    `app/uninstalled` redacts or uninstalls nothing.
+//!    recorded). A payload of the wrong shape is refused (422; 400 for `orders/create`, which always refused
+//!    a body it cannot read as an order so): an order body sent as `customers/redact` or `app/uninstalled`
+//!    redacts or uninstalls nothing.
 //! 3. **The time.** `X-Shopify-Triggered-At` says when the event happened, and a retry keeps it ("Updates to
 //!    webhook retry mechanism", https://shopify.dev/changelog/updates-to-webhook-retry-mechanism: "retried a
 //!    total of 8 times over 4 hours … delivered with the original payload from the time they were
@@ -128,7 +129,8 @@ fn check_shape(topic: &DeliveryTopic, body: &[u8], shop: &ShopIdentity) -> Resul
     let wrong = |reason: String| WebhookError::NotTopicPayload { topic: topic_name.into(), reason };
     let parse_error = |error: serde_json::Error| wrong(error.to_string());
     match topic {
-        DeliveryTopic::OrderCreated => parse_order(body).map(drop).map_err(|error| wrong(error.to_string())),
+        // Unreadable as an order: 400, as it always was.
+        DeliveryTopic::OrderCreated => parse_order(body).map(drop),
         DeliveryTopic::ProductUpdated => serde_json::from_slice::<ProductShape>(body).map(drop).map_err(parse_error),
         DeliveryTopic::AppUninstalled => {
             let resource: ShopResource = serde_json::from_slice(body).map_err(parse_error)?;
@@ -220,6 +222,11 @@ mod tests {
                 let result = shape(topic.clone(), (*other_body).clone());
                 if topic == other {
                     assert_eq!(result, Ok(()), "{topic:?}");
+                } else if *topic == DeliveryTopic::OrderCreated {
+                    assert!(
+                        matches!(result, Err(WebhookError::Malformed(_))),
+                        "{other:?}'s body as an order: {result:?}"
+                    );
                 } else {
                     assert!(
                         matches!(result, Err(WebhookError::NotTopicPayload { .. })),
@@ -228,6 +235,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_window_covers_shopifys_retries_and_no_more() {
+        let now = OffsetDateTime::parse("2026-07-10T12:00:00Z", &Rfc3339).unwrap();
+        let shop = shop();
+        let context = DeliveryContext { shop: Some(&shop), now };
+        let delivery = Delivery { event_id: None, topic: DeliveryTopic::Other("orders/paid".into()) };
+        let screen = |triggered_at: OffsetDateTime| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("x-shopify-shop-domain", "Acme.myshopify.com".parse().unwrap());
+            headers.insert("x-shopify-triggered-at", triggered_at.format(&Rfc3339).unwrap().parse().unwrap());
+            screen(&delivery, &context, &headers, b"{}")
+        };
+        // Shopify's last retry, 4 hours on, still acts.
+        assert_eq!(screen(now - Duration::hours(4)), Ok(Screening::Act));
+        assert_eq!(screen(now - DELIVERY_WINDOW), Ok(Screening::Act));
+        let late = now - DELIVERY_WINDOW - Duration::seconds(1);
+        assert_eq!(screen(late), Ok(Screening::TooOld { triggered_at: late }));
+        assert_eq!(screen(now + CLOCK_SKEW), Ok(Screening::Act));
+        let ahead = screen(now + CLOCK_SKEW + Duration::seconds(1));
+        assert!(matches!(ahead, Err(WebhookError::BadHeader { header: TRIGGERED_AT, .. })), "{ahead:?}");
     }
 
     #[test]
