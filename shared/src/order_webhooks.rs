@@ -1,6 +1,8 @@
-//! Receiving store webhooks (`order-webhook`): verify on the raw bytes, deduplicate, record, enqueue, and
-//! answer fast. The payment runs from the queue (`payment_worker.rs`), so a slow PSP never makes the store
-//! retry. Shopify gives a delivery 5 seconds in all.
+//! Receiving store webhooks (`order-webhook`): verify on the raw bytes, check what the signature does not
+//! cover (the platform's [`StoreWebhooks::screen`](crate::platforms::StoreWebhooks::screen): the shop, the
+//! payload's shape, its age), deduplicate, record, enqueue, and answer fast. The payment runs from the queue
+//! (`payment_worker.rs`), so a slow PSP never makes the store retry. Shopify gives a delivery 5 seconds in
+//! all.
 
 use serde::Deserialize;
 
@@ -10,9 +12,13 @@ use crate::merchant::MerchantId;
 use crate::money::{Currency, Money};
 use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
 use crate::payment_request::parse_payment_method;
-use crate::platforms::{self, Customer, DeliveryTopic, Platform, ProductEvent, WebhookError};
+use crate::platforms::{
+    self, Customer, DeliveryContext, DeliveryTopic, Installation, Platform, ProductEvent, Screening, ShopIdentity,
+    WebhookError,
+};
 use crate::products;
 use crate::stores::{self, ConnectionStatus};
+use crate::validation::FieldError;
 
 /// The queue message that pays an order.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -28,10 +34,16 @@ pub enum Handled {
     OrderQueued,
     Duplicate,
     ProductUpdated,
+    /// A product update no newer than the stored product: ignored.
+    NotNewer,
     Uninstalled,
+    /// An uninstall notice while the shop still accepts the token: ignored.
+    UninstallNotConfirmed,
     Redacted(u64),
     DataRequestLogged,
     Ignored,
+    /// Triggered longer ago than the platform's retries last: acknowledged, not acted on.
+    TooOld,
 }
 
 /// Handles one delivery to `/webhooks/{platform}/{store_id}`. A missing or bad signature is
@@ -59,10 +71,7 @@ pub async fn receive(
         stores::cached_credentials(app, &store).await?
     };
     let webhooks = platforms::webhooks(platform);
-    let delivery = webhooks.verify_delivery(&credentials, headers, body).map_err(|e| match e {
-        WebhookError::BadSignature => Error::Unauthenticated,
-        WebhookError::Malformed(reason) => Error::MalformedBody(reason),
-    })?;
+    let delivery = webhooks.verify_delivery(&credentials, headers, body).map_err(webhook_error)?;
     // Shopify sends `shop/redact` 48 hours after `app/uninstalled`, and redaction requests may follow an
     // uninstall too: a disconnected store gets those and nothing else.
     let compliance = matches!(
@@ -71,6 +80,15 @@ pub async fn receive(
     );
     if disconnected && !compliance {
         return Err(Error::Unauthenticated);
+    }
+    let shop = known_shop(&store);
+    let context = DeliveryContext { shop: shop.as_ref(), now: app.clock.now() };
+    if let Screening::TooOld { triggered_at } =
+        webhooks.screen(&delivery, &context, headers, body).map_err(webhook_error)?
+    {
+        // Acknowledged, so the platform stops retrying; a decision this late would act on stale data.
+        tracing::warn!(%merchant_id, store_id, topic = ?delivery.topic, %triggered_at, "webhook delivery too old; not acted on");
+        return Ok(Handled::TooOld);
     }
     let malformed = |e: WebhookError| Error::MalformedBody(e.to_string());
     let event_id = delivery.event_id.as_deref();
@@ -169,21 +187,40 @@ pub async fn receive(
                 }
             };
             let id = products::product_id(store_id, &external_id);
-            let stored = products::get(app, &merchant_id, &id).await?.map(|p| (id, p)).into_iter().collect();
-            match current {
-                Some(external) => {
-                    products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored).await?
+            let stored = products::get(app, &merchant_id, &id).await?;
+            // Deliveries arrive out of order (and retries hours late): an update no newer than what is stored
+            // would put older data back.
+            let stored_at = stored.as_ref().and_then(|product| product.store_updated_at);
+            let handled = match current {
+                Some(external)
+                    if let (Some(incoming), Some(stored_at)) = (external.updated_at, stored_at)
+                        && incoming <= stored_at =>
+                {
+                    tracing::info!(store_id, product = %external.external_id, %incoming, %stored_at, "product update not newer than the stored product; ignored");
+                    Handled::NotNewer
                 }
-                None => products::mark_removed(app, &merchant_id, stored).await?,
+                Some(external) => {
+                    let stored = stored.map(|p| (id, p)).into_iter().collect();
+                    products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored).await?;
+                    Handled::ProductUpdated
+                }
+                None => {
+                    products::mark_removed(app, &merchant_id, stored.map(|p| (id, p)).into_iter().collect()).await?;
+                    Handled::ProductUpdated
+                }
             };
             // Only once the product is written: a failed attempt is then retried by the store, not
             // taken for a duplicate. Two concurrent copies both write the same product, which is harmless.
             if let Some(event_id) = event_id {
                 orders::remember_event(app, store_id, event_id).await;
             }
-            Ok(Handled::ProductUpdated)
+            Ok(handled)
         }
         DeliveryTopic::AppUninstalled => {
+            if !uninstall_confirmed(app, &store, &credentials).await? {
+                tracing::warn!(%merchant_id, store_id, "app/uninstalled not applied: the shop still accepts the access token");
+                return Ok(Handled::UninstallNotConfirmed);
+            }
             stores::update(app, &merchant_id, store_id, |store| {
                 store.connection_status = ConnectionStatus::Uninstalled;
                 store.webhooks.clear();
@@ -231,6 +268,48 @@ pub async fn receive(
     }
 }
 
+/// The domain error for a delivery a platform refused.
+fn webhook_error(error: WebhookError) -> Error {
+    match error {
+        WebhookError::BadSignature => Error::Unauthenticated,
+        WebhookError::Malformed(reason) => Error::MalformedBody(reason),
+        WebhookError::WrongShop(reason) => Error::Forbidden(reason),
+        error @ WebhookError::NotTopicPayload { .. } => {
+            Error::Validation(FieldError::new("body", error.to_string()).into())
+        }
+        WebhookError::BadHeader { header, reason } => Error::bad_parameter(header, reason),
+    }
+}
+
+/// The shop a store's deliveries must name: as the platform said when its webhooks were set up, else (a
+/// Shopify store set up before that was recorded) its URL's `*.myshopify.com` host.
+fn known_shop(store: &stores::Store) -> Option<ShopIdentity> {
+    store.shop_identity.clone().or_else(|| {
+        let url = url::Url::parse(&store.store_url).ok()?;
+        let host = url.host_str()?;
+        (store.platform == Platform::Shopify && host.ends_with(".myshopify.com"))
+            .then(|| ShopIdentity { domain: ShopIdentity::normalise_domain(host), id: None })
+    })
+}
+
+/// Whether the store no longer accepts Pivota's token, asked live: an uninstall notice is acted on only
+/// then (a reinstalled app, or a replayed notice, leaves the store connected). Unanswered, the delivery
+/// fails with a 503, so the platform retries it.
+async fn uninstall_confirmed(
+    app: &App,
+    store: &stores::Store,
+    credentials: &platforms::StoreCredentials,
+) -> Result<bool, Error> {
+    let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
+    // Shopify gives a delivery 5 seconds in all.
+    let endpoint = stores::endpoint(app, &url, std::time::Duration::from_secs(3)).await?;
+    match platforms::webhooks(store.platform).installation(&endpoint, credentials).await {
+        Ok(Installation::Revoked) => Ok(true),
+        Ok(Installation::Installed(_)) => Ok(false),
+        Err(error) => Err(Error::Unavailable(format!("{} could not confirm the uninstall: {error}", store.platform))),
+    }
+}
+
 async fn enqueue(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<(), Error> {
     let message = PaymentMessage { merchant_id: merchant_id.to_string(), order_id: order_id.to_owned() };
     let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.to_string()))?;
@@ -270,5 +349,17 @@ pub async fn setup(app: &App, merchant_id: &MerchantId, store_id: &str) -> Resul
         .subscribe(&endpoint, &credentials, &address, topics)
         .await
         .map_err(|e| stores::platform_error(store.platform, e))?;
-    stores::update(app, merchant_id, store_id, |store| store.webhooks = subscriptions.clone()).await
+    // The shop its deliveries must name (Shopify; other platforms have no such question). Best effort: a
+    // store without it falls back to its URL's host.
+    let identity = match platforms::webhooks(store.platform).installation(&endpoint, &credentials).await {
+        Ok(Installation::Installed(identity)) => identity,
+        _ => None,
+    };
+    stores::update(app, merchant_id, store_id, |store| {
+        store.webhooks = subscriptions.clone();
+        if identity.is_some() {
+            store.shop_identity = identity.clone();
+        }
+    })
+    .await
 }

@@ -100,6 +100,9 @@ pub struct Store {
     pub last_job_id: Option<String>,
     #[serde(default)]
     pub webhooks: Vec<WebhookSubscription>,
+    /// The shop its webhooks must name (Shopify), as the platform said when they were set up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop_identity: Option<platforms::ShopIdentity>,
     pub low_stock_threshold: i64,
     #[serde(default)]
     pub last_error: Option<String>,
@@ -422,6 +425,7 @@ pub async fn connect(
         product_count: 0,
         last_job_id: None,
         webhooks: Vec::new(),
+        shop_identity: None,
         low_stock_threshold: DEFAULT_LOW_STOCK_THRESHOLD,
         last_error: None,
         rate_limited_until: None,

@@ -329,9 +329,12 @@ async fn webhook_setup_delivery_payment_and_orders_events_close_the_loop() {
 
     // The delivery as the store signs it: the event's body, signed with the secret Pivota gave the store.
     let event: Value = serde_json::from_str(&event_text("order-webhook.json")).unwrap();
-    let signature = pivota_fakes::FakeCustomStore::sign_with(&secret, event["body"].as_str().unwrap().as_bytes());
-    let delivery =
-        [("sto_01EXAMPLE00000000000000000", store_id.as_str()), ("sha256=SIGNATURE_EXAMPLE", signature.as_str())];
+    let signature =
+        pivota_fakes::FakeCustomStore::sign_with(&secret, "order.created", event["body"].as_str().unwrap().as_bytes());
+    let delivery = [
+        ("sto_01EXAMPLE00000000000000000", store_id.as_str()),
+        ("t=1767225600,v1=SIGNATURE_EXAMPLE", signature.as_str()),
+    ];
     let (response, body) = invoke_with(&test, "order-webhook", "order-webhook.json", &id, &key, &delivery).await;
     assert_eq!(response.status(), 200, "{body}");
     let (response, _) = invoke_with(&test, "order-webhook", "order-webhook.json", &id, &key, &with_store).await;

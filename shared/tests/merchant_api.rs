@@ -98,7 +98,11 @@ async fn sandbox_connects_lists_rotates_and_disconnects(test: TestApp) {
         .await;
     assert_eq!(status, 200, "{rotated}");
     assert_eq!(rotated["connected_at"], connection["connected_at"]);
-    let secret_name = format!("{}/merchants/{id}/psp/sandbox/test", test.app.settings.secret_namespace);
+    let items = support::partition(&test.app, &format!("MERCHANT#{id}")).await;
+    let item = items.iter().find(|item| item.key.sk.starts_with("PSP#")).expect("the connection's item");
+    let secret_name = item.attrs.get("secret_ref").and_then(|name| name.as_str()).unwrap().to_owned();
+    let prefix = format!("{}/merchants/{id}/psp/sandbox/test/", test.app.settings.secret_namespace);
+    assert!(secret_name.starts_with(&prefix), "{secret_name}: a name of its own under the connection's");
     assert!(
         test.app.secrets.get_previous(&secret_name).await.unwrap().is_some(),
         "the old key is the previous version"

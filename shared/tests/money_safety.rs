@@ -279,7 +279,7 @@ async fn a_leaked_test_key_never_gets_a_live_order_marked_paid(backend: Backend)
     let (status, _) = call(&s.test.app, "POST", &format!("/webhooks/custom/{store_id}"))
         .header("x-pivota-topic", "order.created")
         .header("x-pivota-event-id", "live-9")
-        .header("x-pivota-signature", &FakeCustomStore::sign_with(&secret, &body))
+        .header("x-pivota-signature", &FakeCustomStore::sign_with(&secret, "order.created", &body))
         .raw(body)
         .send()
         .await;

@@ -21,6 +21,7 @@ use support::{Backend, call, drain_payment_queue, list_all};
 on_both_backends!(
     webhook_setup_is_idempotent,
     bad_signatures_get_401_and_leave_no_trace,
+    a_delivery_is_signed_with_its_topic_and_time,
     an_order_is_paid_once_and_marked_paid_in_the_store,
     paid_declined_and_write_back_failures_are_handled,
     storm_of_deliveries_charges_each_order_exactly_once,
@@ -45,9 +46,9 @@ async fn webhook_setup_is_idempotent(backend: Backend) {
 async fn bad_signatures_get_401_and_leave_no_trace(backend: Backend) {
     let s = shop(backend).await;
     let body = order(1, json!({}));
-    assert_eq!(s.deliver(&body, "e-1", Some("sha256=00".into())).await, 401);
+    assert_eq!(s.deliver(&body, "e-1", Some("t=1,v1=00".into())).await, 401);
     let mut tampered = body.clone();
-    let signature = FakeCustomStore::sign_with(&s.secret, &body);
+    let signature = FakeCustomStore::sign_with(&s.secret, "order.created", &body);
     tampered[10] ^= 1;
     assert_eq!(s.deliver(&tampered, "e-1", Some(signature)).await, 401);
     assert_eq!(s.deliver(&body, "e-1", Some(String::new())).await, 401);
@@ -57,6 +58,43 @@ async fn bad_signatures_get_401_and_leave_no_trace(backend: Backend) {
     // The same event, correctly signed, is then accepted: the refusals left no dedupe record behind.
     assert_eq!(s.deliver(&body, "e-1", None).await, 200);
     assert_eq!(s.orders().await.len(), 1);
+}
+
+async fn a_delivery_is_signed_with_its_topic_and_time(backend: Backend) {
+    let s = shop(backend).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let body = order(5, json!({}));
+    // A body the store signed as a product update, replayed as an order: the topic is signed too.
+    let as_product = FakeCustomStore::sign_with(&s.secret, "product.updated", &body);
+    assert_eq!(s.deliver(&body, "e-5", Some(as_product)).await, 401);
+    // Signed too long ago (a replay), or too far ahead: refused, naming the header.
+    for signed_at in [now - 600, now + 600] {
+        let signature = FakeCustomStore::sign_at(&s.secret, "order.created", signed_at, &body);
+        let (status, problem) = pivota_call(&s, &body, "e-5", &signature).await;
+        assert_eq!(status, 400, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "X-Pivota-Signature", "{problem}");
+    }
+    assert!(s.orders().await.is_empty(), "nothing recorded");
+    // Within the tolerance, as a retry signed a few minutes late would be: applied.
+    let signature = FakeCustomStore::sign_at(&s.secret, "order.created", now - 240, &body);
+    assert_eq!(pivota_call(&s, &body, "e-5", &signature).await.0, 200);
+    assert_eq!(s.orders().await.len(), 1);
+}
+
+/// An order delivery with exactly this signature; the status and the problem.
+async fn pivota_call(
+    s: &support::shop::Shop,
+    body: &[u8],
+    event_id: &str,
+    signature: &str,
+) -> (u16, serde_json::Value) {
+    call(&s.test.app, "POST", &format!("/webhooks/custom/{}", s.store_id))
+        .header("x-pivota-topic", "order.created")
+        .header("x-pivota-event-id", event_id)
+        .header("x-pivota-signature", signature)
+        .raw(body.to_vec())
+        .send()
+        .await
 }
 
 async fn an_order_is_paid_once_and_marked_paid_in_the_store(backend: Backend) {
@@ -135,10 +173,15 @@ async fn storm_of_deliveries_charges_each_order_exactly_once(backend: Backend) {
         let mut tampered = body.clone();
         tampered[5] ^= 1;
         assert_eq!(
-            s.deliver(&tampered, &format!("t-{id}"), Some(FakeCustomStore::sign_with(&s.secret, &body))).await,
+            s.deliver(
+                &tampered,
+                &format!("t-{id}"),
+                Some(FakeCustomStore::sign_with(&s.secret, "order.created", &body))
+            )
+            .await,
             401
         );
-        assert_eq!(s.deliver(&body, &format!("b-{id}"), Some("sha256=deadbeef".into())).await, 401);
+        assert_eq!(s.deliver(&body, &format!("b-{id}"), Some("t=1,v1=deadbeef".into())).await, 401);
     }
     // Messages that failed come back after an exponential backoff (2^receives s), longer than one drain's
     // idle window: drain until every order is paid, within a bound.

@@ -27,6 +27,11 @@ on_both_backends!(
     shopify_app_uninstalled_disconnects_the_store,
     shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs,
     shopify_compliance_topics_still_reach_a_store_the_merchant_disconnected,
+    a_shopify_delivery_for_another_shop_is_refused,
+    a_shopify_body_replayed_under_another_topic_is_refused,
+    shopify_app_uninstalled_applies_only_once_the_token_is_revoked,
+    a_shopify_product_update_applies_only_when_newer,
+    a_shopify_delivery_triggered_too_long_ago_is_acknowledged_not_acted_on,
     a_woocommerce_order_is_charged_once_and_marked_paid,
     live_mode_charges_only_orders_that_carry_a_payment_method,
     test_mode_charges_the_configured_test_payment_method,
@@ -182,16 +187,53 @@ impl Shopify {
 
     /// The same delivery, but with `hmac` as its `X-Shopify-Hmac-Sha256`.
     async fn deliver_with_hmac(&self, topic: &str, event_id: &str, body: &[u8], hmac: &str) -> (u16, Value) {
+        self.deliver_with(topic, event_id, body, &[("x-shopify-hmac-sha256", Some(hmac.to_owned()))]).await
+    }
+
+    /// The delivery with some of Shopify's headers replaced (`Some`) or left out (`None`).
+    async fn deliver_with(
+        &self,
+        topic: &str,
+        event_id: &str,
+        body: &[u8],
+        changes: &[(&str, Option<String>)],
+    ) -> (u16, Value) {
         let headers: Vec<(String, String)> = self
             .fake
             .delivery_headers(topic, event_id, body)
             .into_iter()
-            .map(|(name, value)| {
-                (name.to_owned(), if name == "x-shopify-hmac-sha256" { hmac.to_owned() } else { value })
+            .filter_map(|(name, value)| match changes.iter().find(|(changed, _)| *changed == name) {
+                Some((_, replaced)) => replaced.clone().map(|value| (name.to_owned(), value)),
+                None => Some((name.to_owned(), value)),
             })
             .collect();
         self.m.deliver("shopify", &self.store_id, &headers, body).await
     }
+
+    /// The compliance payloads' common part: this shop.
+    fn shop(&self) -> Value {
+        json!({"shop_id": self.fake.shop_id(), "shop_domain": self.fake.domain()})
+    }
+
+    /// The `app/uninstalled` payload: the Shop resource.
+    fn shop_resource(&self) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "id": self.fake.shop_id(), "name": "Pivota Test Shop", "domain": "shop.example",
+            "myshopify_domain": self.fake.domain(), "currency": "EUR",
+        }))
+        .unwrap()
+    }
+
+    async fn connection_status(&self) -> Value {
+        let (_, stores) = self.m.send("GET", "/stores", None).await;
+        stores["items"][0]["connection_status"].clone()
+    }
+}
+
+/// `X-Shopify-Triggered-At` for `ago` in the past.
+fn triggered_ago(ago: Duration) -> Option<String> {
+    let at = time::OffsetDateTime::now_utc() - ago;
+    Some(at.format(&time::format_description::well_known::Rfc3339).unwrap())
 }
 
 /// An HMAC Shopify never made: the right shape, keyed with another secret.
@@ -315,11 +357,9 @@ async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
     drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
     assert_eq!(s.m.products().await.iter().filter(|p| p["status"] == "active").count(), 2);
     assert_eq!(s.deliver("orders/create", "evt-before", &shopify_order(5, json!({}))).await, 200);
-    let body = serde_json::to_vec(
-        &json!({"id": 548380009, "name": "Pivota Test Shop", "domain": "pivota-test.myshopify.com"}),
-    )
-    .unwrap();
-    assert_eq!(s.deliver("app/uninstalled", "evt-u", &body).await, 200);
+    // The merchant uninstalls the app: Shopify revokes the token, then notifies.
+    s.fake.uninstall_app();
+    assert_eq!(s.deliver("app/uninstalled", "evt-u", &s.shop_resource()).await, 200);
     // The uninstalled store stays listed, as such, with no webhooks left, for the merchant to reconnect.
     let (_, stores) = s.m.send("GET", "/stores", None).await;
     assert_eq!(stores["items"].as_array().unwrap().len(), 1, "{stores}");
@@ -338,8 +378,7 @@ async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
     assert_eq!(s.m.orders().await.len(), 1);
 
     // Shopify sends shop/redact 48 hours after the uninstall: still verified, and acted on.
-    let shop_redact =
-        serde_json::to_vec(&json!({"shop_id": 954889, "shop_domain": "pivota-test.myshopify.com"})).unwrap();
+    let shop_redact = serde_json::to_vec(&s.shop()).unwrap();
     assert_eq!(s.deliver_with_hmac("shop/redact", "evt-r", &shop_redact, &forged_hmac(&shop_redact)).await.0, 401);
     assert!(s.m.order("5").await["customer"].is_object());
     assert_eq!(s.deliver("shop/redact", "evt-r", &shop_redact).await, 200);
@@ -351,7 +390,7 @@ async fn shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs(bac
     for id in [11, 21, 31] {
         assert_eq!(s.deliver("orders/create", &format!("evt-{id}"), &shopify_order(id, json!({}))).await, 200);
     }
-    let shop = json!({"shop_id": 954889, "shop_domain": "pivota-test.myshopify.com"});
+    let shop = s.shop();
     let data_request = merged(
         shop.clone(),
         json!({"orders_requested": [11], "customer": {"id": 12, "email": "buyer11@example.com", "phone": null}, "data_request": {"id": 9999}}),
@@ -394,6 +433,130 @@ async fn shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs(bac
     assert_eq!(s.deliver("shop/redact", "evt-c3", &shop_redact).await, 200);
     assert!(customers(s.m.orders().await).iter().all(|(_, customer)| customer.is_null()));
     assert!(!serde_json::to_string(&s.m.orders().await).unwrap().contains("@example.com"));
+}
+
+async fn a_shopify_delivery_for_another_shop_is_refused(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let body = shopify_order(71, json!({}));
+    let other = Some("other-shop.myshopify.com".to_owned());
+    let (status, problem) = s.deliver_with("orders/create", "evt-71", &body, &[("x-shopify-shop-domain", other)]).await;
+    assert_eq!(status, 403, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("X-Shopify-Shop-Domain"), "{problem}");
+    let (status, problem) = s.deliver_with("orders/create", "evt-71", &body, &[("x-shopify-shop-domain", None)]).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "X-Shopify-Shop-Domain", "{problem}");
+    assert!(s.m.orders().await.is_empty(), "nothing recorded");
+    // The domain is compared as Shopify's domains are: without regard to case.
+    let upper = Some(s.fake.domain().to_uppercase());
+    assert_eq!(s.deliver_with("orders/create", "evt-71", &body, &[("x-shopify-shop-domain", upper)]).await.0, 200);
+    assert_eq!(s.m.orders().await.len(), 1);
+
+    // A compliance payload naming another shop (its id or its domain) redacts nothing.
+    let customer = json!({"customer": {"id": 72, "email": "buyer71@example.com"}, "orders_to_redact": [71]});
+    let other_id = merged(json!({"shop_id": 1, "shop_domain": s.fake.domain()}), customer.clone());
+    let other_domain =
+        merged(json!({"shop_id": s.fake.shop_id(), "shop_domain": "other-shop.myshopify.com"}), customer);
+    for body in [other_id, other_domain] {
+        let (status, problem) = s.deliver_with("customers/redact", "evt-r", &body, &[]).await;
+        assert_eq!(status, 403, "{problem}");
+    }
+    assert!(s.m.order("71").await["customer"].is_object(), "the customer's data is kept");
+}
+
+async fn a_shopify_body_replayed_under_another_topic_is_refused(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let order = shopify_order(81, json!({}));
+    assert_eq!(s.deliver("orders/create", "evt-81", &order).await, 200);
+    // The HMAC covers the body only: the captured order, correctly signed, sent under other topics.
+    for topic in ["customers/redact", "shop/redact", "app/uninstalled", "products/update"] {
+        let (status, problem) = s.deliver_with(topic, &format!("evt-{topic}"), &order, &[]).await;
+        assert_eq!(status, 422, "{topic}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "body", "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains(topic), "{problem}");
+    }
+    // A customer's redaction replayed as `shop/redact` would erase every customer.
+    let customer_redact =
+        merged(s.shop(), json!({"customer": {"id": 82, "email": "buyer81@example.com"}, "orders_to_redact": [81]}));
+    assert_eq!(s.deliver_with("shop/redact", "evt-sr", &customer_redact, &[]).await.0, 422);
+    // Even once the token is revoked, an order body does not uninstall the store.
+    s.fake.uninstall_app();
+    assert_eq!(s.deliver_with("app/uninstalled", "evt-u", &order, &[]).await.0, 422);
+    assert_eq!(s.connection_status().await, "connected");
+    assert!(s.m.order("81").await["customer"].is_object(), "nothing was redacted");
+    // Each body under its own topic is acted on.
+    assert_eq!(s.deliver("customers/redact", "evt-cr", &customer_redact).await, 200);
+    assert!(s.m.order("81").await["customer"].is_null());
+}
+
+async fn shopify_app_uninstalled_applies_only_once_the_token_is_revoked(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let notice = s.shop_resource();
+    // A genuine notice (a reinstall since, or a replay) while the shop still accepts the token: ignored.
+    assert_eq!(s.deliver("app/uninstalled", "evt-u1", &notice).await, 200);
+    assert_eq!(s.connection_status().await, "connected");
+    assert_eq!(s.fake.subscriptions().len(), 3, "the subscriptions are kept");
+    // Shopify cannot be asked: 503, so that Shopify delivers it again.
+    s.fake.fail_next(1, pivota_fakes::FakeFailure::Http503);
+    let (status, problem) = s.deliver_with("app/uninstalled", "evt-u2", &notice, &[]).await;
+    assert_eq!(status, 503, "{problem}");
+    assert_eq!(s.connection_status().await, "connected");
+    // Uninstalled: the token is refused (401), which confirms it.
+    s.fake.uninstall_app();
+    assert_eq!(s.deliver("app/uninstalled", "evt-u2", &notice).await, 200);
+    assert_eq!(s.connection_status().await, "uninstalled");
+}
+
+async fn a_shopify_product_update_applies_only_when_newer(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let product = |title: &str, updated_at: &str| {
+        serde_json::to_vec(&json!({
+            "id": 632910392, "admin_graphql_api_id": "gid://shopify/Product/632910392", "title": title,
+            "status": "active", "updated_at": updated_at,
+            "variants": [{"id": 808950810, "title": "Default Title", "sku": "IPOD", "price": "199.00"}],
+        }))
+        .unwrap()
+    };
+    let title = || async {
+        let products = s.m.products().await;
+        products.iter().find(|p| p["external_id"] == "gid://shopify/Product/632910392").unwrap()["title"].clone()
+    };
+    assert_eq!(s.deliver("products/update", "evt-p1", &product("iPod v2", "2026-07-10T14:00:00+02:00")).await, 200);
+    assert_eq!(title().await, "iPod v2");
+    // Delivered late, out of order: an older update, and one of the same instant, change nothing.
+    assert_eq!(s.deliver("products/update", "evt-p0", &product("iPod v1", "2026-07-10T11:59:59Z")).await, 200);
+    assert_eq!(s.deliver("products/update", "evt-p1b", &product("iPod v2 again", "2026-07-10T12:00:00Z")).await, 200);
+    assert_eq!(title().await, "iPod v2");
+    assert_eq!(s.deliver("products/update", "evt-p2", &product("iPod v3", "2026-07-10T12:00:01Z")).await, 200);
+    assert_eq!(title().await, "iPod v3");
+}
+
+async fn a_shopify_delivery_triggered_too_long_ago_is_acknowledged_not_acted_on(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let at = |ago: Duration| [("x-shopify-triggered-at", triggered_ago(ago))];
+    let hours = |h: u64| Duration::from_secs(h * 3600);
+    // Shopify's last retry comes about 4 hours after the event, with the original time: still acted on.
+    let retried = shopify_order(91, json!({}));
+    assert_eq!(s.deliver_with("orders/create", "evt-91", &retried, &at(hours(5))).await.0, 200);
+    assert_eq!(s.m.orders().await.len(), 1);
+    // Past the window: acknowledged (so Shopify stops), not recorded, not charged.
+    let stale = shopify_order(92, json!({}));
+    assert_eq!(s.deliver_with("orders/create", "evt-92", &stale, &at(hours(7))).await.0, 200);
+    let shop_redact = serde_json::to_vec(&s.shop()).unwrap();
+    assert_eq!(s.deliver_with("shop/redact", "evt-sr", &shop_redact, &at(hours(7))).await.0, 200);
+    assert_eq!(s.m.orders().await.len(), 1, "the stale order was not recorded");
+    assert!(s.m.order("91").await["customer"].is_object(), "the stale redaction was not applied");
+    // Missing, unreadable or in the future: refused, naming the header.
+    let in_an_hour = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let future = Some(in_an_hour.format(&time::format_description::well_known::Rfc3339).unwrap());
+    for value in [None, Some("yesterday".to_owned()), future] {
+        let (status, problem) =
+            s.deliver_with("orders/create", "evt-92", &stale, &[("x-shopify-triggered-at", value.clone())]).await;
+        assert_eq!(status, 400, "{value:?}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "X-Shopify-Triggered-At", "{problem}");
+    }
+    assert_eq!(s.m.orders().await.len(), 1);
+    drain_payment_queue(&s.m.test.app).await;
+    assert_eq!(s.m.stripe.charges(), 1, "only the order within the window was charged");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -549,7 +712,7 @@ async fn shopify_compliance_topics_still_reach_a_store_the_merchant_disconnected
     let alone = secrets.get(&format!("{main}/webhook-only")).await.unwrap().expect("the webhook secret is kept");
     assert!(!alone.expose_secret().contains(&s.fake.access_token()), "no credential that reaches the store");
     assert_eq!(s.deliver("orders/create", "evt-61", &shopify_order(61, json!({}))).await, 401);
-    let shop = json!({"shop_id": 954889, "shop_domain": "pivota-test.myshopify.com"});
+    let shop = s.shop();
     let customer_redact = merged(
         shop.clone(),
         json!({"customer": {"id": 42, "email": "buyer41@example.com", "phone": null}, "orders_to_redact": [41]}),

@@ -595,7 +595,7 @@ async fn custom_store_webhooks_deliveries_and_paid_orders() {
     let signed = headers(&[
         ("x-pivota-topic".into(), "order.created".into()),
         ("x-pivota-event-id".into(), "ev-1".into()),
-        ("x-pivota-signature".into(), FakeCustomStore::sign_with(WEBHOOK_SECRET, body.as_bytes())),
+        ("x-pivota-signature".into(), FakeCustomStore::sign_with(WEBHOOK_SECRET, "order.created", body.as_bytes())),
     ]);
     let delivery = CustomStore.verify_delivery(&creds, &signed, body.as_bytes()).unwrap();
     assert_eq!((delivery.topic, delivery.event_id.as_deref()), (DeliveryTopic::OrderCreated, Some("ev-1")));

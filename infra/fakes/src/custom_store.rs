@@ -2,7 +2,9 @@
 //! `shared/src/platforms/custom.rs`).
 //!
 //! Product `i` (ids `p1`..`pn`) has two variants (`p<i>-a`, `p<i>-b`) when `i % 4 == 0`, else one; see
-//! [`FakeCustomStore::expected_price_minor`]. Cursors are opaque offsets.
+//! [`FakeCustomStore::expected_price_minor`]. Cursors are opaque offsets. Deliveries are signed as the
+//! contract says ([`FakeCustomStore::sign_with`]): `X-Pivota-Signature: t=<unix seconds>,v1=<hex
+//! HMAC-SHA256 of "<t>.<topic>.<body>">`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -111,18 +113,26 @@ impl FakeCustomStore {
         lock(&self.state).orders_marked_paid.clone()
     }
 
-    /// `X-Pivota-Signature` for `body` under `secret`: `sha256=<hex HMAC-SHA256>`.
-    pub fn sign_with(secret: &str, body: &[u8]) -> String {
+    /// `X-Pivota-Signature` for a delivery of `topic` with `body` under `secret`, signed now:
+    /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<topic>.<body>">`, as the contract says.
+    pub fn sign_with(secret: &str, topic: &str, body: &[u8]) -> String {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+        Self::sign_at(secret, topic, now.as_secs() as i64, body)
+    }
+
+    /// The same, signed at `timestamp` (unix seconds).
+    pub fn sign_at(secret: &str, topic: &str, timestamp: i64, body: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(format!("{timestamp}.{topic}.").as_bytes());
         mac.update(body);
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
     }
 
     /// The signature the store would send from its most recently created webhook.
-    pub fn sign(&self, body: &[u8]) -> String {
+    pub fn sign(&self, topic: &str, body: &[u8]) -> String {
         let state = lock(&self.state);
         let hook = state.webhooks.values().next_back().expect("no webhook was created, so nothing signs");
-        Self::sign_with(&hook.secret, body)
+        Self::sign_with(&hook.secret, topic, body)
     }
 }
 
@@ -131,7 +141,7 @@ fn error(status: u16, message: &str) -> Reply {
 }
 
 fn product(i: u64) -> Value {
-    let variants: Vec<Value> = (0..if i % 4 == 0 { 2 } else { 1 })
+    let variants: Vec<Value> = (0..if i.is_multiple_of(4) { 2 } else { 1 })
         .map(|k| {
             json!({
                 "id": format!("p{i}-{}", ["a", "b"][k as usize]),
@@ -145,7 +155,7 @@ fn product(i: u64) -> Value {
     json!({
         "id": format!("p{i}"),
         "title": format!("Custom product {i}"),
-        "status": if i % 6 == 0 { "draft" } else { "active" },
+        "status": if i.is_multiple_of(6) { "draft" } else { "active" },
         "image_url": format!("https://custom.example/img/{i}.png"),
         "updated_at": "2024-02-01T12:00:00Z",
         "variants": variants,

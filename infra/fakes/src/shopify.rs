@@ -31,7 +31,17 @@
 //!   taken"}]` and no subscription (the message Shopify's libraries report, e.g. Shopify/shopify_app#263).
 //! - Webhook deliveries ([`FakeShopify::delivery_headers`]) are signed like Shopify's: base64 HMAC-SHA256 of
 //!   the raw body with the app's client secret ("Verify webhook deliveries",
-//!   https://shopify.dev/docs/apps/build/webhooks/verify-deliveries).
+//!   https://shopify.dev/docs/apps/build/webhooks/verify-deliveries), with the headers of "Webhooks delivery
+//!   structure" (https://shopify.dev/docs/apps/build/webhooks/delivery-structure): `X-Shopify-Shop-Domain`
+//!   (the `*.myshopify.com` domain), `X-Shopify-Event-Id`, `X-Shopify-Webhook-Id`, and
+//!   `X-Shopify-Triggered-At` (when the event happened, RFC 3339: now, for a first delivery).
+//! - [`FakeShopify::uninstall_app`] does what an uninstall does: the access token is revoked at once, so every
+//!   call answers the 401 above (https://shopify.dev/docs/api/usage/response-codes; the uninstall case:
+//!   https://community.shopify.com/t/expired-accesstoken-when-handling-app-uninstalled-webhook/105849), and
+//!   the app's webhook subscriptions are deleted ("Uninstalling an app triggers cleanup tasks in Shopify. This
+//!   includes deleting any registered webhooks",
+//!   https://shopify.dev/docs/apps/build/authentication-authorization/app-installation/uninstall-app-api-request).
+//!   `shop { id }` is `gid://shopify/Shop/<FakeShop::id>`.
 //!
 //! Not modelled: the userError texts of a second `orderMarkAsPaid` and of deleting an unknown subscription
 //! are not documented; the fake answers plausible ones and the client does not depend on their wording. The
@@ -66,6 +76,8 @@ const RATE_LIMITS_DOC: &str = "https://shopify.dev/api/usage/rate-limits";
 /// The shop a [`FakeShopify`] pretends to be.
 #[derive(Clone, Debug)]
 pub struct FakeShop {
+    /// The numeric shop id (`gid://shopify/Shop/<id>`, `shop_id` in compliance payloads).
+    pub id: u64,
     pub name: String,
     pub domain: String,
     pub currency: String,
@@ -80,6 +92,7 @@ pub struct FakeShop {
 impl Default for FakeShop {
     fn default() -> Self {
         Self {
+            id: 548380009,
             name: "Pivota Test Shop".into(),
             domain: "pivota-test.myshopify.com".into(),
             currency: "EUR".into(),
@@ -145,6 +158,8 @@ struct State {
     next_subscription: u64,
     orders_marked_paid: Vec<String>,
     documents: Vec<ReceivedDocument>,
+    /// The app was uninstalled: the access token no longer works.
+    token_revoked: bool,
 }
 
 /// A GraphQL request as the fake received it, for contract tests to check against Shopify's schema.
@@ -175,6 +190,7 @@ impl FakeShopify {
             next_subscription: 1_047_000_000,
             orders_marked_paid: Vec::new(),
             documents: Vec::new(),
+            token_revoked: false,
         }));
         Mock::given(method("POST"))
             .and(path_regex(r"^/admin/api/(\d{4}-\d{2}|unstable)/graphql\.json$"))
@@ -195,6 +211,23 @@ impl FakeShopify {
 
     pub fn client_secret(&self) -> String {
         self.lock().shop.client_secret.clone()
+    }
+
+    /// The shop's `*.myshopify.com` domain.
+    pub fn domain(&self) -> String {
+        self.lock().shop.domain.clone()
+    }
+
+    /// The shop's numeric id.
+    pub fn shop_id(&self) -> u64 {
+        self.lock().shop.id
+    }
+
+    /// The merchant uninstalls the app: the access token is revoked and the subscriptions are deleted.
+    pub fn uninstall_app(&self) {
+        let mut state = self.lock();
+        state.token_revoked = true;
+        state.subscriptions.clear();
     }
 
     /// Every request received, refused ones included.
@@ -284,9 +317,11 @@ impl FakeShopify {
         STANDARD.encode(mac.finalize().into_bytes())
     }
 
-    /// The headers Shopify sends with a delivery of `topic` (`orders/create`, …).
+    /// The headers Shopify sends with a first delivery of `topic` (`orders/create`, …), triggered now.
     pub fn delivery_headers(&self, topic: &str, event_id: &str, body: &[u8]) -> Vec<(&'static str, String)> {
         let domain = self.lock().shop.domain.clone();
+        let now = time::OffsetDateTime::now_utc();
+        let triggered_at = now.format(&time::format_description::well_known::Rfc3339).expect("a current date formats");
         vec![
             ("content-type", "application/json".into()),
             ("x-shopify-topic", topic.into()),
@@ -295,7 +330,7 @@ impl FakeShopify {
             ("x-shopify-api-version", "2026-07".into()),
             ("x-shopify-webhook-id", format!("{event_id}-delivery")),
             ("x-shopify-event-id", event_id.into()),
-            ("x-shopify-triggered-at", "2026-07-10T12:00:00.000000000Z".into()),
+            ("x-shopify-triggered-at", triggered_at),
         ]
     }
 
@@ -350,7 +385,7 @@ impl Respond for Endpoint {
             None => {}
         }
         let token = request.headers.get("x-shopify-access-token").and_then(|value| value.to_str().ok());
-        if token != Some(state.shop.access_token.as_str()) {
+        if state.token_revoked || token != Some(state.shop.access_token.as_str()) {
             return json_reply(
                 401,
                 json!({ "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)" }),

@@ -129,7 +129,7 @@ impl FakeWooCommerce {
 
     /// Whether product `id` is variable (three variations).
     pub fn is_variable(id: u64) -> bool {
-        id % 5 == 0
+        id.is_multiple_of(5)
     }
 
     /// The price in cents of product `id` (simple) or of its variation `k` (0..3, variable).
@@ -255,7 +255,7 @@ impl State {
             "name": format!("Product {id}"),
             "slug": format!("product-{id}"),
             "type": if variable { "variable" } else { "simple" },
-            "status": if id % 7 == 0 { "draft" } else { "publish" },
+            "status": if id.is_multiple_of(7) { "draft" } else { "publish" },
             "sku": format!("SKU-{id}"),
             "price": own_price,
             "regular_price": if variable { String::new() } else { own_price.clone() },

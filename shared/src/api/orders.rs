@@ -28,14 +28,19 @@ pub async fn setup(app: &App, req: &Request) -> HandlerResult {
 }
 
 /// A store's webhook delivery. Verified on the raw body before anything is parsed; a bad or missing
-/// signature is 401 with no side effect. Deduplicated by event id and by (store, order id). Answers
-/// fast: the payment runs from a queue.
+/// signature is 401 with no side effect. Then checked for the store's shop, its topic's payload shape and
+/// its age (Shopify; the custom contract's signed timestamp). Deduplicated by event id and by (store, order
+/// id). Answers fast: the payment runs from a queue.
 #[utoipa::path(
     post, path = "/webhooks/{platform}/{store_id}", operation_id = "receiveStoreWebhook", tag = "orders",
     params(("platform" = String, Path, description = "shopify, woocommerce, wix or custom"), ("store_id" = String, Path, description = "The store")),
     responses(
-        (status = 200, description = "Accepted (or a duplicate, ignored)"),
+        (status = 200, description = "Accepted (or a duplicate, too old, or not newer than what is stored: acknowledged and ignored)"),
+        (status = 400, description = "A header is missing or out of range (X-Shopify-Triggered-At, X-Shopify-Shop-Domain, the signature's timestamp), or the body is not JSON", content_type = "application/problem+json"),
         (status = 401, description = "Bad or missing signature", content_type = "application/problem+json"),
+        (status = 403, description = "Signed, but for another shop than the store's", content_type = "application/problem+json"),
+        (status = 422, description = "Signed, but not its topic's payload", content_type = "application/problem+json"),
+        (status = 503, description = "The store could not be asked to confirm an uninstall; deliver again", content_type = "application/problem+json"),
     )
 )]
 pub async fn receive(app: &App, req: &Request) -> HandlerResult {

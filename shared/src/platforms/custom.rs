@@ -21,8 +21,15 @@
 //! Webhooks: `topic` is `order.created` or `product.updated`. Creating a webhook whose topic and URL
 //! already exist must return the existing `id` (and take the new secret), so subscribing twice leaves one.
 //! Each delivery is a `POST` to `url` with the JSON body and the headers `X-Pivota-Topic`,
-//! `X-Pivota-Event-Id` (unique per event, repeated on retries) and `X-Pivota-Signature:
-//! sha256=<lowercase hex HMAC-SHA256 of the raw body, keyed with secret>`. An `order.created` body is
+//! `X-Pivota-Event-Id` (unique per event, repeated on retries) and
+//! `X-Pivota-Signature: t=<unix seconds>,v1=<lowercase hex HMAC-SHA256 keyed with secret>`, the HMAC taken
+//! over `<t>.<topic>.<raw body>` (the `t` value, a dot, the `X-Pivota-Topic` value, a dot, the body bytes).
+//! The signature thus covers the topic and the time as well as the body (the scheme of Stripe's
+//! `Stripe-Signature`, https://docs.stripe.com/webhooks#verify-manually): a body signed as one topic cannot
+//! be replayed as another, nor replayed later. Pivota compares it in constant time and refuses (400, naming
+//! `X-Pivota-Signature`) a `t` more than [`SIGNATURE_TOLERANCE`] (5 minutes) before or after its own
+//! clock, so the store signs each attempt when it sends it, retries included, keeping the event id. Several
+//! `v1=` entries may be sent (while a secret changes); one matching is enough. An `order.created` body is
 //! `{"id", "number"?, "currency", "total_minor", "paid": bool, "payment_method"?, "line_items": [{"title",
 //! "quantity", "sku"?, "price_minor"}], "customer"?: {"id"?, "email"?, "name"?}}`; a `product.updated`
 //! body is one product as in the products page.
@@ -40,12 +47,12 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::store_http::{
-    STORE_BODY_LIMIT, read_body, redact, retry_after, send_failure, status_error, verify_signed_delivery,
+    STORE_BODY_LIMIT, hmac_sha256_matches, read_body, redact, retry_after, send_failure, status_error,
 };
 use super::{
-    Customer, Delivery, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, Platform, PlatformError,
-    ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError,
-    WebhookSubscription, WebhookTopic,
+    Customer, Delivery, DeliveryContext, DeliveryTopic, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine,
+    Platform, PlatformError, ProductPage, Screening, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform,
+    StoreWebhooks, WebhookError, WebhookSubscription, WebhookTopic,
 };
 use crate::money::Currency;
 
@@ -54,6 +61,39 @@ const PAGE_SIZE: u32 = 100;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CustomStore;
+
+/// How far a delivery's signed timestamp may be from Pivota's clock, before or after (Stripe's default
+/// tolerance too): wide enough for clock skew and a slow network, narrow enough that a captured delivery
+/// cannot be replayed later.
+pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(300);
+
+const TOPIC: &str = "x-pivota-topic";
+
+fn header<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim)
+}
+
+/// `X-Pivota-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>…]`, read; `None` when it is not of that form.
+struct Signature {
+    timestamp: i64,
+    macs: Vec<Vec<u8>>,
+}
+
+impl Signature {
+    fn read(headers: &http::HeaderMap) -> Option<Self> {
+        let mut timestamp = None;
+        let mut macs = Vec::new();
+        for part in header(headers, "x-pivota-signature")?.split(',') {
+            match part.trim().split_once('=')? {
+                ("t", value) => timestamp = Some(value.parse::<i64>().ok()?),
+                ("v1", value) => macs.push(hex::decode(value).ok()?),
+                // Other schemes may be added later; ignored, as Stripe's are.
+                _ => {}
+            }
+        }
+        (!macs.is_empty()).then_some(Self { timestamp: timestamp?, macs })
+    }
+}
 
 fn url(base: &Url, path: &str) -> String {
     format!("{}/pivota/v1/{path}", base.as_str().trim_end_matches('/'))
@@ -339,16 +379,44 @@ impl StoreWebhooks for CustomStore {
         headers: &http::HeaderMap,
         body: &[u8],
     ) -> Result<Delivery, WebhookError> {
-        let sha256_hex = |value: &str| value.strip_prefix("sha256=").and_then(|hex_mac| hex::decode(hex_mac).ok());
-        verify_signed_delivery(
-            credentials,
-            headers,
-            body,
-            "x-pivota-signature",
-            sha256_hex,
-            "x-pivota-topic",
-            "x-pivota-event-id",
-        )
+        let secret = credentials.webhook_secret.as_ref().ok_or(WebhookError::BadSignature)?;
+        let signature = Signature::read(headers).ok_or(WebhookError::BadSignature)?;
+        // The topic is signed, so it must be there to check the signature at all.
+        let topic = header(headers, TOPIC).ok_or(WebhookError::BadSignature)?;
+        let signed = [signature.timestamp.to_string().as_bytes(), b".", topic.as_bytes(), b".", body].concat();
+        if !signature.macs.iter().any(|mac| hmac_sha256_matches(secret.expose_secret().as_bytes(), &signed, mac)) {
+            return Err(WebhookError::BadSignature);
+        }
+        let topic = match topic {
+            "order.created" => DeliveryTopic::OrderCreated,
+            "product.updated" => DeliveryTopic::ProductUpdated,
+            other => DeliveryTopic::Other(other.to_owned()),
+        };
+        Ok(Delivery { event_id: header(headers, "x-pivota-event-id").map(str::to_owned), topic })
+    }
+
+    /// The signed timestamp must be within [`SIGNATURE_TOLERANCE`] of now, either way.
+    fn screen(
+        &self,
+        _delivery: &Delivery,
+        context: &DeliveryContext<'_>,
+        headers: &http::HeaderMap,
+        _body: &[u8],
+    ) -> Result<Screening, WebhookError> {
+        let signature = Signature::read(headers).ok_or(WebhookError::BadSignature)?;
+        let off_by = (context.now.unix_timestamp() - signature.timestamp).unsigned_abs();
+        if off_by > SIGNATURE_TOLERANCE.as_secs() {
+            return Err(WebhookError::BadHeader {
+                header: "X-Pivota-Signature",
+                reason: format!(
+                    "its timestamp t={} is {off_by} s from Pivota's clock, more than the {} s allowed; sign each \
+                     delivery (retries included) when it is sent",
+                    signature.timestamp,
+                    SIGNATURE_TOLERANCE.as_secs()
+                ),
+            });
+        }
+        Ok(Screening::Act)
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError> {
@@ -405,5 +473,75 @@ impl StoreWebhooks for CustomStore {
         let request = endpoint.http.post(target).json(&json!({ "psp_reference": psp_reference }));
         call(request, credentials, false).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::platforms::store_http::hmac_sha256;
+
+    const SECRET: &str = "whsec-custom-0123456789";
+
+    fn credentials() -> StoreCredentials {
+        StoreCredentials {
+            api_token: SecretString::from("token"),
+            consumer_key: None,
+            consumer_secret: None,
+            site_id: None,
+            webhook_secret: Some(SecretString::from(SECRET)),
+        }
+    }
+
+    fn v1(secret: &str, signed: &str) -> String {
+        hex::encode(hmac_sha256(secret.as_bytes(), signed.as_bytes()))
+    }
+
+    fn headers(topic: &str, signature: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-pivota-topic", topic.parse().unwrap());
+        headers.insert("x-pivota-signature", signature.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_signature_covers_the_time_the_topic_and_the_body() {
+        let body = r#"{"id":"o-1"}"#;
+        let good = format!("t=1700000000,v1={}", v1(SECRET, &format!("1700000000.order.created.{body}")));
+        let delivery = CustomStore.verify_delivery(&credentials(), &headers("order.created", &good), body.as_bytes());
+        assert_eq!(delivery.map(|d| d.topic), Ok(DeliveryTopic::OrderCreated));
+        // While a secret changes, the store may send one entry per secret; one matching is enough.
+        let rotating = format!("t=1700000000,v1={},{}", v1("old-secret", "x"), &good["t=1700000000,".len()..]);
+        assert!(
+            CustomStore.verify_delivery(&credentials(), &headers("order.created", &rotating), body.as_bytes()).is_ok()
+        );
+        let refused = [
+            ("product.updated", good.clone()),
+            ("order.created", good.replace("t=1700000000", "t=1700000001")),
+            ("order.created", format!("v1={}", v1(SECRET, &format!("1700000000.order.created.{body}")))),
+            ("order.created", format!("t=1700000000,v1={}", v1(SECRET, body))),
+            ("order.created", "t=1700000000".to_owned()),
+            ("order.created", format!("sha256={}", v1(SECRET, body))),
+        ];
+        for (topic, signature) in refused {
+            let result = CustomStore.verify_delivery(&credentials(), &headers(topic, &signature), body.as_bytes());
+            assert_eq!(result, Err(WebhookError::BadSignature), "{topic} {signature}");
+        }
+    }
+
+    #[test]
+    fn a_timestamp_outside_the_tolerance_is_refused_either_way() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let context = DeliveryContext { shop: None, now };
+        let delivery = Delivery { event_id: None, topic: DeliveryTopic::OrderCreated };
+        let screen =
+            |t: i64| CustomStore.screen(&delivery, &context, &headers("order.created", &format!("t={t},v1=00")), b"");
+        assert_eq!(screen(1_700_000_000 - 300), Ok(Screening::Act));
+        assert_eq!(screen(1_700_000_000 + 300), Ok(Screening::Act));
+        for t in [1_700_000_000 - 301, 1_700_000_000 + 301] {
+            assert!(matches!(screen(t), Err(WebhookError::BadHeader { header: "X-Pivota-Signature", .. })), "{t}");
+        }
     }
 }

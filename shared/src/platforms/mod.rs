@@ -252,6 +252,59 @@ pub enum WebhookError {
     /// Signed, but not something we can read.
     #[error("the webhook payload is not understood: {0}")]
     Malformed(String),
+    /// Signed, but for another shop than the store's (`X-Shopify-Shop-Domain`, a payload's `shop_domain` or
+    /// `shop_id`): 403, not acted on.
+    #[error("{0}")]
+    WrongShop(String),
+    /// Signed and readable, but not the payload its topic has (an order sent as `customers/redact`): 422.
+    #[error("the payload is not a {topic} payload: {reason}")]
+    NotTopicPayload { topic: String, reason: String },
+    /// A header the delivery needs is missing or wrong (a timestamp out of range, say): 400, naming it.
+    #[error("{header}: {reason}")]
+    BadHeader { header: &'static str, reason: String },
+}
+
+/// The shop a store is, as its platform names it (Shopify: the shop's `*.myshopify.com` domain and its
+/// numeric id): a delivery that names another shop is not acted on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopIdentity {
+    /// Lowercase, e.g. `acme.myshopify.com`.
+    pub domain: String,
+    /// The numeric id (`548380009` of `gid://shopify/Shop/548380009`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+impl ShopIdentity {
+    /// A domain as a header or payload writes it, in the form recorded (lowercase, no trailing dot).
+    pub fn normalise_domain(raw: &str) -> String {
+        raw.trim().trim_end_matches('.').to_ascii_lowercase()
+    }
+}
+
+/// What a verified delivery is checked against: the store's shop (when known) and the time it arrived.
+#[derive(Clone, Copy, Debug)]
+pub struct DeliveryContext<'a> {
+    pub shop: Option<&'a ShopIdentity>,
+    pub now: OffsetDateTime,
+}
+
+/// What a platform's checks of a verified delivery concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screening {
+    /// For this store, of the right shape, recent: act on it.
+    Act,
+    /// Triggered longer ago than the platform's retries last: acknowledged, not acted on.
+    TooOld { triggered_at: OffsetDateTime },
+}
+
+/// Whether the store still accepts Pivota's credentials, asked live: what confirms an uninstall notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Installation {
+    /// The credentials work; the shop, when its answer said.
+    Installed(Option<ShopIdentity>),
+    /// The store refuses the credentials as unknown (Shopify: 401 once the app is uninstalled).
+    Revoked,
 }
 
 /// An order as the platform sent it, normalised.
@@ -332,6 +385,26 @@ pub trait StoreWebhooks: Send + Sync {
         headers: &http::HeaderMap,
         body: &[u8],
     ) -> Result<Delivery, WebhookError>;
+    /// The platform's checks of a verified delivery before anything acts on it, beyond its signature: that
+    /// it is for this store's shop, that its payload has its topic's shape, that it is recent. Default: none.
+    fn screen(
+        &self,
+        _delivery: &Delivery,
+        _context: &DeliveryContext<'_>,
+        _headers: &http::HeaderMap,
+        _body: &[u8],
+    ) -> Result<Screening, WebhookError> {
+        Ok(Screening::Act)
+    }
+    /// Asks the store whether it still accepts the credentials (and which shop they reach). Default: the
+    /// platform has no such question (no uninstall topic), which is `Invalid`.
+    async fn installation(
+        &self,
+        _endpoint: &StoreEndpoint,
+        _credentials: &StoreCredentials,
+    ) -> Result<Installation, PlatformError> {
+        Err(PlatformError::Invalid { reason: "the platform has no installation to confirm".into() })
+    }
     /// Reads an order-created payload (after verification).
     fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError>;
     /// Reads a product-updated payload (after verification). Payloads do not say their currency, so the

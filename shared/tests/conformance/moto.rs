@@ -126,10 +126,10 @@ fn wait_until_ready(endpoint: &str, mut started: Option<(Child, &Path)>) {
         if matches!(http(endpoint, "GET", "/moto-api/", ""), Ok((200, _))) {
             return;
         }
-        if let Some((child, log)) = started.as_mut() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("moto_server exited ({status}) before answering; see {}", log.display());
-            }
+        if let Some((child, log)) = started.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            panic!("moto_server exited ({status}) before answering; see {}", log.display());
         }
         if Instant::now() > deadline {
             panic!("the AWS emulator at {endpoint} did not answer GET /moto-api/ within 60 s");

@@ -81,7 +81,7 @@ impl Shop {
             .header("x-pivota-topic", topic)
             .header("x-pivota-event-id", event_id)
             .raw(body.to_vec());
-        if let Some(signature) = signature.or_else(|| Some(FakeCustomStore::sign_with(&self.secret, body))) {
+        if let Some(signature) = signature.or_else(|| Some(FakeCustomStore::sign_with(&self.secret, topic, body))) {
             request = request.header("x-pivota-signature", &signature);
         }
         request.send().await.0

@@ -154,7 +154,7 @@ async fn deliver(
     event_id: String,
 ) -> (Instant, u16, u32) {
     let body = order(n);
-    let signature = FakeCustomStore::sign_with(&secret, &body);
+    let signature = FakeCustomStore::sign_with(&secret, "order.created", &body);
     let first_sent = Instant::now();
     let mut status = 0;
     let mut attempts = 0;

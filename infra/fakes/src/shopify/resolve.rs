@@ -25,6 +25,7 @@ pub(super) fn resolve(state: &mut State, kind: Kind, field: &Field) -> Result<Va
     let root = if kind == Kind::Mutation { "Mutation" } else { "QueryRoot" };
     Ok(match (kind, field.name.as_str()) {
         (Kind::Query, "shop") => json!({
+            "id": format!("gid://shopify/Shop/{}", state.shop.id),
             "name": state.shop.name,
             "myshopifyDomain": state.shop.domain,
             "currencyCode": state.shop.currency,

@@ -19,6 +19,8 @@ const SECOND_LOCATION: &str = "a5b1b7c3-0000-4000-8000-00000000000e";
 pub(super) struct ProductEdit {
     pub name: String,
     pub price_minor: i64,
+    /// 1 for the first edit, 2 for the next…: each moves the product's update time on.
+    pub revision: u32,
 }
 
 #[derive(Default)]
@@ -46,7 +48,7 @@ impl Catalog {
 
     /// Products whose index is a multiple of 9 are hidden from site visitors.
     pub fn visible(&self, i: u64) -> bool {
-        i % 9 != 0
+        !i.is_multiple_of(9)
     }
 
     fn name(&self, i: u64) -> String {
@@ -76,6 +78,12 @@ impl Catalog {
         })
     }
 
+    /// When the product last changed: an edit moves it on, as Wix does (`lastUpdated` / `updatedDate`).
+    fn updated(&self, i: u64) -> String {
+        let minutes = self.edits.get(&i).map_or(0, |edit| edit.revision);
+        format!("2024-04-01T{:02}:{:02}:00.000Z", 9 + minutes / 60, minutes % 60)
+    }
+
     /// V1 "Query Products" product; `variants` only with `includeVariants`.
     pub fn v1_product(&self, i: u64, include_variants: bool) -> Value {
         let id = FakeWix::product_id(i);
@@ -90,7 +98,7 @@ impl Catalog {
             "stock": { "trackInventory": false, "inStock": true },
             "priceData": Self::v1_price_data(self.price(i, 0)),
             "media": { "mainMedia": { "image": { "url": format!("https://static.wixstatic.com/media/p{i}.jpg"), "width": 100, "height": 100 } } },
-            "lastUpdated": "2024-04-01T09:30:00.000Z",
+            "lastUpdated": self.updated(i),
         });
         if include_variants {
             let variants: Vec<Value> = if FakeWix::has_options(i) {
@@ -149,9 +157,9 @@ impl Catalog {
         let (min, max) = (prices.iter().min().copied().unwrap_or(0), prices.iter().max().copied().unwrap_or(0));
         let mut product = json!({
             "id": FakeWix::product_id(i),
-            "revision": "1",
+            "revision": (1 + self.edits.get(&i).map_or(0, |edit| edit.revision)).to_string(),
             "createdDate": "2024-03-01T09:30:00.000Z",
-            "updatedDate": "2024-04-01T09:30:00.000Z",
+            "updatedDate": self.updated(i),
             "name": self.name(i),
             "slug": format!("wix-product-{i}"),
             "visible": self.visible(i),
@@ -240,7 +248,7 @@ impl Catalog {
             };
             if FakeWix::has_options(i) {
                 items.push(item(DEFAULT_LOCATION, 0, Some(3 + k as i64)));
-                if i % 8 == 0 {
+                if i.is_multiple_of(8) {
                     items.push(item(SECOND_LOCATION, 1, Some(10)));
                 }
             } else {

@@ -201,7 +201,9 @@ impl FakeWix {
 
     /// The merchant renames product `i` and sets every variant's price (cents).
     pub fn edit_product(&self, i: u64, name: &str, price_minor: i64) {
-        lock(&self.state).catalog.edits.insert(i, ProductEdit { name: name.into(), price_minor });
+        let mut state = lock(&self.state);
+        let revision = state.catalog.edits.get(&i).map_or(1, |edit| edit.revision + 1);
+        state.catalog.edits.insert(i, ProductEdit { name: name.into(), price_minor, revision });
     }
 
     /// The merchant adds a product; returns its index.
@@ -228,7 +230,7 @@ impl FakeWix {
 
     /// Whether product `i` has options (two variants, `S` and `L`).
     pub fn has_options(i: u64) -> bool {
-        i % 4 == 0
+        i.is_multiple_of(4)
     }
 
     /// The price in cents of product `i`'s variant `k` (0 for a product without options).
@@ -239,7 +241,7 @@ impl FakeWix {
     /// The stock of product `i`'s variant `k` (`None`: not tracked). On V3, products with options whose
     /// index is a multiple of 8 hold 10 more in a second location.
     pub fn expected_quantity(&self, i: u64, k: u64) -> Option<i64> {
-        let second = lock(&self.state).version == WixCatalog::V3 && i % 8 == 0;
+        let second = lock(&self.state).version == WixCatalog::V3 && i.is_multiple_of(8);
         Self::has_options(i).then(|| 3 + k as i64 + if second { 10 } else { 0 })
     }
 

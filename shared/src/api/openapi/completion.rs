@@ -16,14 +16,16 @@ use serde_json::{Map, Value, json};
 const PROBLEM_REF: &str = "#/components/schemas/Problem";
 const METHODS: [&str; 5] = ["get", "put", "post", "patch", "delete"];
 
-/// The webhook signature schemes: each platform signs the raw body with the store's webhook secret.
+/// The webhook signature schemes: each platform signs with the store's webhook secret (the raw body; the
+/// custom contract also the topic and a timestamp).
 const WEBHOOK_SCHEMES: [(&str, &str, &str); 3] = [
     ("shopify_webhook_hmac", "X-Shopify-Hmac-Sha256", "Shopify: base64 HMAC-SHA256 of the raw body"),
     ("woocommerce_webhook_signature", "X-WC-Webhook-Signature", "WooCommerce: base64 HMAC-SHA256 of the raw body"),
     (
         "custom_webhook_signature",
         "X-Pivota-Signature",
-        "The custom store contract: sha256=<hex HMAC-SHA256 of the raw body>",
+        "The custom store contract: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<X-Pivota-Topic>.<raw body>\">; \
+         a t more than 300 s from Pivota's clock is refused",
     ),
 ];
 

@@ -19,6 +19,8 @@
 //! | 5xx, timeout, connection failure                         | Unavailable                              |
 //! | anything else                                            | Invalid                                  |
 
+mod delivery_rules;
+mod installation;
 mod queries;
 mod transport;
 mod webhooks;
@@ -280,6 +282,24 @@ impl StoreWebhooks for ShopifyPlatform {
         body: &[u8],
     ) -> Result<Delivery, WebhookError> {
         webhooks::verify_delivery(credentials, headers, body)
+    }
+
+    fn screen(
+        &self,
+        delivery: &Delivery,
+        context: &super::DeliveryContext<'_>,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<super::Screening, WebhookError> {
+        delivery_rules::screen(delivery, context, headers, body)
+    }
+
+    async fn installation(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+    ) -> Result<super::Installation, PlatformError> {
+        installation::installation(endpoint, credentials).await
     }
 
     fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError> {

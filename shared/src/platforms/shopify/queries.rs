@@ -265,6 +265,10 @@ pub(super) struct OrderNode {
     pub display_financial_status: Option<String>,
 }
 
+/// The shop the access token reaches, asked to confirm an `app/uninstalled` delivery (a revoked token is a
+/// 401) and to record the shop's identity when its webhooks are set up. Cost 1 (`shop` is an object).
+pub(super) const SHOP_IDENTITY: &str = "query ShopIdentity { shop { id myshopifyDomain } }";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,17 +26,8 @@ impl ShopifyPlatform {
         query: &str,
         variables: Value,
     ) -> Result<Answer<T>, PlatformError> {
-        let url = endpoint
-            .base
-            .join(&format!("admin/api/{API_VERSION}/graphql.json"))
-            .map_err(|error| PlatformError::Invalid { reason: format!("the shop URL cannot be extended: {error}") })?;
-        let response = endpoint
-            .http
-            .post(url)
-            .header("X-Shopify-Access-Token", credentials.api_token.expose_secret())
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
+        let response = post(endpoint, credentials, &json!({ "query": query, "variables": variables }))
+            .await?
             .map_err(|error| unavailable(&error))?;
         let status = response.status().as_u16();
         let retry_after = store_http::retry_after(response.headers());
@@ -64,6 +55,26 @@ impl ShopifyPlatform {
             parsed.data.ok_or_else(|| PlatformError::Invalid { reason: "a GraphQL answer without data".into() })?;
         Ok(Answer { data, cost })
     }
+}
+
+/// Sends one GraphQL request to the shop's Admin API. The outer error is a URL that cannot be built; the
+/// inner one the transport's, for the caller to classify.
+pub(super) async fn post(
+    endpoint: &StoreEndpoint,
+    credentials: &StoreCredentials,
+    request: &Value,
+) -> Result<Result<reqwest::Response, reqwest::Error>, PlatformError> {
+    let url = endpoint
+        .base
+        .join(&format!("admin/api/{API_VERSION}/graphql.json"))
+        .map_err(|error| PlatformError::Invalid { reason: format!("the shop URL cannot be extended: {error}") })?;
+    Ok(endpoint
+        .http
+        .post(url)
+        .header("X-Shopify-Access-Token", credentials.api_token.expose_secret())
+        .json(request)
+        .send()
+        .await)
 }
 
 fn unauthorized(what: &str, reason: String) -> PlatformError {

@@ -54,7 +54,7 @@ pub(super) fn verify_delivery(
 }
 
 /// REST ids are JSON numbers (64-bit), sometimes strings; kept as their decimal text.
-fn id_text(value: &Value) -> Option<String> {
+pub(super) fn id_text(value: &Value) -> Option<String> {
     match value {
         Value::Number(number) => Some(number.to_string()),
         Value::String(text) if !text.is_empty() => Some(text.clone()),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use pivota::ports::{
     Condition, Index, Item, ItemKey, KycWaitInput, MAX_VISIBILITY_TIMEOUT, PageCursor, Query, QueueError, QueueRef,
-    ReceivedMessage, SecretsError, StoreError, WaitStatus, WriteOp,
+    ReceivedMessage, StoreError, WaitStatus, WriteOp,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
