@@ -251,8 +251,11 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         }
     }
 
+    // A page may wait out a throttled request only while the margin stays free (see `pause`).
+    let page_deadline = deadline.checked_sub(SAFETY_MARGIN).unwrap_or_else(Instant::now);
     loop {
-        let page = match platform.products_page(&endpoint, &credentials, job.cursor.as_deref()).await {
+        let cursor = job.cursor.as_deref();
+        let page = match platform.products_page_until(&endpoint, &credentials, cursor, page_deadline).await {
             Ok(page) => page,
             Err(PlatformError::Throttled { retry_after }) => {
                 job.progress.errors += 1;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use pivota::settings::Settings;
 use pivota::store_url::StoreUrlPolicy;
 use pivota_fakes::{
-    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeShop, FakeShopify,
-    FakeWooCommerce,
+    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeFailure, FakeShop,
+    FakeShopify, FakeWooCommerce,
 };
 use serde_json::{Value, json};
 use support::{Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition};
@@ -26,6 +26,7 @@ on_both_backends!(
     a_custom_store_is_verified_before_anything_is_stored,
     a_shopify_catalog_syncs_then_resyncs_writing_only_changes,
     a_woocommerce_catalog_pages_through_every_product,
+    a_steadily_throttled_woocommerce_catalog_with_variations_syncs_completely,
     a_sync_resumes_across_invocations_without_loss_or_duplicates,
     products_are_searched_filtered_and_repriced,
     disconnecting_removes_products_and_credentials_idempotently,
@@ -79,6 +80,29 @@ impl Merchant {
         };
         assert_eq!(job["state"], "succeeded", "{job}");
         (job, invocations)
+    }
+
+    /// Every product of a store, through the products API.
+    async fn products_of(&self, store_id: &str) -> Vec<Value> {
+        let mut products = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (status, page) = self.get(&format!("/products?store_id={store_id}&limit=100{cursor}")).await;
+            assert_eq!(status, 200, "{page}");
+            products.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={}", url_escape(next)),
+                None => return products,
+            }
+        }
+    }
+
+    async fn woocommerce(&self, fake: &FakeWooCommerce) -> String {
+        let (status, store) = self
+            .connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
+            .await;
+        assert_eq!(status, 201, "{store}");
+        store["store_id"].as_str().unwrap().to_owned()
     }
 
     async fn shopify(&self, fake: &FakeShopify) -> String {
@@ -189,11 +213,8 @@ async fn a_shopify_catalog_syncs_then_resyncs_writing_only_changes(backend: Back
 async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeWooCommerce::start().await.with_products(230);
-    let (status, store) = m
-        .connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
-        .await;
-    assert_eq!(status, 201, "{store}");
-    let (job, _) = m.sync(store["store_id"].as_str().unwrap(), Duration::from_secs(120)).await;
+    let store_id = m.woocommerce(&fake).await;
+    let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
     assert_eq!(job["progress"]["products_seen"], 230, "{job}");
     assert_eq!(job["progress"]["pages"], 3, "per_page=100: {job}");
     assert_eq!(job["progress"]["expected"], 230, "X-WP-Total, for the progress bar: {job}");
@@ -209,6 +230,39 @@ async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
         (problem["type"].as_str(), problem["title"].as_str()),
         (Some("/problems/store-unavailable"), Some("Store unavailable"))
     );
+}
+
+async fn a_steadily_throttled_woocommerce_catalog_with_variations_syncs_completely(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeWooCommerce::start().await.with_products(130);
+    let store_id = &m.woocommerce(&fake).await;
+    // The host in front of the store answers every 4th request 429 with `Retry-After: 1`.
+    fake.fail_every(4, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(1)) });
+    let (requests, currency_reads) = (fake.requests(), fake.currency_reads());
+    let (job, _) = m.sync(store_id, Duration::from_secs(120)).await;
+    // Two pages: the currency, 2 lists and 26 variable products' variations are 29 answers.
+    assert_eq!(fake.requests() - requests - fake.failures_injected(), 29, "every request answered once");
+    assert!(fake.failures_injected() >= 7, "{} throttled answers", fake.failures_injected());
+    assert_eq!(fake.currency_reads() - currency_reads, 1, "the currency is a per-job fact, read once");
+    assert_eq!(job["progress"]["products_seen"], 130, "{job}");
+
+    let synced = m.products_of(store_id).await;
+    assert_eq!(synced.len(), 130);
+    for id in 1..=130u64 {
+        let external_id = id.to_string();
+        let product = synced.iter().find(|p| p["external_id"].as_str() == Some(&external_id)).expect("synced");
+        let variants: Vec<(String, i64, Option<i64>)> = product["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let id = v["variant_id"].as_str().unwrap().to_owned();
+                (id, v["price_minor"].as_i64().unwrap(), v["inventory_quantity"].as_i64())
+            })
+            .collect();
+        assert_eq!(variants, FakeWooCommerce::expected_variants(id), "product {id}");
+        assert_eq!(product["currency"], "EUR");
+    }
 }
 
 async fn a_sync_resumes_across_invocations_without_loss_or_duplicates(backend: Backend) {

@@ -1,8 +1,8 @@
 //! What the WooCommerce, Wix and custom-store modules share (and Shopify, for reading answers): how an HTTP
-//! answer becomes a [`PlatformError`], bounded body reads and `Retry-After`, decimal prices as integer minor
-//! units, and constant-time HMAC checks.
+//! answer becomes a [`PlatformError`], bounded body reads and `Retry-After`, a throttled request retried alone
+//! ([`send_retrying`]), decimal prices as integer minor units, and constant-time HMAC checks.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -12,6 +12,50 @@ use crate::money::Currency;
 
 /// When a 429 carries no usable `Retry-After`, wait this long.
 pub(crate) const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// The longest `Retry-After` a request waits out itself; a longer one ends the call and the sync waits
+/// instead (across invocations if need be, see `sync.rs`).
+pub(crate) const LONGEST_WAIT_IN_CALL: Duration = Duration::from_secs(30);
+
+/// How many times one request is sent while it is throttled, the first time included.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+/// How long a throttled answer asks to wait: a 429 (RFC 6585 §4) its `Retry-After` or
+/// [`DEFAULT_RETRY_AFTER`]; a 503 only when it carries a `Retry-After` (RFC 9110 §15.6.4: the server says
+/// when it expects to recover). `None` for any other answer.
+fn asked_to_wait(response: &reqwest::Response) -> Option<Duration> {
+    match response.status().as_u16() {
+        429 => Some(retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER)),
+        503 => retry_after(response.headers()),
+        _ => None,
+    }
+}
+
+/// Sends `request`, and sends it again alone, after its `Retry-After`, while the store answers "throttled"
+/// (see [`asked_to_wait`]): at most [`MAX_ATTEMPTS`] times, only for a wait up to [`LONGEST_WAIT_IN_CALL`],
+/// and only when the retry starts before `deadline`. The last answer is returned whatever it is, for the
+/// caller to read (a 429 it was not worth waiting for becomes [`PlatformError::Throttled`] there).
+pub(crate) async fn send_retrying(
+    platform: &str,
+    mut request: reqwest::RequestBuilder,
+    deadline: Instant,
+) -> Result<reqwest::Response, PlatformError> {
+    let mut attempt = 1;
+    loop {
+        // A body that cannot be cloned (a stream) cannot be sent twice: that request gets one attempt.
+        let retry = request.try_clone().filter(|_| attempt < MAX_ATTEMPTS);
+        let response = request.send().await.map_err(|error| send_failure(platform, &error))?;
+        let wait = asked_to_wait(&response).filter(|wait| *wait <= LONGEST_WAIT_IN_CALL);
+        match (wait, retry) {
+            (Some(wait), Some(retry)) if Instant::now() + wait < deadline => {
+                tracing::debug!(platform, attempt, ?wait, "throttled; retrying the request alone");
+                tokio::time::sleep(wait).await;
+                (request, attempt) = (retry, attempt + 1);
+            }
+            _ => return Ok(response),
+        }
+    }
+}
 
 /// A failure to send or to read the answer. Every store call is retried later by the sync, so all of
 /// them are "unavailable". The reason names the platform and the failure kind only: never a URL or a key.
