@@ -2,6 +2,7 @@
 //! order, each variable product's variations), kept part-way when the store throttles. Sources: see the
 //! parent module.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -243,19 +244,31 @@ impl PageRead<'_> {
         // Products at or before `after` were delivered by an earlier call (the list is in id order).
         let listed: Vec<WooProduct> =
             listed.into_iter().filter(|product| self.at.after.is_none_or(|after| product.id > after)).collect();
-        // Variable products' variations, read a few at a time and taken in list order.
+        // Variable products' variations, a few reads in flight at a time. They finish in any order (one
+        // waiting out a `Retry-After` holds up no other), and are taken in list order.
         let variable: Vec<u64> = listed.iter().filter(|product| product.kind == "variable").map(|p| p.id).collect();
         let mut variation_reads = futures::stream::iter(variable)
-            .map(|product| {
+            .map(|product| async move {
                 let route = Route::Variations { product };
-                all_pages::<WooVariation>(self.endpoint, self.keys, route, true, "variations", self.deadline)
+                (
+                    product,
+                    all_pages::<WooVariation>(self.endpoint, self.keys, route, true, "variations", self.deadline).await,
+                )
             })
-            .buffered(VARIATION_READS_IN_PARALLEL);
+            .buffer_unordered(VARIATION_READS_IN_PARALLEL);
+        let mut finished = HashMap::new();
         let mut products = Vec::new();
         let mut last = self.at.after;
         for product in listed {
             let variations = if product.kind == "variable" {
-                match variation_reads.next().await.expect("one read per variable product") {
+                let read = loop {
+                    if let Some(read) = finished.remove(&product.id) {
+                        break read;
+                    }
+                    let (id, read) = variation_reads.next().await.expect("one read per variable product");
+                    finished.insert(id, read);
+                };
+                match read {
                     Ok(variations) => variations,
                     // The products before this one are complete: they are kept, the rest of the page comes later.
                     Err(PlatformError::Throttled { retry_after }) => {
