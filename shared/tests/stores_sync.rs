@@ -27,6 +27,7 @@ on_both_backends!(
     a_shopify_catalog_syncs_then_resyncs_writing_only_changes,
     a_woocommerce_catalog_pages_through_every_product,
     a_steadily_throttled_woocommerce_catalog_with_variations_syncs_completely,
+    a_woocommerce_wait_past_the_deadline_hands_the_rest_to_the_next_invocation,
     a_sync_resumes_across_invocations_without_loss_or_duplicates,
     products_are_searched_filtered_and_repriced,
     disconnecting_removes_products_and_credentials_idempotently,
@@ -103,6 +104,27 @@ impl Merchant {
             .await;
         assert_eq!(status, 201, "{store}");
         store["store_id"].as_str().unwrap().to_owned()
+    }
+
+    /// The store's products are the fake's `n`, each with its variants' prices and stock.
+    async fn assert_woocommerce_catalog(&self, store_id: &str, n: u64) {
+        let synced = self.products_of(store_id).await;
+        assert_eq!(synced.len() as u64, n);
+        for id in 1..=n {
+            let external_id = id.to_string();
+            let product = synced.iter().find(|p| p["external_id"].as_str() == Some(&external_id)).expect("synced");
+            let variants: Vec<(String, i64, Option<i64>)> = product["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    let id = v["variant_id"].as_str().unwrap().to_owned();
+                    (id, v["price_minor"].as_i64().unwrap(), v["inventory_quantity"].as_i64())
+                })
+                .collect();
+            assert_eq!(variants, FakeWooCommerce::expected_variants(id), "product {id}");
+            assert_eq!(product["currency"], "EUR");
+        }
     }
 
     async fn shopify(&self, fake: &FakeShopify) -> String {
@@ -246,23 +268,23 @@ async fn a_steadily_throttled_woocommerce_catalog_with_variations_syncs_complete
     assert_eq!(fake.currency_reads() - currency_reads, 1, "the currency is a per-job fact, read once");
     assert_eq!(job["progress"]["products_seen"], 130, "{job}");
 
-    let synced = m.products_of(store_id).await;
-    assert_eq!(synced.len(), 130);
-    for id in 1..=130u64 {
-        let external_id = id.to_string();
-        let product = synced.iter().find(|p| p["external_id"].as_str() == Some(&external_id)).expect("synced");
-        let variants: Vec<(String, i64, Option<i64>)> = product["variants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| {
-                let id = v["variant_id"].as_str().unwrap().to_owned();
-                (id, v["price_minor"].as_i64().unwrap(), v["inventory_quantity"].as_i64())
-            })
-            .collect();
-        assert_eq!(variants, FakeWooCommerce::expected_variants(id), "product {id}");
-        assert_eq!(product["currency"], "EUR");
-    }
+    m.assert_woocommerce_catalog(store_id, 130).await;
+}
+
+async fn a_woocommerce_wait_past_the_deadline_hands_the_rest_to_the_next_invocation(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeWooCommerce::start().await.with_products(30);
+    let store_id = &m.woocommerce(&fake).await;
+    fake.fail_every(4, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(4)) });
+    let currency_reads = fake.currency_reads();
+    // 13 s an invocation: a 4 s wait does not fit before the worker's 10 s margin, so each throttled answer
+    // ends the invocation with what it completed, and a message delayed by the wait carries on.
+    let (job, invocations) = m.sync(store_id, Duration::from_secs(13)).await;
+    assert!(fake.failures_injected() >= 2, "{} throttled answers", fake.failures_injected());
+    assert!(invocations >= 2, "{invocations} invocations");
+    assert_eq!(fake.currency_reads() - currency_reads, 1, "the currency is read once per job, across invocations");
+    assert_eq!(job["progress"]["products_seen"], 30, "each product once: {job}");
+    m.assert_woocommerce_catalog(store_id, 30).await;
 }
 
 async fn a_sync_resumes_across_invocations_without_loss_or_duplicates(backend: Backend) {
