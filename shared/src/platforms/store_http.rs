@@ -222,6 +222,59 @@ mod tests {
         assert_eq!(read_body("Wix", response, STORE_BODY_LIMIT).await.unwrap().len(), 1000);
     }
 
+    /// Answers each connection with the next of `answers` (status and headers, no body), counting them.
+    fn answer_in_turn(answers: &[&'static str]) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (answers, counter) = (answers.to_vec(), served.clone());
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (mut socket, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while !request.ends_with(b"\r\n\r\n") && socket.read(&mut byte).unwrap_or(0) == 1 {
+                    request.push(byte[0]);
+                }
+                // Counted before answering, so a client holding the answer sees the count.
+                counter.fetch_add(1, Ordering::SeqCst);
+                let reply = format!("HTTP/1.1 {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = socket.write_all(reply.as_bytes());
+            }
+        });
+        (base, served)
+    }
+
+    async fn send(base: &str, deadline: Instant) -> u16 {
+        let request = client().get(base);
+        send_retrying("Wix", request, deadline).await.unwrap().status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn a_throttled_request_is_sent_again_alone_within_its_bounds() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let later = Instant::now() + Duration::from_secs(60);
+        // A 503 that says when to come back is waited out like a 429.
+        let (base, served) = answer_in_turn(&["503 Service Unavailable\r\nRetry-After: 1", "200 OK"]);
+        assert_eq!((send(&base, later).await, served.load(SeqCst)), (200, 2));
+        // A 503 that does not is an outage, answered as it is.
+        let (base, served) = answer_in_turn(&["503 Service Unavailable", "200 OK"]);
+        assert_eq!((send(&base, later).await, served.load(SeqCst)), (503, 1));
+        // A wait that would pass the deadline, or is longer than a call waits, is not waited.
+        let (base, served) = answer_in_turn(&["429 Too Many Requests\r\nRetry-After: 1", "200 OK"]);
+        let started = Instant::now();
+        assert_eq!(send(&base, Instant::now() + Duration::from_millis(500)).await, 429);
+        assert!(started.elapsed() < Duration::from_secs(1) && served.load(SeqCst) == 1);
+        let (base, served) = answer_in_turn(&["429 Too Many Requests\r\nRetry-After: 31", "200 OK"]);
+        assert_eq!((send(&base, later).await, served.load(SeqCst)), (429, 1));
+        // At most MAX_ATTEMPTS sends (a 429 without Retry-After waits DEFAULT_RETRY_AFTER; keep it short here).
+        let throttled = "429 Too Many Requests\r\nRetry-After: 0";
+        let (base, served) = answer_in_turn(&[throttled; MAX_ATTEMPTS as usize + 1]);
+        assert_eq!((send(&base, later).await, served.load(SeqCst)), (429, MAX_ATTEMPTS as usize));
+    }
+
     #[test]
     fn a_huge_retry_after_is_an_hour() {
         for huge in ["18446744073709551615", "18446744073709551616"] {
