@@ -11,7 +11,8 @@
 //! A worker killed mid-page redoes that page, which now finds its products unchanged: nothing is lost
 //! and nothing is counted twice as written. When little time is left, or the platform asks for a wait
 //! longer than the time left, the run returns [`RunOutcome::Continue`] and its caller sends a
-//! continuation message (delayed by the wait). After the last page, products not seen in any page are
+//! continuation message (delayed by the wait). A platform that waits out a throttled request itself
+//! (WooCommerce) is given the deadline minus the margin, and past it answers with what the page completed. After the last page, products not seen in any page are
 //! marked removed.
 
 use std::collections::HashSet;
@@ -251,8 +252,11 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         }
     }
 
+    // A page may wait out a throttled request only while the margin stays free (see `pause`).
+    let page_deadline = deadline.checked_sub(SAFETY_MARGIN).unwrap_or_else(Instant::now);
     loop {
-        let page = match platform.products_page(&endpoint, &credentials, job.cursor.as_deref()).await {
+        let cursor = job.cursor.as_deref();
+        let page = match platform.products_page_until(&endpoint, &credentials, cursor, page_deadline).await {
             Ok(page) => page,
             Err(PlatformError::Throttled { retry_after }) => {
                 job.progress.errors += 1;

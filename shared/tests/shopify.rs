@@ -325,6 +325,8 @@ async fn every_document_pivota_sends_keeps_to_shopifys_published_schema() {
     for _ in 0..2 {
         ShopifyPlatform.mark_order_paid(&endpoint, &credentials, "820982911946154508", "pi_3Mtw").await.unwrap();
     }
+    // The shop's identity, read at webhook setup and to confirm an app/uninstalled delivery.
+    ShopifyPlatform.installation(&endpoint, &credentials).await.unwrap();
 
     let schema = shopify_schema();
     let received = fake.received_documents();

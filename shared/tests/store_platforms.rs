@@ -1,7 +1,7 @@
 //! The WooCommerce, Wix and custom-store platform modules against their local fakes (127.0.0.1 only).
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use pivota::platforms::custom::CustomStore;
@@ -145,6 +145,62 @@ async fn woocommerce_throttling_and_outages_are_classified() {
     );
     fake.fail_next(1, FakeFailure::Http503);
     assert!(matches!(WooCommerce.verify(&store, &woo_credentials()).await, Err(PlatformError::Unavailable { .. })));
+}
+
+/// A store of `products` behind a host that throttles every `nth` request, asking to wait `seconds`.
+async fn throttled_woocommerce(products: u64, nth: usize, seconds: u64) -> (FakeWooCommerce, StoreEndpoint) {
+    let fake = FakeWooCommerce::start().await.with_products(products);
+    fake.fail_every(nth, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(seconds)) });
+    let store = endpoint(&fake.uri());
+    (fake, store)
+}
+
+#[tokio::test]
+async fn a_throttled_woocommerce_request_is_retried_alone_and_the_page_completes() {
+    let (fake, store) = throttled_woocommerce(60, 3, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = WooCommerce.products_page_until(&store, &woo_credentials(), None, deadline).await.unwrap();
+    assert_each_once(&page.products, 60);
+    assert_eq!(page.products.iter().map(|p| p.variants.len()).sum::<usize>(), fake.variant_count());
+    assert_eq!((page.next, page.wait_before_next), (None, Duration::ZERO));
+    // The currency, the list and 12 variation reads: 14 answers, and every 3rd request throttled.
+    assert_eq!(fake.requests() - fake.failures_injected(), 14);
+    assert!(fake.failures_injected() >= 4, "{} throttled answers", fake.failures_injected());
+    assert_eq!(fake.currency_reads(), 1);
+}
+
+#[tokio::test]
+async fn a_woocommerce_page_that_cannot_wait_keeps_what_it_completed() {
+    // A wait longer than a call waits out (30 s) is handed back to the caller, however far its deadline.
+    let (fake, store) = throttled_woocommerce(12, 2, 60).await;
+    let deadline = Instant::now() + Duration::from_secs(600);
+
+    // The first call reads the currency (request 1); the list (request 2) is throttled: the page keeps the
+    // currency, so the job does not read it again.
+    let first = WooCommerce.products_page_until(&store, &woo_credentials(), None, deadline).await.unwrap();
+    assert!(first.products.is_empty());
+    assert_eq!((first.next.as_deref(), first.wait_before_next), (Some("1:EUR"), Duration::from_secs(60)));
+
+    // The list (request 3) comes back; of the variation reads of products 5 and 10 (requests 4 and 5, in
+    // parallel) one is throttled: the products before it are complete and kept.
+    let second =
+        WooCommerce.products_page_until(&store, &woo_credentials(), first.next.as_deref(), deadline).await.unwrap();
+    let kept: Vec<String> = second.products.iter().map(|p| p.external_id.clone()).collect();
+    let stopped_after = kept.len() as u64;
+    assert!(stopped_after == 4 || stopped_after == 9, "kept {kept:?}");
+    assert_eq!(kept, (1..=stopped_after).map(|id| id.to_string()).collect::<Vec<_>>());
+    assert_eq!(second.next, Some(format!("1:EUR:{stopped_after}")));
+    assert_eq!(second.wait_before_next, Duration::from_secs(60));
+
+    // The rest of the page, once the host lets requests through: each product exactly once in all.
+    fake.fail_every(0, FakeFailure::Http500);
+    let rest =
+        WooCommerce.products_page_until(&store, &woo_credentials(), second.next.as_deref(), deadline).await.unwrap();
+    assert_eq!(rest.next, None);
+    let all: Vec<ExternalProduct> = second.products.into_iter().chain(rest.products).collect();
+    assert_each_once(&all, 12);
+    assert_eq!(all.iter().map(|p| p.variants.len()).sum::<usize>(), fake.variant_count());
+    assert_eq!(fake.currency_reads(), 1);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use pivota::settings::Settings;
 use pivota::store_url::StoreUrlPolicy;
 use pivota_fakes::{
     DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID,
-    FakeCustomStore, FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog,
+    FakeCustomStore, FakeFailure, FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog,
 };
 use serde_json::{Value, json};
 use support::{Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition};
@@ -26,6 +26,8 @@ on_both_backends!(
     a_custom_store_is_verified_before_anything_is_stored,
     a_shopify_catalog_syncs_then_resyncs_writing_only_changes,
     a_woocommerce_catalog_pages_through_every_product,
+    a_steadily_throttled_woocommerce_catalog_with_variations_syncs_completely,
+    a_woocommerce_wait_past_the_deadline_hands_the_rest_to_the_next_invocation,
     a_sync_resumes_across_invocations_without_loss_or_duplicates,
     products_are_searched_filtered_and_repriced,
     disconnecting_removes_products_and_credentials_idempotently,
@@ -80,6 +82,50 @@ impl Merchant {
         };
         assert_eq!(job["state"], "succeeded", "{job}");
         (job, invocations)
+    }
+
+    /// Every product of a store, through the products API.
+    async fn products_of(&self, store_id: &str) -> Vec<Value> {
+        let mut products = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (status, page) = self.get(&format!("/products?store_id={store_id}&limit=100{cursor}")).await;
+            assert_eq!(status, 200, "{page}");
+            products.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={}", url_escape(next)),
+                None => return products,
+            }
+        }
+    }
+
+    async fn woocommerce(&self, fake: &FakeWooCommerce) -> String {
+        let (status, store) = self
+            .connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
+            .await;
+        assert_eq!(status, 201, "{store}");
+        store["store_id"].as_str().unwrap().to_owned()
+    }
+
+    /// The store's products are the fake's `n`, each with its variants' prices and stock.
+    async fn assert_woocommerce_catalog(&self, store_id: &str, n: u64) {
+        let synced = self.products_of(store_id).await;
+        assert_eq!(synced.len() as u64, n);
+        for id in 1..=n {
+            let external_id = id.to_string();
+            let product = synced.iter().find(|p| p["external_id"].as_str() == Some(&external_id)).expect("synced");
+            let variants: Vec<(String, i64, Option<i64>)> = product["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    let id = v["variant_id"].as_str().unwrap().to_owned();
+                    (id, v["price_minor"].as_i64().unwrap(), v["inventory_quantity"].as_i64())
+                })
+                .collect();
+            assert_eq!(variants, FakeWooCommerce::expected_variants(id), "product {id}");
+            assert_eq!(product["currency"], "EUR");
+        }
     }
 
     async fn shopify(&self, fake: &FakeShopify) -> String {
@@ -190,11 +236,8 @@ async fn a_shopify_catalog_syncs_then_resyncs_writing_only_changes(backend: Back
 async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeWooCommerce::start().await.with_products(230);
-    let (status, store) = m
-        .connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
-        .await;
-    assert_eq!(status, 201, "{store}");
-    let (job, _) = m.sync(store["store_id"].as_str().unwrap(), Duration::from_secs(120)).await;
+    let store_id = m.woocommerce(&fake).await;
+    let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
     assert_eq!(job["progress"]["products_seen"], 230, "{job}");
     assert_eq!(job["progress"]["pages"], 3, "per_page=100: {job}");
     assert_eq!(job["progress"]["expected"], 230, "X-WP-Total, for the progress bar: {job}");
@@ -210,6 +253,39 @@ async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
         (problem["type"].as_str(), problem["title"].as_str()),
         (Some("/problems/store-unavailable"), Some("Store unavailable"))
     );
+}
+
+async fn a_steadily_throttled_woocommerce_catalog_with_variations_syncs_completely(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeWooCommerce::start().await.with_products(130);
+    let store_id = &m.woocommerce(&fake).await;
+    // The host in front of the store answers every 4th request 429 with `Retry-After: 1`.
+    fake.fail_every(4, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(1)) });
+    let (requests, currency_reads) = (fake.requests(), fake.currency_reads());
+    let (job, _) = m.sync(store_id, Duration::from_secs(120)).await;
+    // Two pages: the currency, 2 lists and 26 variable products' variations are 29 answers.
+    assert_eq!(fake.requests() - requests - fake.failures_injected(), 29, "every request answered once");
+    assert!(fake.failures_injected() >= 7, "{} throttled answers", fake.failures_injected());
+    assert_eq!(fake.currency_reads() - currency_reads, 1, "the currency is a per-job fact, read once");
+    assert_eq!(job["progress"]["products_seen"], 130, "{job}");
+
+    m.assert_woocommerce_catalog(store_id, 130).await;
+}
+
+async fn a_woocommerce_wait_past_the_deadline_hands_the_rest_to_the_next_invocation(backend: Backend) {
+    let m = merchant(backend, true).await;
+    let fake = FakeWooCommerce::start().await.with_products(30);
+    let store_id = &m.woocommerce(&fake).await;
+    fake.fail_every(4, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(4)) });
+    let currency_reads = fake.currency_reads();
+    // 13 s an invocation: a 4 s wait does not fit before the worker's 10 s margin, so each throttled answer
+    // ends the invocation with what it completed, and a message delayed by the wait carries on.
+    let (job, invocations) = m.sync(store_id, Duration::from_secs(13)).await;
+    assert!(fake.failures_injected() >= 2, "{} throttled answers", fake.failures_injected());
+    assert!(invocations >= 2, "{invocations} invocations");
+    assert_eq!(fake.currency_reads() - currency_reads, 1, "the currency is read once per job, across invocations");
+    assert_eq!(job["progress"]["products_seen"], 30, "each product once: {job}");
+    m.assert_woocommerce_catalog(store_id, 30).await;
 }
 
 async fn a_sync_resumes_across_invocations_without_loss_or_duplicates(backend: Backend) {

@@ -1,22 +1,36 @@
 //! A stateful fake of the WooCommerce REST API (`/wp-json/wc/v3`), for what Pivota calls.
 //!
 //! Wire details reproduced, and where they come from (WooCommerce REST API docs,
-//! https://woocommerce.github.io/woocommerce-rest-api-docs/, and WordPress's REST server):
+//! https://woocommerce.github.io/woocommerce-rest-api-docs/, source `woocommerce/woocommerce-rest-api-docs`,
+//! `source/includes/wp-api-v3/`, and WordPress's REST server):
+//! - Routes served, each the path of its docs section's "HTTP request" heading: `GET /products` ("List all
+//!   products"), `GET /products/<product_id>/variations` ("List all product variations"),
+//!   `GET /settings/general/woocommerce_currency` ("Retrieve a setting option", `/settings/<group_id>/<id>`;
+//!   the body has the documented `id`, `label`, `description`, `type`, `default`, `options` and `value`),
+//!   `GET`/`POST /webhooks` ("List all webhooks", "Create a webhook"), `PUT`/`DELETE /webhooks/<id>`
+//!   ("Update a webhook", whose heading misspells the path `webhook/<id>` while its example's `_links` and
+//!   WooCommerce's controller use `webhooks`; "Delete a webhook"), `PUT /orders/<id>` ("Update an order"),
+//!   and WordPress's index `GET /wp-json/`. Anything else is WordPress's 404 `rest_no_route`.
 //! - HTTP Basic auth with the consumer key and secret (or `consumer_key`/`consumer_secret` query
 //!   parameters). No credentials: 401 `woocommerce_rest_cannot_view` "Sorry, you cannot list
 //!   resources."; an unknown key: 401 `woocommerce_rest_authentication_error` "Consumer key is
 //!   invalid."; a wrong secret: "Consumer secret is invalid.". Errors are `{"code", "message", "data":
-//!   {"status"}}`.
+//!   {"status"}}` ("Errors").
 //! - Lists take `per_page` (1–100, else 400 `rest_invalid_param`) and `page`, and answer `X-WP-Total`,
-//!   `X-WP-TotalPages` and a `Link` header with `rel="prev"`/`rel="next"`; a page past the last is 400
-//!   `rest_post_invalid_page_number`. Products are ordered by id ascending.
+//!   `X-WP-TotalPages` and a `Link` header with `rel="prev"`/`rel="next"` ("Pagination"); a page past the
+//!   last is 400 `rest_post_invalid_page_number`. Products are ordered by id ascending.
 //! - Webhooks: create (`name`, `topic`, `delivery_url`, `secret`, `status`), update, and delete, which
 //!   needs `force=true` (else 501 `woocommerce_rest_trash_not_supported`); an unknown id is 404
 //!   `woocommerce_rest_webhook_invalid_id`.
 //! - `PUT /orders/{id}` with `set_paid` and `transaction_id` is recorded; an unknown order is 404
 //!   `woocommerce_rest_shop_order_invalid_id`.
-//! - Injected 5xx answer WordPress's REST fatal-error body (`internal_server_error`); injected 429s
-//!   (which come from hosts and security plugins, not WooCommerce core) a `rest_too_many_requests` body.
+//! - Injected 5xx answer WordPress's REST fatal-error body (`internal_server_error`).
+//! - Throttling is not WooCommerce's: its docs' "Errors" list 400, 401, 404 and 500 only, and core's one rate
+//!   limiter guards the Store API (`wc/store`, opt-in, writes only:
+//!   https://developer.woocommerce.com/docs/apis/store-api/rate-limiting). Hosts, CDNs and security plugins
+//!   in front of WordPress answer 429 with a `Retry-After` (RFC 6585 §4), each with a body of its own; the
+//!   fake's `rest_too_many_requests` JSON is a stand-in, and Pivota reads only the status and
+//!   `Retry-After`. [`FakeWooCommerce::fail_every`] makes such a host throttle steadily (every nth request).
 //!
 //! The catalog ([`FakeWooCommerce::with_products`]) is deterministic: product `i` (ids 1..=n) is
 //! variable with three variations (`S`/`M`/`L`) when `i % 5 == 0`, a draft when `i % 7 == 0`; see
@@ -62,6 +76,7 @@ struct State {
     currency: String,
     products: u64,
     requests: usize,
+    currency_reads: usize,
     failures: FailurePlan,
     webhooks: BTreeMap<u64, WooWebhook>,
     next_webhook_id: u64,
@@ -82,6 +97,7 @@ impl FakeWooCommerce {
             currency: "EUR".into(),
             products: 0,
             requests: 0,
+            currency_reads: 0,
             failures: FailurePlan::default(),
             webhooks: BTreeMap::new(),
             next_webhook_id: 1,
@@ -140,6 +156,29 @@ impl FakeWooCommerce {
         }
     }
 
+    /// The id of variation `k` (0..3) of variable product `id`.
+    pub fn variation_id(id: u64, k: u64) -> u64 {
+        100_000 + id * 10 + k
+    }
+
+    /// What Pivota should hold for product `id` once synced: each variant's id, price in cents and stock (a
+    /// simple product is its own variant).
+    pub fn expected_variants(id: u64) -> Vec<(String, i64, Option<i64>)> {
+        if Self::is_variable(id) {
+            (0..3)
+                .map(|k| {
+                    (
+                        Self::variation_id(id, k).to_string(),
+                        Self::expected_price_minor(id, Some(k)),
+                        Some((k * 5) as i64),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(id.to_string(), Self::expected_price_minor(id, None), Some((id % 20) as i64))]
+        }
+    }
+
     /// The number of variants the catalog holds (one per simple product, three per variable one).
     pub fn variant_count(&self) -> usize {
         let n = lock(&self.state).products;
@@ -156,6 +195,22 @@ impl FakeWooCommerce {
 
     pub fn fail_randomly(&self, percent: u8, seed: u64, failure: FakeFailure) {
         lock(&self.state).failures.randomly(percent, seed, failure);
+    }
+
+    /// Every `nth` request from now on gets `failure`, e.g. a host answering every 4th request
+    /// `429` with `Retry-After: 1`; `0` stops it.
+    pub fn fail_every(&self, nth: usize, failure: FakeFailure) {
+        lock(&self.state).failures.every(nth, failure);
+    }
+
+    /// How many requests got an injected failure (a throttled answer, a 5xx, …).
+    pub fn failures_injected(&self) -> usize {
+        lock(&self.state).failures.injected()
+    }
+
+    /// How many times the currency setting was served (`GET /settings/general/woocommerce_currency`).
+    pub fn currency_reads(&self) -> usize {
+        lock(&self.state).currency_reads
     }
 
     /// The webhooks that exist now.
@@ -264,7 +319,7 @@ impl State {
             "images": [{ "id": 1000 + id, "src": format!("https://shop.example/wp-content/uploads/p{id}.jpg") }],
             "date_modified": format!("2024-01-01T{:02}:{:02}:00", id / 60 % 24, id % 60),
             "date_modified_gmt": format!("2024-01-01T{:02}:{:02}:00", id / 60 % 24, id % 60),
-            "variations": if variable { json!((0..3).map(|k| variation_id(id, k)).collect::<Vec<_>>()) } else { json!([]) },
+            "variations": if variable { json!((0..3).map(|k| FakeWooCommerce::variation_id(id, k)).collect::<Vec<_>>()) } else { json!([]) },
         })
     }
 
@@ -272,7 +327,7 @@ impl State {
         let minor = FakeWooCommerce::expected_price_minor(product, Some(k));
         let size = ["S", "M", "L"][k as usize];
         json!({
-            "id": variation_id(product, k),
+            "id": FakeWooCommerce::variation_id(product, k),
             "sku": format!("SKU-{product}-{size}"),
             "price": format!("{}.{:02}", minor / 100, minor % 100),
             "regular_price": format!("{}.{:02}", minor / 100, minor % 100),
@@ -290,10 +345,6 @@ impl State {
             "date_created": "2024-01-01T00:00:00", "date_created_gmt": "2024-01-01T00:00:00",
         })
     }
-}
-
-fn variation_id(product: u64, k: u64) -> u64 {
-    100_000 + product * 10 + k
 }
 
 /// A page of `items` (all of them, in order) as WordPress serves it, with its headers.
@@ -397,10 +448,21 @@ impl StoreState for State {
                 }
                 _ => error(404, "woocommerce_rest_product_invalid_id", "Invalid ID."),
             },
-            ("GET", ["settings", "general", "woocommerce_currency"]) => Reply::json(
-                200,
-                json!({ "id": "woocommerce_currency", "label": "Currency", "type": "select", "default": "GBP", "value": self.currency }),
-            ),
+            ("GET", ["settings", "general", "woocommerce_currency"]) => {
+                self.currency_reads += 1;
+                Reply::json(
+                    200,
+                    json!({
+                        "id": "woocommerce_currency",
+                        "label": "Currency",
+                        "description": "This controls what currency prices are listed at in the catalog and which currency gateways will take payments in.",
+                        "type": "select",
+                        "default": "GBP",
+                        "options": { "EUR": "Euro (&euro;)", "GBP": "Pound sterling (&pound;)", "USD": "United States (US) dollar (&#36;)" },
+                        "value": self.currency,
+                    }),
+                )
+            }
             ("GET", ["webhooks"]) => paged(request, self.webhooks.values().map(State::webhook_json).collect()),
             ("POST", ["webhooks"]) => {
                 let topic = body["topic"].as_str().unwrap_or_default().to_owned();

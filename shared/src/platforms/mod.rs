@@ -195,6 +195,19 @@ pub trait StorePlatform: Send + Sync {
     ) -> Result<Option<ExternalProduct>, PlatformError> {
         Err(PlatformError::Invalid { reason: format!("{} cannot read product {external_id} alone", self.platform()) })
     }
+    /// [`products_page`](Self::products_page) for a caller that can wait until `deadline`. A platform that
+    /// retries a throttled request itself (WooCommerce) waits out a `Retry-After` only when the retry starts
+    /// before it; otherwise it answers with what the page completed and a `wait_before_next`.
+    async fn products_page_until(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+        cursor: Option<&str>,
+        deadline: std::time::Instant,
+    ) -> Result<ProductPage, PlatformError> {
+        let _ = deadline;
+        self.products_page(endpoint, credentials, cursor).await
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 //! What the WooCommerce, Wix and custom-store modules share (and Shopify, for reading answers): how an HTTP
-//! answer becomes a [`PlatformError`], bounded body reads and `Retry-After`, decimal prices as integer minor
-//! units, and constant-time HMAC checks.
+//! answer becomes a [`PlatformError`], bounded body reads and `Retry-After`, a throttled request retried alone
+//! ([`send_retrying`]), decimal prices as integer minor units, and constant-time HMAC checks.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -12,6 +12,50 @@ use crate::money::Currency;
 
 /// When a 429 carries no usable `Retry-After`, wait this long.
 pub(crate) const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// The longest `Retry-After` a request waits out itself; a longer one ends the call and the sync waits
+/// instead (across invocations if need be, see `sync.rs`).
+pub(crate) const LONGEST_WAIT_IN_CALL: Duration = Duration::from_secs(30);
+
+/// How many times one request is sent while it is throttled, the first time included.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+/// How long a throttled answer asks to wait: a 429 (RFC 6585 §4) its `Retry-After` or
+/// [`DEFAULT_RETRY_AFTER`]; a 503 only when it carries a `Retry-After` (RFC 9110 §15.6.4: the server says
+/// when it expects to recover). `None` for any other answer.
+fn asked_to_wait(response: &reqwest::Response) -> Option<Duration> {
+    match response.status().as_u16() {
+        429 => Some(retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER)),
+        503 => retry_after(response.headers()),
+        _ => None,
+    }
+}
+
+/// Sends `request`, and sends it again alone, after its `Retry-After`, while the store answers "throttled"
+/// (see [`asked_to_wait`]): at most [`MAX_ATTEMPTS`] times, only for a wait up to [`LONGEST_WAIT_IN_CALL`],
+/// and only when the retry starts before `deadline`. The last answer is returned whatever it is, for the
+/// caller to read (a 429 it was not worth waiting for becomes [`PlatformError::Throttled`] there).
+pub(crate) async fn send_retrying(
+    platform: &str,
+    mut request: reqwest::RequestBuilder,
+    deadline: Instant,
+) -> Result<reqwest::Response, PlatformError> {
+    let mut attempt = 1;
+    loop {
+        // A body that cannot be cloned (a stream) cannot be sent twice: that request gets one attempt.
+        let retry = request.try_clone().filter(|_| attempt < MAX_ATTEMPTS);
+        let response = request.send().await.map_err(|error| send_failure(platform, &error))?;
+        let wait = asked_to_wait(&response).filter(|wait| *wait <= LONGEST_WAIT_IN_CALL);
+        match (wait, retry) {
+            (Some(wait), Some(retry)) if Instant::now() + wait < deadline => {
+                tracing::debug!(platform, attempt, ?wait, "throttled; retrying the request alone");
+                tokio::time::sleep(wait).await;
+                (request, attempt) = (retry, attempt + 1);
+            }
+            _ => return Ok(response),
+        }
+    }
+}
 
 /// A failure to send or to read the answer. Every store call is retried later by the sync, so all of
 /// them are "unavailable". The reason names the platform and the failure kind only: never a URL or a key.
@@ -176,6 +220,59 @@ mod tests {
         let (base, _server) = serve_once(200, Framing::Length, 1000);
         let response = client().get(&base).send().await.unwrap();
         assert_eq!(read_body("Wix", response, STORE_BODY_LIMIT).await.unwrap().len(), 1000);
+    }
+
+    /// Answers each connection with the next of `answers` (status and headers, no body), counting them.
+    fn answer_in_turn(answers: &[&'static str]) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (answers, counter) = (answers.to_vec(), served.clone());
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (mut socket, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while !request.ends_with(b"\r\n\r\n") && socket.read(&mut byte).unwrap_or(0) == 1 {
+                    request.push(byte[0]);
+                }
+                // Counted before answering, so a client holding the answer sees the count.
+                counter.fetch_add(1, Ordering::SeqCst);
+                let reply = format!("HTTP/1.1 {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = socket.write_all(reply.as_bytes());
+            }
+        });
+        (base, served)
+    }
+
+    async fn send(base: &str, deadline: Instant) -> u16 {
+        let request = client().get(base);
+        send_retrying("Wix", request, deadline).await.unwrap().status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn a_throttled_request_is_sent_again_alone_within_its_bounds() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let later = Instant::now() + Duration::from_secs(60);
+        // A 503 that says when to come back is waited out like a 429.
+        let (base, served) = answer_in_turn(&["503 Service Unavailable\r\nRetry-After: 1", "200 OK"]);
+        assert_eq!((send(&base, later).await, served.load(SeqCst)), (200, 2));
+        // A 503 that does not is an outage, answered as it is.
+        let (base, served) = answer_in_turn(&["503 Service Unavailable", "200 OK"]);
+        assert_eq!((send(&base, later).await, served.load(SeqCst)), (503, 1));
+        // A wait that would pass the deadline, or is longer than a call waits, is not waited.
+        let (base, served) = answer_in_turn(&["429 Too Many Requests\r\nRetry-After: 1", "200 OK"]);
+        let started = Instant::now();
+        assert_eq!(send(&base, Instant::now() + Duration::from_millis(500)).await, 429);
+        assert!(started.elapsed() < Duration::from_secs(1) && served.load(SeqCst) == 1);
+        let (base, served) = answer_in_turn(&["429 Too Many Requests\r\nRetry-After: 31", "200 OK"]);
+        assert_eq!((send(&base, later).await, served.load(SeqCst)), (429, 1));
+        // At most MAX_ATTEMPTS sends (a 429 without Retry-After waits DEFAULT_RETRY_AFTER; keep it short here).
+        let throttled = "429 Too Many Requests\r\nRetry-After: 0";
+        let (base, served) = answer_in_turn(&[throttled; MAX_ATTEMPTS as usize + 1]);
+        assert_eq!((send(&base, later).await, served.load(SeqCst)), (429, MAX_ATTEMPTS as usize));
     }
 
     #[test]

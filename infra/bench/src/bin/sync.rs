@@ -2,6 +2,7 @@
 //! local fake of Shopify's Admin GraphQL API.
 //!
 //! `cargo run --release -p pivota-bench --bin sync -- [products=100000] [paced_products=2000]`
+//! `cargo run --release -p pivota-bench --bin sync -- woocommerce-throttled [products=250]`
 //!
 //! 1. A full sync of `products` products from a shop whose cost bucket never makes the worker wait, so
 //!    only Pivota's own speed counts: wall time, products/s, pages, and the worker's peak RSS.
@@ -10,10 +11,18 @@
 //!    points/s. The reachable rate is the restore rate divided by the points the bucket keeps per product;
 //!    the sync should reach ≥ 95 % of it with no `THROTTLED` answer.
 //!
+//! `woocommerce-throttled` runs one other part instead: a WooCommerce catalog with variations (every 5th
+//! product variable, three variations) behind a host that answers every 4th request 429 with `Retry-After: 1`.
+//! It must sync completely; it prints the wall time against the bounds the `Retry-After`s set: the waits they
+//! impose in all (throttled answers × 1 s, what a client sending one request at a time pays), and that sum
+//! spread over the most requests WooCommerce's client has in flight at once (4 variation reads), below which
+//! no client that honours `Retry-After` can go.
+//!
 //! The worker runs in a child process (see [`pivota_bench::sync_worker_process`]), so its `VmHWM` holds
 //! neither the fake shop nor the setup. The target is ≤ 64 MB, half of the function's 128 MB.
 
 use std::path::Path;
+use std::time::Duration;
 
 use pivota::app::App;
 use pivota::merchant::{MerchantId, Registration, RegistrationRequest};
@@ -23,13 +32,22 @@ use pivota::secret::{SecretString, random_token};
 use pivota::stores::{self, StoreConnectCommand, SyncProgress};
 use pivota::sync::{self, JobState};
 use pivota_bench::sync_worker_process::{self, WORKER_FLAG, WorkerReport};
-use pivota_fakes::{FakeShop, FakeShopify};
+use pivota_fakes::{
+    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FakeFailure, FakeShop, FakeShopify, FakeWooCommerce,
+};
 
 /// A bucket the full sync never waits on: 100,000 points restoring 100,000 a second.
 const ROOMY_BUCKET: (f64, f64) = (100_000.0, 100_000.0);
 /// Shopify's standard plan bucket size, restoring 100 points/s (Advanced's rate).
 const PACED_BUCKET: (f64, f64) = (1000.0, 100.0);
 const MEMORY_TARGET_MIB: f64 = 64.0;
+/// The argument that runs the throttled WooCommerce part.
+const WOOCOMMERCE_THROTTLED: &str = "woocommerce-throttled";
+/// The host in front of the WooCommerce store: every 4th request is answered 429 with `Retry-After: 1`.
+const THROTTLE_EVERY: usize = 4;
+const THROTTLE_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// The most requests the WooCommerce client has in flight at once (its parallel variation reads).
+const WOOCOMMERCE_CONCURRENCY: u32 = 4;
 const EXACTNESS_TARGET: f64 = 0.95;
 
 fn main() {
@@ -41,9 +59,12 @@ fn main() {
     let number = |index: usize, default: usize| {
         args.get(index).map_or(default, |arg| arg.parse().unwrap_or_else(|_| panic!("`{arg}` is not a number")))
     };
-    let (products, paced_products) = (number(0, 100_000), number(1, 2000));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let missed = runtime.block_on(bench(products, paced_products));
+    let missed = if args.first().map(String::as_str) == Some(WOOCOMMERCE_THROTTLED) {
+        runtime.block_on(woocommerce_throttled(number(1, 250) as u64))
+    } else {
+        runtime.block_on(bench(number(0, 100_000), number(1, 2000)))
+    };
     if missed > 0 {
         println!("\n{missed} target(s) missed.");
         std::process::exit(1);
@@ -78,18 +99,30 @@ impl Bench {
     }
 
     async fn connect(&self, fake: &FakeShopify) -> String {
-        let command = StoreConnectCommand {
-            platform: Platform::Shopify,
-            store_url: url::Url::parse(&fake.uri()).unwrap(),
-            credentials: StoreCredentials {
-                api_token: fake.access_token().into(),
-                consumer_key: None,
-                consumer_secret: None,
-                site_id: None,
-                webhook_secret: Some(fake.client_secret().into()),
-            },
-            mode: None,
+        let credentials = StoreCredentials {
+            api_token: fake.access_token().into(),
+            consumer_key: None,
+            consumer_secret: None,
+            site_id: None,
+            webhook_secret: Some(fake.client_secret().into()),
         };
+        self.connect_store(Platform::Shopify, &fake.uri(), credentials).await
+    }
+
+    async fn connect_woocommerce(&self, fake: &FakeWooCommerce) -> String {
+        let credentials = StoreCredentials {
+            api_token: "".into(),
+            consumer_key: Some(DEFAULT_CONSUMER_KEY.into()),
+            consumer_secret: Some(DEFAULT_CONSUMER_SECRET.into()),
+            site_id: None,
+            webhook_secret: None,
+        };
+        self.connect_store(Platform::WooCommerce, &fake.uri(), credentials).await
+    }
+
+    async fn connect_store(&self, platform: Platform, uri: &str, credentials: StoreCredentials) -> String {
+        let command =
+            StoreConnectCommand { platform, store_url: url::Url::parse(uri).unwrap(), credentials, mode: None };
         stores::connect(&self.app, &self.merchant_id, pivota::psp::PspMode::Test, command)
             .await
             .expect("the store connects")
@@ -197,6 +230,54 @@ async fn bench(products: usize, paced_products: usize) -> u32 {
     );
     missed += verdict("THROTTLED answers", fake.throttled() == 0, &format!("{}, target 0", fake.throttled()));
     missed
+}
+
+/// A WooCommerce catalog with variations behind steady throttling: it syncs completely, and how long that
+/// takes against the bounds the `Retry-After`s set.
+async fn woocommerce_throttled(products: u64) -> u32 {
+    let bench = Bench::new().await;
+    let fake = FakeWooCommerce::start().await.with_products(products);
+    let store_id = bench.connect_woocommerce(&fake).await;
+    fake.fail_every(THROTTLE_EVERY, FakeFailure::Http429 { retry_after: Some(THROTTLE_RETRY_AFTER) });
+    let (requests_before, currency_reads_before) = (fake.requests(), fake.currency_reads());
+    let (progress, worker) = bench.sync(&store_id).await;
+    let requests = fake.requests() - requests_before;
+    let throttled = fake.failures_injected() as u32;
+    println!(
+        "WooCommerce catalog sync under steady throttling: sync-worker handler in a child process, embedded backend, \
+         fake WooCommerce ({products} products, {} variants; every 5th product variable)",
+        fake.variant_count()
+    );
+    println!(
+        "host: every {THROTTLE_EVERY}th request answered 429 with Retry-After: {}",
+        THROTTLE_RETRY_AFTER.as_secs()
+    );
+    print_run(&progress, &worker);
+    let waits = THROTTLE_RETRY_AFTER * throttled;
+    let floor = waits / WOOCOMMERCE_CONCURRENCY;
+    let wall = worker.elapsed.as_secs_f64();
+    println!(
+        "   requests {requests} ({} answered, {throttled} throttled), currency reads {}",
+        requests - throttled as usize,
+        fake.currency_reads() - currency_reads_before
+    );
+    println!(
+        "   Retry-After bound: {throttled} throttled × {} s = {:.0} s of waiting in all; at most \
+         {WOOCOMMERCE_CONCURRENCY} requests in flight, so no client honouring it finishes in under {:.2} s",
+        THROTTLE_RETRY_AFTER.as_secs(),
+        waits.as_secs_f64(),
+        floor.as_secs_f64()
+    );
+    println!(
+        "   wall time {wall:.2} s = {:.2} × the waiting in all, {:.2} × the floor",
+        wall / waits.as_secs_f64(),
+        wall / floor.as_secs_f64()
+    );
+    verdict(
+        "the catalog synced completely",
+        progress.products_seen == products,
+        &format!("{} of {products} products", progress.products_seen),
+    )
 }
 
 fn print_run(progress: &SyncProgress, worker: &WorkerReport) {

@@ -94,6 +94,7 @@ pub const DOCUMENTS: &[&str] = &[
     WEBHOOK_SUBSCRIPTION,
     ORDER_MARK_AS_PAID,
     ORDER_FINANCIAL_STATUS,
+    SHOP_IDENTITY,
 ];
 
 #[derive(Debug, Deserialize)]

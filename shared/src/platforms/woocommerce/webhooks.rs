@@ -27,7 +27,7 @@ fn webhook_secret(credentials: &StoreCredentials) -> Result<&str, PlatformError>
 }
 
 async fn existing_webhooks(endpoint: &StoreEndpoint, keys: &Keys<'_>) -> Result<Vec<WooWebhook>, PlatformError> {
-    all_pages(endpoint, keys, "webhooks", false, "webhooks").await
+    all_pages(endpoint, keys, Route::Webhooks, false, "webhooks", without_waiting()).await
 }
 
 /// An order-created payload (the `wc/v3` order) as far as Pivota reads it.
@@ -119,19 +119,19 @@ impl StoreWebhooks for WooCommerce {
                 Some(hook) => {
                     let request = endpoint
                         .http
-                        .put(api_url(&endpoint.base, &format!("webhooks/{}", hook.id)))
+                        .put(Route::Webhook { id: hook.id }.url(&endpoint.base))
                         .json(&json!({ "status": "active", "secret": secret }));
-                    call(request, &keys, false).await?
+                    call(request, &keys, false, without_waiting()).await?
                 }
                 None => {
-                    let request = endpoint.http.post(api_url(&endpoint.base, "webhooks")).json(&json!({
+                    let request = endpoint.http.post(Route::Webhooks.url(&endpoint.base)).json(&json!({
                         "name": format!("Pivota {name}"),
                         "status": "active",
                         "topic": name,
                         "delivery_url": address.as_str(),
                         "secret": secret,
                     }));
-                    call(request, &keys, false).await?
+                    call(request, &keys, false, without_waiting()).await?
                 }
             };
             let hook: WooWebhook = answer.expect("not-found is an error here").json("webhook")?;
@@ -155,9 +155,8 @@ impl StoreWebhooks for WooCommerce {
             let id: u64 = subscription.external_id.parse().map_err(|_| PlatformError::Invalid {
                 reason: format!("not a WooCommerce webhook id: {:?}", subscription.external_id),
             })?;
-            let request =
-                endpoint.http.delete(api_url(&endpoint.base, &format!("webhooks/{id}"))).query(&[("force", "true")]);
-            call(request, &keys, true).await?;
+            let request = endpoint.http.delete(Route::Webhook { id }.url(&endpoint.base)).query(&[("force", "true")]);
+            call(request, &keys, true, without_waiting()).await?;
         }
         Ok(())
     }
@@ -250,9 +249,9 @@ impl StoreWebhooks for WooCommerce {
             .map_err(|_| PlatformError::Invalid { reason: format!("not a WooCommerce order id: {order_id:?}") })?;
         let request = endpoint
             .http
-            .put(api_url(&endpoint.base, &format!("orders/{id}")))
+            .put(Route::Order { id }.url(&endpoint.base))
             .json(&json!({ "set_paid": true, "transaction_id": psp_reference }));
-        call(request, &keys, false).await?;
+        call(request, &keys, false, without_waiting()).await?;
         Ok(())
     }
 }
