@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::merchant::MerchantId;
 use crate::money::{Currency, Money};
 use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
-use crate::payment_request::parse_payment_method;
+use crate::payment_request::{parse_payment_method, parse_psp_customer};
 use crate::platforms::{
     self, Customer, DeliveryContext, DeliveryTopic, Installation, Platform, ProductEvent, Screening, ShopIdentity,
     WebhookError,
@@ -113,6 +113,14 @@ pub async fn receive(
                     None
                 }
             };
+            let payment_customer = match external.payment_customer.as_deref().map(parse_psp_customer) {
+                None => None,
+                Some(Ok(customer)) => Some(customer),
+                Some(Err(message)) => {
+                    unchargeable.get_or_insert(format!("pivota_customer {message}"));
+                    None
+                }
+            };
             let status = match (&unchargeable, external.already_paid) {
                 (_, true) => OrderStatus::AlreadyPaid,
                 (Some(_), false) => OrderStatus::NotChargeable,
@@ -129,7 +137,7 @@ pub async fn receive(
                 line_items: external.line_items,
                 customer: external.customer,
                 payment_method,
-                payment_customer: None,
+                payment_customer,
                 status,
                 payment_id: None,
                 psp: None,

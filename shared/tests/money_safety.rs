@@ -305,18 +305,30 @@ async fn order_payments_are_off_session_and_a_card_needing_its_holder_is_require
         s.deliver(&order(2, json!({"payment_method": "pm_card_authenticationRequired"})), "e-2", None).await,
         200
     );
+    // A card the buyer saved with the merchant's Stripe: the order names its Customer too.
+    let saved = s.stripe.attach_payment_method("pm_card_visa", "cus_buyer3");
+    let with_customer = json!({"payment_method": saved, "payment_customer": "cus_buyer3"});
+    assert_eq!(s.deliver(&order(3, with_customer), "e-3", None).await, 200);
     drain_payment_queue(&s.test.app).await;
     for sent in s.stripe.payment_intent_requests() {
         assert!(sent.params.contains(&("off_session".to_owned(), "true".to_owned())), "{:?}", sent.params);
     }
     assert_eq!(order_by_external_id(&s, "1").await["status"], "paid");
+    assert_eq!(order_by_external_id(&s, "3").await["status"], "paid");
+    let sent_customers: Vec<String> = s
+        .stripe
+        .payment_intent_requests()
+        .iter()
+        .filter_map(|sent| sent.params.iter().find(|(key, _)| key == "customer").map(|(_, value)| value.clone()))
+        .collect();
+    assert_eq!(sent_customers, ["cus_buyer3"], "the order's customer goes with its payment method");
     let waiting = order_by_external_id(&s, "2").await;
     assert_eq!(waiting["status"], "requires_action", "{waiting}");
     assert_eq!(waiting["next_action"]["type"], "authentication_required", "{waiting}");
     assert!(waiting["next_action"]["description"].as_str().unwrap().contains("on-session"), "{waiting}");
     assert!(waiting["decline_code"].is_null());
-    assert_eq!(s.stripe.charges(), 1);
-    assert_eq!(s.store.orders_marked_paid().len(), 1);
+    assert_eq!(s.stripe.charges(), 2);
+    assert_eq!(s.store.orders_marked_paid().len(), 2);
     let (status, list) = call(&s.test.app, "GET", &format!("/merchant/{}/orders?status=requires_action", s.id))
         .bearer(&s.key)
         .send()

@@ -213,7 +213,8 @@ const ORDER: &str = r##"{
   "financial_status": "pending",
   "note_attributes": [
     { "name": "gift_note", "value": "Happy birthday" },
-    { "name": "pivota_payment_method", "value": "pm_card_visa" }
+    { "name": "pivota_payment_method", "value": "pm_card_visa" },
+    { "name": "pivota_customer", "value": "cus_jon" }
   ],
   "line_items": [
     { "id": 466157049, "title": "Linen shirt", "quantity": 2, "sku": "LIN-M", "price": "19.99" },
@@ -258,6 +259,7 @@ fn an_order_payload_is_read_in_minor_units() {
     assert_eq!(order.currency.code(), "EUR");
     assert!(!order.already_paid);
     assert_eq!(order.payment_method.as_deref(), Some("pm_card_visa"));
+    assert_eq!(order.payment_customer.as_deref(), Some("cus_jon"));
     assert_eq!(order.line_items.len(), 2);
     assert_eq!((order.line_items[0].quantity, order.line_items[0].price_minor), (2, 1999));
     assert_eq!(order.line_items[0].sku.as_deref(), Some("LIN-M"));

@@ -268,7 +268,8 @@ async fn woocommerce_orders_parse_and_get_marked_paid() {
         "date_created": "2024-05-01T10:00:00", "date_paid": null, "total": "54.90", "customer_id": 26,
         "billing": { "first_name": "Ana", "last_name": "Ruiz", "email": "ana@example.com" },
         "meta_data": [{ "id": 1, "key": "_wc_order_attribution", "value": "x" },
-                      { "id": 2, "key": "pivota_payment_method", "value": "pm_card_visa" }],
+                      { "id": 2, "key": "pivota_payment_method", "value": "pm_card_visa" },
+                      { "id": 3, "key": "pivota_customer", "value": "cus_ana" }],
         "line_items": [
             { "id": 1, "name": "Hoodie - L", "product_id": 10, "variation_id": 100102, "quantity": 2,
               "subtotal": "40.00", "total": "40.00", "sku": "SKU-10-L", "price": 20 },
@@ -283,6 +284,7 @@ async fn woocommerce_orders_parse_and_get_marked_paid() {
     assert_eq!(order.currency.code(), "EUR");
     assert!(!order.already_paid);
     assert_eq!(order.payment_method.as_deref(), Some("pm_card_visa"));
+    assert_eq!(order.payment_customer.as_deref(), Some("cus_ana"));
     assert_eq!(order.line_items[0].price_minor, 2000);
     assert_eq!(order.line_items[0].quantity, 2);
     assert_eq!(order.line_items[1].sku, None);
@@ -381,7 +383,8 @@ fn wix_order() -> serde_json::Value {
                         "price": { "amount": "29.99", "formattedAmount": "$29.99" } }],
         "buyerInfo": { "contactId": "c-1", "email": "kim@example.com" },
         "billingInfo": { "contactDetails": { "firstName": "Kim", "lastName": "Lee" } },
-        "customFields": [{ "title": "pivota_payment_method", "value": "pm_card_visa" }]
+        "customFields": [{ "title": "pivota_payment_method", "value": "pm_card_visa" },
+                         { "title": "pivota_customer", "value": "cus_kim" }]
     })
 }
 
@@ -406,6 +409,10 @@ async fn wix_deliveries_are_verified_jwts_and_orders_parse() {
 
     let order = Wix.parse_order(token.as_bytes()).unwrap();
     assert_eq!(order.total_minor, 2999);
+    assert_eq!(
+        (order.payment_method.as_deref(), order.payment_customer.as_deref()),
+        (Some("pm_card_visa"), Some("cus_kim"))
+    );
     assert_eq!(order.name.as_deref(), Some("#10001"));
     assert!(!order.already_paid);
     assert_eq!(order.payment_method.as_deref(), Some("pm_card_visa"));

@@ -30,7 +30,8 @@
 //! `X-Pivota-Signature`) a `t` more than [`SIGNATURE_TOLERANCE`] (5 minutes) before or after its own
 //! clock, so the store signs each attempt when it sends it, retries included, keeping the event id. Several
 //! `v1=` entries may be sent (while a secret changes); one matching is enough. An `order.created` body is
-//! `{"id", "number"?, "currency", "total_minor", "paid": bool, "payment_method"?, "line_items": [{"title",
+//! `{"id", "number"?, "currency", "total_minor", "paid": bool, "payment_method"?, "payment_customer"? (the
+//! PSP customer the payment method is stored under: a Stripe `cus_…`, an Adyen `shopperReference`), "line_items": [{"title",
 //! "quantity", "sku"?, "price_minor"}], "customer"?: {"id"?, "email"?, "name"?}}`; a `product.updated`
 //! body is one product as in the products page.
 //!
@@ -294,6 +295,8 @@ struct Order {
     #[serde(default)]
     payment_method: Option<String>,
     #[serde(default)]
+    payment_customer: Option<String>,
+    #[serde(default)]
     line_items: Vec<Line>,
     #[serde(default)]
     customer: Option<OrderCustomer>,
@@ -431,6 +434,7 @@ impl StoreWebhooks for CustomStore {
             currency,
             already_paid: order.paid,
             payment_method: order.payment_method,
+            payment_customer: order.payment_customer,
             line_items: order
                 .line_items
                 .into_iter()

@@ -335,6 +335,10 @@ pub struct ExternalOrder {
     /// The payment method the storefront attached (the `pivota_payment_method` note attribute / meta).
     #[serde(default)]
     pub payment_method: Option<String>,
+    /// The PSP customer that payment method is stored under (the `pivota_customer` attribute beside it):
+    /// a Stripe `cus_…`, or the Adyen `shopperReference`.
+    #[serde(default)]
+    pub payment_customer: Option<String>,
     #[serde(default)]
     pub line_items: Vec<OrderLine>,
     /// Personal data, redacted on request.

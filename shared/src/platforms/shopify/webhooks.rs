@@ -23,8 +23,10 @@ use crate::platforms::{
     WebhookError,
 };
 
-/// The note attribute the storefront sets to the payment method the buyer chose.
+/// The note attributes the storefront sets: the payment method the buyer chose, and the PSP customer it
+/// is stored under.
 const PAYMENT_METHOD_ATTRIBUTE: &str = "pivota_payment_method";
+const PAYMENT_CUSTOMER_ATTRIBUTE: &str = "pivota_customer";
 
 pub(super) fn verify_delivery(
     credentials: &StoreCredentials,
@@ -125,12 +127,16 @@ pub(super) fn parse_order(body: &[u8]) -> Result<ExternalOrder, WebhookError> {
         .or(order.total_price.as_deref())
         .ok_or_else(|| malformed("the order has no total"))?;
     let total_minor = parse_money(total, currency).map_err(malformed)?;
-    let payment_method = order
-        .note_attributes
-        .iter()
-        .find(|attribute| attribute.name == PAYMENT_METHOD_ATTRIBUTE)
-        .and_then(|attribute| attribute.value.as_str())
-        .map(str::to_owned);
+    let attribute = |name: &str| {
+        order
+            .note_attributes
+            .iter()
+            .find(|attribute| attribute.name == name)
+            .and_then(|attribute| attribute.value.as_str())
+            .map(str::to_owned)
+    };
+    let (payment_method, payment_customer) =
+        (attribute(PAYMENT_METHOD_ATTRIBUTE), attribute(PAYMENT_CUSTOMER_ATTRIBUTE));
     let line_items = order
         .line_items
         .into_iter()
@@ -158,6 +164,7 @@ pub(super) fn parse_order(body: &[u8]) -> Result<ExternalOrder, WebhookError> {
         currency,
         already_paid: order.financial_status.as_deref() == Some("paid"),
         payment_method,
+        payment_customer,
         line_items,
         customer,
     })

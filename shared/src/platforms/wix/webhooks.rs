@@ -186,6 +186,11 @@ struct CustomField {
     value: Value,
 }
 
+/// The text of the order's custom field titled `title`.
+fn custom_field(fields: &[CustomField], title: &str) -> Option<String> {
+    fields.iter().find(|field| field.title == title).and_then(|field| field.value.as_str()).map(str::to_owned)
+}
+
 fn amount(raw: &str, currency: Currency) -> Result<i64, WebhookError> {
     decimal_to_minor(raw, currency)
         .ok_or_else(|| WebhookError::Malformed(format!("{raw:?} is not an amount in {currency}")))
@@ -244,7 +249,7 @@ impl StoreWebhooks for Wix {
     }
 
     /// Reads the `wix.ecom.v1.order_created` JWT (already verified). The payment method is the custom
-    /// field titled `pivota_payment_method`.
+    /// field titled `pivota_payment_method`, the PSP customer it is stored under `pivota_customer`.
     fn parse_order(&self, body: &[u8]) -> Result<ExternalOrder, WebhookError> {
         let (_, data) = envelope(unverified_claims(body)?)?;
         let order: WixOrder = serde_json::from_value(created_entity(data)?)
@@ -286,12 +291,8 @@ impl StoreWebhooks for Wix {
             total_minor: amount(&order.price_summary.total.amount, currency)?,
             currency,
             already_paid: order.payment_status.as_deref() == Some("PAID"),
-            payment_method: order
-                .custom_fields
-                .iter()
-                .find(|field| field.title == "pivota_payment_method")
-                .and_then(|field| field.value.as_str())
-                .map(str::to_owned),
+            payment_method: custom_field(&order.custom_fields, "pivota_payment_method"),
+            payment_customer: custom_field(&order.custom_fields, "pivota_customer"),
             line_items,
             customer,
         })

@@ -196,12 +196,10 @@ impl StoreWebhooks for WooCommerce {
             .map_err(|_| WebhookError::Malformed(format!("unknown currency {:?}", order.currency)))?;
         let total_minor = decimal_to_minor(&order.total, currency)
             .ok_or_else(|| WebhookError::Malformed(format!("total {:?} is not an amount", order.total)))?;
-        let payment_method = order
-            .meta_data
-            .iter()
-            .find(|meta| meta.key == "pivota_payment_method")
-            .and_then(|meta| meta.value.as_str())
-            .map(str::to_owned);
+        let meta = |key: &str| {
+            order.meta_data.iter().find(|meta| meta.key == key).and_then(|meta| meta.value.as_str()).map(str::to_owned)
+        };
+        let (payment_method, payment_customer) = (meta("pivota_payment_method"), meta("pivota_customer"));
         let number = match order.number {
             Some(Value::String(number)) => Some(number),
             Some(Value::Number(number)) => Some(number.to_string()),
@@ -223,6 +221,7 @@ impl StoreWebhooks for WooCommerce {
             currency,
             already_paid: order.date_paid.is_some_and(|paid| !paid.is_empty()),
             payment_method,
+            payment_customer,
             line_items: order.line_items.into_iter().map(|item| line(item, currency)).collect::<Result<_, _>>()?,
             customer,
         })
