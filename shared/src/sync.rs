@@ -31,8 +31,10 @@ use crate::products::{self, Product, product_key};
 use crate::stores::{self, ConnectionStatus, Store, SyncProgress};
 
 /// A queued job that has not moved for this long is considered lost (its message was dropped): a new
-/// sync request replaces it instead of returning it.
-const STALE_AFTER: time::Duration = time::Duration::minutes(15);
+/// sync request replaces it instead of returning it. Longer than the sync queue's visibility timeout (30
+/// minutes, `template.yaml`) plus a run: until then a crashed run's message may still come back and take
+/// its job up again. (A replaced job's message that comes back later finds its job superseded and ends it.)
+const STALE_AFTER: time::Duration = time::Duration::minutes(40);
 /// How long a worker owns a job before another may take it over.
 const LEASE: time::Duration = time::Duration::minutes(5);
 /// Stop starting pages when less than this is left of the invocation.
@@ -214,7 +216,8 @@ pub enum RunOutcome {
     Done,
     /// Send the message again after this delay: time ran low, or the platform asked to wait.
     Continue { delay: Duration },
-    /// Another worker holds the job; let the message come back later.
+    /// Another worker holds the job: this message is a duplicate (the holder continues the job with its own
+    /// message), so it is done.
     Busy,
 }
 
@@ -238,6 +241,10 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
     let store = stores::get(app, &merchant_id, &job.store_id).await?;
     if !store.connection_status.is_active() {
         return finish(app, &mut job, Some("the store was disconnected".into())).await;
+    }
+    // A newer sync replaced this job (it was taken for lost): one job per store runs, never two side by side.
+    if store.last_job_id.as_deref() != Some(job.job_id.as_str()) {
+        return finish(app, &mut job, Some("replaced by a newer sync of the store".into())).await;
     }
     let credentials = stores::credentials(app, &store).await?;
     let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;

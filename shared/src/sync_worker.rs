@@ -1,8 +1,10 @@
 //! The `sync-worker`: SQS events of sync messages, with partial batch failures (`ReportBatchItemFailures`).
 //!
-//! A message whose job finished, or that was continued by a new (possibly delayed) message, succeeds. One
-//! that could not run (a transient error, another worker holding the job, a malformed body) fails and
-//! comes back after the visibility timeout; after the queue's max receive count it goes to the DLQ.
+//! A message whose job finished, or that was continued by a new (possibly delayed) message, succeeds; so
+//! does a duplicate of a job another worker holds (the holder's own message carries the job on, and
+//! failing the duplicate would count a healthy job toward the DLQ). One that could not run (a transient
+//! error, a malformed body) fails and comes back after the visibility timeout; after the queue's max
+//! receive count it goes to the DLQ.
 
 use std::time::{Duration, Instant};
 
@@ -33,7 +35,13 @@ pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchRe
                     response.add_failure(message_id);
                 }
             }
-            Ok(RunOutcome::Busy) => response.add_failure(message_id),
+            Ok(RunOutcome::Busy) => {
+                tracing::info!(
+                    message_id,
+                    job_id = message.job_id,
+                    "the job is held by another worker; duplicate message done"
+                );
+            }
             Err(e) => {
                 tracing::warn!(message_id, job_id = message.job_id, error = %e, "sync run failed; the message will come back");
                 response.add_failure(message_id);

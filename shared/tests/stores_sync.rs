@@ -32,6 +32,7 @@ on_both_backends!(
     products_are_searched_filtered_and_repriced,
     disconnecting_removes_products_and_credentials_idempotently,
     a_wix_v3_catalog_syncs_across_invocations_and_a_resync_applies_edits_and_deletions,
+    a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends,
 );
 
 struct Merchant {
@@ -421,4 +422,61 @@ async fn disconnecting_removes_products_and_credentials_idempotently(backend: Ba
 
 fn url_escape(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// A sync message for a job another worker holds is a duplicate: done, not failed (failing it would count a
+/// healthy job toward the DLQ). A job a newer sync replaced ends as such when its message comes back, so
+/// two jobs of one store never run side by side.
+async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backend: Backend) {
+    use pivota::sync::{JobState, RunOutcome, SyncMessage};
+    let m = merchant(backend, true).await;
+    let fake = FakeShopify::start(FakeShop::default().with_products(3)).await;
+    let store_id = m.shopify(&fake).await;
+    let (status, started) =
+        call(&m.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", m.id)).bearer(&m.key).send().await;
+    assert_eq!(status, 202, "{started}");
+    let merchant_id = pivota::merchant::MerchantId::parse(&m.id).unwrap();
+    let job_id = started["job_id"].as_str().unwrap().to_owned();
+    let message = SyncMessage { merchant_id: m.id.clone(), store_id: store_id.clone(), job_id: job_id.clone() };
+
+    // GIVEN the job held by a worker (a live lease)
+    let key = pivota::ports::ItemKey::new(format!("MERCHANT#{}", m.id), format!("SYNCJOB#{job_id}"));
+    let mut item = m.test.app.table.get(&key).await.unwrap().unwrap();
+    let mut job: pivota::sync::SyncJob = serde_json::from_value(serde_json::to_value(&item.attrs).unwrap()).unwrap();
+    job.state = JobState::Running;
+    job.lease_until = Some(time::OffsetDateTime::now_utc() + time::Duration::minutes(5));
+    let version = item.version;
+    item.attrs = serde_json::from_value(serde_json::to_value(&job).unwrap()).unwrap();
+    item.version = version + 1;
+    m.test.app.table.put(item, pivota::ports::Condition::VersionIs(version)).await.unwrap();
+
+    // WHEN its duplicate message arrives THEN the worker reports no failure for it
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    assert_eq!(pivota::sync::run(&m.test.app, &message, deadline).await.unwrap(), RunOutcome::Busy);
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({
+        "Records": [{"messageId": "m-dup", "body": serde_json::to_string(&message).unwrap()}]
+    }))
+    .unwrap();
+    let response = pivota::sync_worker::handle(&m.test.app, event, deadline).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    // GIVEN the job taken for lost and replaced by a newer sync, WHEN its message comes back after its
+    // lease, THEN it ends as replaced and the newer job is the store's
+    let mut item = m.test.app.table.get(&key).await.unwrap().unwrap();
+    job = serde_json::from_value(serde_json::to_value(&item.attrs).unwrap()).unwrap();
+    job.lease_until = Some(time::OffsetDateTime::now_utc() - time::Duration::minutes(1));
+    job.updated_at = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let version = item.version;
+    item.attrs = serde_json::from_value(serde_json::to_value(&job).unwrap()).unwrap();
+    item.version = version + 1;
+    m.test.app.table.put(item, pivota::ports::Condition::VersionIs(version)).await.unwrap();
+    let (status, newer) =
+        call(&m.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", m.id)).bearer(&m.key).send().await;
+    assert_eq!(status, 202, "{newer}");
+    assert_ne!(newer["job_id"], started["job_id"], "a stale job is replaced");
+    assert_eq!(pivota::sync::run(&m.test.app, &message, deadline).await.unwrap(), RunOutcome::Done);
+    let old = pivota::sync::get_job(&m.test.app, &merchant_id, &job_id).await.unwrap().unwrap();
+    assert_eq!((old.state, old.error.as_deref()), (JobState::Failed, Some("replaced by a newer sync of the store")));
+    let (_, store) = m.get(&format!("/store/{store_id}")).await;
+    assert_ne!(store["connection_status"], "error", "the replaced job does not speak for the store: {store}");
 }
