@@ -86,7 +86,7 @@ fi
 # Rust tests that need AWS wire behaviour read PIVOTA_TEST_AWS_ENDPOINT (moto, exported above).
 # Includes the console's journey in headless Chromium (infra/local/tests/console_e2e.rs), whose
 # screenshots land in target/console-screenshots.
-step "cargo test --workspace" cargo test --workspace
+step "cargo test --workspace" cargo test --workspace --no-fail-fast
 step "lambda runtime glue (cargo lambda watch/invoke)" infra/scripts/lambda-glue-test.sh
 # The README's run command, read from the README and run as written; then schemathesis against it.
 step "README run command + OpenAPI contract (schemathesis)" infra/scripts/api-contract-test.sh

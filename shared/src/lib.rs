@@ -43,4 +43,5 @@ pub mod store_url;
 pub mod stores;
 pub mod sync;
 pub mod sync_worker;
+pub mod table_limits;
 pub mod validation;

@@ -36,7 +36,7 @@ fn the_wait_reads_its_length_from_the_input_and_leads_to_the_task() {
     assert_eq!(wait["SecondsPath"], "$.wait_seconds");
     let task = &asl["States"][wait["Next"].as_str().expect("the Wait has a Next")];
     assert_eq!(task["Type"], "Task");
-    assert!(task.get("End").is_none(), "a failure is caught, so the task is not the only way out");
+    assert_eq!(task["End"], true, "a success ends the execution; a failure is caught");
 }
 
 /// A task that fails for good (retries exhausted, or a permanent error) is caught: kyc-approve runs again

@@ -1,22 +1,17 @@
 //! [`Table`] on SQLite, with DynamoDB's semantics: conditional single-item writes, all-or-nothing
 //! transactions of up to 100 distinct keys, and TTL purged by a sweep rather than hidden on read.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::SharedClock;
 use super::db::Db;
 use super::table_query;
-use crate::ports::{Condition, Item, ItemKey, Page, Query, RESERVED_ATTRIBUTES, StoreError, Table, WriteOp};
+use crate::ports::{Condition, Item, ItemKey, Page, Query, StoreError, Table, WriteOp};
+use crate::table_limits::{check_item as validate, check_transaction as validate_transaction};
 
-/// DynamoDB's TransactWriteItems limit.
-const MAX_TRANSACTION_OPS: usize = 100;
 /// DynamoDB's BatchWriteItem limit.
 const BATCH_CHUNK: usize = 25;
-/// DynamoDB's item size limit. Measured on the attributes' JSON, which is close enough locally.
-const MAX_ITEM_BYTES: usize = 400 * 1024;
 
 pub(crate) const ITEM_COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, version, expires_at, attrs";
 
@@ -155,48 +150,6 @@ fn op_target(op: &WriteOp) -> (&ItemKey, Condition) {
         WriteOp::Put { item, condition } => (&item.key, *condition),
         WriteOp::Delete { key, condition } | WriteOp::Check { key, condition } => (key, *condition),
     }
-}
-
-fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
-    if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
-        return Err(StoreError::Other(format!(
-            "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, not {}",
-            ops.len()
-        )));
-    }
-    let mut seen = HashSet::with_capacity(ops.len());
-    for op in ops {
-        let (key, _) = op_target(op);
-        if !seen.insert(key) {
-            return Err(StoreError::Other(format!(
-                "a transaction cannot include several operations on one item ({}, {})",
-                key.pk, key.sk
-            )));
-        }
-        if let WriteOp::Put { item, .. } = op {
-            validate(item)?;
-        }
-    }
-    Ok(())
-}
-
-/// Rejects what DynamoDB would reject with a ValidationException.
-fn validate(item: &Item) -> Result<(), StoreError> {
-    let keys = [Some(&item.key), item.gsi1.as_ref(), item.gsi2.as_ref()];
-    if keys.into_iter().flatten().any(|k| k.pk.is_empty() || k.sk.is_empty()) {
-        return Err(StoreError::Other("key attributes cannot be empty strings".into()));
-    }
-    if let Some(name) = RESERVED_ATTRIBUTES.iter().find(|name| item.attrs.contains_key(**name)) {
-        return Err(StoreError::Other(format!("attribute name {name:?} is reserved")));
-    }
-    if i64::try_from(item.version).is_err() {
-        return Err(StoreError::Other(format!("version {} is out of range", item.version)));
-    }
-    let size = serde_json::to_vec(&item.attrs).map_err(|e| StoreError::Other(e.to_string()))?.len();
-    if size > MAX_ITEM_BYTES {
-        return Err(StoreError::Other(format!("item of {size} bytes exceeds {MAX_ITEM_BYTES}")));
-    }
-    Ok(())
 }
 
 fn current_version(conn: &Connection, key: &ItemKey) -> Result<Option<u64>, StoreError> {

@@ -33,6 +33,7 @@ macro_rules! conformance_cases {
             failed_transaction_writes_nothing,
             successful_transaction_writes_everything,
             oversized_or_duplicate_transactions_are_rejected,
+            items_and_transactions_over_dynamodbs_size_limits_are_rejected,
             gsi_query_filters_orders_and_pages,
             primary_query_pages_descending,
             foreign_cursor_is_rejected,

@@ -173,6 +173,36 @@ pub async fn oversized_or_duplicate_transactions_are_rejected<F: Fixture>() {
     assert!(left.is_empty(), "rejected transactions wrote {} items", left.len());
 }
 
+/// DynamoDB refuses an item over 400 KB and a transaction over 4 MB; moto accepts both, so the adapter
+/// checks before sending. Nothing is written.
+pub async fn items_and_transactions_over_dynamodbs_size_limits_are_rejected<F: Fixture>() {
+    let fx = F::new().await;
+    let pk = unique("BIG");
+    let big = |sk: &str, bytes: usize| item(&pk, sk, json!({"blob": "x".repeat(bytes)}));
+
+    // WHEN an item is over 400 KB (by put, batch put or transaction), THEN it is rejected
+    let result = fx.table().put(big("HUGE", 410 * 1024), Condition::None).await;
+    assert!(matches!(&result, Err(StoreError::Other(reason)) if reason.contains("item limit")), "got {result:?}");
+    let result = fx.table().batch_put(vec![big("OK", 10), big("HUGE", 410 * 1024)]).await;
+    assert!(matches!(result, Err(StoreError::Other(_))), "got {result:?}");
+    // An item just under the limit is taken.
+    fx.table().put(big("NEAR", 390 * 1024), Condition::None).await.expect("an item under 400 KB");
+
+    // WHEN eleven items of 390 KB (4.2 MB) go in one transaction, THEN it is rejected and writes nothing
+    let ops = (0..11)
+        .map(|n| WriteOp::Put { item: big(&format!("T{n:02}"), 390 * 1024), condition: Condition::None })
+        .collect();
+    let result = fx.table().transact(ops).await;
+    assert!(
+        matches!(&result, Err(StoreError::Other(reason)) if reason.contains("transaction limit")),
+        "got {result:?}"
+    );
+
+    let (left, _) = all_pages(&fx, Query::new(Index::Primary, &pk, 1000)).await;
+    let keys: Vec<&str> = left.iter().map(|item| item.key.sk.as_str()).collect();
+    assert_eq!(keys, ["NEAR"], "only the item within the limit was written");
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Table: queries
 // ---------------------------------------------------------------------------------------------------
