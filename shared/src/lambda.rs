@@ -25,14 +25,16 @@ fn required(name: &str) -> Result<String, lambda_http::Error> {
     std::env::var(name).map_err(|_| format!("the environment variable {name} is not set").into())
 }
 
-/// The [`App`] on DynamoDB (`PIVOTA_TABLE_NAME`), Secrets Manager and Step Functions
+/// The [`App`] on DynamoDB (`PIVOTA_TABLE_NAME`), Secrets Manager (new secrets encrypted under the
+/// customer-managed key `PIVOTA_SECRETS_KMS_KEY_ID` when set) and Step Functions
 /// (`PIVOTA_KYC_STATE_MACHINE_ARN`, needed only by functions that start the KYC wait). The AWS endpoint,
 /// region and credentials come from the standard AWS configuration (`AWS_ENDPOINT_URL`, …).
 pub async fn aws_app_from_env() -> Result<App, lambda_http::Error> {
     let settings = Settings::from_env()?;
     let state_machine = std::env::var("PIVOTA_KYC_STATE_MACHINE_ARN").unwrap_or_default();
     // Built on first use: cold starts that never reach AWS don't pay for the SDK's setup.
-    let aws = Arc::new(LazyAws::new(required("PIVOTA_TABLE_NAME")?, state_machine));
+    let kms_key = std::env::var("PIVOTA_SECRETS_KMS_KEY_ID").ok().filter(|key| !key.is_empty());
+    let aws = Arc::new(LazyAws::new(required("PIVOTA_TABLE_NAME")?, state_machine).with_secrets_kms_key(kms_key));
     let ports = Ports {
         table: aws.clone(),
         secrets: aws.clone(),

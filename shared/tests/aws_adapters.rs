@@ -134,3 +134,35 @@ async fn a_secret_scheduled_for_deletion_reads_as_absent_and_its_name_is_refused
     let put = secrets.put("pivota/merchants/m/psp/stripe/test/01", &"{}".to_owned().into()).await;
     assert!(matches!(put, Err(SecretsError::NameDeleted(_))), "{put:?}");
 }
+
+/// With a customer-managed key (the template's `MerchantSecretsKey`, `PIVOTA_SECRETS_KMS_KEY_ID`), a new
+/// secret is encrypted under it, and its value reads back through it.
+#[tokio::test(flavor = "multi_thread")]
+async fn new_secrets_are_encrypted_under_the_customer_managed_key() {
+    let config = moto::sdk_config().await;
+    // moto's KMS through its JSON protocol (the SDK's KMS crate is not a dependency of Pivota).
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(moto::endpoint())
+        .header("x-amz-target", "TrentService.CreateKey")
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(r#"{"Description": "pivota merchant secrets (test)"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key_arn = created["KeyMetadata"]["Arn"].as_str().expect("moto created a key").to_owned();
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let secrets = SecretsManagerStore::new(client.clone()).with_kms_key(Some(key_arn.clone()));
+    let name = format!("pivota-kms-{}/merchants/m/psp/stripe/test/1", Ulid::new().to_string().to_lowercase());
+    secrets.put(&name, &"{\"api_key\":\"sk_test_x\"}".to_owned().into()).await.unwrap();
+    let described = client.describe_secret().secret_id(&name).send().await.unwrap();
+    assert_eq!(described.kms_key_id(), Some(key_arn.as_str()));
+    let read = secrets.get(&name).await.unwrap().expect("the value reads back");
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&read), "{\"api_key\":\"sk_test_x\"}");
+}

@@ -28,12 +28,24 @@ struct Adapters {
 pub struct LazyAws {
     table_name: String,
     state_machine_arn: String,
+    secrets_kms_key: Option<String>,
     adapters: OnceCell<Adapters>,
 }
 
 impl LazyAws {
     pub fn new(table_name: impl Into<String>, state_machine_arn: impl Into<String>) -> Self {
-        Self { table_name: table_name.into(), state_machine_arn: state_machine_arn.into(), adapters: OnceCell::new() }
+        Self {
+            table_name: table_name.into(),
+            state_machine_arn: state_machine_arn.into(),
+            secrets_kms_key: None,
+            adapters: OnceCell::new(),
+        }
+    }
+
+    /// New secrets are encrypted under this KMS key (id, ARN or alias) instead of Secrets Manager's own.
+    pub fn with_secrets_kms_key(mut self, key: Option<String>) -> Self {
+        self.secrets_kms_key = key;
+        self
     }
 
     async fn adapters(&self) -> &Adapters {
@@ -42,7 +54,8 @@ impl LazyAws {
                 let config = load_sdk_config().await;
                 Adapters {
                     table: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), self.table_name.clone()),
-                    secrets: SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config)),
+                    secrets: SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config))
+                        .with_kms_key(self.secrets_kms_key.clone()),
                     workflow: StepFunctionsWorkflow::new(
                         aws_sdk_sfn::Client::new(&config),
                         self.state_machine_arn.clone(),

@@ -41,11 +41,20 @@ fn is_scheduled_for_deletion<E: OperationError>(
 pub struct SecretsManagerStore {
     client: Client,
     name_prefix: String,
+    kms_key: Option<String>,
 }
 
 impl SecretsManagerStore {
     pub fn new(client: Client) -> Self {
-        Self { client, name_prefix: String::new() }
+        Self { client, name_prefix: String::new(), kms_key: None }
+    }
+
+    /// Creates secrets encrypted under this customer-managed KMS key (its key policy names the roles that
+    /// may decrypt; `template.yaml`), instead of the account's `aws/secretsmanager` key. Later versions of
+    /// a secret keep its key.
+    pub fn with_kms_key(mut self, key: Option<String>) -> Self {
+        self.kms_key = key;
+        self
     }
 
     /// Stores every secret under `prefix` + name (e.g. `pivota/prod/`), so stages or test runs sharing
@@ -95,6 +104,7 @@ impl Secrets for SecretsManagerStore {
             .client
             .create_secret()
             .name(&secret_id)
+            .set_kms_key_id(self.kms_key.clone())
             .secret_string(value.expose_secret())
             .client_request_token(&token)
             .send()
