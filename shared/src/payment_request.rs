@@ -44,10 +44,13 @@ pub struct PaymentCommand {
     pub order_id: String,
     pub amount: Money,
     pub payment_method: Option<String>,
-    // Left out of the fingerprint when unset, so requests made before these fields existed keep theirs.
+    // Left out of the fingerprint when unset, so requests made before this field existed keep theirs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    // Not part of the fingerprint: it says how to call the PSP, not what to charge, and the payment worker
+    // sends it for every order, so an order whose payment began before it existed must keep its
+    // fingerprint (a mismatch would record an order whose charge may be in flight as not chargeable).
+    #[serde(skip_serializing)]
     pub off_session: bool,
     pub metadata: BTreeMap<String, String>,
 }
@@ -182,6 +185,31 @@ mod tests {
         use sha2::Digest as _;
         let plain = hex::encode(sha2::Sha256::digest(serde_json::to_vec(&a).unwrap()));
         assert_ne!(a.fingerprint(&hasher), plain);
+    }
+
+    /// Requests made before `customer` and `off_session` existed keep their fingerprint: an order whose
+    /// payment began then is paid by the worker (which now sends `off_session`) under the same key.
+    #[test]
+    fn the_fields_added_later_keep_earlier_fingerprints() {
+        let hasher = crate::api_key::ApiKeyHasher::new("pepper".into());
+        let json = serde_json::json!({"order_id": "o-1", "amount": 1999, "currency": "EUR", "payment_method": "pm_1"});
+        let before = PaymentCommand::parse(request(json.clone())).unwrap();
+        // PaymentCommand as it was, field for field.
+        #[derive(Serialize)]
+        struct Earlier {
+            order_id: &'static str,
+            amount: Money,
+            payment_method: Option<&'static str>,
+            metadata: BTreeMap<String, String>,
+        }
+        let earlier =
+            Earlier { order_id: "o-1", amount: before.amount, payment_method: Some("pm_1"), metadata: BTreeMap::new() };
+        let earlier = hasher.keyed_digest("idempotency-fingerprint", &serde_json::to_vec(&earlier).unwrap());
+        assert_eq!(before.fingerprint(&hasher), earlier, "the same bytes as before the fields existed");
+        let off_session = PaymentCommand { off_session: true, ..before };
+        assert_eq!(off_session.fingerprint(&hasher), earlier);
+        let with_customer = PaymentCommand { customer: Some("cus_1".into()), ..off_session };
+        assert_ne!(with_customer.fingerprint(&hasher), earlier, "a customer changes what is charged");
     }
 
     #[test]
