@@ -325,15 +325,21 @@ async fn enqueue(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<
     Ok(())
 }
 
-/// The address a store delivers to: `{PIVOTA_PUBLIC_BASE_URL}/webhooks/{platform}/{store_id}`. Shopify's
-/// compliance topics (configured in the app, not through the API) go to the same address.
-pub fn address(app: &App, platform: Platform, store_id: &str) -> Result<url::Url, Error> {
-    url::Url::parse(&format!("{}/webhooks/{platform}/{store_id}", app.settings.public_base_url))
-        .map_err(|e| Error::Internal(format!("PIVOTA_PUBLIC_BASE_URL does not make a URL: {e}")))
+/// The address a store delivers to: `{public base}/webhooks/{platform}/{store_id}`, the public base being
+/// `PIVOTA_PUBLIC_BASE_URL` or the API's own domain (`api::request::public_base`). Shopify's compliance
+/// topics (configured in the app, not through the API) go to the same address.
+pub fn address(public_base: &str, platform: Platform, store_id: &str) -> Result<url::Url, Error> {
+    url::Url::parse(&format!("{public_base}/webhooks/{platform}/{store_id}"))
+        .map_err(|e| Error::Internal(format!("the public base URL does not make a URL: {e}")))
 }
 
 /// Subscribes the store's order (and product, and uninstall) webhooks to Pivota. Idempotent.
-pub async fn setup(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<stores::Store, Error> {
+pub async fn setup(
+    app: &App,
+    public_base: &str,
+    merchant_id: &MerchantId,
+    store_id: &str,
+) -> Result<stores::Store, Error> {
     let store = stores::get(app, merchant_id, store_id).await?;
     if !store.connection_status.is_active() {
         return Err(Error::Conflict(format!(
@@ -352,7 +358,7 @@ pub async fn setup(app: &App, merchant_id: &MerchantId, store_id: &str) -> Resul
     let credentials = stores::credentials(app, &store).await?;
     let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
     let endpoint = stores::endpoint(app, &url, std::time::Duration::from_secs(15)).await?;
-    let address = address(app, store.platform, store_id)?;
+    let address = address(public_base, store.platform, store_id)?;
     let subscriptions = platforms::webhooks(store.platform)
         .subscribe(&endpoint, &credentials, &address, topics)
         .await

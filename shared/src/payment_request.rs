@@ -53,6 +53,10 @@ pub struct PaymentCommand {
     #[serde(skip_serializing)]
     pub off_session: bool,
     pub metadata: BTreeMap<String, String>,
+    /// Where a shopper would come back (Pivota's public base): the request's when
+    /// `PIVOTA_PUBLIC_BASE_URL` is empty. Not part of the fingerprint.
+    #[serde(skip)]
+    pub return_base: Option<String>,
 }
 
 impl PaymentCommand {
@@ -96,6 +100,7 @@ impl PaymentCommand {
                 customer,
                 off_session: request.off_session.unwrap_or(false),
                 metadata,
+                return_base: None,
             }),
             _ => Err(errors),
         }

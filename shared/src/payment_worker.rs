@@ -182,6 +182,8 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
         customer: order.payment_customer.clone(),
         off_session: true,
         metadata,
+        // Without PIVOTA_PUBLIC_BASE_URL, Pivota's address as the store knows it (its webhook address).
+        return_base: app.settings.public_base_url.is_empty().then(|| public_origin(&store)).flatten(),
     };
     let key = format!("order-{}-{}", order.store_id, order.external_id);
     // The payment answers before the invocation's margin, and within /payment/execute's own budget.
@@ -238,6 +240,12 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
         return Err(Error::Conflict("the order changed concurrently".into()));
     }
     Ok(())
+}
+
+/// The origin of the store's webhook address (`https://<api domain>`), set up from a request.
+fn public_origin(store: &stores::Store) -> Option<String> {
+    let address = url::Url::parse(&store.webhooks.first()?.address).ok()?;
+    Some(address.origin().ascii_serialization())
 }
 
 /// The routing document's `test_payment_method`, if the merchant set one.

@@ -520,7 +520,10 @@ async fn call_psp(
         // Stable per payment and PSP: every retry of this payment at this PSP is the same PSP request.
         idempotency_key: format!("pivota-{}-{}", payment.payment_id, connection.psp),
         metadata,
-        return_url: format!("{}/console", app.settings.public_base_url),
+        return_url: format!(
+            "{}/console",
+            command.return_base.as_deref().unwrap_or(app.settings.public_base_url.as_str())
+        ),
     };
     Ok(app.connectors().get(connection.psp).charge(&credentials, &request).await)
 }

@@ -68,6 +68,7 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_API_KEY_PEPPER_SECRET_ID.to_owned()),
             sync_queue: QueueRef(lookup("PIVOTA_SYNC_QUEUE_URL").unwrap_or_else(|| "pivota-sync".to_owned())),
             payment_queue: QueueRef(lookup("PIVOTA_PAYMENT_QUEUE_URL").unwrap_or_else(|| "pivota-payments".to_owned())),
+            // Set but empty (the template's default): the API's own domain, from each request.
             public_base_url: lookup("PIVOTA_PUBLIC_BASE_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned())
                 .trim_end_matches('/')

@@ -306,6 +306,40 @@ async fn call_products(test: &TestApp, id: &str, key: &str) -> (u16, Value) {
     (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null))
 }
 
+/// With `PIVOTA_PUBLIC_BASE_URL` empty (the template's default, before any custom domain), the webhook
+/// address is the API's own domain from API Gateway's request context; when set, the setting wins.
+#[tokio::test]
+async fn without_a_public_base_url_webhooks_point_at_the_apis_own_domain() {
+    use pivota::store_url::StoreUrlPolicy;
+    for (configured, expected) in [
+        ("", "https://pvt1ex4mpl.execute-api.us-east-1.amazonaws.com"),
+        ("https://pay.acme.example", "https://pay.acme.example"),
+    ] {
+        let fake = pivota_fakes::FakeCustomStore::start().await.with_products(1);
+        let settings = Settings {
+            store_urls: StoreUrlPolicy { allow_insecure: true },
+            public_base_url: configured.to_owned(),
+            ..Settings::default()
+        };
+        let test = embedded_app(settings).await;
+        let (id, key) = register(&test).await;
+        kyc_task::handle(&test.app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+        let connect = [
+            ("https://shop.example.com", fake.uri()),
+            ("custom-store-token-EXAMPLE", pivota_fakes::DEFAULT_CUSTOM_TOKEN.to_owned()),
+        ];
+        let connect: Vec<(&str, &str)> = connect.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        let (_, store) = invoke_with(&test, "store-connect", "store-connect.json", &id, &key, &connect).await;
+        let store_id = store["store_id"].as_str().unwrap().to_owned();
+        let with_store = [("sto_01EXAMPLE00000000000000000", store_id.as_str())];
+        let (response, setup) =
+            invoke_with(&test, "webhooks-setup", "webhooks-setup.json", &id, &key, &with_store).await;
+        assert_eq!(response.status(), 200, "{setup}");
+        let address = format!("{expected}/webhooks/custom/{store_id}");
+        assert_eq!(fake.webhooks()[0].url, address, "{setup}");
+    }
+}
+
 #[tokio::test]
 async fn webhook_setup_delivery_payment_and_orders_events_close_the_loop() {
     use pivota::store_url::StoreUrlPolicy;

@@ -23,7 +23,8 @@ pub async fn setup(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
     let store_id = path_param(req, "store_id").ok_or(Error::NotFound("store"))?;
-    let store = order_webhooks::setup(app, &merchant_id, store_id).await?;
+    let base = super::request::public_base(app, req)?;
+    let store = order_webhooks::setup(app, &base, &merchant_id, store_id).await?;
     json_response(StatusCode::OK, &serde_json::json!({"store_id": store.store_id, "webhooks": store.webhooks}))
 }
 

@@ -36,7 +36,8 @@ pub async fn execute(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let idempotency_key =
         payments::parse_idempotency_key(req.headers().get("idempotency-key").map(|v| v.to_str().unwrap_or_default()))?;
-    let command = PaymentCommand::parse(json_body::<ExecuteRequest>(req, false)?)?;
+    let mut command = PaymentCommand::parse(json_body::<ExecuteRequest>(req, false)?)?;
+    command.return_base = Some(super::request::public_base(app, req)?);
     let stored = payments::execute(app, &caller, &idempotency_key, command, deadline).await?;
     let status = StatusCode::from_u16(stored.status).map_err(|e| Error::Internal(e.to_string()))?;
     let body = serde_json::to_string(&stored.body).map_err(|e| Error::Internal(e.to_string()))?;

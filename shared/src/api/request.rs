@@ -87,6 +87,28 @@ pub fn paging(req: &Request) -> Result<(u32, Option<PageCursor>), Error> {
     Ok((limit, cursor))
 }
 
+/// Pivota's public base URL, where stores deliver webhooks and shoppers come back: `PIVOTA_PUBLIC_BASE_URL`
+/// when set; when it is set empty (the template's default), the API's own domain, from API Gateway's
+/// request context (`domainName`), else the `Host` header (the console's calls through the API carry its
+/// own request's host). So one `sam deploy` gives working addresses before any custom domain exists.
+pub fn public_base(app: &crate::app::App, req: &Request) -> Result<String, Error> {
+    if !app.settings.public_base_url.is_empty() {
+        return Ok(app.settings.public_base_url.clone());
+    }
+    let context_domain = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.domain_name.clone().filter(|d| !d.is_empty()),
+        _ => None,
+    };
+    let host = context_domain.or_else(|| {
+        req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned).filter(|h| !h.is_empty())
+    });
+    // A host name and port only: nothing that could turn the base into another URL.
+    match host.filter(|host| host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))) {
+        Some(host) => Ok(format!("https://{host}")),
+        None => Err(Error::Internal("PIVOTA_PUBLIC_BASE_URL is empty and the request names no host".into())),
+    }
+}
+
 /// The request id: API Gateway's, else a sane `x-request-id` from the caller, else a new one.
 pub fn request_id(req: &Request) -> String {
     if let Some(RequestContext::ApiGatewayV2(context)) = req.request_context_ref()

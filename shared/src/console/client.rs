@@ -18,6 +18,9 @@ pub struct Client<'a> {
     pub app: &'a App,
     pub bearer: Option<&'a SecretString>,
     pub request_id: &'a str,
+    /// The console request's `Host`, passed on: the API derives Pivota's public address from it when
+    /// `PIVOTA_PUBLIC_BASE_URL` is empty.
+    pub host: Option<&'a str>,
 }
 
 /// An API answer.
@@ -70,6 +73,9 @@ impl Client<'_> {
         let query: HashMap<String, String> =
             query.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let mut builder = http::Request::builder().method(method).uri(path).header("x-request-id", self.request_id);
+        if let Some(host) = self.host {
+            builder = builder.header(header::HOST, host);
+        }
         if let Some(bearer) = self.bearer {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {}", bearer.expose_secret()));
         }

@@ -103,7 +103,12 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The API as the signed-in user.
     pub fn api(&self) -> Client<'_> {
-        Client { app: self.app, bearer: self.session.credential.as_ref(), request_id: &self.request_id }
+        Client {
+            app: self.app,
+            bearer: self.session.credential.as_ref(),
+            request_id: &self.request_id,
+            host: self.req.headers().get(http::header::HOST).and_then(|host| host.to_str().ok()),
+        }
     }
 
     pub fn param(&self, name: &str) -> &str {
