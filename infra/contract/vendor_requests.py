@@ -69,13 +69,11 @@ class StripeChecker:
         if origin in (typing.NotRequired, typing.Required):
             return self.check(args[0], value, where, namespace, findings)
         if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
-            attempts = []
             for member in args:
                 found = []
                 self.check(member, value, where, namespace, found)
                 if not found:
                     return
-                attempts.append(found)
             findings.append(f"{where}: {value!r} fits none of {annotation}")
             return
         if origin is typing.Literal:

@@ -104,23 +104,15 @@ pub async fn receive(
                 unchargeable = Some(format!("the order total {e}"));
                 Money { amount_minor: external.total_minor, currency: external.currency }
             });
-            let payment_method = match external.payment_method.as_deref().map(parse_payment_method) {
-                None => None,
-                Some(Ok(method)) => Some(method),
-                // Never stored: a card number is refused, and the order waits for no one.
-                Some(Err(message)) => {
-                    unchargeable.get_or_insert(format!("pivota_payment_method {message}"));
-                    None
-                }
-            };
-            let payment_customer = match external.payment_customer.as_deref().map(parse_psp_customer) {
-                None => None,
-                Some(Ok(customer)) => Some(customer),
-                Some(Err(message)) => {
-                    unchargeable.get_or_insert(format!("pivota_customer {message}"));
-                    None
-                }
-            };
+            // Never stored when refused (a card number as payment method): the order waits for no one.
+            let payment_method = storefront_field(
+                external.payment_method,
+                "pivota_payment_method",
+                parse_payment_method,
+                &mut unchargeable,
+            );
+            let payment_customer =
+                storefront_field(external.payment_customer, "pivota_customer", parse_psp_customer, &mut unchargeable);
             let status = match (&unchargeable, external.already_paid) {
                 (_, true) => OrderStatus::AlreadyPaid,
                 (Some(_), false) => OrderStatus::NotChargeable,
@@ -315,6 +307,23 @@ async fn uninstall_confirmed(
         Ok(Installation::Revoked) => Ok(true),
         Ok(Installation::Installed(_)) => Ok(false),
         Err(error) => Err(Error::Unavailable(format!("{} could not confirm the uninstall: {error}", store.platform))),
+    }
+}
+
+/// A storefront attribute of the order, parsed; one that does not parse is dropped and makes the order not
+/// chargeable, the attribute named in the reason (the first reason found is kept).
+fn storefront_field(
+    raw: Option<String>,
+    name: &str,
+    parse: fn(&str) -> Result<String, &'static str>,
+    unchargeable: &mut Option<String>,
+) -> Option<String> {
+    match parse(raw.as_deref()?) {
+        Ok(value) => Some(value),
+        Err(message) => {
+            unchargeable.get_or_insert(format!("{name} {message}"));
+            None
+        }
     }
 }
 
