@@ -94,13 +94,14 @@ wait_for_tcp() {
     return 1
 }
 
-# start_moto: starts moto_server on a free loopback port, waits for it, and exports
+# start_moto: starts moto's server on a free loopback port, waits for it, and exports
 # PIVOTA_TEST_AWS_ENDPOINT and MOTO_PID. The caller must call stop_moto from its EXIT trap.
 start_moto() {
     local port
     port=$(free_port)
     mkdir -p "$PIVOTA_RUN_DIR"
-    MOTO_PORT=$port moto_server -H 127.0.0.1 -p "$port" >"$PIVOTA_RUN_DIR/moto.log" 2>&1 &
+    # infra/moto/serve.py is moto_server with DynamoDB's transaction isolation (see its docstring).
+    MOTO_PORT=$port python infra/moto/serve.py -H 127.0.0.1 -p "$port" >"$PIVOTA_RUN_DIR/moto.log" 2>&1 &
     MOTO_PID=$!
     export MOTO_PID
     if ! wait_for_http "http://127.0.0.1:$port/moto-api/" "$MOTO_PID" 60; then

@@ -1,9 +1,9 @@
 //! The moto server that AWS-side tests talk to, one per test process.
 //!
 //! `PIVOTA_TEST_AWS_ENDPOINT` names a running server (the test command starts one). Without it, the first
-//! test starts `moto_server` itself — from `PIVOTA_TEST_MOTO_SERVER`, else `.venv/bin/moto_server` in the
-//! workspace — on a free port, behind a watchdog shell that stops it when this process ends. A missing
-//! emulator is a test failure, never a skip.
+//! test starts one itself — `infra/moto/serve.py` (moto's server with DynamoDB's transaction isolation) run
+//! by `PIVOTA_TEST_MOTO_PYTHON`, else by `.venv/bin/python` in the workspace — on a free port, behind a
+//! watchdog shell that stops it when this process ends. A missing emulator is a test failure, never a skip.
 //!
 //! Execution of state machines is switched on for the whole server (see [`enable_state_machine_execution`]):
 //! moto keeps state machines created with it off and on in two separate backends, so it must be on
@@ -20,7 +20,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
 pub const ENDPOINT_VAR: &str = "PIVOTA_TEST_AWS_ENDPOINT";
-pub const SERVER_VAR: &str = "PIVOTA_TEST_MOTO_SERVER";
+pub const PYTHON_VAR: &str = "PIVOTA_TEST_MOTO_PYTHON";
 pub const REGION: &str = "us-east-1";
 /// moto's default account.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -89,21 +89,21 @@ fn workspace_root() -> PathBuf {
 }
 
 fn start_server() -> String {
-    let server = std::env::var_os(SERVER_VAR)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"));
-    if !server.is_file() {
+    let python =
+        std::env::var_os(PYTHON_VAR).map(PathBuf::from).unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
+    if !python.is_file() {
         panic!(
-            "no AWS emulator: set {ENDPOINT_VAR} to a running moto server, or {SERVER_VAR} to a moto_server \
-             executable (looked for {})",
-            server.display()
+            "no AWS emulator: set {ENDPOINT_VAR} to a running moto server, or {PYTHON_VAR} to a Python with \
+             moto[server] (looked for {})",
+            python.display()
         );
     }
+    let server = workspace_root().join("infra/moto/serve.py");
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
     let log = std::env::temp_dir().join(format!("pivota-moto-{port}.log"));
     // The shell outlives nothing: it stops moto as soon as this test process is gone, since a static
     // is never dropped and test binaries end with `exit`.
-    let watchdog = r#"MOTO_PORT="$1" "$2" -H 127.0.0.1 -p "$1" >"$4" 2>&1 & moto=$!
+    let watchdog = r#"MOTO_PORT="$1" "$5" "$2" -H 127.0.0.1 -p "$1" >"$4" 2>&1 & moto=$!
 while kill -0 "$3" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 1; done
 kill "$moto" 2>/dev/null"#;
     let child = Command::new("sh")
@@ -112,6 +112,7 @@ kill "$moto" 2>/dev/null"#;
         .arg(&server)
         .arg(std::process::id().to_string())
         .arg(&log)
+        .arg(&python)
         .stdin(Stdio::null())
         .spawn()
         .unwrap_or_else(|err| panic!("starting {}: {err}", server.display()));

@@ -32,6 +32,7 @@ macro_rules! conformance_cases {
             conditional_delete_checks_the_version,
             failed_transaction_writes_nothing,
             successful_transaction_writes_everything,
+            concurrent_transactions_are_serializable,
             oversized_or_duplicate_transactions_are_rejected,
             items_and_transactions_over_dynamodbs_size_limits_are_rejected,
             gsi_query_filters_orders_and_pages,

@@ -147,6 +147,70 @@ pub async fn successful_transaction_writes_everything<F: Fixture>() {
     assert_eq!(fx.table().get(&checked.key).await.expect("get"), Some(checked));
 }
 
+/// DynamoDB transactions are serializable: "the changes made by a transaction … are isolated from other
+/// operations" and a conflicting one is cancelled
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-isolation>).
+/// moto 5 is not: it checks and writes item by item and, when a condition fails, restores a copy of the
+/// whole table taken when the transaction began, so two transactions can both commit (write skew) and a
+/// cancelled one can undo a concurrent write. The test command's moto serializes DynamoDB requests
+/// (`infra/moto/serve.py`); this case fails on a stock moto server.
+pub async fn concurrent_transactions_are_serializable<F: Fixture>() {
+    let fx = F::new().await;
+    let pk = unique("KEYS");
+    for round in 0..20 {
+        // GIVEN two items at version 1 (the last two usable API keys, say)
+        let a = item(&pk, &format!("A#{round:02}"), json!({ "revoked": false }));
+        let b = item(&pk, &format!("B#{round:02}"), json!({ "revoked": false }));
+        fx.table().batch_put(vec![a.clone(), b.clone()]).await.expect("seed");
+
+        // WHEN one transaction changes A if B is unchanged, another changes B if A is unchanged, and plain
+        // writes to other items run at the same time
+        let change_if_other_unchanged = |mine: &Item, other: &Item| {
+            let mut changed = mine.clone();
+            changed.version = 2;
+            changed.attrs.insert("revoked".into(), json!(true));
+            let ops = vec![
+                WriteOp::Put { item: changed, condition: Condition::VersionIs(1) },
+                WriteOp::Check { key: other.key.clone(), condition: Condition::VersionIs(1) },
+            ];
+            let table = fx.table();
+            tokio::spawn(async move { table.transact(ops).await })
+        };
+        let bystanders: Vec<Item> =
+            (0..4).map(|n| item(&pk, &format!("C#{round:02}#{n}"), json!({ "n": n }))).collect();
+        let writers = bystanders.iter().cloned().map(|bystander| {
+            let table = fx.table();
+            tokio::spawn(async move { table.put(bystander, Condition::NotExists).await })
+        });
+        let (first, second, written) = tokio::join!(
+            change_if_other_unchanged(&a, &b),
+            change_if_other_unchanged(&b, &a),
+            futures::future::join_all(writers),
+        );
+
+        // THEN at most one commits (DynamoDB may cancel both as conflicting), the items show exactly the
+        // committed ones, and every plain write is still there
+        let committed = [first.expect("task"), second.expect("task")];
+        for result in &committed {
+            assert!(
+                matches!(result, Ok(()) | Err(StoreError::TransactionCancelled { .. })),
+                "round {round}: got {result:?}"
+            );
+        }
+        let commits = committed.iter().filter(|result| result.is_ok()).count();
+        assert!(commits <= 1, "round {round}: both transactions committed (write skew)");
+        let revoked = |stored: Option<Item>| stored.expect("item").attrs["revoked"] == json!(true);
+        let a_now = revoked(fx.table().get(&a.key).await.expect("get"));
+        let b_now = revoked(fx.table().get(&b.key).await.expect("get"));
+        assert_eq!((a_now, b_now), (committed[0].is_ok(), committed[1].is_ok()), "round {round}");
+        for (bystander, result) in bystanders.iter().zip(written) {
+            result.expect("task").expect("plain write");
+            let stored = fx.table().get(&bystander.key).await.expect("get");
+            assert_eq!(stored.as_ref(), Some(bystander), "round {round}: a cancelled transaction undid a write");
+        }
+    }
+}
+
 pub async fn oversized_or_duplicate_transactions_are_rejected<F: Fixture>() {
     let fx = F::new().await;
     let pk = unique("BULK");
