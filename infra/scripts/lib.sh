@@ -7,6 +7,8 @@
 # stripe pin is the parameter definitions Pivota's requests are checked against (and its API version).
 PIVOTA_PIP_REQUIREMENTS=("cargo-lambda==1.9.2" "ziglang" "moto[server]==5.2.5" "cfn-lint" "stripe==16.1.0"
     "openapi-schema-validator==0.9.0")
+# aws-sam-cli, in its own virtualenv .venv-sam (its pins clash with moto's).
+PIVOTA_SAM_VERSION=1.170.0
 PIVOTA_VENV=.venv
 PIVOTA_RUN_DIR=.test-run
 

@@ -4,15 +4,11 @@
 #   infra/scripts/test.sh
 #
 # Steps (each one counted in the final "N passed, M failed" line):
-#   rustfmt, clippy, cfn-lint, [sam validate --lint], cargo test, Lambda runtime glue, the README's run
+#   rustfmt, clippy, cfn-lint, sam validate --lint + sam build, cargo test, Lambda runtime glue, the README's run
 #   command with the OpenAPI contract (schemathesis).
 # Setup (virtualenv, moto_server, Chromium + playwright-core for the console's browser test) is not a step: if it fails, nothing can be tested and the
 # script stops at once. A failing step does not stop the others; the exit status is 1 if any
 # step failed.
-#
-# Environment knobs:
-#   PIVOTA_SAM_VALIDATE=1   also run `sam validate --lint` (installs aws-sam-cli into .venv-sam,
-#                           about 40 s the first time). Off by default: cfn-lint is the gate.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -68,19 +64,48 @@ start_moto
 
 step "cfn-lint template.yaml" cfn-lint template.yaml
 
-sam_validate() {
-    local sam_venv=.venv-sam
-    # step() runs this with errexit suspended, hence the explicit returns.
-    if [[ ! -x "$sam_venv/bin/sam" ]]; then
-        python3 -m venv "$sam_venv" || return 1
-        "$sam_venv/bin/python" -m pip install --quiet --disable-pip-version-check aws-sam-cli || return 1
-    fi
-    # sam lives in its own venv (its pins clash with moto's); our venv stays first on PATH.
-    "$sam_venv/bin/sam" validate --lint --template-file template.yaml
+# aws-sam-cli lives in its own venv (its pins clash with moto's); our venv stays first on PATH, so
+# cargo-lambda and zig are found.
+ensure_sam() {
+    [[ -x .venv-sam/bin/sam ]] && .venv-sam/bin/sam --version 2>/dev/null | grep -q "$PIVOTA_SAM_VERSION\$" && return 0
+    python3 -m venv .venv-sam || return 1
+    .venv-sam/bin/python -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$PIVOTA_SAM_VERSION"
 }
-if [[ "${PIVOTA_SAM_VALIDATE:-0}" == 1 ]]; then
-    step "sam validate --lint" sam_validate
-fi
+
+# The deploy path as the README writes it: `sam validate --lint`, then `sam build`, which runs
+# `cargo lambda build --bin <fn>` for every function in template.yaml (BuildMethod rust-cargolambda) and
+# lays the artifacts out for `sam deploy`. SAM_BUILD_MODE=debug (SAM's documented switch for Rust) drops
+# `--release`: the same template metadata, cross-link with zig and artifact layout, without an optimised
+# link per function. Every function must come out as an x86-64 ELF `bootstrap`.
+sam_deploy_path() {
+    # step() runs this with errexit suspended, hence the explicit returns.
+    ensure_sam || return 1
+    export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
+    .venv-sam/bin/sam validate --lint --template-file template.yaml || return 1
+    local out=$PIVOTA_RUN_DIR/sam-build
+    rm -rf "$out"
+    SAM_BUILD_MODE=debug .venv-sam/bin/sam build --template-file template.yaml --build-dir "$out" || return 1
+    python3 - "$out" <<'PY' || return 1
+import re, sys
+out = sys.argv[1]
+functions = re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function", open("template.yaml").read(), re.M)
+missing = []
+for fn in functions:
+    try:
+        with open(f"{out}/{fn}/bootstrap", "rb") as f:
+            head = f.read(20)
+    except OSError:
+        head = b""
+    # ELF, 64-bit, little-endian, e_machine EM_X86_64 (62) at offset 18.
+    if not (head[:6] == b"\x7fELF\x02\x01" and head[18:20] == b"\x3e\x00"):
+        missing.append(fn)
+if not functions or missing:
+    sys.exit(f"sam build: no x86-64 bootstrap for {missing or 'any function'}")
+print(f"==> sam build: {len(functions)} functions, each an x86-64 ELF bootstrap", file=sys.stderr)
+PY
+    rm -rf "$out"
+}
+step "sam validate --lint + sam build" sam_deploy_path
 
 # ---------------------------------------------------------------- tests
 # Rust tests that need AWS wire behaviour read PIVOTA_TEST_AWS_ENDPOINT (moto, exported above).
