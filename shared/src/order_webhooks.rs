@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::merchant::MerchantId;
 use crate::money::{Currency, Money};
 use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
-use crate::payment_request::{parse_payment_method, parse_psp_customer};
+use crate::payments::request::{parse_payment_method, parse_psp_customer};
 use crate::platforms::{
     self, Customer, DeliveryContext, DeliveryTopic, Installation, Platform, ProductEvent, Screening, ShopIdentity,
     WebhookError,

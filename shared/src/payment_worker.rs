@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 
-use crate::api_key::ApiKeyMode;
-use crate::api_keys::AuthenticatedMerchant;
 use crate::app::App;
 use crate::error::Error;
 use crate::merchant::MerchantId;
@@ -18,11 +16,9 @@ use crate::merchant::MerchantStatus;
 use crate::merchants::Merchants;
 use crate::order_webhooks::PaymentMessage;
 use crate::orders::{self, Order, OrderStatus, WriteBack};
-use crate::payments::{self, PaymentCommand, PaymentStatus};
+use crate::payments::{self, Payer, PaymentCommand, PaymentOutcome, PaymentSetup};
 use crate::platforms;
 use crate::psp::PspMode;
-use crate::psp_connections;
-use crate::routing;
 use crate::stores;
 
 /// Leave this much of the invocation unused: a message started later might not finish in time.
@@ -139,7 +135,9 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
     // An order is charged in its store's mode, through that mode's connections only.
     let store = stores::get(app, merchant_id, &order.store_id).await?;
     let live = store.mode == PspMode::Live;
-    if !psp_connections::list(app, merchant_id).await?.iter().any(|c| c.mode == store.mode) {
+    // Read once for the whole charge: whether it can be made, its test payment method, and its routing.
+    let setup = PaymentSetup::load(app, merchant_id).await?;
+    if !setup.has_mode(store.mode) {
         let reason = format!("no {}-mode PSP is connected; the store is a {0}-mode store", store.mode.as_str());
         return not_chargeable(app, order, reason).await;
     }
@@ -150,7 +148,7 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
     }
     if !live
         && order.payment_method.is_none()
-        && let Some(method) = configured_test_payment_method(app, merchant_id).await?
+        && let Some(method) = setup.test_payment_method()
     {
         // Pinned on the order before the first charge: a retry then sends the same request under the
         // order's idempotency key even if the merchant changes the setting in between.
@@ -159,12 +157,8 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
             return Err(Error::Conflict("the order changed concurrently".into()));
         }
     }
-    let caller = AuthenticatedMerchant {
-        merchant_id: merchant_id.clone(),
-        key_id: "payment-worker".into(),
-        mode: if live { ApiKeyMode::Live } else { ApiKeyMode::Test },
-        owner: false,
-    };
+    // The order is paid in its store's mode.
+    let payer = Payer { merchant_id: merchant_id.clone(), mode: store.mode };
     let mut metadata = std::collections::BTreeMap::new();
     metadata.insert("store_id".into(), order.store_id.clone());
     if let Some(name) = &order.name {
@@ -188,8 +182,8 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
     let key = format!("order-{}-{}", order.store_id, order.external_id);
     // The payment answers before the invocation's margin, and within /payment/execute's own budget.
     let deadline = (deadline - DEADLINE_MARGIN / 2).min(Instant::now() + app.settings.connectors.payment_budget);
-    let response = match payments::execute(app, &caller, &key, command, deadline).await {
-        Ok(response) => response,
+    let payment = match payments::execute(app, &payer, &setup, &key, command, deadline).await {
+        Ok(payment) => payment,
         // Nothing about this order can be charged by any routed PSP (its amount, its currency, a test card
         // on a live store): retrying changes nothing, so it is recorded, not retried.
         Err(Error::Validation(fields)) => {
@@ -198,44 +192,44 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
         }
         Err(e) => return Err(e),
     };
-    let body = &response.body;
-    let text = |field: &str| body.get(field).and_then(|v| v.as_str()).map(str::to_owned);
-    order.payment_id = text("payment_id");
-    order.psp = text("psp");
-    order.psp_reference = text("psp_reference");
-    match response.status {
+    order.payment_id = Some(payment.payment_id.clone());
+    order.psp = payment.psp.map(|psp| psp.as_str().to_owned());
+    order.psp_reference = payment.psp_reference.clone();
+    match payment.outcome() {
         // Marked paid in the store only by a payment of the store's own mode: a test payment never marks
         // a live store's order paid.
-        200 if text("mode").as_deref() == Some(store.mode.as_str()) => {
+        PaymentOutcome::Succeeded if payment.mode == store.mode => {
             order.status = OrderStatus::Paid;
             order.write_back = WriteBack::Pending;
         }
-        200 => {
+        PaymentOutcome::Succeeded => {
             order.status = OrderStatus::Failed;
             order.failure = Some(format!(
                 "the payment was made in {} mode, the store is {}: the order is not marked paid",
-                text("mode").unwrap_or_default(),
+                payment.mode.as_str(),
                 store.mode.as_str()
             ));
         }
-        402 if text("payment_status").as_deref() == Some(PaymentStatus::RequiresAction.as_str()) => {
+        PaymentOutcome::RequiresAction => {
             order.status = OrderStatus::RequiresAction;
-            order.next_action = body.get("next_action").and_then(|next| serde_json::from_value(next.clone()).ok());
+            order.next_action = payment.next_action.clone();
         }
-        402 => {
+        PaymentOutcome::Declined => {
             order.status = OrderStatus::Declined;
-            order.decline_code = text("decline_code");
+            order.decline_code = payment.decline_code.clone();
         }
-        422 => {
+        PaymentOutcome::Refused => {
             order.status = OrderStatus::Failed;
-            order.failure = text("detail");
+            order.failure = payment.failure.clone();
         }
         // Nothing charged, or the answer was lost: retry from the queue, which resumes the same payment.
-        _ => return Err(Error::BadGateway(text("detail").unwrap_or_else(|| "the payment did not complete".into()))),
+        PaymentOutcome::Retry => {
+            return Err(Error::BadGateway(payment.failure.unwrap_or_else(|| "the payment did not complete".into())));
+        }
     }
     // The payment is final: its method is not kept in clear on the order (a sandbox test card keeps its
     // last four digits; a PSP token is not card data). The payment record keeps the same masked form.
-    order.payment_method = crate::payment_request::mask_payment_method(&order.payment_method);
+    order.payment_method = crate::payments::request::mask_payment_method(&order.payment_method);
     if !orders::save(app, order).await? {
         return Err(Error::Conflict("the order changed concurrently".into()));
     }
@@ -246,12 +240,6 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
 fn public_origin(store: &stores::Store) -> Option<String> {
     let address = url::Url::parse(&store.webhooks.first()?.address).ok()?;
     Some(address.origin().ascii_serialization())
-}
-
-/// The routing document's `test_payment_method`, if the merchant set one.
-async fn configured_test_payment_method(app: &App, merchant_id: &MerchantId) -> Result<Option<String>, Error> {
-    let document = routing::get(app.table.as_ref(), merchant_id).await?;
-    Ok(document.and_then(|(document, _)| document.test_payment_method).map(String::from))
 }
 
 async fn write_back(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Result<(), Error> {

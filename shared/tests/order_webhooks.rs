@@ -26,6 +26,7 @@ on_both_backends!(
     paid_declined_and_write_back_failures_are_handled,
     storm_of_deliveries_charges_each_order_exactly_once,
     deliveries_read_the_store_secret_once_until_the_store_changes,
+    an_order_payment_reads_connections_and_routing_once,
     a_product_update_that_failed_is_applied_when_the_store_retries,
     a_price_edited_while_the_store_updates_the_product_is_kept,
 );
@@ -279,6 +280,82 @@ async fn deliveries_read_the_store_secret_once_until_the_store_changes(backend: 
     assert_eq!(s.deliver_to(&warm, &order(7, json!({})), "e-7", None).await, 401);
     assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 3);
     assert_eq!(s.orders().await.len(), 6);
+}
+
+/// The table, counting reads of a merchant's PSP connections (a query of `PSP#…`) and of its routing
+/// document.
+struct CountingTable {
+    inner: Arc<dyn Table>,
+    connection_reads: AtomicUsize,
+    routing_reads: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Table for CountingTable {
+    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        if key.sk == "ROUTING" {
+            self.routing_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.inner.put(item, condition).await
+    }
+
+    async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
+        self.inner.delete(key, condition).await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.inner.transact(ops).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        if query.sk_prefix.as_deref().is_some_and(|prefix| prefix.starts_with("PSP#")) {
+            self.connection_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.query(query).await
+    }
+
+    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
+        if keys.iter().any(|key| key.sk == "ROUTING") {
+            self.routing_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.batch_get(keys).await
+    }
+
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        self.inner.batch_put(items).await
+    }
+}
+
+async fn an_order_payment_reads_connections_and_routing_once(backend: Backend) {
+    // GIVEN a merchant with a routing document and a recorded order
+    let s = shop(backend).await;
+    let (status, body) = call(&s.test.app, "PUT", &format!("/merchant/{}/routing", s.id))
+        .bearer(&s.key)
+        .json(json!({"priority": ["stripe"], "test_payment_method": "pm_card_visa"}))
+        .send()
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let table = Arc::new(CountingTable {
+        inner: s.test.app.table.clone(),
+        connection_reads: AtomicUsize::new(0),
+        routing_reads: AtomicUsize::new(0),
+    });
+    let worker = process_of(&s.test.app, table.clone(), s.test.app.secrets.clone());
+    assert_eq!(s.deliver(&order(1, json!({})), "e-1", None).await, 200);
+
+    // WHEN the payment worker pays it
+    drain_payment_queue(&worker).await;
+
+    // THEN it was charged, reading the connections once and the routing document once
+    let orders = s.orders().await;
+    assert_eq!(orders[0]["status"], "paid", "{orders:?}");
+    assert_eq!(s.stripe.charges(), 1);
+    assert_eq!(table.connection_reads.load(Ordering::SeqCst), 1, "PSP connections read once");
+    assert_eq!(table.routing_reads.load(Ordering::SeqCst), 1, "routing read once");
 }
 
 /// The table, failing the next `failing_transactions` transactions as DynamoDB does when throttled; and,

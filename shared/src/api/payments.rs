@@ -10,7 +10,9 @@ use super::request::{json_body, json_response, paging, query_param};
 use super::{HandlerResult, cursor, require_merchant};
 use crate::app::App;
 use crate::error::Error;
-use crate::payments::{self, ExecuteRequest, PaymentCommand, PaymentStatus};
+use crate::payments::{
+    self, ExecuteRequest, Payer, Payment, PaymentCommand, PaymentOutcome, PaymentSetup, PaymentStatus,
+};
 
 /// Charge through the routed PSP, exactly once per `Idempotency-Key`.
 ///
@@ -38,15 +40,62 @@ pub async fn execute(app: &App, req: &Request) -> HandlerResult {
         payments::parse_idempotency_key(req.headers().get("idempotency-key").map(|v| v.to_str().unwrap_or_default()))?;
     let mut command = PaymentCommand::parse(json_body::<ExecuteRequest>(req, false)?)?;
     command.return_base = Some(super::request::public_base(app, req)?);
-    let stored = payments::execute(app, &caller, &idempotency_key, command, deadline).await?;
-    let status = StatusCode::from_u16(stored.status).map_err(|e| Error::Internal(e.to_string()))?;
-    let body = serde_json::to_string(&stored.body).map_err(|e| Error::Internal(e.to_string()))?;
+    let payer = Payer { merchant_id: caller.merchant_id.clone(), mode: caller.mode.into() };
+    let setup = PaymentSetup::load(app, &payer.merchant_id).await?;
+    let payment = payments::execute(app, &payer, &setup, &idempotency_key, command, deadline).await?;
+    let (status, body) = render(&payment);
+    let body = serde_json::to_string(&body).map_err(|e| Error::Internal(e.to_string()))?;
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = status;
     let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// A payment as `/payment/execute` answers with it, by its outcome: 200 when charged; 402 for a decline
+/// (`/problems/payment-declined`) or a payment that requires the shopper's action
+/// (`/problems/payment-requires-action`, with `next_action`); 422 when the PSP refused the request; 502 when
+/// no PSP charged or the answer was lost. Problems are RFC 9457 bodies carrying the payment's fields as
+/// extension members. A replay renders the same stored payment, so it gets the same answer.
+fn render(payment: &Payment) -> (StatusCode, serde_json::Value) {
+    let mut body = payment.view();
+    let failure = || payment.failure.clone().unwrap_or_default();
+    let (status, slug, title, detail) = match payment.outcome() {
+        PaymentOutcome::Succeeded => return (StatusCode::OK, body),
+        PaymentOutcome::Declined => (
+            StatusCode::PAYMENT_REQUIRED,
+            "payment-declined",
+            "Payment declined",
+            format!("the PSP declined the payment ({})", payment.decline_code.as_deref().unwrap_or("declined")),
+        ),
+        PaymentOutcome::RequiresAction => (
+            StatusCode::PAYMENT_REQUIRED,
+            "payment-requires-action",
+            "Payment requires the shopper's action",
+            payment.next_action.as_ref().map_or_else(
+                || "the shopper must act before the payment can complete".into(),
+                |next| next.description.clone(),
+            ),
+        ),
+        PaymentOutcome::Refused => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "payment-refused", "Payment request refused", failure())
+        }
+        PaymentOutcome::Retry => {
+            (StatusCode::BAD_GATEWAY, "psp-unavailable", "Payment provider unavailable", failure())
+        }
+    };
+    if let Some(fields) = body.as_object_mut() {
+        // RFC 9457's `status` is the HTTP status; the payment's own moves to `payment_status`.
+        if let Some(payment_status) = fields.remove("status") {
+            fields.insert("payment_status".into(), payment_status);
+        }
+        fields.insert("type".into(), format!("/problems/{slug}").into());
+        fields.insert("title".into(), title.into());
+        fields.insert("status".into(), status.as_u16().into());
+        fields.insert("detail".into(), detail.into());
+    }
+    (status, body)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

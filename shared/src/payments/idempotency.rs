@@ -5,7 +5,8 @@
 //! | idempotency record | `IDEMPOTENCY#<merchant_id>`  | `KEY#<key>`      | 24 h after claim   |
 //!
 //! A request claims its key with a conditional write (`in_progress`, with a lease). Finishing stores the
-//! response (`completed`), which later requests with the same key and the same body replay. A request
+//! payment's final state together with the key's (`completed`); later requests with the same key and the
+//! same body get that payment again, and the HTTP layer renders it as the first answer was rendered. A request
 //! whose outcome at the PSP is unknown releases the key (`retryable`) pinned to the PSP it was at, so the
 //! retry asks that PSP again with the same PSP idempotency key and gets the original result instead of a
 //! second charge. A lease that ran out (the worker died mid-call) is taken over the same way.
@@ -34,13 +35,6 @@ pub enum KeyState {
     Completed,
 }
 
-/// A response as first sent, replayed for the same key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: serde_json::Value,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     pub state: KeyState,
@@ -53,8 +47,6 @@ pub struct IdempotencyRecord {
     pub attempt_index: usize,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub lease_until: Option<OffsetDateTime>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<StoredResponse>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(skip)]
@@ -93,8 +85,9 @@ pub enum Claim {
     /// The caller owns the key and continues the payment of an earlier request (released, or abandoned
     /// by a worker whose lease ran out).
     Resume(IdempotencyRecord),
-    /// Already completed: send this again.
-    Replay(StoredResponse),
+    /// Already completed: answer with this payment again. (A completed payment never changes, so its item is
+    /// the answer the first request gave.)
+    Replay { payment_id: String },
 }
 
 /// Decides what a request may do with an existing record.
@@ -109,12 +102,7 @@ pub fn on_existing(record: IdempotencyRecord, fingerprint: &str, now: OffsetDate
         ));
     }
     match record.state {
-        KeyState::Completed => Ok(Claim::Replay(
-            record
-                .response
-                .clone()
-                .ok_or_else(|| Error::Internal("a completed idempotency record has no response".into()))?,
-        )),
+        KeyState::Completed => Ok(Claim::Replay { payment_id: record.payment_id }),
         KeyState::InProgress if record.lease_until.is_some_and(|lease| lease > now) => Err(Error::Conflict(
             "a request with this Idempotency-Key is still in progress; retry after it completes".into(),
         )),

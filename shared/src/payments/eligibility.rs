@@ -1,0 +1,123 @@
+//! Which PSPs may take a payment: the merchant's connections and routing, read once per payment
+//! ([`PaymentSetup`]), narrowed to what each PSP can charge.
+
+use crate::app::App;
+use crate::error::Error;
+use crate::merchant::MerchantId;
+use crate::money::Money;
+use crate::psp::{PspKind, PspMode};
+use crate::psp_connections::{self, PspConnection};
+use crate::routing::{self, RoutingDocument};
+
+use super::PaymentCommand;
+
+/// What a merchant's payments are routed by: its PSP connections and its routing document, read once
+/// for a payment and used for every decision in it.
+#[derive(Clone, Debug)]
+pub struct PaymentSetup {
+    connections: Vec<PspConnection>,
+    routing: Option<RoutingDocument>,
+}
+
+impl PaymentSetup {
+    /// Two reads: the merchant's connections (one query) and its routing document.
+    pub async fn load(app: &App, merchant_id: &MerchantId) -> Result<Self, Error> {
+        let (connections, routing) = futures::try_join!(
+            psp_connections::list(app, merchant_id),
+            routing::get(app.table.as_ref(), merchant_id),
+        )?;
+        Ok(Self { connections, routing: routing.map(|(document, _)| document) })
+    }
+
+    /// Whether any PSP is connected in `mode`.
+    pub fn has_mode(&self, mode: PspMode) -> bool {
+        self.connections.iter().any(|c| c.mode == mode)
+    }
+
+    /// The routing document's `test_payment_method`, if the merchant set one.
+    pub fn test_payment_method(&self) -> Option<String> {
+        self.routing.as_ref()?.test_payment_method.clone().map(String::from)
+    }
+
+    /// The connection a payment of `mode` is charged through at `psp`.
+    pub(super) fn connection(&self, psp: PspKind, mode: PspMode) -> Option<&PspConnection> {
+        self.connections.iter().find(|c| c.psp == psp && c.mode == mode)
+    }
+
+    /// The PSPs to try: connected ones in the payment's mode, in routing order (or connection order when
+    /// the merchant has no routing document). `Conflict` when none is connected in that mode.
+    pub(super) fn candidates(
+        &self,
+        merchant_id: &MerchantId,
+        mode: PspMode,
+        amount: &Money,
+    ) -> Result<Vec<PspKind>, Error> {
+        let mut connections: Vec<&PspConnection> = self.connections.iter().filter(|c| c.mode == mode).collect();
+        connections.sort_by_key(|c| c.connected_at);
+        let available: Vec<PspKind> = connections.iter().map(|c| c.psp).collect();
+        let candidates = match &self.routing {
+            Some(document) => document.candidates(amount, &available),
+            None => available,
+        };
+        if candidates.is_empty() {
+            return Err(Error::Conflict(format!(
+                "no {}-mode PSP is connected; connect one with POST /merchant/{merchant_id}/psp/connect",
+                mode.as_str()
+            )));
+        }
+        Ok(candidates)
+    }
+}
+
+/// Narrows the routed PSPs to those that may take this payment, before any PSP is called:
+/// - a sandbox test card (the only card number accepted) is charged in test mode through the sandbox only;
+/// - each PSP must represent the amount in its own minor units (`connectors::minor_units`);
+/// - the metadata must fit every routed PSP's limits, the strictest deciding (`connectors::metadata`).
+///
+/// Nothing left: 422 naming `payment_method`, `amount` or `currency`.
+pub(super) fn restrict_to_what_can_be_charged(
+    candidates: &mut Vec<PspKind>,
+    mode: PspMode,
+    command: &PaymentCommand,
+) -> Result<(), Error> {
+    let refuse =
+        |field: &str, message: String| Error::Validation(crate::validation::FieldError::new(field, message).into());
+    if command.payment_method.as_deref().is_some_and(crate::card::is_sandbox_test_card) {
+        if mode == PspMode::Live {
+            return Err(refuse("payment_method", crate::card::REFUSAL.into()));
+        }
+        candidates.retain(|psp| *psp == PspKind::Sandbox);
+        if candidates.is_empty() {
+            return Err(refuse(
+                "payment_method",
+                "is a sandbox test card, and the sandbox is not among this payment's routed PSPs".into(),
+            ));
+        }
+    }
+    for psp in candidates.iter() {
+        crate::connectors::metadata::check(*psp, &command.metadata).map_err(|e| Error::Validation(e.into()))?;
+    }
+    // An Adyen token is found by (shopperReference, storedPaymentMethodId): without the reference Adyen
+    // cannot charge it, so it is not asked to.
+    if command.customer.is_none() && candidates.contains(&PspKind::Adyen) {
+        candidates.retain(|psp| *psp != PspKind::Adyen);
+        if candidates.is_empty() {
+            return Err(refuse(
+                "customer",
+                "is required by Adyen: the shopperReference the payment method was stored under".into(),
+            ));
+        }
+    }
+    let mut first_refusal = None;
+    candidates.retain(|psp| match crate::connectors::minor_units::psp_amount(*psp, &command.amount) {
+        Ok(_) => true,
+        Err(refusal) => {
+            first_refusal.get_or_insert((refusal.field, format!("{psp}: {}", refusal.message)));
+            false
+        }
+    });
+    match first_refusal {
+        Some((field, message)) if candidates.is_empty() => Err(refuse(field, message)),
+        _ => Ok(()),
+    }
+}
