@@ -294,3 +294,145 @@ async fn delete_chunks(app: &App, keys: &[ItemKey]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use crate::table_limits::check_item;
+
+    fn variant(i: usize, title: String) -> Variant {
+        Variant {
+            variant_id: format!("gid://shopify/ProductVariant/{}", 40_000_000_000u64 + i as u64),
+            title,
+            sku: Some(format!("{i:0>255}")),
+            store_price_minor: 1999,
+            price_override_minor: None,
+            inventory_quantity: Some(7),
+        }
+    }
+
+    /// The largest product Shopify allows: 2,048 variants with 255-character titles and SKUs.
+    fn product(variants: usize) -> Product {
+        Product {
+            product_id: "prd_0123456789abcdef01234567".into(),
+            merchant_id: MerchantId::generate(),
+            store_id: "sto_1".into(),
+            external_id: "gid://shopify/Product/7000000000".into(),
+            title: "T".repeat(255),
+            status: "active".into(),
+            image_url: None,
+            currency: Currency::parse("EUR").unwrap(),
+            variants: (0..variants).map(|i| variant(i, format!("{i}-{}", "é".repeat(250)))).collect(),
+            store_updated_at: None,
+            content_hash: "0".repeat(64),
+            synced_at: time::OffsetDateTime::UNIX_EPOCH,
+            variant_chunks: Vec::new(),
+            version: 1,
+        }
+    }
+
+    fn own_size(variant: &Variant) -> usize {
+        serde_json::to_vec(variant).unwrap().len() + 1
+    }
+
+    /// As read back: the stored layout, variants complete.
+    fn stored(write: &ProductWrite, product: &Product) -> Product {
+        let WriteOp::Put { item, .. } = &write.head else { panic!("a head is a put") };
+        let mut stored = Product::from_item(item).unwrap();
+        stored.variants = product.variants.clone();
+        stored
+    }
+
+    #[test]
+    fn a_chunk_fills_up_to_its_limit_and_not_a_byte_more() {
+        let p = product(0);
+        let empty = chunk_size(&p, &[]);
+        let first = variant(0, "a".into());
+        let room = CHUNK_LIMIT - empty - own_size(&first);
+        let at_limit = variant(1, "b".repeat(room - own_size(&variant(1, String::new()))));
+        assert_eq!(empty + own_size(&first) + own_size(&at_limit), CHUNK_LIMIT);
+        let variants = [first.clone(), at_limit];
+        assert_eq!(pack(&p, &variants).unwrap(), vec![&variants[..]], "exactly at the limit: one chunk");
+        let over = variant(1, "b".repeat(room - own_size(&variant(1, String::new())) + 1));
+        let variants = [first, over];
+        assert_eq!(pack(&p, &variants).unwrap(), vec![&variants[..1], &variants[1..]], "a byte over: two");
+    }
+
+    #[test]
+    fn a_variant_larger_than_a_chunk_is_refused_by_name() {
+        let p = product(0);
+        let huge = [variant(0, "x".repeat(CHUNK_LIMIT))];
+        let reason = pack(&p, &huge).unwrap_err();
+        assert!(reason.contains("40000000000") && reason.contains("bytes"), "{reason}");
+    }
+
+    #[test]
+    fn the_largest_shopify_product_is_chunked_under_the_item_limit() {
+        let p = product(2048);
+        let write = plan(&p, None).unwrap();
+        assert!(write.new_chunks.len() >= 4, "{} chunks", write.new_chunks.len());
+        for chunk in &write.new_chunks {
+            check_item(chunk).unwrap();
+            assert!(item_size(chunk).unwrap() <= CHUNK_LIMIT);
+        }
+        let WriteOp::Put { item: head, condition } = &write.head else { panic!("a put") };
+        assert_eq!(*condition, Condition::NotExists);
+        assert!(item_size(head).unwrap() <= INLINE_LIMIT);
+        assert_eq!(variants_of(&write.new_chunks).unwrap(), p.variants, "every variant, in order");
+        let head = Product::from_item(head).unwrap();
+        assert_eq!(head.variant_chunks.iter().map(|c| c.variants).sum::<usize>(), 2048);
+        assert!(head.variants.is_empty());
+    }
+
+    #[test]
+    fn a_small_product_keeps_its_variants_and_drops_its_chunks() {
+        let big = product(2048);
+        let first = plan(&big, None).unwrap();
+        let stored_big = stored(&first, &big);
+        let mut small = product(3);
+        small.version = 2;
+        let write = plan(&small, Some(&stored_big)).unwrap();
+        assert!(write.new_chunks.is_empty());
+        assert_eq!(write.stale_chunks.len(), first.new_chunks.len(), "every old chunk goes");
+        let WriteOp::Put { item, condition } = &write.head else { panic!("a put") };
+        assert_eq!((Product::from_item(item).unwrap().variants.len(), *condition), (3, Condition::VersionIs(1)));
+    }
+
+    #[test]
+    fn an_edit_rewrites_only_the_chunks_it_touches() {
+        let p = product(2048);
+        let first = plan(&p, None).unwrap();
+        let stored_p = stored(&first, &p);
+
+        let mut same = stored_p.clone();
+        same.status = "removed".into();
+        same.version = 2;
+        let write = plan(&same, Some(&stored_p)).unwrap();
+        assert!(write.new_chunks.is_empty() && write.stale_chunks.is_empty(), "a removal writes the head only");
+
+        let mut repriced = stored_p.clone();
+        repriced.variants[2000].price_override_minor = Some(4242);
+        repriced.version = 2;
+        let write = plan(&repriced, Some(&stored_p)).unwrap();
+        assert_eq!((write.new_chunks.len(), write.stale_chunks.len()), (1, 1), "one chunk replaced");
+        let ends: Vec<usize> =
+            stored_p.variant_chunks.iter().scan(0, |end, c| Some(*end + c.variants).inspect(|e| *end = *e)).collect();
+        let holder = ends.iter().position(|end| *end > 2000).unwrap();
+        assert_eq!(write.stale_chunks, vec![first.new_chunks[holder].key.clone()], "the chunk of variant 2000");
+
+        let mut fewer = stored_p.clone();
+        fewer.variants.truncate(1500);
+        fewer.version = 2;
+        let write = plan(&fewer, Some(&stored_p)).unwrap();
+        let kept = first.new_chunks.len() - write.stale_chunks.len();
+        assert!(kept >= 2 && write.new_chunks.len() == 1, "the first chunks are unchanged: {kept} kept");
+    }
+
+    #[test]
+    fn a_product_whose_own_fields_pass_its_item_is_refused() {
+        let mut p = product(2048);
+        p.title = "t".repeat(INLINE_LIMIT);
+        assert!(plan(&p, None).unwrap_err().contains("own fields"));
+    }
+}
