@@ -85,7 +85,7 @@ impl Product {
 /// Writing one product: its new chunks (put first), its head (put conditional on the version read), and
 /// the chunks the stored head pointed at that the new one does not (deleted after).
 #[derive(Debug)]
-pub struct ProductWrite {
+pub(crate) struct ProductWrite {
     pub external_id: String,
     pub new_chunks: Vec<Item>,
     pub head: WriteOp,
@@ -94,7 +94,7 @@ pub struct ProductWrite {
 
 /// Lays out `product` (its version one above `stored`'s), reusing `stored`'s chunks whose variants are
 /// unchanged. `Err` names why it cannot be stored.
-pub fn plan(product: &Product, stored: Option<&Product>) -> Result<ProductWrite, String> {
+pub(crate) fn plan(product: &Product, stored: Option<&Product>) -> Result<ProductWrite, String> {
     let internal = |e: Error| e.to_string();
     let condition = stored.map_or(Condition::NotExists, |p| Condition::VersionIs(p.version));
     let stored_chunks = stored.map(Product::chunked_variants).unwrap_or_default();
@@ -175,7 +175,7 @@ fn fits(product: &Product, run: &[Variant]) -> bool {
 }
 
 /// Runs of consecutive variants, each as long as its chunk stays under [`CHUNK_LIMIT`].
-pub fn pack<'a>(product: &Product, variants: &'a [Variant]) -> Result<Vec<&'a [Variant]>, String> {
+fn pack<'a>(product: &Product, variants: &'a [Variant]) -> Result<Vec<&'a [Variant]>, String> {
     let empty = chunk_size(product, &[]);
     let mut runs = Vec::new();
     let (mut start, mut size) = (0, empty);
@@ -202,17 +202,17 @@ pub fn pack<'a>(product: &Product, variants: &'a [Variant]) -> Result<Vec<&'a [V
 
 /// Fills in the variants of chunked heads. A chunk that is missing was replaced since its head was read (or
 /// the head came from an index, which lags): that head is read again, up to a few times.
-pub async fn complete(app: &App, mut heads: Vec<Product>) -> Result<Vec<Product>, Error> {
+pub(crate) async fn complete(app: &App, mut heads: Vec<Product>) -> Result<Vec<Product>, Error> {
     for _ in 0..5 {
         let keys: Vec<ItemKey> = heads.iter().filter(|p| p.variants.is_empty()).flat_map(Product::chunk_keys).collect();
         if keys.is_empty() {
             return Ok(heads);
         }
-        let mut found: HashMap<ItemKey, Item> =
+        let found: HashMap<ItemKey, Item> =
             app.table.batch_get(keys).await?.into_iter().map(|item| (item.key.clone(), item)).collect();
         let mut complete = true;
         for product in heads.iter_mut().filter(|p| p.variants.is_empty() && !p.variant_chunks.is_empty()) {
-            match product.chunk_keys().map(|key| found.remove(&key)).collect::<Option<Vec<Item>>>() {
+            match product.chunk_keys().map(|key| found.get(&key).cloned()).collect::<Option<Vec<Item>>>() {
                 Some(chunks) => product.variants = variants_of(&chunks)?,
                 None => {
                     complete = false;
@@ -243,7 +243,7 @@ fn variants_of(chunks: &[Item]) -> Result<Vec<Variant>, Error> {
 }
 
 /// How writing a group of products ended.
-pub enum GroupWrite {
+pub(crate) enum GroupWrite {
     Written,
     /// A head's version changed since it was read: nothing was written.
     Conflict,
@@ -253,7 +253,7 @@ pub enum GroupWrite {
 
 /// Writes the products of `writes` as one: their new chunks, then their heads in one transaction, then
 /// their stale chunks.
-pub async fn write_group(app: &App, writes: &[ProductWrite]) -> Result<GroupWrite, Error> {
+pub(crate) async fn write_group(app: &App, writes: &[ProductWrite]) -> Result<GroupWrite, Error> {
     let new_chunks: Vec<Item> = writes.iter().flat_map(|w| w.new_chunks.iter().cloned()).collect();
     let new_keys: Vec<ItemKey> = new_chunks.iter().map(|item| item.key.clone()).collect();
     if !new_chunks.is_empty() {

@@ -227,7 +227,8 @@ impl ProductFilter {
 }
 
 /// One page of matching products. The table has no text index, so a search reads the catalog in order
-/// and filters it, up to a bounded number of items per request; the cursor continues where it stopped.
+/// and filters it, up to a bounded number of items per request; the cursor continues where it stopped. A
+/// page holds fewer than `limit` products when their variants would pass Lambda's response size.
 /// (A large catalog's search belongs in a search index; this keeps one store of truth until then.)
 pub async fn search(
     app: &App,
@@ -238,8 +239,11 @@ pub async fn search(
     mut cursor: Option<PageCursor>,
 ) -> Result<(Vec<Product>, Option<PageCursor>), Error> {
     const MAX_SCANNED: usize = 5_000;
+    /// The products' views a page holds at most, room left under Lambda's 6 MB response payload.
+    const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
     let mut found = Vec::new();
-    let mut scanned = 0;
+    let (mut scanned, mut bytes) = (0, 0);
+    let mut last = None;
     loop {
         let mut query = match &filter.store_id {
             Some(store_id) => Query::new(Index::Gsi1, store_partition(store_id), 200),
@@ -258,12 +262,18 @@ pub async fn search(
             let threshold =
                 thresholds.get(&product.store_id).copied().unwrap_or(crate::stores::DEFAULT_LOW_STOCK_THRESHOLD);
             if filter.matches(&product, threshold) {
+                let size = product.view(threshold).to_string().len();
+                // Lambda answers at most 6 MB: a page of large products ends early.
+                if !found.is_empty() && bytes + size > MAX_PAGE_BYTES {
+                    return Ok((found, last));
+                }
+                bytes += size;
                 found.push(product);
+                // Continue after this item next time.
+                let index_key = filter.store_id.as_ref().and(item.gsi1.clone());
+                last = Some(PageCursor { key: item.key.clone(), index_key });
                 if found.len() == limit as usize {
-                    // Continue after this item next time.
-                    let key = item.key.clone();
-                    let index_key = filter.store_id.as_ref().and(item.gsi1.clone());
-                    return Ok((found, Some(PageCursor { key, index_key })));
+                    return Ok((found, last));
                 }
             }
         }
