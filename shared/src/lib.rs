@@ -31,6 +31,7 @@ pub mod payment_worker;
 pub mod payments;
 pub mod platforms;
 pub mod ports;
+pub mod product_items;
 pub mod products;
 pub mod psp;
 pub mod psp_connections;

@@ -201,7 +201,13 @@ pub async fn receive(
                 }
                 Some(external) => {
                     let stored = stored.map(|p| (id, p)).into_iter().collect();
-                    products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored).await?;
+                    let outcome =
+                        products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored)
+                            .await?;
+                    // The store would only send it again: acknowledged, and logged for the merchant's support.
+                    for skipped in outcome.skipped {
+                        tracing::warn!(%merchant_id, store_id, product = skipped.external_id, reason = skipped.reason, "product update not stored");
+                    }
                     Handled::ProductUpdated
                 }
                 None => {

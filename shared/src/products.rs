@@ -1,15 +1,18 @@
 //! The synced product catalog.
 //!
-//! | item    | pk                        | sk                      | gsi1pk                      | gsi1sk         |
-//! |---------|---------------------------|-------------------------|-----------------------------|----------------|
-//! | product | `MERCHANT#<id>#PRODUCTS`  | `PRODUCT#<product_id>`  | `STORE#<store_id>#PRODUCTS` | `<product_id>` |
+//! | item          | pk                        | sk                                  | gsi1pk                      | gsi1sk         |
+//! |---------------|---------------------------|-------------------------------------|-----------------------------|----------------|
+//! | product       | `MERCHANT#<id>#PRODUCTS`  | `PRODUCT#<product_id>`              | `STORE#<store_id>#PRODUCTS` | `<product_id>` |
+//! | variant chunk | `MERCHANT#<id>#PRODUCTS`  | `VARIANTS#<product_id>#<chunk id>`  |                             |                |
 //!
 //! `product_id` is derived from (store, the platform's product id), so the sync computes a product's key
 //! without reading anything. Each item keeps the hash of the store's content: a re-sync of an unchanged
 //! product writes nothing. Prices set in Pivota (`PATCH`) are overrides kept apart from the store's prices,
-//! so a sync never overwrites them.
+//! so a sync never overwrites them. A product whose variants do not fit in its item (DynamoDB's 400 KB)
+//! keeps them in chunk items, written before the product points at them: see [`crate::product_items`].
+//! Every read here returns products with all their variants.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,11 +20,12 @@ use time::OffsetDateTime;
 
 use crate::app::App;
 use crate::error::Error;
-use crate::item::{from_item, to_attributes};
+use crate::item::from_item;
 use crate::merchant::MerchantId;
 use crate::money::Currency;
 use crate::platforms::ExternalProduct;
-use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, WriteOp};
+use crate::ports::{Index, Item, ItemKey, PageCursor, Query};
+use crate::product_items::{self, GroupWrite, VariantChunk};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Variant {
@@ -60,8 +64,26 @@ pub struct Product {
     pub content_hash: String,
     #[serde(with = "time::serde::rfc3339")]
     pub synced_at: OffsetDateTime,
+    /// Where the variants are stored when they do not fit in the product's item, as read (a write lays
+    /// them out again, see [`crate::product_items`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_chunks: Vec<VariantChunk>,
     #[serde(skip)]
     pub version: u64,
+}
+
+/// A product the table could not hold, and why: a sync records it and goes on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SkippedProduct {
+    pub external_id: String,
+    pub reason: String,
+}
+
+/// What a write of products did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    pub written: u64,
+    pub skipped: Vec<SkippedProduct>,
 }
 
 pub fn product_id(store_id: &str, external_id: &str) -> String {
@@ -126,17 +148,13 @@ impl Product {
             store_updated_at: external.updated_at,
             content_hash: hash,
             synced_at: now,
+            variant_chunks: Vec::new(),
             version: existing.map_or(1, |p| p.version + 1),
         }
     }
 
-    pub fn to_item(&self) -> Result<Item, Error> {
-        let mut item = Item::new(product_key(&self.merchant_id, &self.product_id), to_attributes(self)?);
-        item.gsi1 = Some(ItemKey::new(store_partition(&self.store_id), self.product_id.clone()));
-        item.version = self.version;
-        Ok(item)
-    }
-
+    /// The product of a head item, without its variants if they are in chunks: [`get`] and the writes
+    /// here read those (a reader of heads alone, such as a sync comparing content hashes, reads no chunk).
     pub fn from_item(item: &Item) -> Result<Self, Error> {
         let mut product: Self = from_item(item)?;
         product.version = item.version;
@@ -173,7 +191,15 @@ impl Product {
 }
 
 pub async fn get(app: &App, merchant_id: &MerchantId, product_id: &str) -> Result<Option<Product>, Error> {
-    app.table.get(&product_key(merchant_id, product_id)).await?.as_ref().map(Product::from_item).transpose()
+    let Some(item) = app.table.get(&product_key(merchant_id, product_id)).await? else { return Ok(None) };
+    Ok(product_items::complete(app, vec![Product::from_item(&item)?]).await?.pop())
+}
+
+/// The stored products among `ids`, by id.
+pub async fn get_many(app: &App, merchant_id: &MerchantId, ids: &[String]) -> Result<HashMap<String, Product>, Error> {
+    let keys = ids.iter().map(|id| product_key(merchant_id, id)).collect();
+    let heads = app.table.batch_get(keys).await?.iter().map(Product::from_item).collect::<Result<_, _>>()?;
+    Ok(product_items::complete(app, heads).await?.into_iter().map(|p| (p.product_id.clone(), p)).collect())
 }
 
 /// A filter over the merchant's catalog.
@@ -201,7 +227,8 @@ impl ProductFilter {
 }
 
 /// One page of matching products. The table has no text index, so a search reads the catalog in order
-/// and filters it, up to a bounded number of items per request; the cursor continues where it stopped.
+/// and filters it, up to a bounded number of items per request; the cursor continues where it stopped. A
+/// page holds fewer than `limit` products when their variants would pass Lambda's response size.
 /// (A large catalog's search belongs in a search index; this keeps one store of truth until then.)
 pub async fn search(
     app: &App,
@@ -212,8 +239,11 @@ pub async fn search(
     mut cursor: Option<PageCursor>,
 ) -> Result<(Vec<Product>, Option<PageCursor>), Error> {
     const MAX_SCANNED: usize = 5_000;
+    /// The products' views a page holds at most, room left under Lambda's 6 MB response payload.
+    const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
     let mut found = Vec::new();
-    let mut scanned = 0;
+    let (mut scanned, mut bytes) = (0, 0);
+    let mut last = None;
     loop {
         let mut query = match &filter.store_id {
             Some(store_id) => Query::new(Index::Gsi1, store_partition(store_id), 200),
@@ -225,18 +255,25 @@ pub async fn search(
         };
         query.cursor = cursor.take();
         let page = app.table.query(query).await?;
-        for item in &page.items {
+        let heads = page.items.iter().map(Product::from_item).collect::<Result<_, _>>()?;
+        let products = product_items::complete(app, heads).await?;
+        for (item, product) in page.items.iter().zip(products) {
             scanned += 1;
-            let product = Product::from_item(item)?;
             let threshold =
                 thresholds.get(&product.store_id).copied().unwrap_or(crate::stores::DEFAULT_LOW_STOCK_THRESHOLD);
             if filter.matches(&product, threshold) {
+                let size = product.view(threshold).to_string().len();
+                // Lambda answers at most 6 MB: a page of large products ends early.
+                if !found.is_empty() && bytes + size > MAX_PAGE_BYTES {
+                    return Ok((found, last));
+                }
+                bytes += size;
                 found.push(product);
+                // Continue after this item next time.
+                let index_key = filter.store_id.as_ref().and(item.gsi1.clone());
+                last = Some(PageCursor { key: item.key.clone(), index_key });
                 if found.len() == limit as usize {
-                    // Continue after this item next time.
-                    let key = item.key.clone();
-                    let index_key = filter.store_id.as_ref().and(item.gsi1.clone());
-                    return Ok((found, Some(PageCursor { key, index_key })));
+                    return Ok((found, last));
                 }
             }
         }
@@ -252,7 +289,8 @@ pub async fn mark_store_removed(app: &App, merchant_id: &MerchantId, store_id: &
     remove_where(app, merchant_id, store_id, |_| true).await
 }
 
-/// Marks removed each product of the store that `remove` picks, page by page of the store's index.
+/// Marks removed each product of the store that `remove` picks, page by page of the store's index. `remove`
+/// sees the product's head (its variants may be left out).
 pub async fn remove_where(
     app: &App,
     merchant_id: &MerchantId,
@@ -284,7 +322,7 @@ pub async fn remove_where(
 pub async fn mark_removed(app: &App, merchant_id: &MerchantId, stored: HashMap<String, Product>) -> Result<u64, Error> {
     let ids: Vec<String> = stored.keys().cloned().collect();
     let now = app.clock.now();
-    write_merged(app, merchant_id, &ids, stored, |_, current| {
+    let outcome = write_merged(app, merchant_id, &ids, stored, |_, current| {
         Ok(current.filter(|p| p.status != "removed").map(|p| {
             let mut product = p.clone();
             product.status = "removed".into();
@@ -293,65 +331,98 @@ pub async fn mark_removed(app: &App, merchant_id: &MerchantId, stored: HashMap<S
             product
         }))
     })
-    .await
+    .await?;
+    for skipped in &outcome.skipped {
+        tracing::warn!(%merchant_id, product = skipped.external_id, reason = skipped.reason, "a removed product could not be marked removed");
+    }
+    Ok(outcome.written)
 }
 
 /// Products written to one transaction (DynamoDB allows 100; 25 keeps a conflict's retry small).
-const WRITE_CHUNK: usize = 25;
+pub const WRITE_CHUNK: usize = 25;
 const WRITE_ATTEMPTS: usize = 5;
 
-/// Writes products recomputed from what is stored, each put conditional on the version it was computed
-/// from (or on there being none), a chunk to a transaction. A price edit landing in between is so never
-/// overwritten: the conflicting chunk is read again and recomputed. `change(id, stored)` gives the product
-/// to write (its version one above the stored one), or `None` to leave it. `stored` holds what the caller
-/// has already read. Returns how many products were written.
+/// Writes products recomputed from what is stored, each head put conditional on the version it was computed
+/// from (or on there being none), a chunk of products to a transaction. A price edit landing in between is
+/// so never overwritten: the conflicting chunk is read again and recomputed. `change(id, stored)` gives the
+/// product to write (its version one above the stored one), or `None` to leave it. `stored` holds what the
+/// caller has already read (heads are enough: their variants are read here). A product the table cannot
+/// hold is skipped, with the reason, and the others are written.
 pub async fn write_merged(
     app: &App,
     merchant_id: &MerchantId,
     ids: &[String],
-    mut stored: HashMap<String, Product>,
+    stored: HashMap<String, Product>,
     mut change: impl FnMut(&str, Option<&Product>) -> Result<Option<Product>, Error>,
-) -> Result<u64, Error> {
-    let mut written = 0;
-    for chunk in ids.chunks(WRITE_CHUNK) {
+) -> Result<WriteOutcome, Error> {
+    let mut stored: HashMap<String, Product> = product_items::complete(app, stored.into_values().collect())
+        .await?
+        .into_iter()
+        .map(|p| (p.product_id.clone(), p))
+        .collect();
+    let mut outcome = WriteOutcome::default();
+    let mut groups: VecDeque<Vec<String>> = ids.chunks(WRITE_CHUNK).map(<[String]>::to_vec).collect();
+    while let Some(group) = groups.pop_front() {
         for attempt in 1..=WRITE_ATTEMPTS {
-            let mut ops = Vec::new();
-            for id in chunk {
+            let (mut writes, mut skipped) = (Vec::new(), Vec::new());
+            for id in &group {
                 let current = stored.get(id);
                 if let Some(product) = change(id, current)? {
-                    let condition = current.map_or(Condition::NotExists, |p| Condition::VersionIs(p.version));
-                    ops.push(WriteOp::Put { item: product.to_item()?, condition });
-                }
-            }
-            let count = ops.len() as u64;
-            if ops.is_empty() {
-                break;
-            }
-            match app.table.transact(ops).await {
-                Ok(()) => {
-                    written += count;
-                    break;
-                }
-                Err(StoreError::TransactionCancelled { .. }) if attempt < WRITE_ATTEMPTS => {
-                    let keys = chunk.iter().map(|id| product_key(merchant_id, id)).collect();
-                    for item in app.table.batch_get(keys).await? {
-                        let product = Product::from_item(&item)?;
-                        stored.insert(product.product_id.clone(), product);
+                    match product_items::plan(&product, current) {
+                        Ok(write) => writes.push(write),
+                        Err(reason) => skipped.push(SkippedProduct { external_id: product.external_id, reason }),
                     }
                 }
-                Err(StoreError::TransactionCancelled { .. }) => {
+            }
+            let result =
+                if writes.is_empty() { GroupWrite::Written } else { product_items::write_group(app, &writes).await? };
+            match result {
+                GroupWrite::Written => {
+                    outcome.written += writes.len() as u64;
+                    outcome.skipped.append(&mut skipped);
+                    break;
+                }
+                GroupWrite::Conflict if attempt < WRITE_ATTEMPTS => {
+                    stored.extend(get_many(app, merchant_id, &group).await?)
+                }
+                GroupWrite::Conflict => {
                     return Err(Error::Conflict("the products kept changing while being written; retry".into()));
                 }
-                Err(e) => return Err(e.into()),
+                // Alone, each product is written or skipped with its own reason.
+                GroupWrite::Refused(_) if writes.len() > 1 => {
+                    group.iter().rev().for_each(|id| groups.push_front(vec![id.clone()]));
+                    break;
+                }
+                GroupWrite::Refused(reason) => {
+                    outcome.skipped.append(&mut skipped);
+                    outcome.skipped.extend(
+                        writes
+                            .into_iter()
+                            .map(|w| SkippedProduct { external_id: w.external_id, reason: reason.clone() }),
+                    );
+                    break;
+                }
             }
         }
     }
-    Ok(written)
+    Ok(outcome)
+}
+
+/// Writes `product` over `stored`, the version it was computed from. `false` when the stored product
+/// changed meanwhile (nothing was written).
+pub async fn save_over(app: &App, product: &Product, stored: &Product) -> Result<bool, Error> {
+    let write = product_items::plan(product, Some(stored))
+        .map_err(|reason| Error::Conflict(format!("the product cannot be stored: {reason}")))?;
+    match product_items::write_group(app, &[write]).await? {
+        GroupWrite::Written => Ok(true),
+        GroupWrite::Conflict => Ok(false),
+        GroupWrite::Refused(reason) => Err(Error::Conflict(format!("the product cannot be stored: {reason}"))),
+    }
 }
 
 /// Writes the store's version of products that changed (or are new, or had been removed), keeping the
 /// merchant's price overrides, through [`write_merged`]. `stored` holds what the caller has already read.
-/// Returns how many were written; the others were unchanged.
+/// Returns how many were written and which could not be stored; the others were unchanged.
 pub async fn save_from_store(
     app: &App,
     merchant_id: &MerchantId,
@@ -359,7 +430,7 @@ pub async fn save_from_store(
     currency: Currency,
     externals: Vec<ExternalProduct>,
     stored: HashMap<String, Product>,
-) -> Result<u64, Error> {
+) -> Result<WriteOutcome, Error> {
     let now = app.clock.now();
     let by_id: HashMap<String, (ExternalProduct, String)> = externals
         .into_iter()
@@ -368,10 +439,15 @@ pub async fn save_from_store(
             (product_id(store_id, &external.external_id), (external, hash))
         })
         .collect();
-    let ids: Vec<String> = by_id.keys().cloned().collect();
+    let unchanged = |id: &str, stored: Option<&Product>| {
+        stored.zip(by_id.get(id)).is_some_and(|(p, (_, hash))| &p.content_hash == hash && p.status != "removed")
+    };
+    let ids: Vec<String> = by_id.keys().filter(|id| !unchanged(id, stored.get(*id))).cloned().collect();
+    // Only the products to write are read in full (a chunked product's variants).
+    let stored: HashMap<String, Product> = stored.into_iter().filter(|(id, p)| !unchanged(id, Some(p))).collect();
     write_merged(app, merchant_id, &ids, stored, |id, current| {
         let Some((external, hash)) = by_id.get(id) else { return Ok(None) };
-        if current.is_some_and(|p| &p.content_hash == hash && p.status != "removed") {
+        if unchanged(id, current) {
             return Ok(None);
         }
         Ok(Some(Product::from_store(merchant_id, store_id, external.clone(), currency, hash.clone(), current, now)))

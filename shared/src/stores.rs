@@ -74,6 +74,9 @@ pub struct SyncProgress {
     pub unchanged: u64,
     pub removed: u64,
     pub errors: u64,
+    /// Products the table could not hold (the job's `skipped` lists the first of them, with the reason).
+    #[serde(default)]
+    pub skipped: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

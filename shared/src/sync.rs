@@ -27,7 +27,7 @@ use crate::item::{from_item, to_attributes};
 use crate::merchant::MerchantId;
 use crate::platforms::{self, PlatformError, ProductPage};
 use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
-use crate::products::{self, Product, product_key};
+use crate::products::{self, Product, SkippedProduct, product_key};
 use crate::stores::{self, ConnectionStatus, Store, SyncProgress};
 
 /// A queued job that has not moved for this long is considered lost (its message was dropped): a new
@@ -41,6 +41,10 @@ const LEASE: time::Duration = time::Duration::minutes(5);
 const SAFETY_MARGIN: Duration = Duration::from_secs(10);
 const SEEN_PAGE_RETENTION: time::Duration = time::Duration::days(7);
 const MAX_CONSECUTIVE_FAILURES: u32 = 5;
+/// Skipped products listed on a job (all are counted), and the length a reason is cut to: the job stays a
+/// small item however much is skipped.
+const MAX_SKIPPED_LISTED: usize = 50;
+const MAX_SKIPPED_CHARS: usize = 300;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +66,9 @@ pub struct SyncJob {
     pub progress: SyncProgress,
     #[serde(default)]
     pub error: Option<String>,
+    /// The first products the table could not hold, with the reason.
+    #[serde(default)]
+    pub skipped: Vec<SkippedProduct>,
     #[serde(default)]
     pub consecutive_failures: u32,
     /// When the platform's rate limit lets the next request through (from the last page's answer).
@@ -134,6 +141,7 @@ impl SyncJob {
             "state": self.state,
             "progress": self.progress,
             "error": self.error,
+            "skipped": self.skipped,
             "created_at": rfc3339(&self.created_at),
             "updated_at": rfc3339(&self.updated_at),
             "finished_at": self.finished_at.as_ref().map(rfc3339),
@@ -171,6 +179,7 @@ pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Resul
             cursor: None,
             progress: SyncProgress::default(),
             error: None,
+            skipped: Vec::new(),
             consecutive_failures: 0,
             not_before: None,
             lease_until: None,
@@ -345,12 +354,22 @@ async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPa
     let now = app.clock.now();
     let seen: Vec<String> =
         page.products.iter().map(|p| products::product_id(&store.store_id, &p.external_id)).collect();
-    let written =
+    let outcome =
         products::save_from_store(app, merchant_id, &store.store_id, page.currency, page.products, existing).await?;
+    let skipped = outcome.skipped.len() as u64;
     job.progress.products_seen += seen.len() as u64;
     job.progress.expected = page.total.or(job.progress.expected);
-    job.progress.written += written;
-    job.progress.unchanged += seen.len() as u64 - written;
+    job.progress.written += outcome.written;
+    job.progress.skipped += skipped;
+    job.progress.unchanged += seen.len() as u64 - outcome.written - skipped;
+    for mut product in outcome.skipped {
+        tracing::warn!(job_id = job.job_id, product = product.external_id, reason = product.reason, "product skipped");
+        if job.skipped.len() < MAX_SKIPPED_LISTED {
+            product.external_id = product.external_id.chars().take(MAX_SKIPPED_CHARS).collect();
+            product.reason = product.reason.chars().take(MAX_SKIPPED_CHARS).collect();
+            job.skipped.push(product);
+        }
+    }
     let mut record =
         Item::new(seen_key(&job.job_id, job.progress.pages), to_attributes(&serde_json::json!({"ids": seen}))?);
     record.expires_at = Some((now + SEEN_PAGE_RETENTION).unix_timestamp());

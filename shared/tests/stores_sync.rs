@@ -33,6 +33,7 @@ on_both_backends!(
     disconnecting_removes_products_and_credentials_idempotently,
     a_wix_v3_catalog_syncs_across_invocations_and_a_resync_applies_edits_and_deletions,
     a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends,
+    the_largest_shopify_product_syncs_in_items_under_the_limit_and_an_unstorable_one_is_skipped,
 );
 
 struct Merchant {
@@ -479,4 +480,108 @@ async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backe
     assert_eq!((old.state, old.error.as_deref()), (JobState::Failed, Some("replaced by a newer sync of the store")));
     let (_, store) = m.get(&format!("/store/{store_id}")).await;
     assert_ne!(store["connection_status"], "error", "the replaced job does not speak for the store: {store}");
+}
+
+/// The product items of a merchant: every item's size is under DynamoDB's limit, and every variant chunk
+/// belongs to a product head (none left behind). Returns (items, largest item's bytes).
+async fn product_items(m: &Merchant) -> (Vec<pivota::ports::Item>, usize) {
+    let items = partition(&m.test.app, &format!("MERCHANT#{}#PRODUCTS", m.id)).await;
+    let largest = items.iter().map(|item| pivota::table_limits::item_size(item).unwrap()).max().unwrap_or(0);
+    assert!(largest <= pivota::product_items::CHUNK_LIMIT, "an item of {largest} bytes");
+    let referenced: std::collections::HashSet<String> = items
+        .iter()
+        .filter(|item| item.key.sk.starts_with("PRODUCT#"))
+        .flat_map(|head| {
+            let product_id = head.attrs["product_id"].as_str().unwrap().to_owned();
+            let chunks = head.attrs.get("variant_chunks").and_then(Value::as_array).cloned().unwrap_or_default();
+            chunks.into_iter().map(move |c| format!("VARIANTS#{product_id}#{}", c["id"].as_str().unwrap()))
+        })
+        .collect();
+    let chunks: std::collections::HashSet<String> =
+        items.iter().filter(|item| item.key.sk.starts_with("VARIANTS#")).map(|item| item.key.sk.clone()).collect();
+    assert_eq!(chunks, referenced, "every chunk is a head's, and every head's chunk exists");
+    (items, largest)
+}
+
+/// Shopify's largest product (2,048 variants, 255-character titles and SKUs: about 1.2 MB) is stored in
+/// items under 400 KB, read back whole, priced, re-synced without a write, and shrunk without leftovers; a
+/// product no item can hold is skipped with its reason while the others sync.
+async fn the_largest_shopify_product_syncs_in_items_under_the_limit_and_an_unstorable_one_is_skipped(backend: Backend) {
+    let m = merchant(backend, true).await;
+    // A bucket large enough that the 2,048 variants' follow-up queries do not wait.
+    let fake = FakeShopify::start(FakeShop::default().with_products(5).with_bucket(20_000.0, 1_000.0)).await;
+    fake.set_variant_count(0, 2048);
+    fake.set_variant_text_length(0, 255);
+    // GIVEN a product with a variant of 500,000 characters, more than any item holds
+    fake.set_variant_text_length(1, 500_000);
+    let store_id = m.shopify(&fake).await;
+
+    // WHEN the store syncs THEN the others are written and that one is skipped, with its reason
+    let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
+    let progress = &job["progress"];
+    assert_eq!(
+        (progress["products_seen"].as_u64(), progress["written"].as_u64(), progress["skipped"].as_u64()),
+        (Some(5), Some(4), Some(1)),
+        "{job}"
+    );
+    assert_eq!(job["skipped"][0]["external_id"], fake.product_id(1), "{job}");
+    assert!(job["skipped"][0]["reason"].as_str().unwrap().contains("bytes"), "{job}");
+    let (items, largest) = product_items(&m).await;
+    eprintln!("{} product items, the largest {largest} bytes", items.len());
+    assert!(items.iter().filter(|item| item.key.sk.starts_with("VARIANTS#")).count() >= 4);
+
+    // THEN the API returns the product whole, its variants in the store's order
+    let synced = m.products_of(&store_id).await;
+    assert_eq!(synced.len(), 4);
+    let big = synced.iter().find(|p| p["external_id"] == fake.product_id(0)).unwrap();
+    let variants = big["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2048);
+    assert!(variants.iter().all(|v| v["title"].as_str().unwrap().chars().count() == 255));
+    let ids: Vec<u64> = variants
+        .iter()
+        .map(|v| v["variant_id"].as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "in order, none missing");
+    // Search by a SKU of a late chunk, and low stock, see every variant.
+    let (_, found) = m.get("/products?q=PV-000000-2047").await;
+    assert_eq!(found["items"][0]["product_id"], big["product_id"], "{found}");
+    let (_, low) = m.get(&format!("/products?store_id={store_id}&low_stock=true&limit=100")).await;
+    assert!(low["items"].as_array().unwrap().iter().any(|p| p["product_id"] == big["product_id"]));
+
+    // WHEN a price is set on variant 2,000 THEN it is stored and read back
+    let product_id = big["product_id"].as_str().unwrap();
+    let (status, repriced) = call(&m.test.app, "PATCH", &format!("/merchant/{}/products/{product_id}", m.id))
+        .bearer(&m.key)
+        .json(json!({"variant_id": variants[2000]["variant_id"], "price_minor": 4242}))
+        .send()
+        .await;
+    assert_eq!(status, 200, "{repriced}");
+    let (_, found) = m.get("/products?q=PV-000000-2000").await;
+    assert_eq!(found["items"][0]["variants"][2000]["price_minor"], 4242, "the override is stored");
+    product_items(&m).await;
+
+    // WHEN the store syncs again unchanged THEN nothing is written
+    let (before, _) = product_items(&m).await;
+    let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
+    assert_eq!(
+        (
+            job["progress"]["written"].as_u64(),
+            job["progress"]["unchanged"].as_u64(),
+            job["progress"]["skipped"].as_u64()
+        ),
+        (Some(0), Some(4), Some(1)),
+        "{job}"
+    );
+    let (after, _) = product_items(&m).await;
+    let keys = |items: &[pivota::ports::Item]| items.iter().map(|i| (i.key.clone(), i.version)).collect::<Vec<_>>();
+    assert_eq!(keys(&after), keys(&before), "no item was written");
+
+    // WHEN the product loses variants THEN it is read back with the rest, and its old chunks are gone
+    fake.set_variant_count(0, 1000);
+    let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
+    assert_eq!(job["progress"]["written"], 1, "{job}");
+    let (_, found) = m.get("/products?q=PV-000000-999").await;
+    assert_eq!(found["items"][0]["variants"].as_array().unwrap().len(), 1000, "{found}");
+    let (after, _) = product_items(&m).await;
+    assert!(after.len() < before.len(), "{} items, {} before", after.len(), before.len());
 }

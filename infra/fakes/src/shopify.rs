@@ -291,6 +291,12 @@ impl FakeShopify {
         self.lock().catalog.variant_counts.insert(product_index, variants);
     }
 
+    /// Pads the titles and SKUs of a product's variants to `chars` characters each. Shopify allows 255 (the
+    /// largest product is 2,048 variants of those); more stands for a store sending what no item can hold.
+    pub fn set_variant_text_length(&self, product_index: usize, chars: usize) {
+        self.lock().catalog.text_lengths.insert(product_index, chars);
+    }
+
     pub fn remove_product(&self, product_index: usize) {
         self.lock().catalog.removed.insert(product_index);
     }

@@ -134,15 +134,11 @@ pub async fn update_price(app: &App, req: &Request) -> HandlerResult {
     let (Some(index), Some(price)) = (index, price) else {
         return Err(Error::Internal("validated without values".into()));
     };
+    let stored = product.clone();
     product.variants[index].price_override_minor = price;
-    let read_version = product.version;
     product.version += 1;
-    match app.table.put(product.to_item()?, crate::ports::Condition::VersionIs(read_version)).await {
-        Ok(()) => {}
-        Err(crate::ports::StoreError::ConditionFailed) => {
-            return Err(Error::Conflict("the product changed (a sync ran); read it again and retry".into()));
-        }
-        Err(e) => return Err(e.into()),
+    if !products::save_over(app, &product, &stored).await? {
+        return Err(Error::Conflict("the product changed (a sync ran); read it again and retry".into()));
     }
     let threshold = stores::get(app, &merchant_id, &product.store_id)
         .await

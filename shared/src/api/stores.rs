@@ -159,7 +159,10 @@ pub async fn start_sync(app: &App, req: &Request) -> HandlerResult {
     )
 }
 
-/// A sync job's progress: pages, products seen, written, unchanged, removed, errors.
+/// A sync job's progress: pages, products seen, written, unchanged, removed, skipped, errors.
+///
+/// A product the table cannot hold is skipped, never failing the job: `skipped` lists the first 50 as
+/// `{external_id, reason}`.
 #[utoipa::path(
     get, path = "/merchant/{merchant_id}/store/{store_id}/sync/{job_id}", operation_id = "getSyncJob", tag = "stores",
     params(
@@ -168,7 +171,7 @@ pub async fn start_sync(app: &App, req: &Request) -> HandlerResult {
         ("job_id" = String, Path, description = "The job"),
     ),
     security(("merchant_api_key" = [])),
-    responses((status = 200, description = "The job"), (status = 404, description = "No such job", content_type = "application/problem+json"))
+    responses((status = 200, description = "The job: {job_id, store_id, state, progress, error, skipped, created_at, updated_at, finished_at}"), (status = 404, description = "No such job", content_type = "application/problem+json"))
 )]
 pub async fn sync_job(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;

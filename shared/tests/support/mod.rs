@@ -128,10 +128,20 @@ pub async fn app_with_fakes(backend: Backend, stripe_api_base: String) -> TestAp
     app_on(backend, settings).await
 }
 
-/// Every item in one partition of the table (for checks that no secret is stored).
+/// Every item in one partition of the table (for checks that no secret is stored, or of item sizes).
 pub async fn partition(app: &App, pk: &str) -> Vec<pivota::ports::Item> {
-    let query = pivota::ports::Query::new(pivota::ports::Index::Primary, pk, 1000);
-    app.table.query(query).await.unwrap().items
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let mut query = pivota::ports::Query::new(pivota::ports::Index::Primary, pk, 1000);
+        query.cursor = cursor;
+        let page = app.table.query(query).await.unwrap();
+        items.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return items,
+        }
+    }
 }
 
 /// A call through every route, as the local runner and API Gateway make it.

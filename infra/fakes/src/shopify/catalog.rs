@@ -26,6 +26,8 @@ pub(crate) struct Catalog {
     pub removed: BTreeSet<usize>,
     pub prices: HashMap<(usize, usize), String>,
     pub variant_counts: HashMap<usize, usize>,
+    /// Products whose variant titles and SKUs are padded to this many characters.
+    pub text_lengths: HashMap<usize, usize>,
     pub updated: HashSet<usize>,
 }
 
@@ -109,10 +111,15 @@ impl Catalog {
             (_, 2) => "Large".to_owned(),
             (_, n) => format!("Option {}", n + 1),
         };
+        let sku = format!("PV-{index:06}-{variant}");
+        let pad = |text: String| match self.text_lengths.get(&index) {
+            Some(&chars) if chars > text.len() + 1 => format!("{text} {}", "x".repeat(chars - text.len() - 1)),
+            _ => text,
+        };
         json!({
             "id": format!("gid://shopify/ProductVariant/{}", self.variant_id(index, variant)),
-            "title": title,
-            "sku": format!("PV-{index:06}-{variant}"),
+            "title": pad(title),
+            "sku": pad(sku),
             "price": self.price(index, variant),
             "inventoryQuantity": ((index * 13 + variant * 5) % 40) as i64,
         })
