@@ -18,6 +18,7 @@ pub mod email;
 pub mod embedded;
 pub mod error;
 pub mod idempotency;
+pub mod invocation;
 pub mod item;
 pub mod kyc;
 pub mod kyc_task;
