@@ -5,8 +5,9 @@
 # Tool versions the test command relies on (see /work/shared/TOOLING.md).
 # stripe and openapi-schema-validator: the vendor contract checks (infra/contract/vendor_requests.py); the
 # stripe pin is the parameter definitions Pivota's requests are checked against (and its API version).
+# aws-sam-translator: the IAM check (infra/iam/check.py) expands template.yaml with AWS SAM's own translator.
 PIVOTA_PIP_REQUIREMENTS=("cargo-lambda==1.9.2" "ziglang" "moto[server]==5.2.5" "cfn-lint" "stripe==16.1.0"
-    "openapi-schema-validator==0.9.0")
+    "openapi-schema-validator==0.9.0" "aws-sam-translator==1.115.0")
 # aws-sam-cli, in its own virtualenv .venv-sam (its pins clash with moto's).
 PIVOTA_SAM_VERSION=1.170.0
 PIVOTA_VENV=.venv
@@ -37,7 +38,8 @@ venv_is_current() {
 import sys
 from importlib.metadata import version, PackageNotFoundError
 wanted = {"cargo-lambda": "1.9.2", "moto": "5.2.5", "ziglang": None, "cfn-lint": None,
-          "flask": None, "flask-cors": None, "stripe": "16.1.0", "openapi-schema-validator": "0.9.0"}
+          "flask": None, "flask-cors": None, "stripe": "16.1.0", "openapi-schema-validator": "0.9.0",
+          "aws-sam-translator": "1.115.0"}
 try:
     for name, pinned in wanted.items():
         if pinned is not None and version(name) != pinned:
@@ -146,5 +148,14 @@ ensure_browser() {
     if [[ ! -d infra/e2e/node_modules/playwright-core || ! -d infra/e2e/node_modules/axe-core ]]; then
         log "installing playwright-core (npm ci in infra/e2e)"
         (cd infra/e2e && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in infra/e2e"
+    fi
+}
+
+# The IAM check's policy simulator (@cloud-copilot/iam-simulate), pinned by infra/iam/package-lock.json.
+ensure_iam_simulator() {
+    command -v node >/dev/null || die "node not found (the IAM check needs Node.js 20)"
+    if [[ ! -d infra/iam/node_modules/@cloud-copilot/iam-simulate ]]; then
+        log "installing the IAM policy simulator (npm ci in infra/iam)"
+        (cd infra/iam && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in infra/iam"
     fi
 }

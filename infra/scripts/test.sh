@@ -4,8 +4,9 @@
 #   infra/scripts/test.sh
 #
 # Steps (each one counted in the final "N passed, M failed" line):
-#   rustfmt, clippy, cfn-lint, sam validate --lint + sam build, cargo test, Lambda runtime glue, the README's run
-#   command with the OpenAPI contract (schemathesis).
+#   rustfmt, clippy, cfn-lint, sam validate --lint + sam build, cargo test, Lambda runtime glue, the IAM
+#   check of the AWS calls those two made, the README's run command with the OpenAPI contract
+#   (schemathesis).
 # Setup (virtualenv, moto_server, Chromium + playwright-core for the console's browser test) is not a step: if it fails, nothing can be tested and the
 # script stops at once. A failing step does not stop the others; the exit status is 1 if any
 # step failed.
@@ -52,6 +53,7 @@ cargo clippy --version >/dev/null 2>&1 || die "clippy missing (rustup component 
 ensure_venv
 activate_venv
 ensure_browser
+ensure_iam_simulator
 # Half the size of target/ and no slower; Cargo.toml sets the same, this covers overrides.
 export CARGO_PROFILE_DEV_DEBUG=0
 mkdir -p "$PIVOTA_RUN_DIR"
@@ -111,8 +113,21 @@ step "sam validate --lint + sam build" sam_deploy_path
 # Rust tests that need AWS wire behaviour read PIVOTA_TEST_AWS_ENDPOINT (moto, exported above).
 # Includes the console's journey in headless Chromium (infra/local/tests/console_e2e.rs), whose
 # screenshots land in target/console-screenshots.
+# Both record every AWS call each function makes (shared/src/aws/call_log.rs) for the IAM check after them.
+export PIVOTA_AWS_CALL_LOG="$PWD/$PIVOTA_RUN_DIR/aws-calls"
+rm -rf "$PIVOTA_AWS_CALL_LOG"
 step "cargo test --workspace" cargo test --workspace --no-fail-fast
 step "lambda runtime glue (cargo lambda watch/invoke)" infra/scripts/lambda-glue-test.sh
+unset PIVOTA_AWS_CALL_LOG
+
+# The recorded calls against each function's policy in template.yaml (expanded by AWS SAM's translator,
+# evaluated by an IAM policy simulator), and the grants no call used; first, the check's own tests (it
+# fails when a grant is taken away). A few seconds.
+iam_check() {
+    python infra/iam/test_check.py &&
+        python infra/iam/check.py --calls "$PIVOTA_RUN_DIR/aws-calls"
+}
+step "IAM: recorded AWS calls vs template.yaml policies" iam_check
 # The README's run command, read from the README and run as written; then schemathesis against it.
 step "README run command + OpenAPI contract (schemathesis)" infra/scripts/api-contract-test.sh
 

@@ -1,5 +1,6 @@
 //! The application: the ports a handler uses, the settings, and the platform's own secrets.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,18 +84,21 @@ impl App {
 
 const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
 
+/// A platform secret, cached per function (one entry on Lambda; one per function where a process serves
+/// several, as separate processes would hold them: see [`crate::invocation`]).
 struct CachedSecret {
     id: String,
-    value: RwLock<Option<(Instant, SecretString)>>,
+    values: RwLock<HashMap<Option<&'static str>, (Instant, SecretString)>>,
 }
 
 impl CachedSecret {
     fn new(id: String) -> Self {
-        Self { id, value: RwLock::new(None) }
+        Self { id, values: RwLock::new(HashMap::new()) }
     }
 
     async fn get(&self, secrets: &dyn Secrets) -> Result<SecretString, Error> {
-        if let Some((fetched, value)) = self.value.read().await.as_ref()
+        let function = crate::invocation::current();
+        if let Some((fetched, value)) = self.values.read().await.get(&function)
             && fetched.elapsed() < SECRET_CACHE_TTL
         {
             return Ok(value.clone());
@@ -103,7 +107,7 @@ impl CachedSecret {
             .get(&self.id)
             .await?
             .ok_or_else(|| Error::Internal(format!("the platform secret {} does not exist", self.id)))?;
-        *self.value.write().await = Some((Instant::now(), value.clone()));
+        self.values.write().await.insert(function, (Instant::now(), value.clone()));
         Ok(value)
     }
 }

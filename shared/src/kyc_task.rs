@@ -64,6 +64,10 @@ pub struct TaskFailure {
 
 /// The checks, or, after they failed for good, the merchant routed to manual review with the reason.
 pub async fn handle_event(app: &App, input: KycTaskInput) -> Result<KycTaskOutput, TaskError> {
+    crate::invocation::serve_as("kyc-approve", decide(app, input)).await
+}
+
+async fn decide(app: &App, input: KycTaskInput) -> Result<KycTaskOutput, TaskError> {
     let merchant_id = parse_merchant_id(&input.merchant_id)?;
     let run = match &input.failure {
         None => onboarding::run_automatic_kyc(app, &merchant_id).await?,

@@ -17,6 +17,7 @@ pub mod country;
 pub mod email;
 pub mod embedded;
 pub mod error;
+pub mod invocation;
 pub mod item;
 pub mod kyc;
 pub mod kyc_task;

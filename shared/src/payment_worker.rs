@@ -31,6 +31,10 @@ const MAX_INLINE_BACKOFF: Duration = Duration::from_secs(4);
 const MAX_REDELIVERY_BACKOFF: Duration = Duration::from_secs(300);
 
 pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+    crate::invocation::serve_as("payment-worker", handle_batch(app, event, deadline)).await
+}
+
+async fn handle_batch(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
     // One message per order in a batch: an order's duplicate messages (one per delivery that found it
     // still unpaid) would only race each other for its idempotency key. The one kept pays the order, or
     // comes back itself; the others are done.

@@ -311,10 +311,15 @@ pub async fn delete_secrets(app: &App, store: &Store) -> Result<(), Error> {
 /// acknowledged within 5 s) does not cost a Secrets Manager round trip each time. An entry holds for the
 /// version of the store item it was read with, so a disconnect (or any change to the store) makes it
 /// stale, and for at most [`CREDENTIALS_TTL`], so a secret changed outside Pivota is picked up soon.
+/// Entries are per function as well (see [`crate::invocation`]): where one process serves several
+/// functions, none reads another's cached credentials.
 #[derive(Default)]
 pub struct CredentialsCache {
-    entries: Mutex<HashMap<String, CachedCredentials>>,
+    entries: Mutex<HashMap<CacheKey, CachedCredentials>>,
 }
+
+/// (the function, the store id).
+type CacheKey = (Option<&'static str>, String);
 
 struct CachedCredentials {
     store_version: u64,
@@ -327,13 +332,17 @@ pub const CREDENTIALS_TTL: Duration = Duration::from_secs(60);
 const CREDENTIALS_CACHE_ENTRIES: usize = 1024;
 
 impl CredentialsCache {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedCredentials>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, CachedCredentials>> {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn key(store_id: &str) -> CacheKey {
+        (crate::invocation::current(), store_id.to_owned())
     }
 
     fn get(&self, store_id: &str, store_version: u64, now: Instant) -> Option<StoreCredentials> {
         let entries = self.entries();
-        let entry = entries.get(store_id)?;
+        let entry = entries.get(&Self::key(store_id))?;
         let fresh = entry.store_version == store_version && now.duration_since(entry.read_at) < CREDENTIALS_TTL;
         fresh.then(|| entry.credentials.clone())
     }
@@ -346,11 +355,12 @@ impl CredentialsCache {
                 entries.clear();
             }
         }
-        entries.insert(store_id.to_owned(), CachedCredentials { store_version, read_at, credentials });
+        entries.insert(Self::key(store_id), CachedCredentials { store_version, read_at, credentials });
     }
 
+    /// Every function's entry for the store.
     fn forget(&self, store_id: &str) {
-        self.entries().remove(store_id);
+        self.entries().retain(|(_, cached), _| cached != store_id);
     }
 }
 

@@ -17,6 +17,10 @@ use crate::sync::{self, RunOutcome, SyncMessage};
 const MAX_DELAY: Duration = Duration::from_secs(900);
 
 pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+    crate::invocation::serve_as("sync-worker", handle_batch(app, event, deadline)).await
+}
+
+async fn handle_batch(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let message_id = record.message_id.clone().unwrap_or_default();

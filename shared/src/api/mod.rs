@@ -296,7 +296,7 @@ pub async fn dispatch(app: &App, routes: &[&Route], req: Request) -> Response<Bo
                 // API Gateway fills in path parameters; the local runner and tests may not have.
                 let has_params = req.path_parameters_ref().is_some_and(|p| !p.is_empty());
                 let req = if has_params || params.is_empty() { req } else { req.with_path_parameters(params) };
-                match (route.handler)(app, &req).await {
+                match crate::invocation::serve_as(route.function, (route.handler)(app, &req)).await {
                     Ok(response) => response,
                     Err(error) => problem::error_response(&error, &instance, &request_id),
                 }

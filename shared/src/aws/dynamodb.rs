@@ -40,7 +40,7 @@ pub struct DynamoTable {
 
 impl DynamoTable {
     pub fn new(client: Client, table_name: impl Into<String>) -> Self {
-        Self { client, table_name: table_name.into() }
+        Self { client: super::call_log::dynamodb(client), table_name: table_name.into() }
     }
 
     pub fn table_name(&self) -> &str {

@@ -5,6 +5,7 @@
 //! credentials all come from the environment. [`provision`] creates the resources the adapters expect,
 //! for tests and local tooling; in production the SAM template declares the same ones.
 
+pub mod call_log;
 mod dynamodb;
 mod lazy;
 pub mod provision;

@@ -46,7 +46,7 @@ pub struct SecretsManagerStore {
 
 impl SecretsManagerStore {
     pub fn new(client: Client) -> Self {
-        Self { client, name_prefix: String::new(), kms_key: None }
+        Self { client: super::call_log::secrets_manager(client), name_prefix: String::new(), kms_key: None }
     }
 
     /// Creates secrets encrypted under this customer-managed KMS key (its key policy names the roles that

@@ -19,7 +19,7 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self { client: super::call_log::sqs(client) }
     }
 }
 

@@ -21,7 +21,7 @@ pub struct StepFunctionsWorkflow {
 
 impl StepFunctionsWorkflow {
     pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Self {
-        Self { client, state_machine_arn: state_machine_arn.into() }
+        Self { client: super::call_log::step_functions(client), state_machine_arn: state_machine_arn.into() }
     }
 
     /// `arn:…:stateMachine:<machine>` → `arn:…:execution:<machine>:<execution name>`.

@@ -246,7 +246,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let span =
         tracing::info_span!("console", request_id = %request_id, method = %req.method(), path = %req.uri().path());
     let started = std::time::Instant::now();
-    let mut response = serve(app, &req, request_id.clone()).instrument(span.clone()).await;
+    let mut response =
+        crate::invocation::serve_as("console", serve(app, &req, request_id.clone())).instrument(span.clone()).await;
     let _entered = span.enter();
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {

@@ -1,0 +1,524 @@
+"""Permissions are tested, not assumed: every AWS call a function made in the tests is checked against
+that function's policy in template.yaml, and every grant no call used is listed.
+
+    python infra/iam/check.py --calls DIR [--template template.yaml]
+
+DIR holds the call logs the AWS adapters write when PIVOTA_AWS_CALL_LOG names it
+(shared/src/aws/call_log.rs): one JSON line per distinct IAM request, with the Lambda function that made
+it (`shared/src/invocation.rs`: a route's handler runs as its `api::ROUTES` function, the console, the
+workers and the KYC task as themselves). infra/scripts/test.sh records during `cargo test --workspace`
+(every test on the moto backend: the conformance suite, the HTTP API, stores and sync, order webhooks,
+money safety, the state machine, the events/ files) and the Lambda glue test (the real binaries), then
+runs this. Calls made by no function (test fixtures, provisioning, the harness playing SQS's event source)
+are not checked.
+
+How:
+1. template.yaml is expanded by AWS SAM's own translator (aws-sam-translator), giving each function's
+   IAM role with its policies, and its intrinsics (!Ref, !GetAtt, !Sub) are resolved to concrete ARNs of a
+   test stack (account 111122223333, eu-central-1, stack `pivota-iam-check`) - not moto's, so nothing
+   passes by accident of the emulator's names.
+2. Each recorded call is mapped onto the template's resources: the table, its indexes, the queues, the
+   platform secrets, merchant secrets (`<namespace>/merchants/…` → `<stack>/merchants/…-XXXXXX`, with the
+   6-character suffix Secrets Manager adds to every secret ARN, which a policy must allow for), the KYC
+   state machine and its executions. A merchant secret is encrypted under MerchantSecretsKey, so its reads
+   also need kms:Decrypt and its writes kms:GenerateDataKey, via Secrets Manager: those are checked
+   against the key policy.
+3. Every request is evaluated by a real IAM policy simulator (@cloud-copilot/iam-simulate, run by
+   simulate.mjs): the function's role policies, with the key policy as the resource policy for KMS.
+   Anything not Allowed fails the check, and so does an action or ARN the simulator does not recognise.
+4. Every (action, resource) of every statement in a function's own policies is evaluated alone against
+   that function's recorded requests; one that allows none of them is an unused grant and fails the
+   check, unless UNREACHED_GRANTS says why the tests cannot reach its call.
+5. NEVER_ALLOWED requests (order-webhook deleting or reading a PSP secret, …) must be denied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "111122223333"
+REGION = "eu-central-1"
+PARTITION = "aws"
+URL_SUFFIX = "amazonaws.com"
+STACK = "pivota-iam-check"
+VIA_SECRETS_MANAGER = f"secretsmanager.{REGION}.{URL_SUFFIX}"
+
+# AWS-managed policies SAM attaches (their documents as AWS publishes them): the event source mappings
+# poll SQS with the function's role.
+MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}],
+    },
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": "*",
+            }
+        ],
+    },
+}
+
+# Grants whose calls exist but no test reaches, each with the reason: (function, action, logical resource
+# or ARN pattern as written after resolution) -> why.
+UNREACHED_GRANTS: dict[tuple[str, str], str] = {}
+
+# (function, action, what) that must never be allowed, whatever the tests did.
+NEVER_ALLOWED = [
+    ("order-webhook", "secretsmanager:DeleteSecret", "psp"),
+    ("order-webhook", "secretsmanager:GetSecretValue", "psp"),
+    ("order-webhook", "kms:Decrypt", "key-direct"),
+    ("webhooks-setup", "secretsmanager:GetSecretValue", "psp"),
+    ("sync-worker", "secretsmanager:GetSecretValue", "psp"),
+    ("payment-execute", "secretsmanager:GetSecretValue", "stores"),
+    ("psp-connect", "secretsmanager:CreateSecret", "stores"),
+    ("store-connect", "secretsmanager:CreateSecret", "psp"),
+    ("merchant-get", "secretsmanager:GetSecretValue", "admin-token"),
+    ("console", "kms:Decrypt", "key-direct"),
+]
+
+
+class CheckError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- the template, expanded and resolved
+def expand_template(template_path: Path) -> tuple[dict, dict]:
+    """(the SAM template as written, the CloudFormation template AWS SAM's translator makes of it)."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    class NoManagedPolicyNames:
+        # Named managed policies would be looked up in IAM; the template attaches none by name.
+        def load(self) -> dict:
+            return {}
+
+    sam = yaml_parse(template_path.read_text())
+    packaged = copy.deepcopy(sam)
+    # What `sam package` does: code and definitions become S3 objects (the translator wants S3 URIs).
+    for resource in packaged["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://pivota-iam-check/code.zip"
+        if resource["Type"] == "AWS::Serverless::StateMachine":
+            resource["Properties"]["DefinitionUri"] = "s3://pivota-iam-check/statemachine.json"
+    return sam, transform(packaged, {}, NoManagedPolicyNames())
+
+
+def _token(logical_id: str, length: int = 12) -> str:
+    return hashlib.sha256(logical_id.encode()).hexdigest()[:length].upper()
+
+
+def secret_arn(name: str) -> str:
+    """A secret's ARN: its name, a hyphen and six characters Secrets Manager chooses."""
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    suffix = "".join(c if i % 2 else c.upper() for i, c in enumerate(digest[:6]))
+    return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-{suffix}"
+
+
+@dataclass
+class Stack:
+    """The test stack's resources: what !Ref and !GetAtt of each logical id resolve to."""
+
+    cfn: dict
+    parameters: dict = field(default_factory=dict)
+
+    def ref(self, logical_id: str) -> str:
+        pseudo = {
+            "AWS::Partition": PARTITION,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": STACK,
+            "AWS::URLSuffix": URL_SUFFIX,
+        }
+        if logical_id in pseudo:
+            return pseudo[logical_id]
+        if logical_id in self.cfn.get("Parameters", {}):
+            return str(self.parameters.get(logical_id, self.cfn["Parameters"][logical_id].get("Default", "")))
+        kind = self._type(logical_id)
+        if kind == "AWS::SecretsManager::Secret":
+            return secret_arn(self.name(logical_id))
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.{URL_SUFFIX}/{ACCOUNT}/{self.name(logical_id)}"
+        if kind == "AWS::KMS::Key":
+            return self._key_id(logical_id)
+        if kind in ("AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"):
+            return self.get_att(logical_id, "Arn")
+        return self.name(logical_id)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        kind = self._type(logical_id)
+        name = self.name(logical_id)
+        arns = {
+            "AWS::DynamoDB::Table": f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+            "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{name}",
+            "AWS::StepFunctions::StateMachine": f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{name}",
+            "AWS::Lambda::Function": f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}",
+            "AWS::IAM::Role": f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}",
+            "AWS::KMS::Key": f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{self._key_id(logical_id)}",
+            "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}",
+        }
+        if attribute == "Arn" and kind in arns:
+            return arns[kind]
+        if attribute in ("QueueName", "Name"):
+            return name
+        raise CheckError(f"cannot resolve !GetAtt {logical_id}.{attribute} ({kind})")
+
+    @staticmethod
+    def _key_id(logical_id: str) -> str:
+        return "0a1b2c3d-4e5f-4a6b-8c7d-" + _token(logical_id).lower()
+
+    def name(self, logical_id: str) -> str:
+        """The physical name CloudFormation would generate: stack, logical id, a random tail."""
+        self._type(logical_id)
+        return f"{STACK}-{logical_id}-{_token(logical_id)}"
+
+    def _type(self, logical_id: str) -> str:
+        try:
+            return self.cfn["Resources"][logical_id]["Type"]
+        except KeyError:
+            raise CheckError(f"no resource {logical_id} in the template") from None
+
+    def resolve(self, value):
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            if key == "Fn::Sub":
+                text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+                return self._sub(text, variables)
+            if key == "Fn::Join":
+                separator, parts = arg
+                return separator.join(self.resolve(parts))
+            if key.startswith("Fn::") or key == "Condition":
+                raise CheckError(f"cannot resolve {key} in a policy")
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _sub(self, text: str, variables: dict) -> str:
+        out, i = [], 0
+        while i < len(text):
+            start = text.find("${", i)
+            if start < 0:
+                out.append(text[i:])
+                break
+            out.append(text[i:start])
+            end = text.index("}", start)
+            name = text[start + 2 : end]
+            if name.startswith("!"):
+                out.append("${" + name[1:] + "}")
+            elif name in variables:
+                out.append(str(variables[name]))
+            elif "." in name:
+                out.append(self.get_att(*name.split(".", 1)))
+            else:
+                out.append(self.ref(name))
+            i = end + 1
+        return "".join(out)
+
+
+@dataclass
+class Function:
+    binary: str
+    logical_id: str
+    role_arn: str
+    # The template's own statements, resolved (each with the policy's name, for messages).
+    statements: list[dict]
+    managed: list[dict]
+
+    @property
+    def identity_policies(self) -> list[dict]:
+        return [{"Version": "2012-10-17", "Statement": self.statements}, *self.managed]
+
+
+@dataclass
+class Model:
+    stack: Stack
+    functions: dict[str, Function]
+    table_arn: str
+    queues: dict[str, str]  # logical id -> ARN
+    secrets: dict[str, str]  # logical id -> ARN
+    state_machine_arn: str
+    key_arn: str
+    key_policy: dict
+
+
+def load_model(template_path: Path) -> Model:
+    sam, cfn = expand_template(template_path)
+    stack = Stack(cfn)
+    functions = {}
+    for logical_id, resource in sam["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        binary = resource["Metadata"]["BuildProperties"]["Binary"]
+        role_ref = cfn["Resources"][logical_id]["Properties"]["Role"]
+        role_id = role_ref["Fn::GetAtt"][0]
+        role = cfn["Resources"][role_id]["Properties"]
+        statements = []
+        for policy in role.get("Policies", []):
+            document = stack.resolve(policy["PolicyDocument"])
+            statements.extend(document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]])
+        managed = []
+        for arn in role.get("ManagedPolicyArns", []):
+            if arn not in MANAGED_POLICIES:
+                raise CheckError(f"{logical_id}'s role attaches {arn}, whose document this check does not hold")
+            managed.append(MANAGED_POLICIES[arn])
+        functions[binary] = Function(binary, logical_id, stack.resolve(role_ref), statements, managed)
+
+    def of_type(kind):
+        return [k for k, v in cfn["Resources"].items() if v["Type"] == kind]
+
+    tables = of_type("AWS::DynamoDB::Table")
+    machines = of_type("AWS::StepFunctions::StateMachine")
+    keys = of_type("AWS::KMS::Key")
+    if len(tables) != 1 or len(machines) != 1 or len(keys) != 1:
+        raise CheckError(f"expected one table, state machine and KMS key; found {tables}, {machines}, {keys}")
+    return Model(
+        stack=stack,
+        functions=functions,
+        table_arn=stack.get_att(tables[0], "Arn"),
+        queues={q: stack.get_att(q, "Arn") for q in of_type("AWS::SQS::Queue")},
+        secrets={s: stack.ref(s) for s in of_type("AWS::SecretsManager::Secret")},
+        state_machine_arn=stack.ref(machines[0]),
+        key_arn=stack.get_att(keys[0], "Arn"),
+        key_policy=stack.resolve(cfn["Resources"][keys[0]]["Properties"]["KeyPolicy"]),
+    )
+
+
+# ---------------------------------------------------------------- recorded calls → IAM requests
+# How the tests and the glue test name things (shared/tests/support/mod.rs, infra/scripts/lambda-glue-test.sh)
+# and which template resource each stands for.
+QUEUE_PREFIXES = {"sync-": "SyncQueue", "pay-": "PaymentQueue"}
+PLATFORM_SECRET_SUFFIXES = {"/admin-token": "AdminTokenSecret", "/pepper": "ApiKeyPepperSecret", "/api-key-pepper": "ApiKeyPepperSecret"}
+
+
+@dataclass(frozen=True)
+class Request:
+    function: str
+    action: str
+    resource: str
+    context: tuple = ()
+    # Why it is checked: "recorded", or what it derives from.
+    source: str = "recorded"
+
+
+def merchant_secret_arn(secret_id: str) -> str | None:
+    marker = "/merchants/"
+    if marker not in secret_id:
+        return None
+    return secret_arn(f"{STACK}{marker}{secret_id.split(marker, 1)[1]}")
+
+
+def to_requests(model: Model, call: dict) -> list[Request]:
+    function, action, kind, resource = call["function"], call["action"], call.get("kind"), call.get("resource")
+    if resource is None:
+        raise CheckError(f"{function} called {action} on a resource the call log could not name ({kind})")
+    if kind == "table":
+        return [Request(function, action, model.table_arn)]
+    if kind == "index":
+        return [Request(function, action, f"{model.table_arn}/index/{resource.split('/index/', 1)[1]}")]
+    if kind == "queue":
+        name = resource.rstrip("/").rsplit("/", 1)[-1]
+        for prefix, logical_id in QUEUE_PREFIXES.items():
+            if name.startswith(prefix):
+                dead_letter = logical_id.replace("Queue", "DeadLetterQueue")
+                return [Request(function, action, model.queues[dead_letter if name.endswith("-dlq") else logical_id])]
+        raise CheckError(f"{function} called {action} on queue {resource}, which no template queue stands for")
+    if kind == "secret":
+        for suffix, logical_id in PLATFORM_SECRET_SUFFIXES.items():
+            if resource.endswith(suffix):
+                return [Request(function, action, model.secrets[logical_id])]
+        arn = merchant_secret_arn(resource)
+        if arn is None:
+            raise CheckError(f"{function} called {action} on secret {resource}, which no template secret stands for")
+        requests = [Request(function, action, arn)]
+        # Merchant secrets are encrypted under the stack's key: Secrets Manager uses it as the caller.
+        via = (("kms:ViaService", VIA_SECRETS_MANAGER),)
+        if action == "secretsmanager:GetSecretValue":
+            requests.append(Request(function, "kms:Decrypt", model.key_arn, via, f"{action} {arn}"))
+        if action in ("secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"):
+            requests.append(Request(function, "kms:GenerateDataKey", model.key_arn, via, f"{action} {arn}"))
+        return requests
+    if kind == "state-machine":
+        return [Request(function, action, model.state_machine_arn)]
+    if kind == "execution":
+        name = resource.rsplit(":", 1)[1]
+        machine = model.state_machine_arn.replace(":stateMachine:", ":execution:")
+        return [Request(function, action, f"{machine}:{name}")]
+    raise CheckError(f"{function} called {action}, which the call log could not attribute a resource to ({kind})")
+
+
+def read_calls(calls_dir: Path) -> tuple[list[dict], int]:
+    """(the calls functions made, how many calls no function made)."""
+    files = sorted(calls_dir.glob("calls-*.jsonl"))
+    if not files:
+        raise CheckError(f"no call logs in {calls_dir}: run the tests with PIVOTA_AWS_CALL_LOG={calls_dir}")
+    calls, unattributed = [], 0
+    for path in files:
+        for line in path.read_text().splitlines():
+            call = json.loads(line)
+            if call["function"] is None:
+                unattributed += 1
+            else:
+                calls.append(call)
+    return calls, unattributed
+
+
+# ---------------------------------------------------------------- evaluation
+def simulator_input(model: Model, request: Request) -> dict:
+    function = model.functions[request.function]
+    return {
+        "principal": function.role_arn,
+        "action": request.action,
+        "resource": request.resource,
+        "account": ACCOUNT,
+        "context": dict(request.context),
+        "identityPolicies": function.identity_policies,
+        "resourcePolicy": model.key_policy if request.action.startswith("kms:") else None,
+    }
+
+
+def grant_units(function: Function) -> list[tuple[str, str, dict]]:
+    """Each (action, resource) of the function's own statements, as a policy of its own."""
+    units = []
+    for statement in function.statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            for resource in resources:
+                alone = {k: v for k, v in statement.items() if k not in ("Action", "Resource", "Sid")}
+                alone.update(Action=action, Resource=resource)
+                units.append((action, resource, {"Version": "2012-10-17", "Statement": [alone]}))
+    return units
+
+
+def run_simulator(payload: dict) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(payload, f)
+        path = f.name
+    try:
+        out = subprocess.run(
+            ["node", str(ROOT / "infra/iam/simulate.mjs"), path], capture_output=True, text=True, check=False
+        )
+    finally:
+        os.unlink(path)
+    if out.returncode != 0:
+        raise CheckError(f"the IAM simulator failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def probe(model: Model, function: str, action: str, what: str) -> Request:
+    """A request `function` must never be allowed to make."""
+    resources = {
+        "psp": (secret_arn(f"{STACK}/merchants/mer_probe/psp/stripe/live"), ()),
+        "stores": (secret_arn(f"{STACK}/merchants/mer_probe/stores/sto_probe"), ()),
+        "admin-token": (model.secrets["AdminTokenSecret"], ()),
+        # Straight to KMS, not through Secrets Manager: the key policy allows neither reader nor writer that.
+        "key-direct": (model.key_arn, ()),
+    }
+    resource, context = resources[what]
+    return Request(function, action, resource, context, "never allowed")
+
+
+@dataclass
+class Report:
+    checked: list[Request]
+    denied: list[tuple[Request, str]]
+    unused: list[tuple[str, str, str]]
+    allowed_but_forbidden: list[Request]
+    unattributed: int
+
+    @property
+    def ok(self) -> bool:
+        return not (self.denied or self.unused or self.allowed_but_forbidden)
+
+
+def check(model: Model, calls: list[dict], unattributed: int = 0) -> Report:
+    unknown = sorted({c["function"] for c in calls} - set(model.functions))
+    if unknown:
+        raise CheckError(f"calls by functions the template does not declare: {unknown}")
+    requests = sorted({r for call in calls for r in to_requests(model, call)}, key=lambda r: (r.function, r.action, r.resource))
+    probes = [probe(model, *p) for p in NEVER_ALLOWED]
+    grants = []
+    for binary, function in sorted(model.functions.items()):
+        mine = [r for r in requests if r.function == binary]
+        for action, resource, policy in grant_units(function):
+            candidates = [simulator_input(model, r) for r in mine if r.action.split(":")[0] == action.split(":")[0]]
+            grants.append(((binary, action, resource), {"principal": function.role_arn, "policy": policy, "candidates": candidates}))
+    results = run_simulator(
+        {"requests": [simulator_input(model, r) for r in requests + probes], "grants": [g for _, g in grants]}
+    )
+    denied = []
+    for request, result in zip(requests, results["requests"]):
+        if result["errors"]:
+            denied.append((request, f"the simulator refused the request: {json.dumps(result['errors'])}"))
+        elif result["result"] != "Allowed":
+            denied.append((request, result["result"]))
+    forbidden = [p for p, result in zip(probes, results["requests"][len(requests) :]) if result["result"] == "Allowed" or result["errors"]]
+    unused = [
+        (binary, action, resource)
+        for ((binary, action, resource), _), used in zip(grants, results["grants"])
+        if used is None and (binary, action) not in UNREACHED_GRANTS
+    ]
+    return Report(requests, denied, unused, forbidden, unattributed)
+
+
+def print_report(report: Report, model: Model) -> None:
+    by_function: dict[str, int] = {}
+    for request in report.checked:
+        by_function[request.function] = by_function.get(request.function, 0) + 1
+    print(f"IAM check: {len(report.checked)} distinct requests by {len(by_function)} functions "
+          f"({report.unattributed} calls by no function, e.g. test fixtures, not checked)")
+    for binary in sorted(model.functions):
+        print(f"  {binary:18} {by_function.get(binary, 0):5} requests")
+    for request, why in report.denied:
+        origin = "" if request.source == "recorded" else f" (needed by {request.source})"
+        print(f"DENIED: {request.function} {request.action} on {request.resource}{origin}: {why}")
+    for binary, action, resource in report.unused:
+        print(f"UNUSED GRANT: {binary} ({model.functions[binary].logical_id}) {action} on {resource}: no recorded call needs it")
+    for request in report.allowed_but_forbidden:
+        print(f"MUST BE DENIED: {request.function} {request.action} on {request.resource} is allowed")
+    for (binary, action), why in sorted(UNREACHED_GRANTS.items()):
+        print(f"  not reached by the tests, kept: {binary} {action}: {why}")
+    print("IAM check: ok" if report.ok else "IAM check: FAILED")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=Path, required=True, help="the PIVOTA_AWS_CALL_LOG directory")
+    parser.add_argument("--template", type=Path, default=ROOT / "template.yaml")
+    args = parser.parse_args()
+    try:
+        model = load_model(args.template)
+        calls, unattributed = read_calls(args.calls)
+        report = check(model, calls, unattributed)
+    except CheckError as err:
+        print(f"IAM check: FAILED: {err}", file=sys.stderr)
+        return 1
+    print_report(report, model)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
