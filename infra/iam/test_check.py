@@ -114,6 +114,18 @@ class UnusedGrants(unittest.TestCase):
         self.assertNotIn(("register", "dynamodb:PutItem"), unused)
         self.assertFalse(report.ok)
 
+    def test_the_consoles_grants_are_used_by_the_api_functions_its_pages_call(self):
+        # The console's PutItem is used when a function its pages call (register) needed it; its
+        # StartExecution is not, when only the payment worker (which the console never calls) started one.
+        calls = [
+            call("register", "dynamodb:PutItem", "table", "pivota-01run"),
+            call("payment-worker", "states:StartExecution", "state-machine", "kyc-01run"),
+        ]
+        report = check.check(MODEL, calls)
+        unused = {(f, a) for f, a, _ in report.unused}
+        self.assertNotIn(("console", "dynamodb:PutItem"), unused)
+        self.assertIn(("console", "states:StartExecution"), unused)
+
 
 class NeverAllowed(unittest.TestCase):
     def test_a_psp_grant_on_the_order_webhook_fails_the_check(self):

@@ -28,6 +28,8 @@ on_both_backends!(
     sandbox_connects_lists_rotates_and_disconnects,
     api_keys_are_shown_once_listed_and_revoked_at_once,
     expired_keys_stop_working,
+    a_keys_first_use_on_any_route_is_recorded,
+    a_registration_whose_kyc_wait_cannot_start_is_undone,
     routing_refuses_unconnected_psps_and_round_trips,
     payment_succeeds_declines_and_replays,
     idempotency_key_rules,
@@ -209,6 +211,69 @@ async fn api_keys_are_shown_once_listed_and_revoked_at_once(test: TestApp) {
         let still: usize = list["items"].as_array().unwrap().iter().filter(|k| k["status"] == "active").count();
         assert_eq!(still, 1, "{second}");
     }
+}
+
+/// Every authenticated route records a key's use (`last_used_at`, refreshed at most every few minutes): a
+/// fresh key's first request, whichever route it goes to, leaves its mark.
+async fn a_keys_first_use_on_any_route_is_recorded(test: TestApp) {
+    let (id, owner) = approved_merchant(&test.app, "first-use@acme.example").await;
+    let routes = [
+        format!("/merchant/{id}"),
+        format!("/merchant/{id}/stores"),
+        format!("/merchant/{id}/orders"),
+        format!("/merchant/{id}/payments"),
+        format!("/merchant/{id}/products"),
+        format!("/merchant/{id}/psp"),
+        format!("/merchant/{id}/routing"),
+    ];
+    for route in routes {
+        let url = format!("/merchant/{id}/api-keys");
+        let (status, created) =
+            call(&test.app, "POST", &url).bearer(&owner).json(json!({"name": "first use"})).send().await;
+        assert_eq!(status, 201, "{created}");
+        let (status, body) = call(&test.app, "GET", &route).bearer(created["api_key"].as_str().unwrap()).send().await;
+        assert!(status == 200 || status == 404, "{route}: {status} {body}");
+        let (_, list) = call(&test.app, "GET", &url).bearer(&owner).send().await;
+        let listed = list["items"].as_array().unwrap().iter().find(|k| k["key_id"] == created["key_id"]).unwrap();
+        assert!(listed["last_used_at"].is_string(), "{route} recorded no use: {listed}");
+    }
+}
+
+/// The workflow engine, refusing to start anything (Step Functions throttled or down).
+struct RefusingWorkflow;
+
+#[async_trait::async_trait]
+impl pivota::ports::Workflow for RefusingWorkflow {
+    async fn start_kyc_wait(&self, _: &pivota::ports::KycWaitInput) -> Result<(), pivota::ports::WorkflowError> {
+        Err(pivota::ports::WorkflowError::Transient("ThrottlingException".into()))
+    }
+
+    async fn kyc_wait_status(
+        &self,
+        _: &str,
+    ) -> Result<Option<pivota::ports::WaitStatus>, pivota::ports::WorkflowError> {
+        Ok(None)
+    }
+}
+
+/// Registration and the KYC wait happen together or not at all: a merchant whose wait cannot start is
+/// deleted again (its email freed), and the caller is told to retry.
+async fn a_registration_whose_kyc_wait_cannot_start_is_undone(test: TestApp) {
+    let shared = &test.app;
+    let ports = pivota::app::Ports {
+        table: shared.table.clone(),
+        secrets: shared.secrets.clone(),
+        workflow: std::sync::Arc::new(RefusingWorkflow),
+        queue: shared.queue.clone(),
+        clock: shared.clock.clone(),
+    };
+    let refusing = pivota::app::App::new(ports, shared.settings.clone());
+    let body = json!({"business_name": "Undone Ltd", "email": "undone@acme.example", "country": "DE", "website": "https://undone.example"});
+    let (status, problem) = call(&refusing, "POST", "/merchant/register").json(body.clone()).send().await;
+    assert!(status >= 500, "{status} {problem}");
+    // The email is free again: the retry registers (and its wait starts).
+    let (status, registered) = call(shared, "POST", "/merchant/register").json(body).send().await;
+    assert_eq!(status, 201, "{registered}");
 }
 
 async fn expired_keys_stop_working(test: TestApp) {

@@ -24,6 +24,7 @@ on_both_backends!(
     a_delivery_is_signed_with_its_topic_and_time,
     an_order_is_paid_once_and_marked_paid_in_the_store,
     paid_declined_and_write_back_failures_are_handled,
+    a_message_that_fails_near_the_deadline_comes_back_after_its_backoff,
     storm_of_deliveries_charges_each_order_exactly_once,
     deliveries_read_the_store_secret_once_until_the_store_changes,
     an_order_payment_reads_connections_and_routing_once,
@@ -139,6 +140,57 @@ async fn paid_declined_and_write_back_failures_are_handled(backend: Backend) {
     assert_eq!((third["status"].as_str(), third["write_back"].as_str()), (Some("paid"), Some("done")), "{third}");
     assert_eq!(s.stripe.charges(), 1);
     assert_eq!(s.store.orders_marked_paid().len(), 1);
+}
+
+/// A message whose order could not finish (the store's write-back failed) and no time is left to retry in
+/// the invocation comes back after the worker's backoff (1 s on a first receive), not after the queue's
+/// visibility timeout.
+async fn a_message_that_fails_near_the_deadline_comes_back_after_its_backoff(backend: Backend) {
+    let s = shop(backend).await;
+    let app = &s.test.app;
+    assert_eq!(s.deliver(&order(5, json!({})), "b-5", None).await, 200);
+    s.store.fail_next(1, FakeFailure::Http503);
+    // Received as Lambda's event source would, hidden for a minute.
+    let hidden = std::time::Duration::from_secs(60);
+    let messages = app.queue.receive(&app.settings.payment_queue, 10, hidden).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+    record.message_id = Some(messages[0].message_id.clone());
+    record.receipt_handle = Some(messages[0].receipt_handle.clone());
+    record.attributes.insert("ApproximateReceiveCount".into(), "1".into());
+    record.body = Some(messages[0].body.clone());
+    let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+    event.records.push(record);
+
+    // Just over the worker's 10 s margin: it takes the message, but has no time for an in-place retry
+    // (its first backoff is 250 ms).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(10_200);
+    let response = pivota::payment_worker::handle(app, event, deadline).await;
+    let state = s.orders().await;
+    assert_eq!(response.batch_item_failures.len(), 1, "the message must come back: {state:?}");
+    let charged = s.orders().await.into_iter().find(|o| o["external_id"] == "5").unwrap();
+    assert_eq!((charged["status"].as_str(), charged["write_back"].as_str()), (Some("paid"), Some("failed")));
+
+    // Back within a few seconds, not a minute; then it finishes the write-back without a second charge.
+    let started = std::time::Instant::now();
+    let again = loop {
+        let again = app.queue.receive(&app.settings.payment_queue, 10, hidden).await.unwrap();
+        if !again.is_empty() || started.elapsed() > std::time::Duration::from_secs(15) {
+            break again;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(again.len(), 1, "the message did not come back within 15 s");
+    for message in again {
+        app.queue
+            .change_visibility(&app.settings.payment_queue, &message.receipt_handle, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    drain_payment_queue(app).await;
+    let done = s.orders().await.into_iter().find(|o| o["external_id"] == "5").unwrap();
+    assert_eq!(done["write_back"], "done", "{done}");
+    assert_eq!(s.stripe.charges(), 1);
 }
 
 async fn storm_of_deliveries_charges_each_order_exactly_once(backend: Backend) {
