@@ -316,15 +316,14 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         apply_page(app, &store, &mut job, page).await?;
         job.not_before = (!wait.is_zero()).then(|| app.clock.now() + wait);
         job.lease_until = Some(app.clock.now() + LEASE);
+        if last {
+            job.phase = SyncPhase::Removal;
+        }
         if !job.save(app).await? {
             // Another worker took the job over (our lease ran out): it carries on from its checkpoint.
             return Ok(RunOutcome::Done);
         }
         if last {
-            job.phase = SyncPhase::Removal;
-            if !job.save(app).await? {
-                return Ok(RunOutcome::Done);
-            }
             return remove_unseen(app, &mut job, deadline).await;
         }
         // Every run does at least one page; it stops starting pages when little time is left.

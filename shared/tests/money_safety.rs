@@ -5,8 +5,6 @@
 #[macro_use]
 mod support;
 
-use std::time::Duration;
-
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore};
 use serde_json::{Value, json};
 use support::shop::{Shop, order, shop};
