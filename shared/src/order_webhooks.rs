@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::error::Error;
 use crate::merchant::MerchantId;
 use crate::money::{Currency, Money};
+use crate::order_redaction;
 use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
 use crate::payments::request::{parse_payment_method, parse_psp_customer};
 use crate::platforms::{
@@ -17,6 +18,7 @@ use crate::platforms::{
     WebhookError,
 };
 use crate::products;
+use crate::store_tasks::{self, StoreTask, TaskKind};
 use crate::stores::{self, ConnectionStatus};
 use crate::validation::FieldError;
 
@@ -36,10 +38,12 @@ pub enum Handled {
     ProductUpdated,
     /// A product update no newer than the stored product: ignored.
     NotNewer,
+    /// The store is marked uninstalled and the removal of its products queued.
     Uninstalled,
     /// An uninstall notice while the shop still accepts the token: ignored.
     UninstallNotConfirmed,
-    Redacted(u64),
+    /// A redaction task is queued (`store_tasks.rs`).
+    RedactionQueued,
     DataRequestLogged,
     Ignored,
     /// Triggered longer ago than the platform's retries last: acknowledged, not acted on.
@@ -78,7 +82,11 @@ pub async fn receive(
         delivery.topic,
         DeliveryTopic::CustomersRedact | DeliveryTopic::ShopRedact | DeliveryTopic::CustomersDataRequest
     );
-    if disconnected && !compliance {
+    // An uninstalled store also takes its uninstall notice again: a retry whose first attempt may not have
+    // queued the removal of its products.
+    let uninstall_retry =
+        delivery.topic == DeliveryTopic::AppUninstalled && store.connection_status == ConnectionStatus::Uninstalled;
+    if disconnected && !compliance && !uninstall_retry {
         return Err(Error::Unauthenticated);
     }
     let shop = known_shop(&store);
@@ -127,6 +135,11 @@ pub async fn receive(
                 name: external.name,
                 total,
                 line_items: external.line_items,
+                customer_index: external
+                    .customer
+                    .as_ref()
+                    .map(|customer| order_redaction::customer_index_keys(&credentials, store_id, customer))
+                    .unwrap_or_default(),
                 customer: external.customer,
                 payment_method,
                 payment_customer,
@@ -202,7 +215,7 @@ pub async fn receive(
                 Some(external) => {
                     let stored = stored.map(|p| (id, p)).into_iter().collect();
                     let outcome =
-                        products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored)
+                        products::save_from_store(app, &merchant_id, store_id, currency, vec![external], stored, None)
                             .await?;
                     // The store would only send it again: acknowledged, and logged for the merchant's support.
                     for skipped in outcome.skipped {
@@ -211,7 +224,8 @@ pub async fn receive(
                     Handled::ProductUpdated
                 }
                 None => {
-                    products::mark_removed(app, &merchant_id, stored.map(|p| (id, p)).into_iter().collect()).await?;
+                    let stored = stored.map(|p| (id, p)).into_iter().collect();
+                    products::mark_removed(app, &merchant_id, stored, None).await?;
                     Handled::ProductUpdated
                 }
             };
@@ -223,18 +237,14 @@ pub async fn receive(
             Ok(handled)
         }
         DeliveryTopic::AppUninstalled => {
-            if !uninstall_confirmed(app, &store, &credentials).await? {
+            if !uninstall_retry && !uninstall_confirmed(app, &store, &credentials).await? {
                 tracing::warn!(%merchant_id, store_id, "app/uninstalled not applied: the shop still accepts the access token");
                 return Ok(Handled::UninstallNotConfirmed);
             }
-            stores::update(app, &merchant_id, store_id, |store| {
-                store.connection_status = ConnectionStatus::Uninstalled;
-                store.webhooks.clear();
-            })
-            .await?;
-            // As after a disconnect by the merchant: its products leave the catalog. The secret stays,
-            // so that Shopify's compliance deliveries (shop/redact, 48 hours later) can still be verified.
-            products::mark_store_removed(app, &merchant_id, store_id).await?;
+            // As after a disconnect by the merchant, its products leave the catalog: a task does it, so the
+            // delivery is acknowledged at once. The secret stays, so that Shopify's compliance deliveries
+            // (shop/redact, 48 hours later) can still be verified.
+            stores::deactivate(app, &merchant_id, store_id, ConnectionStatus::Uninstalled).await?;
             Ok(Handled::Uninstalled)
         }
         DeliveryTopic::CustomersRedact => {
@@ -253,15 +263,22 @@ pub async fn receive(
                 email: request.customer.email,
                 name: None,
             };
-            Ok(Handled::Redacted(orders::redact(app, &merchant_id, store_id, Some(&customer)).await?))
+            let customer_keys = order_redaction::customer_index_keys(&credentials, store_id, &customer);
+            if customer_keys.is_empty() {
+                return Ok(Handled::Ignored);
+            }
+            let task = StoreTask::new(app, &merchant_id, store_id, TaskKind::RedactCustomer { customer_keys });
+            store_tasks::start(app, &task).await?;
+            Ok(Handled::RedactionQueued)
         }
         DeliveryTopic::ShopRedact => {
-            let redacted = orders::redact(app, &merchant_id, store_id, None).await?;
+            // The task reads only the table: the secrets may go at once.
+            store_tasks::start(app, &StoreTask::new(app, &merchant_id, store_id, TaskKind::RedactShop)).await?;
             // The last word on a shop that is gone: its secrets go too (a connected store keeps its own).
             if disconnected {
                 stores::delete_secrets(app, &store).await?;
             }
-            Ok(Handled::Redacted(redacted))
+            Ok(Handled::RedactionQueued)
         }
         DeliveryTopic::CustomersDataRequest => {
             tracing::info!(%merchant_id, store_id, "customer data request received; the merchant exports it from the orders list");

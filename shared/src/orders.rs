@@ -4,11 +4,14 @@
 //! |---------------------|-----------------|--------------------|-------------------------------------------------------|----------------------------------------------|--------|
 //! | order               | `MERCHANT#<id>` | `ORDER#<order_id>` | `MERCHANT#<id>#ORDERS#<status>` / `<ulid>#<order_id>` | `MERCHANT#<id>#ORDERS` / `<ulid>#<order_id>` |        |
 //! | delivery (event id) | `STORE#<store>` | `EVENT#<event id>` |                                                       |                                              | 7 days |
+//! | customer link       | `CUSTOMER#<store>#<keyed hash>` | `ORDER#<order_id>` |                                   |                                              |        |
 //!
 //! `order_id` is derived from (store, the platform's order id), so recording an order is one conditional
 //! put: however many deliveries arrive, concurrently or not, one order exists. The event id is a cheaper
 //! first check, written only after the order is recorded (so a failed recording is retried, not lost).
-//! The ULID in the index keys lists orders newest first.
+//! The ULID in the index keys lists orders newest first. An order with a customer is recorded with one
+//! customer link per identifier (id, e-mail), keyed by a keyed hash of it, so that a redaction request
+//! finds the customer's orders without reading the others (`order_redaction.rs`).
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -19,7 +22,7 @@ use crate::item::{from_item, to_attributes};
 use crate::merchant::MerchantId;
 use crate::money::Money;
 use crate::platforms::{Customer, OrderLine};
-use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError};
+use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, WriteOp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -96,6 +99,10 @@ pub struct Order {
     pub line_items: Vec<OrderLine>,
     /// Personal data; removed on a redaction request.
     pub customer: Option<Customer>,
+    /// The keyed hashes of the customer's identifiers, under which the order's customer links are written
+    /// (`order_redaction::customer_index_keys`): what a redaction deletes with the customer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_index: Vec<String>,
     /// The order's own (the storefront's `pivota_payment_method`), or in test mode the merchant's
     /// configured test payment method, pinned by the payment worker before the first charge.
     pub payment_method: Option<String>,
@@ -143,7 +150,7 @@ fn status_partition(merchant_id: &MerchantId, status: OrderStatus) -> String {
 }
 
 impl Order {
-    fn to_item(&self, version: u64) -> Result<Item, Error> {
+    pub(crate) fn to_item(&self, version: u64) -> Result<Item, Error> {
         let mut item = Item::new(order_key(&self.merchant_id, &self.order_id), to_attributes(self)?);
         let sort = format!("{}#{}", self.received, self.order_id);
         item.gsi1 = Some(ItemKey::new(status_partition(&self.merchant_id, self.status), sort.clone()));
@@ -207,7 +214,25 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
     {
         return Ok(Recorded::Duplicate(None));
     }
-    let recorded = match app.table.put(order.to_item(1)?, Condition::NotExists).await {
+    let links = crate::order_redaction::link_puts(&order);
+    let written = if links.is_empty() {
+        app.table.put(order.to_item(1)?, Condition::NotExists).await
+    } else {
+        // The order and its customer links together, so a redaction never misses a recorded order.
+        let mut ops = vec![WriteOp::Put { item: order.to_item(1)?, condition: Condition::NotExists }];
+        ops.extend(links);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match app.table.transact(ops.clone()).await {
+                Err(StoreError::TransactionCancelled { index: Some(0) }) => break Err(StoreError::ConditionFailed),
+                // A concurrent copy of the delivery in flight (DynamoDB's TransactionConflict): ask again.
+                Err(StoreError::TransactionCancelled { index: None }) if attempt < 3 => continue,
+                other => break other,
+            }
+        }
+    };
+    let recorded = match written {
         Ok(()) => Recorded::New(order.clone()),
         Err(StoreError::ConditionFailed) => {
             let existing = get(app, &order.merchant_id, &order.order_id).await?;
@@ -275,38 +300,4 @@ pub async fn list(
     let page = app.table.query(query).await?;
     let orders = page.items.iter().map(Order::from_item).collect::<Result<_, _>>()?;
     Ok((orders, page.next))
-}
-
-/// Removes personal data from a store's orders: of one customer (by id or e-mail), or all (`None`).
-pub async fn redact(
-    app: &App,
-    merchant_id: &MerchantId,
-    store_id: &str,
-    customer: Option<&Customer>,
-) -> Result<u64, Error> {
-    let mut redacted = 0;
-    let mut cursor = None;
-    loop {
-        let (orders, next) = list(app, merchant_id, None, 100, cursor).await?;
-        for mut order in orders.into_iter().filter(|o| o.store_id == store_id && o.customer.is_some()) {
-            let matches = match (customer, &order.customer) {
-                (None, _) => true,
-                (Some(wanted), Some(held)) => {
-                    (wanted.external_id.is_some() && wanted.external_id == held.external_id)
-                        || (wanted.email.is_some() && wanted.email == held.email)
-                }
-                (Some(_), None) => false,
-            };
-            if matches {
-                order.customer = None;
-                if save(app, &mut order).await? {
-                    redacted += 1;
-                }
-            }
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(redacted),
-        }
-    }
 }

@@ -328,6 +328,8 @@ mod tests {
             content_hash: "0".repeat(64),
             synced_at: time::OffsetDateTime::UNIX_EPOCH,
             variant_chunks: Vec::new(),
+            seen_by_job: None,
+            removed_by: None,
             version: 1,
         }
     }

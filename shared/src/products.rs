@@ -7,10 +7,11 @@
 //!
 //! `product_id` is derived from (store, the platform's product id), so the sync computes a product's key
 //! without reading anything. Each item keeps the hash of the store's content: a re-sync of an unchanged
-//! product writes nothing. Prices set in Pivota (`PATCH`) are overrides kept apart from the store's prices,
-//! so a sync never overwrites them. A product whose variants do not fit in its item (DynamoDB's 400 KB)
-//! keeps them in chunk items, written before the product points at them: see [`crate::product_items`].
-//! Every read here returns products with all their variants.
+//! product rewrites only its stamp (`seen_by_job`, the last sync job whose pages listed it), which the end
+//! of the sync reads to find the products the store no longer has. Prices set in Pivota (`PATCH`) are
+//! overrides kept apart from the store's prices, so a sync never overwrites them. A product whose variants
+//! do not fit in its item (DynamoDB's 400 KB) keeps them in chunk items, written before the product points
+//! at them: see [`crate::product_items`]. Every read here returns products with all their variants.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -68,6 +69,14 @@ pub struct Product {
     /// them out again, see [`crate::product_items`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variant_chunks: Vec<VariantChunk>,
+    /// The last sync job whose pages listed the product: the end of that job removes the store's products
+    /// that do not carry its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_by_job: Option<String>,
+    /// The removal pass (a sync job, a store task) that marked it removed: what the pass counts, so a step
+    /// redone after a lost checkpoint counts its products once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<String>,
     #[serde(skip)]
     pub version: u64,
 }
@@ -149,6 +158,8 @@ impl Product {
             content_hash: hash,
             synced_at: now,
             variant_chunks: Vec::new(),
+            seen_by_job: existing.and_then(|p| p.seen_by_job.clone()),
+            removed_by: None,
             version: existing.map_or(1, |p| p.version + 1),
         }
     }
@@ -284,48 +295,67 @@ pub async fn search(
     }
 }
 
-/// Marks every product of a store removed (the store was disconnected).
-pub async fn mark_store_removed(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<u64, Error> {
-    remove_where(app, merchant_id, store_id, |_| true).await
-}
+/// Products of the store's index read per step of a removal pass.
+pub const REMOVAL_PAGE: u32 = 200;
 
-/// Marks removed each product of the store that `remove` picks, page by page of the store's index. `remove`
-/// sees the product's head (its variants may be left out).
-pub async fn remove_where(
+/// One step of removal pass `pass` (a sync job's or a store task's id) over a store's products: reads a
+/// page of the store's index from `cursor` and marks removed those that `remove` picks. Returns how many
+/// products of the page the pass has removed, this step or a redone one's lost run, and where the next
+/// step starts (`None`: the pass is done). Counting what carries the pass's mark, not what this run wrote,
+/// makes a step redone after a lost checkpoint count its products once. The index is eventually consistent
+/// on DynamoDB: a product it shows is read again (strongly consistent) and judged on that, so a write the
+/// index has not caught up with (a sync's stamp) is never overruled.
+pub async fn remove_page(
     app: &App,
     merchant_id: &MerchantId,
     store_id: &str,
-    mut remove: impl FnMut(&Product) -> bool,
-) -> Result<u64, Error> {
-    let mut removed = 0;
-    let mut cursor = None;
-    loop {
-        let mut query = Query::new(Index::Gsi1, store_partition(store_id), 500);
-        query.cursor = cursor;
-        let page = app.table.query(query).await?;
-        let mut stored = HashMap::new();
-        for item in &page.items {
-            let product = Product::from_item(item)?;
-            if product.status != "removed" && product.merchant_id == *merchant_id && remove(&product) {
+    pass: &str,
+    cursor: Option<PageCursor>,
+    remove: impl Fn(&Product) -> bool,
+) -> Result<(u64, Option<PageCursor>), Error> {
+    let mut query = Query::new(Index::Gsi1, store_partition(store_id), REMOVAL_PAGE);
+    query.cursor = cursor;
+    let page = app.table.query(query).await?;
+    let removed_by_pass =
+        |product: &Product| product.status == "removed" && product.removed_by.as_deref() == Some(pass);
+    let picked = |product: &Product| product.status != "removed" && remove(product);
+    let mut keys = Vec::new();
+    for item in &page.items {
+        let product = Product::from_item(item)?;
+        if product.merchant_id == *merchant_id && (picked(&product) || removed_by_pass(&product)) {
+            keys.push(item.key.clone());
+        }
+    }
+    let (mut earlier, mut stored) = (0, HashMap::new());
+    if !keys.is_empty() {
+        for item in app.table.batch_get(keys).await? {
+            let product = Product::from_item(&item)?;
+            if removed_by_pass(&product) {
+                earlier += 1;
+            } else if picked(&product) {
                 stored.insert(product.product_id.clone(), product);
             }
         }
-        removed += mark_removed(app, merchant_id, stored).await?;
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(removed),
-        }
     }
+    let removed = mark_removed(app, merchant_id, stored, Some(pass)).await?;
+    Ok((earlier + removed, page.next))
 }
 
-/// Marks the `stored` products removed (one the store deleted, or all of a store that is gone).
-pub async fn mark_removed(app: &App, merchant_id: &MerchantId, stored: HashMap<String, Product>) -> Result<u64, Error> {
+/// Marks the `stored` products removed (one the store deleted, or all of a store that is gone), with the
+/// removal pass that did it, if one did.
+pub async fn mark_removed(
+    app: &App,
+    merchant_id: &MerchantId,
+    stored: HashMap<String, Product>,
+    pass: Option<&str>,
+) -> Result<u64, Error> {
     let ids: Vec<String> = stored.keys().cloned().collect();
     let now = app.clock.now();
     let outcome = write_merged(app, merchant_id, &ids, stored, |_, current| {
         Ok(current.filter(|p| p.status != "removed").map(|p| {
             let mut product = p.clone();
             product.status = "removed".into();
+            product.removed_by = pass.map(str::to_owned);
             product.synced_at = now;
             product.version += 1;
             product
@@ -422,7 +452,9 @@ pub async fn save_over(app: &App, product: &Product, stored: &Product) -> Result
 
 /// Writes the store's version of products that changed (or are new, or had been removed), keeping the
 /// merchant's price overrides, through [`write_merged`]. `stored` holds what the caller has already read.
-/// Returns how many were written and which could not be stored; the others were unchanged.
+/// Returns how many products' content was written and which could not be stored; the others were
+/// unchanged. A sync passes its job as `seen_by`: every product of the page then carries the job's stamp,
+/// an unchanged one by a write of its head with only the stamp (and version) changed.
 pub async fn save_from_store(
     app: &App,
     merchant_id: &MerchantId,
@@ -430,6 +462,7 @@ pub async fn save_from_store(
     currency: Currency,
     externals: Vec<ExternalProduct>,
     stored: HashMap<String, Product>,
+    seen_by: Option<&str>,
 ) -> Result<WriteOutcome, Error> {
     let now = app.clock.now();
     let by_id: HashMap<String, (ExternalProduct, String)> = externals
@@ -439,18 +472,42 @@ pub async fn save_from_store(
             (product_id(store_id, &external.external_id), (external, hash))
         })
         .collect();
-    let unchanged = |id: &str, stored: Option<&Product>| {
-        stored.zip(by_id.get(id)).is_some_and(|(p, (_, hash))| &p.content_hash == hash && p.status != "removed")
+    let unchanged = |hash: &str, current: Option<&Product>| {
+        current.is_some_and(|p| p.content_hash == hash && p.status != "removed")
     };
-    let ids: Vec<String> = by_id.keys().filter(|id| !unchanged(id, stored.get(*id))).cloned().collect();
-    // Only the products to write are read in full (a chunked product's variants).
-    let stored: HashMap<String, Product> = stored.into_iter().filter(|(id, p)| !unchanged(id, Some(p))).collect();
-    write_merged(app, merchant_id, &ids, stored, |id, current| {
+    let stamped = |current: Option<&Product>| {
+        seen_by.is_none_or(|job| current.is_some_and(|p| p.seen_by_job.as_deref() == Some(job)))
+    };
+    // Nothing to write for an unchanged product that already carries the stamp; only the products to
+    // write are read in full (a chunked product's variants).
+    let untouched = |id: &str, current: Option<&Product>| {
+        by_id.get(id).is_some_and(|(_, hash)| unchanged(hash, current)) && stamped(current)
+    };
+    let changed = by_id.iter().filter(|(id, (_, hash))| !unchanged(hash, stored.get(id.as_str()))).count() as u64;
+    let ids: Vec<String> = by_id.keys().filter(|id| !untouched(id, stored.get(*id))).cloned().collect();
+    let stored: HashMap<String, Product> = stored.into_iter().filter(|(id, p)| !untouched(id, Some(p))).collect();
+    let mut outcome = write_merged(app, merchant_id, &ids, stored, |id, current| {
         let Some((external, hash)) = by_id.get(id) else { return Ok(None) };
-        if unchanged(id, current) {
-            return Ok(None);
+        if let Some(current) = current.filter(|p| unchanged(hash, Some(p))) {
+            return Ok(match seen_by {
+                Some(job) if current.seen_by_job.as_deref() != Some(job) => {
+                    let mut stamped = current.clone();
+                    stamped.seen_by_job = Some(job.to_owned());
+                    stamped.version += 1;
+                    Some(stamped)
+                }
+                _ => None,
+            });
         }
-        Ok(Some(Product::from_store(merchant_id, store_id, external.clone(), currency, hash.clone(), current, now)))
+        let mut product =
+            Product::from_store(merchant_id, store_id, external.clone(), currency, hash.clone(), current, now);
+        if let Some(job) = seen_by {
+            product.seen_by_job = Some(job.to_owned());
+        }
+        Ok(Some(product))
     })
-    .await
+    .await?;
+    // A stamp is not content: what was written is what changed, less what could not be stored.
+    outcome.written = changed.saturating_sub(outcome.skipped.len() as u64);
+    Ok(outcome)
 }

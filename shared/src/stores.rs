@@ -25,6 +25,7 @@ use crate::money::Currency;
 use crate::platforms::{self, Platform, PlatformError, StoreCredentials, StoreEndpoint, WebhookSubscription};
 use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
 use crate::psp::PspMode;
+use crate::store_tasks::{StoreTask, TaskKind};
 use crate::store_url::{StoreUrlError, StoreUrlPolicy};
 use crate::validation::FieldErrors;
 
@@ -101,6 +102,9 @@ pub struct Store {
     /// The latest sync job, if any.
     #[serde(default)]
     pub last_job_id: Option<String>,
+    /// The task removing the products of a disconnected or uninstalled store (`store_tasks.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_task_id: Option<String>,
     #[serde(default)]
     pub webhooks: Vec<WebhookSubscription>,
     /// The shop its webhooks must name (Shopify), as the platform said when they were set up.
@@ -437,6 +441,7 @@ pub async fn connect(
         last_sync_at: None,
         product_count: 0,
         last_job_id: None,
+        removal_task_id: None,
         webhooks: Vec::new(),
         shop_identity: None,
         low_stock_threshold: DEFAULT_LOW_STOCK_THRESHOLD,
@@ -502,12 +507,13 @@ pub async fn update(
 }
 
 /// Disconnects a store: removes the webhooks Pivota created on it (best effort: a store that cannot be
-/// reached keeps them, and its deliveries are refused from now on), deletes the credentials, and marks its
-/// products removed. Idempotent: disconnecting a disconnected store changes nothing.
+/// reached keeps them, and its deliveries are refused from now on), deletes the credentials, and queues the
+/// removal of its products as a task ([`deactivate`]), answering without waiting for it. Idempotent:
+/// disconnecting a disconnected store changes nothing but queues its removal again if that never finished.
 pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<(), Error> {
     let store = get(app, merchant_id, store_id).await?;
     if store.connection_status == ConnectionStatus::Disconnected {
-        return Ok(());
+        return requeue_removal(app, &store).await;
     }
     if !store.webhooks.is_empty()
         && let Ok(credentials) = credentials(app, &store).await
@@ -524,7 +530,6 @@ pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> 
         }
     }
     // Each step is idempotent and the status changes last, so a retry after a failure finishes the job.
-    crate::products::mark_store_removed(app, merchant_id, store_id).await?;
     if store.platform == Platform::Shopify
         && let Some(webhook_secret) = kept_credentials(app, &store).await?.and_then(|c| c.webhook_secret)
     {
@@ -540,13 +545,45 @@ pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> 
     }
     app.secrets.delete(&store.secret_ref).await?;
     app.store_credentials.forget(store_id);
-    update(app, merchant_id, store_id, |store| {
-        store.connection_status = ConnectionStatus::Disconnected;
-        store.webhooks.clear();
-    })
-    .await?;
+    deactivate(app, merchant_id, store_id, ConnectionStatus::Disconnected).await?;
     tracing::info!(%merchant_id, store_id, "store disconnected");
     Ok(())
+}
+
+/// Moves a store to `status` (disconnected or uninstalled: its webhooks cleared) together with the task
+/// that removes its products, in one transaction, then queues the task. A store already in that status
+/// only has its unfinished removal queued again: the retry of a request whose queueing failed.
+pub async fn deactivate(
+    app: &App,
+    merchant_id: &MerchantId,
+    store_id: &str,
+    status: ConnectionStatus,
+) -> Result<(), Error> {
+    for _ in 0..8 {
+        let mut store = get(app, merchant_id, store_id).await?;
+        if store.connection_status == status {
+            return requeue_removal(app, &store).await;
+        }
+        let task = StoreTask::new(app, merchant_id, store_id, TaskKind::RemoveProducts);
+        store.connection_status = status;
+        store.webhooks.clear();
+        store.removal_task_id = Some(task.task_id.clone());
+        store.updated_at = app.clock.now();
+        match app.table.transact(vec![store.update_op()?, task.create_op()?]).await {
+            Ok(()) => return crate::store_tasks::enqueue(app, &task).await,
+            // The store changed under us (a sync finishing): read it again.
+            Err(StoreError::TransactionCancelled { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Conflict("the store kept changing; retry".into()))
+}
+
+async fn requeue_removal(app: &App, store: &Store) -> Result<(), Error> {
+    match &store.removal_task_id {
+        Some(task_id) => crate::store_tasks::requeue(app, &store.merchant_id, task_id).await,
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

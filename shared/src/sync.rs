@@ -1,21 +1,27 @@
 //! Catalog sync: a job per store, run from a queue, resumable and paced to the platform's rate limit.
 //!
-//! | item           | pk                 | sk                   | TTL      |
-//! |----------------|--------------------|----------------------|----------|
-//! | sync job       | `MERCHANT#<id>`    | `SYNCJOB#<job_id>`   |          |
-//! | page of ids    | `SYNCJOB#<job_id>` | `PAGE#<n, 8 digits>` | 7 days   |
+//! | item           | pk                 | sk                   |
+//! |----------------|--------------------|----------------------|
+//! | sync job       | `MERCHANT#<id>`    | `SYNCJOB#<job_id>`   |
 //!
 //! A run reads pages from the job's checkpointed cursor. For each page it reads the stored products
-//! (one batch get), writes only those whose content hash changed (batch writes of 25), records the page's
-//! product ids, and checkpoints the cursor and counters with a write conditional on the job's version.
+//! (one batch get), writes the products whose content hash changed and stamps every product of the page
+//! with the job's id (`seen_by_job`; an unchanged product's write changes only the stamp), in transactions
+//! of 25 conditional on each product's version, then checkpoints the cursor and counters with a write
+//! conditional on the job's version.
 //! A worker killed mid-page redoes that page, which now finds its products unchanged: nothing is lost
 //! and nothing is counted twice as written. When little time is left, or the platform asks for a wait
 //! longer than the time left, the run returns [`RunOutcome::Continue`] and its caller sends a
 //! continuation message (delayed by the wait). A platform that waits out a throttled request itself
-//! (WooCommerce) is given the deadline minus the margin, and past it answers with what the page completed. After the last page, products not seen in any page are
-//! marked removed.
+//! (WooCommerce) is given the deadline minus the margin, and past it answers with what the page completed.
+//!
+//! After the last page the job enters its removal phase: it walks the store's products (gsi1
+//! `STORE#<id>#PRODUCTS`) a page at a time from a checkpointed index cursor and marks removed those whose
+//! stamp is not the job's, saving the cursor and the count with each step as it saves the page cursor, and
+//! continuing by message when time runs low. No page's ids are held anywhere, so a worker's memory does not
+//! grow with the catalog. A product written since the job was created (a `products/update` delivery for a
+//! product the pages had passed) is not the job's to judge, and stays.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +32,7 @@ use crate::error::Error;
 use crate::item::{from_item, to_attributes};
 use crate::merchant::MerchantId;
 use crate::platforms::{self, PlatformError, ProductPage};
-use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
+use crate::ports::{Condition, Item, ItemKey, PageCursor, StoreError, WriteOp};
 use crate::products::{self, Product, SkippedProduct, product_key};
 use crate::stores::{self, ConnectionStatus, Store, SyncProgress};
 
@@ -39,7 +45,6 @@ const STALE_AFTER: time::Duration = time::Duration::minutes(40);
 const LEASE: time::Duration = time::Duration::minutes(5);
 /// Stop starting pages when less than this is left of the invocation.
 const SAFETY_MARGIN: Duration = Duration::from_secs(10);
-const SEEN_PAGE_RETENTION: time::Duration = time::Duration::days(7);
 const MAX_CONSECUTIVE_FAILURES: u32 = 5;
 /// Skipped products listed on a job (all are counted), and the length a reason is cut to: the job stays a
 /// small item however much is skipped.
@@ -55,6 +60,15 @@ pub enum JobState {
     Failed,
 }
 
+/// Where a job is: reading the platform's pages, or removing what they did not list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    #[default]
+    Pages,
+    Removal,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncJob {
     pub job_id: String,
@@ -63,6 +77,11 @@ pub struct SyncJob {
     pub state: JobState,
     /// Where the next page starts; `None` before the first page.
     pub cursor: Option<String>,
+    #[serde(default)]
+    pub phase: SyncPhase,
+    /// In the removal phase, where the next step of the walk over the store's products starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_cursor: Option<PageCursor>,
     pub progress: SyncProgress,
     #[serde(default)]
     pub error: Option<String>,
@@ -96,10 +115,6 @@ pub struct SyncMessage {
 
 fn job_key(merchant_id: &MerchantId, job_id: &str) -> ItemKey {
     ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("SYNCJOB#{job_id}"))
-}
-
-fn seen_key(job_id: &str, page: u64) -> ItemKey {
-    ItemKey::new(format!("SYNCJOB#{job_id}"), format!("PAGE#{page:08}"))
 }
 
 impl SyncJob {
@@ -177,6 +192,8 @@ pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Resul
             store_id: store_id.to_owned(),
             state: JobState::Queued,
             cursor: None,
+            phase: SyncPhase::Pages,
+            removal_cursor: None,
             progress: SyncProgress::default(),
             error: None,
             skipped: Vec::new(),
@@ -255,6 +272,9 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
     if store.last_job_id.as_deref() != Some(job.job_id.as_str()) {
         return finish(app, &mut job, Some("replaced by a newer sync of the store".into())).await;
     }
+    if job.phase == SyncPhase::Removal {
+        return remove_unseen(app, &mut job, deadline).await;
+    }
     let credentials = stores::credentials(app, &store).await?;
     let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
     let endpoint = stores::endpoint(app, &url, Duration::from_secs(30)).await?;
@@ -305,12 +325,15 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         apply_page(app, &store, &mut job, page).await?;
         job.not_before = (!wait.is_zero()).then(|| app.clock.now() + wait);
         job.lease_until = Some(app.clock.now() + LEASE);
+        if last {
+            job.phase = SyncPhase::Removal;
+        }
         if !job.save(app).await? {
             // Another worker took the job over (our lease ran out): it carries on from its checkpoint.
             return Ok(RunOutcome::Done);
         }
         if last {
-            return finish(app, &mut job, None).await;
+            return remove_unseen(app, &mut job, deadline).await;
         }
         // Every run does at least one page; it stops starting pages when little time is left.
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
@@ -336,7 +359,7 @@ async fn pause(app: &App, job: &mut SyncJob, wait: Duration, deadline: Instant) 
     Ok(false)
 }
 
-/// Writes one page: the changed products, and the page's ids for the removal pass.
+/// Writes one page: the changed products, and every product's stamp for the removal phase.
 async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPage) -> Result<(), Error> {
     let merchant_id = &job.merchant_id;
     let keys: Vec<ItemKey> = page
@@ -351,17 +374,23 @@ async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPa
         .iter()
         .map(|item| Product::from_item(item).map(|p| (p.product_id.clone(), p)))
         .collect::<Result<_, _>>()?;
-    let now = app.clock.now();
-    let seen: Vec<String> =
-        page.products.iter().map(|p| products::product_id(&store.store_id, &p.external_id)).collect();
-    let outcome =
-        products::save_from_store(app, merchant_id, &store.store_id, page.currency, page.products, existing).await?;
+    let seen = page.products.len() as u64;
+    let outcome = products::save_from_store(
+        app,
+        merchant_id,
+        &store.store_id,
+        page.currency,
+        page.products,
+        existing,
+        Some(&job.job_id),
+    )
+    .await?;
     let skipped = outcome.skipped.len() as u64;
-    job.progress.products_seen += seen.len() as u64;
+    job.progress.products_seen += seen;
     job.progress.expected = page.total.or(job.progress.expected);
     job.progress.written += outcome.written;
     job.progress.skipped += skipped;
-    job.progress.unchanged += seen.len() as u64 - outcome.written - skipped;
+    job.progress.unchanged += seen - outcome.written - skipped;
     for mut product in outcome.skipped {
         tracing::warn!(job_id = job.job_id, product = product.external_id, reason = product.reason, "product skipped");
         if job.skipped.len() < MAX_SKIPPED_LISTED {
@@ -370,22 +399,14 @@ async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPa
             job.skipped.push(product);
         }
     }
-    let mut record =
-        Item::new(seen_key(&job.job_id, job.progress.pages), to_attributes(&serde_json::json!({"ids": seen}))?);
-    record.expires_at = Some((now + SEEN_PAGE_RETENTION).unix_timestamp());
-    app.table.put(record, Condition::None).await?;
     job.progress.pages += 1;
     job.cursor = page.next;
     Ok(())
 }
 
-/// Ends a job: on success, marks products not seen in this pass removed; then records the outcome on the
-/// job and the store in one transaction, so nobody ever sees a finished job next to a store that does not
-/// show its result.
+/// Ends a job: records the outcome on the job and the store in one transaction, so nobody ever sees a
+/// finished job next to a store that does not show its result.
 async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) -> Result<RunOutcome, Error> {
-    if error.is_none() {
-        job.progress.removed += remove_unseen(app, job).await?;
-    }
     let now = app.clock.now();
     job.state = if error.is_some() { JobState::Failed } else { JobState::Succeeded };
     job.error = error.clone();
@@ -435,25 +456,33 @@ fn record_outcome(store: &mut Store, job: &SyncJob, error: Option<&str>, now: Of
     }
 }
 
-/// Marks removed every product of the store that no page of this job listed.
-async fn remove_unseen(app: &App, job: &SyncJob) -> Result<u64, Error> {
-    let mut seen = HashSet::new();
-    let mut cursor = None;
+/// The removal phase, from its checkpoint: marks removed every product of the store that no page of this
+/// job stamped, a page of the store's index per step, each step's cursor and count saved with the job's
+/// version (a step redone after a lost checkpoint counts the products its lost run removed, once).
+/// Every run does at least one step; it stops starting steps when little time is left.
+async fn remove_unseen(app: &App, job: &mut SyncJob, deadline: Instant) -> Result<RunOutcome, Error> {
+    let job_id = job.job_id.clone();
+    let started = job.created_at;
+    let unseen =
+        |product: &Product| product.seen_by_job.as_deref() != Some(job_id.as_str()) && product.synced_at < started;
     loop {
-        let mut query = Query::new(Index::Primary, format!("SYNCJOB#{}", job.job_id), 1000);
-        query.cursor = cursor;
-        let page = app.table.query(query).await?;
-        for item in &page.items {
-            for id in item.attrs.get("ids").and_then(|ids| ids.as_array()).into_iter().flatten() {
-                if let Some(id) = id.as_str() {
-                    seen.insert(id.to_owned());
-                }
-            }
+        let (removed, next) =
+            products::remove_page(app, &job.merchant_id, &job.store_id, &job_id, job.removal_cursor.take(), unseen)
+                .await?;
+        job.progress.removed += removed;
+        let done = next.is_none();
+        job.removal_cursor = next;
+        job.lease_until = Some(app.clock.now() + LEASE);
+        if !job.save(app).await? {
+            return Ok(RunOutcome::Done);
         }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
+        if done {
+            return finish(app, job, None).await;
+        }
+        if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
+            job.lease_until = None;
+            job.save(app).await?;
+            return Ok(RunOutcome::Continue { delay: Duration::ZERO });
         }
     }
-    products::remove_where(app, &job.merchant_id, &job.store_id, |product| !seen.contains(&product.product_id)).await
 }

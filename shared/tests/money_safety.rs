@@ -5,16 +5,10 @@
 #[macro_use]
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
-use pivota::app::{App, Ports};
-use pivota::ports::{Queue, QueueError, QueueRef, ReceivedMessage};
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore};
 use serde_json::{Value, json};
 use support::shop::{Shop, order, shop};
-use support::{ADMIN_TOKEN, Backend, call, drain_payment_queue, partition};
+use support::{ADMIN_TOKEN, Backend, call, drain_payment_queue, partition, queue_failing_once};
 
 on_both_backends!(
     orders_that_cannot_be_charged_are_acknowledged_and_recorded,
@@ -104,54 +98,10 @@ async fn card_numbers_are_refused_everywhere_and_never_stored(backend: Backend) 
     }
 }
 
-/// The app's queue, failing the first `send` (as an SQS outage would) and then working.
-struct FailingOnce {
-    inner: Arc<dyn Queue>,
-    sends: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Queue for FailingOnce {
-    async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError> {
-        if self.sends.fetch_add(1, Ordering::SeqCst) == 0 {
-            return Err(QueueError::Transient("injected: the queue is briefly unavailable".into()));
-        }
-        self.inner.send(queue, body, delay).await
-    }
-    async fn receive(
-        &self,
-        queue: &QueueRef,
-        max: u32,
-        visibility: Duration,
-    ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        self.inner.receive(queue, max, visibility).await
-    }
-    async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), QueueError> {
-        self.inner.delete(queue, receipt_handle).await
-    }
-    async fn change_visibility(
-        &self,
-        queue: &QueueRef,
-        receipt_handle: &str,
-        visible_after: Duration,
-    ) -> Result<(), QueueError> {
-        self.inner.change_visibility(queue, receipt_handle, visible_after).await
-    }
-}
-
 async fn a_queue_failure_after_the_order_is_recorded_loses_nothing(backend: Backend) {
     let s = shop(backend).await;
     let shared = &s.test.app;
-    let failing = App::new(
-        Ports {
-            table: shared.table.clone(),
-            secrets: shared.secrets.clone(),
-            workflow: shared.workflow.clone(),
-            queue: Arc::new(FailingOnce { inner: shared.queue.clone(), sends: AtomicUsize::new(0) }),
-            clock: shared.clock.clone(),
-        },
-        shared.settings.clone(),
-    );
+    let failing = queue_failing_once(shared);
     let body = order(7, json!({}));
     // GIVEN the order is recorded but its payment message cannot be queued: a 5xx, so the store retries
     let status = s.deliver_to(&failing, &body, "evt-7", None).await;

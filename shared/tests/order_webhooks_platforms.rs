@@ -27,6 +27,7 @@ on_both_backends!(
     shopify_app_uninstalled_disconnects_the_store,
     shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs,
     shopify_compliance_topics_still_reach_a_store_the_merchant_disconnected,
+    a_customer_redaction_finds_the_customers_orders_through_the_index,
     a_shopify_delivery_for_another_shop_is_refused,
     a_shopify_body_replayed_under_another_topic_is_refused,
     shopify_app_uninstalled_applies_only_once_the_token_is_revoked,
@@ -360,6 +361,11 @@ async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
     // The merchant uninstalls the app: Shopify revokes the token, then notifies.
     s.fake.uninstall_app();
     assert_eq!(s.deliver("app/uninstalled", "evt-u", &s.shop_resource()).await, 200);
+    // Acknowledged at once: the products' removal is a queued task.
+    assert_eq!(s.m.products().await.iter().filter(|p| p["status"] == "active").count(), 2);
+    // A retry of the notice (its first attempt's queueing may have failed) is acknowledged too.
+    assert_eq!(s.deliver("app/uninstalled", "evt-u", &s.shop_resource()).await, 200);
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
     // The uninstalled store stays listed, as such, with no webhooks left, for the merchant to reconnect.
     let (_, stores) = s.m.send("GET", "/stores", None).await;
     assert_eq!(stores["items"].as_array().unwrap().len(), 1, "{stores}");
@@ -382,6 +388,7 @@ async fn shopify_app_uninstalled_disconnects_the_store(backend: Backend) {
     assert_eq!(s.deliver_with_hmac("shop/redact", "evt-r", &shop_redact, &forged_hmac(&shop_redact)).await.0, 401);
     assert!(s.m.order("5").await["customer"].is_object());
     assert_eq!(s.deliver("shop/redact", "evt-r", &shop_redact).await, 200);
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
     assert!(s.m.order("5").await["customer"].is_null(), "the customer's data is gone");
 }
 
@@ -425,12 +432,15 @@ async fn shopify_compliance_topics_redact_personal_data_and_refuse_bad_hmacs(bac
     assert_eq!(s.deliver("customers/data_request", "evt-c1", &data_request).await, 200);
     assert_eq!(customers(s.m.orders().await), held, "a data request changes nothing");
     assert_eq!(s.deliver("customers/redact", "evt-c2", &customer_redact).await, 200);
+    assert_eq!(customers(s.m.orders().await), held, "acknowledged before the redaction task runs");
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
     let after = customers(s.m.orders().await);
     assert_eq!(after[0], ("11".to_owned(), Value::Null), "that customer's data is gone");
     assert_eq!(after[1..], held[1..], "the other customers' data is kept");
     assert!(!serde_json::to_string(&s.m.orders().await).unwrap().contains("buyer11@example.com"));
 
     assert_eq!(s.deliver("shop/redact", "evt-c3", &shop_redact).await, 200);
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
     assert!(customers(s.m.orders().await).iter().all(|(_, customer)| customer.is_null()));
     assert!(!serde_json::to_string(&s.m.orders().await).unwrap().contains("@example.com"));
 }
@@ -485,6 +495,7 @@ async fn a_shopify_body_replayed_under_another_topic_is_refused(backend: Backend
     assert!(s.m.order("81").await["customer"].is_object(), "nothing was redacted");
     // Each body under its own topic is acted on.
     assert_eq!(s.deliver("customers/redact", "evt-cr", &customer_redact).await, 200);
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
     assert!(s.m.order("81").await["customer"].is_null());
 }
 
@@ -725,13 +736,87 @@ async fn shopify_compliance_topics_still_reach_a_store_the_merchant_disconnected
         .deliver_with_hmac("customers/redact", "evt-r1", &customer_redact, &s.fake.sign_webhook(&customer_redact))
         .await;
     assert_eq!(status, 200, "{answer}");
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
     assert!(s.m.order("41").await["customer"].is_null(), "that customer's data is gone");
     assert!(s.m.order("51").await["customer"].is_object(), "the other customer's stays");
     // shop/redact is the shop's last delivery: it redacts everything, and the secret goes too.
     let shop_redact = serde_json::to_vec(&shop).unwrap();
     assert_eq!(s.deliver("shop/redact", "evt-r2", &shop_redact).await, 200);
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
     assert!(s.m.order("51").await["customer"].is_null());
     assert_eq!(s.deliver("customers/redact", "evt-r3", &customer_redact).await, 401, "nothing left to verify with");
+}
+
+/// `customers/redact` reads the customer links of the identifiers it names (keyed hashes: no personal data
+/// in any key), never the store's other orders, and runs as a task after the acknowledgement.
+async fn a_customer_redaction_finds_the_customers_orders_through_the_index(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default()).await;
+    let customer = |id: u64, email: &str| json!({"customer": {"id": id, "email": email, "first_name": "Jon"}});
+    // GIVEN customer 12's orders (one under its e-mail in capitals), another customer's, and one of a
+    // customer record that shares customer 12's e-mail
+    let orders = [
+        (11, customer(12, "buyer11@example.com")),
+        (13, customer(12, "BUYER11@example.com")),
+        (21, customer(22, "buyer21@example.com")),
+        (31, customer(99, "buyer11@example.com")),
+    ];
+    for (id, who) in orders {
+        assert_eq!(s.deliver("orders/create", &format!("evt-{id}"), &shopify_order(id, who)).await, 200);
+    }
+    let app = &s.m.test.app;
+    let merchant_id = pivota::merchant::MerchantId::parse(&s.m.id).unwrap();
+    let store = pivota::stores::get(app, &merchant_id, &s.store_id).await.unwrap();
+    let credentials = pivota::stores::credentials(app, &store).await.unwrap();
+    let wanted = pivota::platforms::Customer {
+        external_id: Some("12".into()),
+        email: Some("buyer11@example.com".into()),
+        name: None,
+    };
+    let keys = pivota::order_redaction::customer_index_keys(&credentials, &s.store_id, &wanted);
+    assert_eq!(keys.len(), 2, "one link partition per identifier");
+    let store_id = s.store_id.clone();
+    let links = |key: String| {
+        let pk = format!("CUSTOMER#{store_id}#{key}");
+        async move {
+            let items = partition(app, &pk).await;
+            items.iter().map(|item| item.attrs["order_id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let order_id = |external: &str| pivota::orders::order_id(&s.store_id, external);
+    let mut by_id = links(keys[0].clone()).await;
+    by_id.sort();
+    let mut expected = vec![order_id("11"), order_id("13")];
+    expected.sort();
+    assert_eq!(by_id, expected, "the customer id's links");
+    assert_eq!(links(keys[1].clone()).await.len(), 3, "the e-mail's links, case aside");
+    for key in &keys {
+        assert!(!key.contains("buyer") && !key.contains('@') && key.len() == 32, "a keyed hash: {key}");
+    }
+
+    // WHEN the redaction request comes THEN it is acknowledged before anything is redacted
+    let request =
+        merged(s.shop(), json!({"customer": {"id": 12, "email": "buyer11@example.com"}, "orders_to_redact": [11, 13]}));
+    assert_eq!(s.deliver("customers/redact", "evt-cr", &request).await, 200);
+    assert!(s.m.order("11").await["customer"].is_object(), "nothing redacted inside the delivery");
+    drain_sync_queue(app, Duration::from_secs(60)).await;
+
+    // THEN the linked orders are redacted, the other customer's kept, the links gone, each order counted once
+    for external in ["11", "13", "31"] {
+        assert!(s.m.order(external).await["customer"].is_null(), "order {external}");
+    }
+    assert!(s.m.order("21").await["customer"].is_object(), "the other customer's data is kept");
+    for key in keys {
+        assert!(links(key).await.is_empty());
+    }
+    let tasks: Vec<Value> = partition(app, &format!("MERCHANT#{}", s.m.id))
+        .await
+        .into_iter()
+        .filter(|item| item.key.sk.starts_with("STORETASK#"))
+        .map(|item| Value::Object(item.attrs))
+        .collect();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!((tasks[0]["state"].as_str(), tasks[0]["affected"].as_u64()), (Some("succeeded"), Some(3)), "{tasks:?}");
+    assert!(!serde_json::to_string(&tasks).unwrap().contains("buyer11"), "no personal data in the task");
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ use pivota_fakes::{
     FakeCustomStore, FakeFailure, FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog,
 };
 use serde_json::{Value, json};
-use support::{Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition};
+use support::{Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition, queue_failing_once};
 
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
@@ -34,6 +34,7 @@ on_both_backends!(
     a_wix_v3_catalog_syncs_across_invocations_and_a_resync_applies_edits_and_deletions,
     a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends,
     the_largest_shopify_product_syncs_in_items_under_the_limit_and_an_unstorable_one_is_skipped,
+    the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_product_once,
 );
 
 struct Merchant {
@@ -398,6 +399,9 @@ async fn products_are_searched_filtered_and_repriced(backend: Backend) {
     assert_eq!(status, 400);
 }
 
+/// A disconnect answers at once: the store is disconnected and its credentials gone inside the request, and
+/// a queued task removes its products. A queue failure after the task is recorded loses nothing: the retry
+/// of the request queues it again.
 async fn disconnecting_removes_products_and_credentials_idempotently(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeCustomStore::start().await.with_products(12);
@@ -406,12 +410,33 @@ async fn disconnecting_removes_products_and_credentials_idempotently(backend: Ba
     let store_id = store["store_id"].as_str().unwrap().to_owned();
     m.sync(&store_id, Duration::from_secs(60)).await;
     let url = format!("/merchant/{}/store/{store_id}", m.id);
+    let removed_count = || async {
+        let (_, removed) = m.get("/products?status=removed&limit=100").await;
+        removed["items"].as_array().unwrap().len()
+    };
+
+    // GIVEN the queue fails once: the store is disconnected with its task recorded, the answer is a 5xx
+    let failing = queue_failing_once(&m.test.app);
+    let (status, problem) = call(&failing, "DELETE", &url).bearer(&m.key).send().await;
+    assert!(status >= 500, "{status} {problem}");
+    assert_eq!(m.get("/stores").await.1["items"], json!([]), "disconnected");
+    // WHEN the merchant retries THEN the task is queued, and the answer comes before any product is removed
     assert_eq!(call(&m.test.app, "DELETE", &url).bearer(&m.key).send().await.0, 204);
-    assert_eq!(call(&m.test.app, "DELETE", &url).bearer(&m.key).send().await.0, 204, "idempotent");
-    let (_, stores) = m.get("/stores").await;
-    assert_eq!(stores["items"], json!([]));
-    let (_, removed) = m.get("/products?status=removed&limit=100").await;
-    assert_eq!(removed["items"].as_array().unwrap().len(), 12);
+    assert_eq!(removed_count().await, 0, "nothing removed inside the request");
+    assert!(drain_sync_queue(&m.test.app, Duration::from_secs(60)).await >= 1);
+    assert_eq!(removed_count().await, 12);
+    let tasks: Vec<Value> = partition(&m.test.app, &format!("MERCHANT#{}", m.id))
+        .await
+        .into_iter()
+        .filter(|item| item.key.sk.starts_with("STORETASK#"))
+        .map(|item| Value::Object(item.attrs))
+        .collect();
+    assert_eq!(tasks.len(), 1, "one task: {tasks:?}");
+    assert_eq!((tasks[0]["state"].as_str(), tasks[0]["affected"].as_u64()), (Some("succeeded"), Some(12)));
+
+    // Idempotent: a finished removal is not queued again.
+    assert_eq!(call(&m.test.app, "DELETE", &url).bearer(&m.key).send().await.0, 204);
+    assert_eq!(drain_sync_queue(&m.test.app, Duration::from_secs(60)).await, 0);
     let secret = format!("{}/merchants/{}/stores/{store_id}", m.test.app.settings.secret_namespace, m.id);
     assert!(m.test.app.secrets.get(&secret).await.unwrap().is_none());
     let (status, _) = call(&m.test.app, "POST", &format!("{url}/sync")).bearer(&m.key).send().await;
@@ -419,6 +444,77 @@ async fn disconnecting_removes_products_and_credentials_idempotently(backend: Ba
     // Another merchant cannot see or touch it.
     let other = approved_merchant(&m.test.app, "other-store@shop.example").await;
     assert_eq!(call(&m.test.app, "DELETE", &url).bearer(&other.1).send().await.0, 404);
+}
+
+/// The end of a sync walks the store's products from a checkpointed cursor, a step per invocation when time
+/// is short, and removes exactly the products no page stamped. A step whose checkpoint is lost (the worker
+/// died after removing, before saving) is redone without counting its products again.
+async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_product_once(backend: Backend) {
+    use pivota::sync::SyncPhase;
+    let m = merchant(backend, true).await;
+    let products = 450;
+    let fake = FakeShopify::start(FakeShop::default().with_products(products)).await;
+    let store_id = m.shopify(&fake).await;
+    m.sync(&store_id, Duration::from_secs(120)).await;
+    let gone: Vec<usize> = (0..products).step_by(10).collect();
+    for index in &gone {
+        fake.remove_product(*index);
+    }
+
+    let (status, started) =
+        call(&m.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", m.id)).bearer(&m.key).send().await;
+    assert_eq!(status, 202, "{started}");
+    let job_id = started["job_id"].as_str().unwrap().to_owned();
+    let merchant_id = pivota::merchant::MerchantId::parse(&m.id).unwrap();
+    let job_key = pivota::ports::ItemKey::new(format!("MERCHANT#{}", m.id), format!("SYNCJOB#{job_id}"));
+    let app = &m.test.app;
+    let (mut removal_invocations, mut lost_checkpoint) = (0, None);
+    let mut restored = false;
+    let give_up = std::time::Instant::now() + Duration::from_secs(120);
+    while std::time::Instant::now() < give_up {
+        let job = pivota::sync::get_job(app, &merchant_id, &job_id).await.unwrap().unwrap();
+        if job.is_finished() {
+            break;
+        }
+        // A checkpoint inside the removal phase, to be lost after the next step.
+        if job.phase == SyncPhase::Removal && job.removal_cursor.is_some() && lost_checkpoint.is_none() {
+            lost_checkpoint = Some(app.table.get(&job_key).await.unwrap().unwrap());
+        }
+        let messages = app.queue.receive(&app.settings.sync_queue, 1, Duration::from_secs(60)).await.unwrap();
+        let Some(message) = messages.into_iter().next() else {
+            // A continuation may be delayed (the shop's rate limit).
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let event: aws_lambda_events::event::sqs::SqsEvent =
+            serde_json::from_value(json!({"Records": [{"messageId": message.message_id, "body": message.body}]}))
+                .unwrap();
+        // Less time than the worker's safety margin: one page, or one removal step, per invocation.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let response = pivota::sync_worker::handle(app, event, deadline).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+        app.queue.delete(&app.settings.sync_queue, &message.receipt_handle).await.unwrap();
+        if job.phase == SyncPhase::Removal {
+            removal_invocations += 1;
+        }
+        if let Some(mut checkpoint) = lost_checkpoint.clone().filter(|_| !restored && removal_invocations >= 1) {
+            // The step after the checkpoint removed its products, then its checkpoint was lost.
+            let current = app.table.get(&job_key).await.unwrap().unwrap();
+            checkpoint.version = current.version + 1;
+            app.table.put(checkpoint, pivota::ports::Condition::VersionIs(current.version)).await.unwrap();
+            restored = true;
+        }
+    }
+    assert!(restored, "a removal step was redone");
+    let job = pivota::sync::get_job(app, &merchant_id, &job_id).await.unwrap().unwrap();
+    assert_eq!(job.state, pivota::sync::JobState::Succeeded, "{:?}", job.error);
+    // The first step runs in the invocation of the last page; the others each in one of their own, one redone.
+    let steps = (products as u32).div_ceil(pivota::products::REMOVAL_PAGE) as usize;
+    assert!(steps >= 3 && removal_invocations == steps, "{removal_invocations} invocations for {steps} steps");
+    assert_eq!(job.progress.removed, gone.len() as u64, "each removed product counted once: {:?}", job.progress);
+    let removed = m.products_of(&store_id).await.into_iter().filter(|p| p["status"] == "removed").count();
+    assert_eq!(removed, gone.len(), "exactly the products the store no longer lists");
+    assert_eq!(job.progress.products_seen, (products - gone.len()) as u64);
 }
 
 fn url_escape(text: &str) -> String {
@@ -560,7 +656,8 @@ async fn the_largest_shopify_product_syncs_in_items_under_the_limit_and_an_unsto
     assert_eq!(found["items"][0]["variants"][2000]["price_minor"], 4242, "the override is stored");
     product_items(&m).await;
 
-    // WHEN the store syncs again unchanged THEN nothing is written
+    // WHEN the store syncs again unchanged THEN no content is written: each product gets only the new job's
+    // stamp, and no variant chunk is rewritten
     let (before, _) = product_items(&m).await;
     let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
     assert_eq!(
@@ -574,7 +671,32 @@ async fn the_largest_shopify_product_syncs_in_items_under_the_limit_and_an_unsto
     );
     let (after, _) = product_items(&m).await;
     let keys = |items: &[pivota::ports::Item]| items.iter().map(|i| (i.key.clone(), i.version)).collect::<Vec<_>>();
-    assert_eq!(keys(&after), keys(&before), "no item was written");
+    let restamped = |items: &[pivota::ports::Item]| {
+        items
+            .iter()
+            .map(|i| {
+                let stamp_only = i.key.sk.starts_with("PRODUCT#");
+                (i.key.clone(), i.version - u64::from(stamp_only))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(restamped(&after), keys(&before), "only the heads were written, once each");
+    let content = |items: &[pivota::ports::Item]| {
+        items
+            .iter()
+            .map(|i| {
+                let mut attrs = i.attrs.clone();
+                attrs.remove("seen_by_job");
+                (i.key.clone(), attrs)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(content(&after), content(&before), "nothing but the stamp changed");
+    let job_id = job["job_id"].as_str().unwrap();
+    assert!(
+        after.iter().filter(|i| i.key.sk.starts_with("PRODUCT#")).all(|i| i.attrs["seen_by_job"] == job_id),
+        "every head carries the new job's stamp"
+    );
 
     // WHEN the product loses variants THEN it is read back with the rest, and its old chunks are gone
     fake.set_variant_count(0, 1000);

@@ -127,8 +127,8 @@ pub async fn update(app: &App, req: &Request) -> HandlerResult {
     json_response(StatusCode::OK, &view(app, &store).await?)
 }
 
-/// Disconnect a store: removes Pivota's webhooks on it, deletes its credentials, marks its products
-/// removed. Idempotent.
+/// Disconnect a store: removes Pivota's webhooks on it, deletes its credentials, and queues the removal
+/// of its products (answered at once; a job marks them removed). Idempotent.
 #[utoipa::path(
     delete, path = "/merchant/{merchant_id}/store/{store_id}", operation_id = "disconnectStore", tag = "stores",
     params(("merchant_id" = String, Path, description = "The merchant's id"), ("store_id" = String, Path, description = "The store")),

@@ -303,3 +303,61 @@ pub async fn drain_payment_queue(app: &App) -> usize {
     }
     invocations
 }
+
+/// The app's queue, failing the first `send` (as an SQS outage would) and then working.
+struct FailingOnce {
+    inner: Arc<dyn pivota::ports::Queue>,
+    sends: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl pivota::ports::Queue for FailingOnce {
+    async fn send(
+        &self,
+        queue: &pivota::ports::QueueRef,
+        body: &str,
+        delay: std::time::Duration,
+    ) -> Result<String, pivota::ports::QueueError> {
+        if self.sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Err(pivota::ports::QueueError::Transient("injected: the queue is briefly unavailable".into()));
+        }
+        self.inner.send(queue, body, delay).await
+    }
+    async fn receive(
+        &self,
+        queue: &pivota::ports::QueueRef,
+        max: u32,
+        visibility: std::time::Duration,
+    ) -> Result<Vec<pivota::ports::ReceivedMessage>, pivota::ports::QueueError> {
+        self.inner.receive(queue, max, visibility).await
+    }
+    async fn delete(
+        &self,
+        queue: &pivota::ports::QueueRef,
+        receipt_handle: &str,
+    ) -> Result<(), pivota::ports::QueueError> {
+        self.inner.delete(queue, receipt_handle).await
+    }
+    async fn change_visibility(
+        &self,
+        queue: &pivota::ports::QueueRef,
+        receipt_handle: &str,
+        visible_after: std::time::Duration,
+    ) -> Result<(), pivota::ports::QueueError> {
+        self.inner.change_visibility(queue, receipt_handle, visible_after).await
+    }
+}
+
+/// An app on `shared`'s table, secrets and queue whose first queue `send` fails.
+pub fn queue_failing_once(shared: &App) -> App {
+    App::new(
+        Ports {
+            table: shared.table.clone(),
+            secrets: shared.secrets.clone(),
+            workflow: shared.workflow.clone(),
+            queue: Arc::new(FailingOnce { inner: shared.queue.clone(), sends: Default::default() }),
+            clock: shared.clock.clone(),
+        },
+        shared.settings.clone(),
+    )
+}

@@ -3,10 +3,12 @@
 //!
 //! `cargo run --release -p pivota-bench --bin sync -- [products=100000] [paced_products=2000]`
 //! `cargo run --release -p pivota-bench --bin sync -- woocommerce-throttled [products=250]`
+//! `cargo run --release -p pivota-bench --bin sync -- removal [products=1000000] [removed_percent=10]`
 //!
 //! 1. A full sync of `products` products from a shop whose cost bucket never makes the worker wait, so
 //!    only Pivota's own speed counts: wall time, products/s, pages, and the worker's peak RSS.
-//! 2. A re-sync of the unchanged catalog: nothing should be written.
+//! 2. A re-sync of the unchanged catalog: no product's content should be written (each product's
+//!    `seen_by_job` stamp is).
 //! 3. Rate-limit exactness: `paced_products` products from a shop with a 1000-point bucket restoring 100
 //!    points/s. The reachable rate is the restore rate divided by the points the bucket keeps per product;
 //!    the sync should reach ≥ 95 % of it with no `THROTTLED` answer.
@@ -17,6 +19,11 @@
 //! impose in all (throttled answers × 1 s, what a client sending one request at a time pays), and that sum
 //! spread over the most requests WooCommerce's client has in flight at once (4 variation reads), below which
 //! no client that honours `Retry-After` can go.
+//!
+//! `removal` runs a full sync of `products` products, then removes `removed_percent` % of them from the shop
+//! (evenly spread) and syncs again: the re-sync's removal pass walks the store's index from a checkpoint and
+//! removes what its pages did not stamp. It prints each run's wall time and the worker's peak RSS, which
+//! must stay within the target whatever the catalog's size (the removal pass holds no set of ids).
 //!
 //! The worker runs in a child process (see [`pivota_bench::sync_worker_process`]), so its `VmHWM` holds
 //! neither the fake shop nor the setup. The target is ≤ 64 MB, half of the function's 128 MB.
@@ -43,6 +50,8 @@ const PACED_BUCKET: (f64, f64) = (1000.0, 100.0);
 const MEMORY_TARGET_MIB: f64 = 64.0;
 /// The argument that runs the throttled WooCommerce part.
 const WOOCOMMERCE_THROTTLED: &str = "woocommerce-throttled";
+/// The argument that runs the full sync then the re-sync that removes part of the catalog.
+const REMOVAL: &str = "removal";
 /// The host in front of the WooCommerce store: every 4th request is answered 429 with `Retry-After: 1`.
 const THROTTLE_EVERY: usize = 4;
 const THROTTLE_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -62,6 +71,8 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let missed = if args.first().map(String::as_str) == Some(WOOCOMMERCE_THROTTLED) {
         runtime.block_on(woocommerce_throttled(number(1, 250) as u64))
+    } else if args.first().map(String::as_str) == Some(REMOVAL) {
+        runtime.block_on(removal(number(1, 1_000_000), number(2, 10)))
     } else {
         runtime.block_on(bench(number(0, 100_000), number(1, 2000)))
     };
@@ -229,6 +240,52 @@ async fn bench(products: usize, paced_products: usize) -> u32 {
         &format!("{:.1} % of the best pace, target ≥ {:.0} %", 100.0 * best_pace, 100.0 * EXACTNESS_TARGET),
     );
     missed += verdict("THROTTLED answers", fake.throttled() == 0, &format!("{}, target 0", fake.throttled()));
+    missed
+}
+
+/// A full sync of `products`, then a re-sync after `removed_percent` % of them left the shop.
+async fn removal(products: usize, removed_percent: usize) -> u32 {
+    let mut missed = 0;
+    let bench = Bench::new().await;
+    println!(
+        "Catalog sync with removal: sync-worker handler in a child process, embedded backend ({}), fake Shopify",
+        bench.data_dir.path().display()
+    );
+    let fake =
+        FakeShopify::start(FakeShop::default().with_products(products).with_bucket(ROOMY_BUCKET.0, ROOMY_BUCKET.1))
+            .await;
+    let store_id = bench.connect(&fake).await;
+    let (progress, full) = bench.sync(&store_id).await;
+    println!("\n1. Full sync of {products} products");
+    print_run(&progress, &full);
+    missed += memory_verdict(&full);
+    missed += verdict(
+        "all products seen",
+        progress.products_seen == products as u64,
+        &format!("{} of {products}", progress.products_seen),
+    );
+
+    let every = 100 / removed_percent.clamp(1, 100);
+    let gone = (0..products).step_by(every).inspect(|index| fake.remove_product(*index)).count();
+    let (progress, resync) = bench.sync(&store_id).await;
+    println!("\n2. Re-sync after {gone} products ({removed_percent} %, every {every}th) left the shop");
+    print_run(&progress, &resync);
+    missed += memory_verdict(&resync);
+    missed += verdict("removed", progress.removed == gone as u64, &format!("{} of {gone}", progress.removed));
+    missed += verdict(
+        "products seen",
+        progress.products_seen == (products - gone) as u64,
+        &format!("{} of {}", progress.products_seen, products - gone),
+    );
+    let total = full.elapsed + resync.elapsed;
+    let peak = mib(full.hwm_after_kib.max(resync.hwm_after_kib));
+    println!(
+        "\nTotal: {:.1} s ({:.1} s full sync + {:.1} s re-sync with removal); worker peak RSS {peak:.1} MiB \
+         (target ≤ {MEMORY_TARGET_MIB} MiB)",
+        total.as_secs_f64(),
+        full.elapsed.as_secs_f64(),
+        resync.elapsed.as_secs_f64()
+    );
     missed
 }
 

@@ -260,7 +260,7 @@ pub async fn disconnect_page(ctx: &Ctx<'_>) -> PageResult {
     let name = store["store_name"].as_str().unwrap_or(store_id);
     let body = html! {
         div.alert role="alert" {
-            p { "Disconnecting " strong { (name) } " removes Pivota's webhooks from the store, deletes its credentials, and marks its products removed. Orders placed in the store are no longer paid through Pivota." }
+            p { "Disconnecting " strong { (name) } " removes Pivota's webhooks from the store, deletes its credentials, and marks its products removed (shortly after, for a large catalog). Orders placed in the store are no longer paid through Pivota." }
         }
         div.actions {
             form method="post" action={ "/console/stores/" (store_id) "/disconnect" } {
