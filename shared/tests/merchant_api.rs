@@ -2,6 +2,7 @@
 //! one and the AWS adapters against moto. PSP calls go to the built-in sandbox here; `psp_fakes.rs`
 //! covers Stripe and Adyen against their local fakes.
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -10,20 +11,7 @@ use pivota::connectors::sandbox;
 use serde_json::{Value, json};
 use support::{TestApp, approved_merchant, approved_merchant_with_owner, call};
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $case() { super::$case(super::support::embedded_app(pivota::settings::Settings::default()).await).await })*
-        }
-        mod moto {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $case() { super::$case(super::support::moto_app(pivota::settings::Settings::default()).await).await })*
-        }
-    };
-}
-
-on_both_backends!(
+on_both_backends!(app:
     only_approved_merchants_connect_a_psp,
     sandbox_connects_lists_rotates_and_disconnects,
     api_keys_are_shown_once_listed_and_revoked_at_once,

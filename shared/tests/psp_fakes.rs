@@ -2,6 +2,7 @@
 //! backends: live key checks, routing fallback only when no money can have moved, and exactly one
 //! charge across retries, timeouts and concurrent requests.
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -13,13 +14,6 @@ use serde_json::{Value, json};
 use support::{Backend, TestApp, app_on, approved_merchant, approved_merchant_with_owner, call, partition};
 
 const STRIPE_KEY: &str = "sk_test_51PivotaE2eKey000000wxyz";
-
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Embedded).await })* }
-        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Moto).await })* }
-    };
-}
 
 on_both_backends!(
     stripe_keys_are_checked_live_and_stored_only_as_secrets,

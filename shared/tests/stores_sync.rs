@@ -1,6 +1,7 @@
 //! Store connections and catalog sync through the HTTP API and the sync worker, on both backends, against
 //! the local fakes of Shopify, WooCommerce, Wix and a custom store.
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -13,13 +14,6 @@ use pivota_fakes::{
 };
 use serde_json::{Value, json};
 use support::{Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition, queue_failing_once};
-
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Embedded).await })* }
-        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Moto).await })* }
-    };
-}
 
 on_both_backends!(
     unsafe_store_urls_are_refused,

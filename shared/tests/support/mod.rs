@@ -19,12 +19,18 @@ use pivota::secret::{SecretString, random_token};
 use pivota::settings::Settings;
 use serde_json::Value;
 
-/// Declares each named `async fn case(backend: Backend)` as a test on the embedded backend and on moto.
+/// Declares each named case as a test on the embedded backend and on moto: `async fn case(backend: Backend)`,
+/// or, after `app:`, `async fn case(test: TestApp)` given an app with the default settings. The one
+/// definition every test file uses (`#[macro_use] mod support;`).
 #[allow(unused_macros)]
 macro_rules! on_both_backends {
+    (app: $($case:ident),* $(,)?) => {
+        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::support::app_on(super::support::Backend::Embedded, pivota::settings::Settings::default()).await).await })* }
+        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::support::app_on(super::support::Backend::Moto, pivota::settings::Settings::default()).await).await })* }
+    };
     ($($case:ident),* $(,)?) => {
-        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Embedded).await })* }
-        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::Backend::Moto).await })* }
+        mod embedded { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::support::Backend::Embedded).await })* }
+        mod moto { $(#[tokio::test(flavor = "multi_thread")] async fn $case() { super::$case(super::support::Backend::Moto).await })* }
     };
 }
 
