@@ -77,7 +77,7 @@ MANAGED_POLICIES = {
 # or ARN pattern as written after resolution) -> why.
 UNREACHED_GRANTS: dict[tuple[str, str], str] = {
     ("order-webhook", "dynamodb:BatchWriteItem"): "a product update for a product too large for one item writes "
-    "its variant chunks (shared/src/product_items.rs); the tests' largest product arrives by sync",
+    "its variant chunks (shared/src/catalog/product_items.rs); the tests' largest product arrives by sync",
     ("order-webhook", "dynamodb:DeleteItem"): "the same product update deletes the variant chunks its head no "
     "longer points at",
 }

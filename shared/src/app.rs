@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 use tokio::sync::RwLock;
 
-use crate::api_key::ApiKeyHasher;
-use crate::connectors::Connectors;
-use crate::error::Error;
+use crate::kernel::error::Error;
+use crate::onboarding::api_key::ApiKeyHasher;
+use crate::payments::connectors::Connectors;
 use crate::ports::{Clock, Queue, Secrets, Table, Workflow};
 use crate::settings::Settings;
 

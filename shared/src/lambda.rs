@@ -11,7 +11,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 
 use crate::app::{App, Ports};
 use crate::aws::LazyAws;
-use crate::kyc_task;
+use crate::onboarding::kyc_task;
 use crate::ports::SystemClock;
 use crate::settings::Settings;
 
@@ -78,7 +78,7 @@ pub async fn serve_sync_worker(app: App) -> Result<(), lambda_http::Error> {
         let app = Arc::clone(&app);
         async move {
             let deadline = instant_of(event.context.deadline);
-            Ok::<_, Infallible>(crate::sync_worker::handle(&app, event.payload, deadline).await)
+            Ok::<_, Infallible>(crate::catalog::sync_worker::handle(&app, event.payload, deadline).await)
         }
     }))
     .await
@@ -91,7 +91,7 @@ pub async fn serve_payment_worker(app: App) -> Result<(), lambda_http::Error> {
         let app = Arc::clone(&app);
         async move {
             let deadline = instant_of(event.context.deadline);
-            Ok::<_, Infallible>(crate::payment_worker::handle(&app, event.payload, deadline).await)
+            Ok::<_, Infallible>(crate::orders::payment_worker::handle(&app, event.payload, deadline).await)
         }
     }))
     .await

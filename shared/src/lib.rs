@@ -1,49 +1,27 @@
 //! Pivota's domain crate.
 //!
-//! - Domain types and rules: [`merchant`], [`kyc`], [`api_key`], [`email`], [`country`].
-//! - Ports (traits the domain needs from the world): [`ports`].
+//! - The shared kernel (money, email, country, secrets, validation, errors): [`kernel`].
+//! - Ports (what the domain needs from the world) and the one record convention: [`ports`], [`record`].
+//! - The bounded contexts: [`onboarding`] (merchants, KYC, API keys), [`payments`] (PSP connections,
+//!   routing, idempotency, execute, connectors), [`stores`] (connections, URL safety, credentials,
+//!   platforms), [`catalog`] (products, sync) and [`orders`] (webhook intake, order records, the payment
+//!   worker, write-back).
 //! - Adapters behind the ports: [`aws`] for production, [`embedded`] for running locally.
 //! - The HTTP API that every Lambda and the local runner share: [`api`].
 
 pub mod api;
-pub mod api_key;
-pub mod api_keys;
 pub mod app;
 pub mod aws;
-pub mod card;
-pub mod connectors;
+pub mod catalog;
 pub mod console;
-pub mod country;
-pub mod email;
 pub mod embedded;
-pub mod error;
 pub mod invocation;
-pub mod item;
-pub mod kyc;
-pub mod kyc_task;
+pub mod kernel;
 pub mod lambda;
-pub mod merchant;
-pub mod merchants;
-pub mod money;
 pub mod onboarding;
-pub mod order_redaction;
-pub mod order_webhooks;
 pub mod orders;
-pub mod payment_worker;
 pub mod payments;
-pub mod platforms;
 pub mod ports;
-pub mod product_items;
-pub mod products;
-pub mod psp;
-pub mod psp_connections;
-pub mod routing;
-pub mod secret;
+pub mod record;
 pub mod settings;
-pub mod store_tasks;
-pub mod store_url;
 pub mod stores;
-pub mod sync;
-pub mod sync_worker;
-pub mod table_limits;
-pub mod validation;

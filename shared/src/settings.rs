@@ -1,9 +1,9 @@
 //! Configuration read from the environment. The same names apply on Lambda and in the local runner.
 
-use crate::connectors::ConnectorSettings;
-use crate::kyc::{DEFAULT_RESTRICTED_COUNTRIES, KycRules};
+use crate::onboarding::kyc::{DEFAULT_RESTRICTED_COUNTRIES, KycRules};
+use crate::payments::connectors::ConnectorSettings;
 use crate::ports::QueueRef;
-use crate::store_url::StoreUrlPolicy;
+use crate::stores::url_safety::StoreUrlPolicy;
 
 /// Default Secrets Manager ids of the platform's own secrets.
 pub const DEFAULT_ADMIN_TOKEN_SECRET_ID: &str = "pivota/admin-token";

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use pivota::connectors::{
+use pivota::kernel::money::{Currency, Money};
+use pivota::payments::connectors::{
     ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, Connectors, PspCredentials, VerifiedAccount,
 };
-use pivota::money::{Currency, Money};
-use pivota::psp::{PspKind, PspMode};
+use pivota::payments::psp::{PspKind, PspMode};
 use pivota_fakes::{FakeAdyen, FakeFailure, FakeStripe};
 
 const STRIPE_KEY: &str = "sk_test_51PivotaFakeKey0000abcd";
@@ -146,7 +146,10 @@ async fn stripe_charge_succeeds_and_sends_stripes_wire_format() {
     assert_eq!(param("metadata[payment_id]"), Some("pay_42"));
     assert_eq!(param("metadata[channel]"), Some("web"));
     assert_eq!(sent.headers.get("idempotency-key").map(String::as_str), Some("idem-ok"));
-    assert_eq!(sent.headers.get("stripe-version").map(String::as_str), Some(pivota::connectors::stripe::API_VERSION));
+    assert_eq!(
+        sent.headers.get("stripe-version").map(String::as_str),
+        Some(pivota::payments::connectors::stripe::API_VERSION)
+    );
 }
 
 #[tokio::test]

@@ -314,7 +314,7 @@ async fn the_routing_editor_saves_the_test_payment_method_and_shows_its_error() 
 
 #[tokio::test]
 async fn adyens_refusal_shows_on_the_adyen_form_next_to_the_field_it_names() {
-    use pivota::connectors::ConnectorSettings;
+    use pivota::payments::connectors::ConnectorSettings;
     use pivota_fakes::FakeAdyen;
     let adyen = FakeAdyen::start().await;
     let settings = Settings {

@@ -7,9 +7,9 @@ mod support;
 
 use lambda_http::{Body, Response};
 use pivota::api;
-use pivota::kyc_task::{self, KycTaskOutput};
-use pivota::merchant::MerchantStatus;
 use pivota::onboarding::KycRun;
+use pivota::onboarding::kyc_task::{self, KycTaskOutput};
+use pivota::onboarding::merchant::MerchantStatus;
 use pivota::ports::{KycWaitInput, WaitStatus, Workflow};
 use pivota::settings::Settings;
 use serde_json::Value;
@@ -234,7 +234,7 @@ async fn psp_key_routing_and_payment_events_walk_the_merchant_flow() {
 
 #[tokio::test]
 async fn store_sync_and_product_events_walk_the_catalog_flow() {
-    use pivota::store_url::StoreUrlPolicy;
+    use pivota::stores::url_safety::StoreUrlPolicy;
     let fake = pivota_fakes::FakeCustomStore::start().await.with_products(5);
     let settings = Settings { store_urls: StoreUrlPolicy { allow_insecure: true }, ..Settings::default() };
     let test = embedded_app(settings).await;
@@ -257,9 +257,12 @@ async fn store_sync_and_product_events_walk_the_catalog_flow() {
         .replace("sto_01EXAMPLE00000000000000000", &store_id)
         .replace("job_01EXAMPLE00000000000000000", &job_id);
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
-    let response =
-        pivota::sync_worker::handle(&test.app, event, std::time::Instant::now() + std::time::Duration::from_secs(60))
-            .await;
+    let response = pivota::catalog::sync_worker::handle(
+        &test.app,
+        event,
+        std::time::Instant::now() + std::time::Duration::from_secs(60),
+    )
+    .await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 
     let with_job =
@@ -310,7 +313,7 @@ async fn call_products(test: &TestApp, id: &str, key: &str) -> (u16, Value) {
 /// address is the API's own domain from API Gateway's request context; when set, the setting wins.
 #[tokio::test]
 async fn without_a_public_base_url_webhooks_point_at_the_apis_own_domain() {
-    use pivota::store_url::StoreUrlPolicy;
+    use pivota::stores::url_safety::StoreUrlPolicy;
     for (configured, expected) in [
         ("", "https://pvt1ex4mpl.execute-api.us-east-1.amazonaws.com"),
         ("https://pay.acme.example", "https://pay.acme.example"),
@@ -342,7 +345,7 @@ async fn without_a_public_base_url_webhooks_point_at_the_apis_own_domain() {
 
 #[tokio::test]
 async fn webhook_setup_delivery_payment_and_orders_events_close_the_loop() {
-    use pivota::store_url::StoreUrlPolicy;
+    use pivota::stores::url_safety::StoreUrlPolicy;
     let fake = pivota_fakes::FakeCustomStore::start().await.with_products(1);
     let settings = Settings { store_urls: StoreUrlPolicy { allow_insecure: true }, ..Settings::default() };
     let test = embedded_app(settings).await;
@@ -381,9 +384,12 @@ async fn webhook_setup_delivery_payment_and_orders_events_close_the_loop() {
         .replace(PLACEHOLDER_MERCHANT, &id)
         .replace("ord_01EXAMPLE00000000000000000", &order_id);
     let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
-    let response =
-        pivota::payment_worker::handle(&test.app, sqs, std::time::Instant::now() + std::time::Duration::from_secs(30))
-            .await;
+    let response = pivota::orders::payment_worker::handle(
+        &test.app,
+        sqs,
+        std::time::Instant::now() + std::time::Duration::from_secs(30),
+    )
+    .await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let (_, orders) = invoke(&test, "orders-list", "orders-list.json", &id, &key).await;
     assert_eq!(

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use pivota::connectors::sandbox;
+use pivota::payments::connectors::sandbox;
 use serde_json::{Value, json};
 use support::{TestApp, approved_merchant, approved_merchant_with_owner, call};
 

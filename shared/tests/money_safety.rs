@@ -185,9 +185,12 @@ async fn a_leaked_test_key_never_gets_a_live_order_marked_paid(backend: Backend)
     let id = registered["merchant_id"].as_str().unwrap().to_owned();
     let test_key = registered["api_key"].as_str().unwrap().to_owned();
     let owner = registered["owner_credential"].as_str().unwrap().to_owned();
-    pivota::kyc_task::handle(&s.test.app, pivota::ports::KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 })
-        .await
-        .unwrap();
+    pivota::onboarding::kyc_task::handle(
+        &s.test.app,
+        pivota::ports::KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 },
+    )
+    .await
+    .unwrap();
     let (_, live) = call(&s.test.app, "POST", &format!("/merchant/{id}/api-keys"))
         .bearer(&owner)
         .json(json!({"name": "live", "mode": "live"}))

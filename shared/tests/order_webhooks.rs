@@ -165,7 +165,7 @@ async fn a_message_that_fails_near_the_deadline_comes_back_after_its_backoff(bac
     // Just over the worker's 10 s margin: it takes the message, but has no time for an in-place retry
     // (its first backoff is 250 ms).
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(10_200);
-    let response = pivota::payment_worker::handle(app, event, deadline).await;
+    let response = pivota::orders::payment_worker::handle(app, event, deadline).await;
     let state = s.orders().await;
     assert_eq!(response.batch_item_failures.len(), 1, "the message must come back: {state:?}");
     let charged = s.orders().await.into_iter().find(|o| o["external_id"] == "5").unwrap();

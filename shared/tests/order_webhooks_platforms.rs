@@ -764,15 +764,15 @@ async fn a_customer_redaction_finds_the_customers_orders_through_the_index(backe
         assert_eq!(s.deliver("orders/create", &format!("evt-{id}"), &shopify_order(id, who)).await, 200);
     }
     let app = &s.m.test.app;
-    let merchant_id = pivota::merchant::MerchantId::parse(&s.m.id).unwrap();
+    let merchant_id = pivota::onboarding::merchant::MerchantId::parse(&s.m.id).unwrap();
     let store = pivota::stores::get(app, &merchant_id, &s.store_id).await.unwrap();
     let credentials = pivota::stores::credentials(app, &store).await.unwrap();
-    let wanted = pivota::platforms::Customer {
+    let wanted = pivota::stores::platforms::Customer {
         external_id: Some("12".into()),
         email: Some("buyer11@example.com".into()),
         name: None,
     };
-    let keys = pivota::order_redaction::customer_index_keys(&credentials, &s.store_id, &wanted);
+    let keys = pivota::orders::redaction::customer_index_keys(&credentials, &s.store_id, &wanted);
     assert_eq!(keys.len(), 2, "one link partition per identifier");
     let store_id = s.store_id.clone();
     let links = |key: String| {

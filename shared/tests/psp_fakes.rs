@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use pivota::connectors::ConnectorSettings;
+use pivota::payments::connectors::ConnectorSettings;
 use pivota::settings::Settings;
 use pivota_fakes::{FakeAdyen, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
@@ -444,7 +444,7 @@ fn vendor_check(vendor: &str, requests: &Value) -> Result<(), String> {
 /// The checkers can fail: requests that break each vendor's definitions are refused, naming the field.
 #[test]
 fn the_vendor_checks_refuse_what_the_vendors_would() {
-    let stripe = json!([{"endpoint": "POST /v1/payment_intents", "stripe_version": pivota::connectors::stripe::API_VERSION, "form": [
+    let stripe = json!([{"endpoint": "POST /v1/payment_intents", "stripe_version": pivota::payments::connectors::stripe::API_VERSION, "form": [
         ["amount", "19.99"], ["payment_method", "pm_card_visa"], ["confirm", "yes"], ["customer_id", "cus_1"],
         ["automatic_payment_methods[allow_redirects]", "never"]]}]);
     let findings = vendor_check("stripe", &stripe).unwrap_err();

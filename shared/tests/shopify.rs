@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use graphql_contract::{Newer, ShopifySchema, shopify_schema};
-use pivota::platforms::shopify::{DOCUMENTS, ShopifyPlatform};
-use pivota::platforms::{
+use pivota::stores::platforms::shopify::{DOCUMENTS, ShopifyPlatform};
+use pivota::stores::platforms::{
     DeliveryTopic, ExternalProduct, PlatformError, StoreCredentials, StoreEndpoint, StorePlatform, StoreWebhooks,
     WebhookError, WebhookTopic,
 };
@@ -284,13 +284,13 @@ fn a_product_payload_gets_the_synced_gid() {
       "variants": [ { "id": 41, "title": "M", "sku": "LIN-M", "price": "19.99", "inventory_quantity": 3 } ]
     }"#;
     let product =
-        ShopifyPlatform.parse_product(body.as_bytes(), pivota::money::Currency::parse("EUR").unwrap()).unwrap();
+        ShopifyPlatform.parse_product(body.as_bytes(), pivota::kernel::money::Currency::parse("EUR").unwrap()).unwrap();
     assert_eq!(product.external_id, "gid://shopify/Product/7000000001");
     assert_eq!(product.status, "draft");
     assert_eq!(product.image_url.as_deref(), Some("https://cdn.shopify.com/s/files/1/linen.jpg"));
     assert_eq!(product.variants[0].external_id, "gid://shopify/ProductVariant/41");
     assert_eq!(product.variants[0].price_minor, 1999);
-    let yen = pivota::money::Currency::parse("JPY").unwrap();
+    let yen = pivota::kernel::money::Currency::parse("JPY").unwrap();
     let body = body.replace("19.99", "1000");
     assert_eq!(ShopifyPlatform.parse_product(body.as_bytes(), yen).unwrap().variants[0].price_minor, 1000);
 }

@@ -59,7 +59,7 @@ fn a_failed_task_routes_the_merchant_to_manual_review_then_fails_the_execution()
     assert_eq!((end["Type"].as_str(), end["ErrorPath"].as_str()), (Some("Fail"), Some("$.failure.Error")));
     // What kyc-approve receives deserialises with the failure.
     let payload = serde_json::json!({"merchant_id": "mer_1", "wait_seconds": 5, "failure": {"Error": "KycTaskError", "Cause": "boom"}});
-    let input: pivota::kyc_task::KycTaskInput = serde_json::from_value(payload).unwrap();
+    let input: pivota::onboarding::kyc_task::KycTaskInput = serde_json::from_value(payload).unwrap();
     assert_eq!(input.failure.map(|f| (f.error, f.cause)), Some(("KycTaskError".into(), "boom".into())));
 }
 

@@ -4,10 +4,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use pivota::platforms::custom::CustomStore;
-use pivota::platforms::wix::Wix;
-use pivota::platforms::woocommerce::WooCommerce;
-use pivota::platforms::{
+use pivota::stores::platforms::custom::CustomStore;
+use pivota::stores::platforms::wix::Wix;
+use pivota::stores::platforms::woocommerce::WooCommerce;
+use pivota::stores::platforms::{
     DeliveryTopic, ExternalProduct, PlatformError, ProductEvent, StoreCredentials, StoreEndpoint, StorePlatform,
     StoreWebhooks, WebhookError, WebhookTopic,
 };
@@ -311,7 +311,7 @@ async fn woocommerce_product_updates_parse() {
     let product = json!({ "id": 3, "name": "Cap", "type": "simple", "status": "publish", "sku": "CAP",
         "price": "14.90", "stock_quantity": 4, "images": [], "date_modified_gmt": "2024-05-01T10:00:00" });
     let parsed = WooCommerce
-        .parse_product(product.to_string().as_bytes(), pivota::money::Currency::parse("EUR").unwrap())
+        .parse_product(product.to_string().as_bytes(), pivota::kernel::money::Currency::parse("EUR").unwrap())
         .unwrap();
     assert_eq!(parsed.variants[0].price_minor, 1490);
     assert_eq!(parsed.status, "active");
@@ -546,7 +546,7 @@ async fn wix_v1_hidden_products_come_only_when_asked_for_and_are_synced_as_draft
 
 #[tokio::test]
 async fn wix_product_events_of_both_catalogs_name_the_product_and_others_are_not_product_events() {
-    let usd = pivota::money::Currency::parse("USD").unwrap();
+    let usd = pivota::kernel::money::Currency::parse("USD").unwrap();
     let fake = FakeWix::start().await.with_catalog(WixCatalog::V3).with_products(3);
     let id = FakeWix::product_id(2);
     let cases = [
@@ -586,7 +586,7 @@ async fn wix_product_events_of_both_catalogs_name_the_product_and_others_are_not
 
 #[tokio::test]
 async fn wix_reads_one_product_as_the_site_has_it_now_on_either_catalog() {
-    let usd = pivota::money::Currency::parse("USD").unwrap();
+    let usd = pivota::kernel::money::Currency::parse("USD").unwrap();
     for catalog in [WixCatalog::V1, WixCatalog::V3] {
         let fake = FakeWix::start().await.with_catalog(catalog).with_products(8);
         let api = endpoint(&fake.uri());

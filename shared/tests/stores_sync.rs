@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use pivota::settings::Settings;
-use pivota::store_url::StoreUrlPolicy;
+use pivota::stores::url_safety::StoreUrlPolicy;
 use pivota_fakes::{
     DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID,
     FakeCustomStore, FakeFailure, FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog,
@@ -444,7 +444,7 @@ async fn disconnecting_removes_products_and_credentials_idempotently(backend: Ba
 /// is short, and removes exactly the products no page stamped. A step whose checkpoint is lost (the worker
 /// died after removing, before saving) is redone without counting its products again.
 async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_product_once(backend: Backend) {
-    use pivota::sync::SyncPhase;
+    use pivota::catalog::sync::SyncPhase;
     let m = merchant(backend, true).await;
     let products = 450;
     let fake = FakeShopify::start(FakeShop::default().with_products(products)).await;
@@ -459,14 +459,14 @@ async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_pro
         call(&m.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", m.id)).bearer(&m.key).send().await;
     assert_eq!(status, 202, "{started}");
     let job_id = started["job_id"].as_str().unwrap().to_owned();
-    let merchant_id = pivota::merchant::MerchantId::parse(&m.id).unwrap();
+    let merchant_id = pivota::onboarding::merchant::MerchantId::parse(&m.id).unwrap();
     let job_key = pivota::ports::ItemKey::new(format!("MERCHANT#{}", m.id), format!("SYNCJOB#{job_id}"));
     let app = &m.test.app;
     let (mut removal_invocations, mut lost_checkpoint) = (0, None);
     let mut restored = false;
     let give_up = std::time::Instant::now() + Duration::from_secs(120);
     while std::time::Instant::now() < give_up {
-        let job = pivota::sync::get_job(app, &merchant_id, &job_id).await.unwrap().unwrap();
+        let job = pivota::catalog::sync::get_job(app, &merchant_id, &job_id).await.unwrap().unwrap();
         if job.is_finished() {
             break;
         }
@@ -485,7 +485,7 @@ async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_pro
                 .unwrap();
         // Less time than the worker's safety margin: one page, or one removal step, per invocation.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let response = pivota::sync_worker::handle(app, event, deadline).await;
+        let response = pivota::catalog::sync_worker::handle(app, event, deadline).await;
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
         app.queue.delete(&app.settings.sync_queue, &message.receipt_handle).await.unwrap();
         if job.phase == SyncPhase::Removal {
@@ -500,10 +500,10 @@ async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_pro
         }
     }
     assert!(restored, "a removal step was redone");
-    let job = pivota::sync::get_job(app, &merchant_id, &job_id).await.unwrap().unwrap();
-    assert_eq!(job.state, pivota::sync::JobState::Succeeded, "{:?}", job.error);
+    let job = pivota::catalog::sync::get_job(app, &merchant_id, &job_id).await.unwrap().unwrap();
+    assert_eq!(job.state, pivota::catalog::sync::JobState::Succeeded, "{:?}", job.error);
     // The first step runs in the invocation of the last page; the others each in one of their own, one redone.
-    let steps = (products as u32).div_ceil(pivota::products::REMOVAL_PAGE) as usize;
+    let steps = (products as u32).div_ceil(pivota::catalog::products::REMOVAL_PAGE) as usize;
     assert!(steps >= 3 && removal_invocations == steps, "{removal_invocations} invocations for {steps} steps");
     assert_eq!(job.progress.removed, gone.len() as u64, "each removed product counted once: {:?}", job.progress);
     let removed = m.products_of(&store_id).await.into_iter().filter(|p| p["status"] == "removed").count();
@@ -519,21 +519,22 @@ fn url_escape(text: &str) -> String {
 /// healthy job toward the DLQ). A job a newer sync replaced ends as such when its message comes back, so
 /// two jobs of one store never run side by side.
 async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backend: Backend) {
-    use pivota::sync::{JobState, RunOutcome, SyncMessage};
+    use pivota::catalog::sync::{JobState, RunOutcome, SyncMessage};
     let m = merchant(backend, true).await;
     let fake = FakeShopify::start(FakeShop::default().with_products(3)).await;
     let store_id = m.shopify(&fake).await;
     let (status, started) =
         call(&m.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", m.id)).bearer(&m.key).send().await;
     assert_eq!(status, 202, "{started}");
-    let merchant_id = pivota::merchant::MerchantId::parse(&m.id).unwrap();
+    let merchant_id = pivota::onboarding::merchant::MerchantId::parse(&m.id).unwrap();
     let job_id = started["job_id"].as_str().unwrap().to_owned();
     let message = SyncMessage { merchant_id: m.id.clone(), store_id: store_id.clone(), job_id: job_id.clone() };
 
     // GIVEN the job held by a worker (a live lease)
     let key = pivota::ports::ItemKey::new(format!("MERCHANT#{}", m.id), format!("SYNCJOB#{job_id}"));
     let mut item = m.test.app.table.get(&key).await.unwrap().unwrap();
-    let mut job: pivota::sync::SyncJob = serde_json::from_value(serde_json::to_value(&item.attrs).unwrap()).unwrap();
+    let mut job: pivota::catalog::sync::SyncJob =
+        serde_json::from_value(serde_json::to_value(&item.attrs).unwrap()).unwrap();
     job.state = JobState::Running;
     job.lease_until = Some(time::OffsetDateTime::now_utc() + time::Duration::minutes(5));
     let version = item.version;
@@ -543,12 +544,12 @@ async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backe
 
     // WHEN its duplicate message arrives THEN the worker reports no failure for it
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    assert_eq!(pivota::sync::run(&m.test.app, &message, deadline).await.unwrap(), RunOutcome::Busy);
+    assert_eq!(pivota::catalog::sync::run(&m.test.app, &message, deadline).await.unwrap(), RunOutcome::Busy);
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({
         "Records": [{"messageId": "m-dup", "body": serde_json::to_string(&message).unwrap()}]
     }))
     .unwrap();
-    let response = pivota::sync_worker::handle(&m.test.app, event, deadline).await;
+    let response = pivota::catalog::sync_worker::handle(&m.test.app, event, deadline).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 
     // GIVEN the job taken for lost and replaced by a newer sync, WHEN its message comes back after its
@@ -565,8 +566,8 @@ async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backe
         call(&m.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", m.id)).bearer(&m.key).send().await;
     assert_eq!(status, 202, "{newer}");
     assert_ne!(newer["job_id"], started["job_id"], "a stale job is replaced");
-    assert_eq!(pivota::sync::run(&m.test.app, &message, deadline).await.unwrap(), RunOutcome::Done);
-    let old = pivota::sync::get_job(&m.test.app, &merchant_id, &job_id).await.unwrap().unwrap();
+    assert_eq!(pivota::catalog::sync::run(&m.test.app, &message, deadline).await.unwrap(), RunOutcome::Done);
+    let old = pivota::catalog::sync::get_job(&m.test.app, &merchant_id, &job_id).await.unwrap().unwrap();
     assert_eq!((old.state, old.error.as_deref()), (JobState::Failed, Some("replaced by a newer sync of the store")));
     let (_, store) = m.get(&format!("/store/{store_id}")).await;
     assert_ne!(store["connection_status"], "error", "the replaced job does not speak for the store: {store}");
@@ -576,8 +577,8 @@ async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backe
 /// belongs to a product head (none left behind). Returns (items, largest item's bytes).
 async fn product_items(m: &Merchant) -> (Vec<pivota::ports::Item>, usize) {
     let items = partition(&m.test.app, &format!("MERCHANT#{}#PRODUCTS", m.id)).await;
-    let largest = items.iter().map(|item| pivota::table_limits::item_size(item).unwrap()).max().unwrap_or(0);
-    assert!(largest <= pivota::product_items::CHUNK_LIMIT, "an item of {largest} bytes");
+    let largest = items.iter().map(|item| pivota::record::limits::item_size(item).unwrap()).max().unwrap_or(0);
+    assert!(largest <= pivota::catalog::product_items::CHUNK_LIMIT, "an item of {largest} bytes");
     let referenced: std::collections::HashSet<String> = items
         .iter()
         .filter(|item| item.key.sk.starts_with("PRODUCT#"))

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use pivota::app::App;
 use pivota::embedded::{EmbeddedBackend, QueueConfig};
-use pivota::merchant::MerchantId;
+use pivota::onboarding::merchant::MerchantId;
 use pivota::settings::Settings;
-use pivota::store_url::StoreUrlPolicy;
+use pivota::stores::url_safety::StoreUrlPolicy;
 use serde_json::{Value, json};
 
 /// The first argument that makes the benchmark binary the worker.
@@ -115,7 +115,7 @@ async fn drive(data_dir: PathBuf, merchant_id: MerchantId, job_id: String) -> Va
     let started = Instant::now();
     let (mut invocations, mut failed_invocations) = (0u32, 0u32);
     loop {
-        let job = pivota::sync::get_job(&app, &merchant_id, &job_id).await.unwrap().expect("the job exists");
+        let job = pivota::catalog::sync::get_job(&app, &merchant_id, &job_id).await.unwrap().expect("the job exists");
         if job.is_finished() {
             break;
         }
@@ -133,7 +133,7 @@ async fn drive(data_dir: PathBuf, merchant_id: MerchantId, job_id: String) -> Va
             let mut event = SqsEvent::default();
             event.records.push(record);
             invocations += 1;
-            let response = pivota::sync_worker::handle(&app, event, Instant::now() + INVOCATION_TIMEOUT).await;
+            let response = pivota::catalog::sync_worker::handle(&app, event, Instant::now() + INVOCATION_TIMEOUT).await;
             if response.batch_item_failures.iter().any(|failure| failure.item_identifier == message.message_id) {
                 failed_invocations += 1;
             } else {

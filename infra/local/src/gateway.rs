@@ -12,7 +12,7 @@ use base64::Engine as _;
 use pivota::api::{self, ROUTES, RouteMatch};
 use pivota::app::App;
 use pivota::console;
-use pivota::error::Error;
+use pivota::kernel::error::Error;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 

@@ -1,6 +1,6 @@
 //! `cargo run -p pivota-local`: the whole platform on 127.0.0.1 (see the README for its configuration).
 
-use pivota::secret::ExposeSecret;
+use pivota::kernel::secret::ExposeSecret;
 use pivota_local::{AdminToken, LocalConfig, Platform};
 
 #[tokio::main]

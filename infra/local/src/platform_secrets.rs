@@ -1,8 +1,8 @@
 //! The platform's own secrets in the embedded secret store: the admin token and the API key pepper.
 //! On AWS the SAM template generates both in Secrets Manager; locally the runner creates them.
 
+use pivota::kernel::secret::{ExposeSecret, random_token, secrets_match};
 use pivota::ports::Secrets;
-use pivota::secret::{ExposeSecret, random_token, secrets_match};
 use pivota::settings::Settings;
 use secrecy::SecretString;
 

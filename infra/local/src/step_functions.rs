@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use pivota::app::App;
 use pivota::embedded::EmbeddedWorkflow;
-use pivota::kyc_task::{self, KycTaskInput, TaskError, TaskFailure};
+use pivota::onboarding::kyc_task::{self, KycTaskInput, TaskError, TaskFailure};
 use pivota::ports::WaitStatus;
 use tokio::sync::watch;
 use tracing::{error, info, warn};

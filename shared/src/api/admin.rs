@@ -8,11 +8,11 @@ use super::merchants::MerchantView;
 use super::request::{json_body, json_response, paging, path_param, query_param};
 use super::{HandlerResult, cursor, require_admin};
 use crate::app::App;
-use crate::error::Error;
-use crate::merchant::{MerchantId, MerchantStatus};
-use crate::merchants::Merchants;
+use crate::kernel::error::Error;
+use crate::kernel::validation::FieldErrors;
 use crate::onboarding;
-use crate::validation::FieldErrors;
+use crate::onboarding::merchant::{MerchantId, MerchantStatus};
+use crate::onboarding::merchants::Merchants;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MerchantList {

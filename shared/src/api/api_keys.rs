@@ -9,13 +9,13 @@ use super::merchants::own_merchant;
 use super::psp::no_content;
 use super::request::{json_body, json_response, path_param};
 use super::{HandlerResult, require_key_manager};
-use crate::api_key::{ApiKeyMode, PlaintextApiKey};
-use crate::api_keys::{ApiKeyRecord, ApiKeys};
 use crate::app::App;
-use crate::error::Error;
-use crate::merchant::MerchantStatus;
-use crate::merchants::Merchants;
-use crate::validation::FieldErrors;
+use crate::kernel::error::Error;
+use crate::kernel::validation::FieldErrors;
+use crate::onboarding::api_key::{ApiKeyMode, PlaintextApiKey};
+use crate::onboarding::api_keys::{ApiKeyRecord, ApiKeys};
+use crate::onboarding::merchant::MerchantStatus;
+use crate::onboarding::merchants::Merchants;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct CreateKeyRequest {
@@ -26,7 +26,7 @@ pub struct CreateKeyRequest {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<String>,
     /// `test` (default) or `live`: which PSP credentials the key charges through. Visible in its prefix.
-    #[schema(value_type = Option<crate::api_key::ApiKeyMode>)]
+    #[schema(value_type = Option<crate::onboarding::api_key::ApiKeyMode>)]
     pub mode: Option<String>,
 }
 
@@ -130,7 +130,7 @@ pub async fn create(app: &App, req: &Request) -> HandlerResult {
     errors.into_result()?;
     let name = name.ok_or_else(|| Error::Internal("name parsed without a value".into()))?;
     if mode == ApiKeyMode::Live {
-        caller.may_act_in(crate::psp::PspMode::Live, "create a live key")?;
+        caller.may_act_in(crate::payments::psp::PspMode::Live, "create a live key")?;
         let merchant =
             Merchants::new(app.table.as_ref()).get(&merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
         if merchant.status != MerchantStatus::Approved {

@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::Error;
+use crate::kernel::error::Error;
 use crate::ports::PageCursor;
 
 pub fn seal(cursor: &PageCursor) -> String {

@@ -8,11 +8,11 @@ use time::OffsetDateTime;
 use super::request::{json_body, json_response, path_param};
 use super::{HandlerResult, require_merchant};
 use crate::app::App;
-use crate::error::Error;
-use crate::kyc::KycDecision;
-use crate::merchant::{Merchant, MerchantId, MerchantStatus, Registration, RegistrationRequest};
-use crate::merchants::Merchants;
+use crate::kernel::error::Error;
 use crate::onboarding;
+use crate::onboarding::kyc::KycDecision;
+use crate::onboarding::merchant::{Merchant, MerchantId, MerchantStatus, Registration, RegistrationRequest};
+use crate::onboarding::merchants::Merchants;
 
 /// A merchant's profile and status, without secrets.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -120,7 +120,10 @@ pub async fn get(app: &App, req: &Request) -> HandlerResult {
 
 /// The `{merchant_id}` of the path, if it is the caller's own; another merchant's id is `NotFound`, so a
 /// key never reveals whether another merchant exists.
-pub fn own_merchant(req: &Request, caller: &crate::api_keys::AuthenticatedMerchant) -> Result<MerchantId, Error> {
+pub fn own_merchant(
+    req: &Request,
+    caller: &crate::onboarding::api_keys::AuthenticatedMerchant,
+) -> Result<MerchantId, Error> {
     path_param(req, "merchant_id")
         .and_then(MerchantId::parse)
         .filter(|id| *id == caller.merchant_id)

@@ -24,7 +24,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::{Instrument, info, info_span};
 
 use crate::app::App;
-use crate::error::Error;
+use crate::kernel::error::Error;
 
 pub type HandlerResult = Result<Response<Body>, Error>;
 pub type Handler = for<'a> fn(&'a App, &'a Request) -> BoxFuture<'a, HandlerResult>;
@@ -326,12 +326,15 @@ pub async fn dispatch(app: &App, routes: &[&Route], req: Request) -> Response<Bo
 pub async fn require_admin(app: &App, req: &Request) -> Result<(), Error> {
     let presented = request::bearer(req).ok_or(Error::Unauthenticated)?;
     let expected = app.admin_token().await?;
-    if crate::secret::secrets_match(presented, &expected) { Ok(()) } else { Err(Error::Unauthenticated) }
+    if crate::kernel::secret::secrets_match(presented, &expected) { Ok(()) } else { Err(Error::Unauthenticated) }
 }
 
 /// Requires a merchant API key of a merchant that is not suspended; returns who it belongs to. The owner
 /// credential is refused here: it only manages keys ([`require_key_manager`]).
-pub async fn require_merchant(app: &App, req: &Request) -> Result<crate::api_keys::AuthenticatedMerchant, Error> {
+pub async fn require_merchant(
+    app: &App,
+    req: &Request,
+) -> Result<crate::onboarding::api_keys::AuthenticatedMerchant, Error> {
     let caller = require_key_manager(app, req).await?;
     if caller.owner {
         return Err(Error::Forbidden("the owner credential only manages API keys; use an API key".into()));
@@ -341,22 +344,26 @@ pub async fn require_merchant(app: &App, req: &Request) -> Result<crate::api_key
 
 /// Requires a merchant API key or the owner credential, of a merchant that is not suspended: the API-key
 /// routes.
-pub async fn require_key_manager(app: &App, req: &Request) -> Result<crate::api_keys::AuthenticatedMerchant, Error> {
+pub async fn require_key_manager(
+    app: &App,
+    req: &Request,
+) -> Result<crate::onboarding::api_keys::AuthenticatedMerchant, Error> {
     let presented = request::bearer(req).ok_or(Error::Unauthenticated)?;
     let hasher = app.api_key_hasher().await?;
-    let caller = crate::api_keys::authenticate(app.table.as_ref(), &hasher, presented, app.clock.now()).await?;
+    let caller =
+        crate::onboarding::api_keys::authenticate(app.table.as_ref(), &hasher, presented, app.clock.now()).await?;
     refuse_suspended(app, &caller.merchant_id).await?;
     Ok(caller)
 }
 
 /// A suspended merchant's credentials get 403 on every route (read strongly consistent: a suspension
 /// applies from the next request on).
-pub async fn refuse_suspended(app: &App, merchant_id: &crate::merchant::MerchantId) -> Result<(), Error> {
-    let merchant = crate::merchants::Merchants::new(app.table.as_ref()).get(merchant_id).await?;
+pub async fn refuse_suspended(app: &App, merchant_id: &crate::onboarding::merchant::MerchantId) -> Result<(), Error> {
+    let merchant = crate::onboarding::merchants::Merchants::new(app.table.as_ref()).get(merchant_id).await?;
     match merchant {
-        Some(merchant) if merchant.status == crate::merchant::MerchantStatus::Suspended => Err(Error::Forbidden(
-            "the merchant is suspended; its API keys are refused until an admin reinstates it".into(),
-        )),
+        Some(merchant) if merchant.status == crate::onboarding::merchant::MerchantStatus::Suspended => Err(
+            Error::Forbidden("the merchant is suspended; its API keys are refused until an admin reinstates it".into()),
+        ),
         Some(_) => Ok(()),
         None => Err(Error::Unauthenticated),
     }

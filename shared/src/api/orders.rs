@@ -7,8 +7,8 @@ use super::merchants::own_merchant;
 use super::request::{json_response, paging, path_param, query_param};
 use super::{HandlerResult, cursor, require_merchant};
 use crate::app::App;
-use crate::error::Error;
-use crate::order_webhooks;
+use crate::kernel::error::Error;
+use crate::orders::webhooks;
 use crate::orders::{self, OrderStatus};
 
 /// Register Pivota's order-created (and product-updated, app-uninstalled) webhooks on the store.
@@ -24,7 +24,7 @@ pub async fn setup(app: &App, req: &Request) -> HandlerResult {
     let merchant_id = own_merchant(req, &caller)?;
     let store_id = path_param(req, "store_id").ok_or(Error::NotFound("store"))?;
     let base = super::request::public_base(app, req)?;
-    let store = order_webhooks::setup(app, &base, &merchant_id, store_id).await?;
+    let store = webhooks::setup(app, &base, &merchant_id, store_id).await?;
     json_response(StatusCode::OK, &serde_json::json!({"store_id": store.store_id, "webhooks": store.webhooks}))
 }
 
@@ -47,7 +47,7 @@ pub async fn setup(app: &App, req: &Request) -> HandlerResult {
 pub async fn receive(app: &App, req: &Request) -> HandlerResult {
     let platform = path_param(req, "platform").ok_or(Error::NotFound("webhook endpoint"))?;
     let store_id = path_param(req, "store_id").ok_or(Error::NotFound("webhook endpoint"))?;
-    let handled = order_webhooks::receive(app, platform, store_id, req.headers(), req.body().as_ref()).await?;
+    let handled = webhooks::receive(app, platform, store_id, req.headers(), req.body().as_ref()).await?;
     tracing::info!(store_id, outcome = ?handled, "webhook delivery");
     json_response(StatusCode::OK, &serde_json::json!({"received": true}))
 }

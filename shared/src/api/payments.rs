@@ -9,7 +9,7 @@ use super::problem::PROBLEM_JSON;
 use super::request::{json_body, json_response, paging, query_param};
 use super::{HandlerResult, cursor, require_merchant};
 use crate::app::App;
-use crate::error::Error;
+use crate::kernel::error::Error;
 use crate::payments::{
     self, ExecuteRequest, Payer, Payment, PaymentCommand, PaymentOutcome, PaymentSetup, PaymentStatus,
 };

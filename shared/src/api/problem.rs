@@ -5,8 +5,8 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use tracing::{error, info};
 
-use crate::error::Error;
-use crate::validation::FieldError;
+use crate::kernel::error::Error;
+use crate::kernel::validation::FieldError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -36,7 +36,7 @@ impl Problem {
     pub fn from_error(error: &Error, instance: &str, request_id: &str) -> Self {
         let (status, slug, title) = classify(error);
         // Third parties' messages may echo what they were sent: nothing card-like is ever returned.
-        let detail = crate::card::redact_card_numbers(&match error {
+        let detail = crate::payments::card::redact_card_numbers(&match error {
             // Internal details stay in the logs.
             Error::Internal(_) => "an unexpected error occurred; quote the request id when reporting it".to_owned(),
             Error::Unavailable(_) => "a dependency is temporarily unavailable; retry the request shortly".to_owned(),
@@ -49,7 +49,7 @@ impl Problem {
             }
             Error::MalformedBody(_) => vec![FieldError::new("body", "is not valid JSON")],
             Error::PspRejected { field, reason, .. } | Error::StoreRejected { field, reason, .. } => {
-                vec![FieldError::new(*field, crate::card::redact_card_numbers(reason))]
+                vec![FieldError::new(*field, crate::payments::card::redact_card_numbers(reason))]
             }
             _ => Vec::new(),
         };
@@ -123,7 +123,7 @@ pub fn error_response(error: &Error, instance: &str, request_id: &str) -> Respon
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validation::FieldErrors;
+    use crate::kernel::validation::FieldErrors;
 
     #[test]
     fn validation_errors_become_422_naming_each_field() {

@@ -10,11 +10,11 @@ use super::merchants::own_merchant;
 use super::request::{json_body, json_response, paging, path_param, query_param};
 use super::{HandlerResult, cursor, require_merchant};
 use crate::app::App;
-use crate::error::Error;
-use crate::money::MAX_AMOUNT_MINOR;
-use crate::products::{self, ProductFilter};
+use crate::catalog::products::{self, ProductFilter};
+use crate::kernel::error::Error;
+use crate::kernel::money::MAX_AMOUNT_MINOR;
+use crate::kernel::validation::FieldErrors;
 use crate::stores;
-use crate::validation::FieldErrors;
 
 /// Search the catalog by name or SKU, filtered by store, status and low stock.
 #[utoipa::path(

@@ -9,9 +9,9 @@ use super::merchants::own_merchant;
 use super::request::{json_body, json_response, path_param};
 use super::{HandlerResult, require_merchant};
 use crate::app::App;
-use crate::error::Error;
-use crate::psp::{PspKind, PspMode};
-use crate::psp_connections::{self, ConnectCommand, ConnectRequest, PspConnection};
+use crate::kernel::error::Error;
+use crate::payments::psp::{PspKind, PspMode};
+use crate::payments::psp_connections::{self, ConnectCommand, ConnectRequest, PspConnection};
 
 /// A connection as the API shows it: never the key, only its last four characters.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

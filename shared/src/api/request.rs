@@ -7,9 +7,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::Error;
+use crate::kernel::error::Error;
+use crate::kernel::validation::FieldErrors;
 use crate::ports::PageCursor;
-use crate::validation::FieldErrors;
 
 /// The largest JSON body any route accepts.
 pub const MAX_JSON_BODY: usize = 64 * 1024;

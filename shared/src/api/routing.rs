@@ -9,9 +9,9 @@ use super::merchants::own_merchant;
 use super::request::{json_body, json_response};
 use super::{HandlerResult, require_merchant};
 use crate::app::App;
-use crate::psp::PspKind;
-use crate::psp_connections;
-use crate::routing::{self, RoutingDocument, RoutingRequest, RoutingRule, TestPaymentMethod};
+use crate::payments::psp::PspKind;
+use crate::payments::psp_connections;
+use crate::payments::routing::{self, RoutingDocument, RoutingRequest, RoutingRule, TestPaymentMethod};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RoutingView {

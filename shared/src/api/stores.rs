@@ -9,10 +9,10 @@ use super::psp::no_content;
 use super::request::{json_body, json_response, path_param};
 use super::{HandlerResult, require_merchant};
 use crate::app::App;
-use crate::error::Error;
+use crate::catalog::sync;
+use crate::kernel::error::Error;
+use crate::kernel::validation::FieldErrors;
 use crate::stores::{self, Store, StoreConnectCommand, StoreConnectRequest};
-use crate::sync;
-use crate::validation::FieldErrors;
 
 async fn view(app: &App, store: &Store) -> Result<serde_json::Value, Error> {
     let job = match &store.last_job_id {

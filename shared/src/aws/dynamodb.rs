@@ -97,7 +97,7 @@ impl Table for DynamoTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        crate::table_limits::check_item(&item)?;
+        crate::record::limits::check_item(&item)?;
         let condition = ConditionExpression::of(condition);
         self.client
             .put_item()
@@ -133,7 +133,7 @@ impl Table for DynamoTable {
         }
         // What DynamoDB would refuse (101 actions, 4 MB, two actions on one item, an item over 400 KB) is
         // refused here, before the call.
-        crate::table_limits::check_transaction(&ops)?;
+        crate::record::limits::check_transaction(&ops)?;
         let items = ops.into_iter().map(|op| self.transact_item(op)).collect::<Result<Vec<_>, _>>()?;
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
@@ -239,7 +239,7 @@ impl Table for DynamoTable {
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
         // BatchWriteItem refuses two requests for one key in a call. Keeping only the last put of each
         // key gives the same end state as putting the items one after the other.
-        items.iter().try_for_each(crate::table_limits::check_item)?;
+        items.iter().try_for_each(crate::record::limits::check_item)?;
         let mut last_put = HashMap::new();
         for (position, item) in items.iter().enumerate() {
             last_put.insert(item.key.clone(), position);

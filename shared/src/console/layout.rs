@@ -8,7 +8,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Ctx;
 use super::session::Role;
-use crate::money::Currency;
+use crate::kernel::money::Currency;
 
 /// A whole page: header with navigation for who is signed in, a skip link, then `body`.
 pub fn page(ctx: &Ctx<'_>, title: &str, body: Markup) -> Markup {

@@ -20,7 +20,7 @@ use secrecy::SecretString;
 use tracing::Instrument as _;
 
 use crate::app::App;
-use crate::error::Error;
+use crate::kernel::error::Error;
 pub use client::{Client, Reply};
 use session::{Role, Session};
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::app::App;
-use crate::error::Error;
+use crate::kernel::error::Error;
 
 pub const COOKIE: &str = "pivota_session";
 /// How long a sign-in lasts.
@@ -93,7 +93,7 @@ impl Session {
         now: OffsetDateTime,
     ) -> Self {
         Self {
-            sid: crate::secret::random_token(18).expose_secret().to_owned(),
+            sid: crate::kernel::secret::random_token(18).expose_secret().to_owned(),
             role,
             merchant_id,
             key_id,

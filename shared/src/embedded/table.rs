@@ -8,7 +8,7 @@ use super::SharedClock;
 use super::db::Db;
 use super::table_query;
 use crate::ports::{Condition, Item, ItemKey, Page, Query, StoreError, Table, WriteOp};
-use crate::table_limits::{check_item as validate, check_transaction as validate_transaction};
+use crate::record::limits::{check_item as validate, check_transaction as validate_transaction};
 
 /// DynamoDB's BatchWriteItem limit.
 const BATCH_CHUNK: usize = 25;

@@ -2,12 +2,12 @@
 //! ([`PaymentSetup`]), narrowed to what each PSP can charge.
 
 use crate::app::App;
-use crate::error::Error;
-use crate::merchant::MerchantId;
-use crate::money::Money;
-use crate::psp::{PspKind, PspMode};
-use crate::psp_connections::{self, PspConnection};
-use crate::routing::{self, RoutingDocument};
+use crate::kernel::error::Error;
+use crate::kernel::money::Money;
+use crate::onboarding::merchant::MerchantId;
+use crate::payments::psp::{PspKind, PspMode};
+use crate::payments::psp_connections::{self, PspConnection};
+use crate::payments::routing::{self, RoutingDocument};
 
 use super::PaymentCommand;
 
@@ -80,11 +80,12 @@ pub(super) fn restrict_to_what_can_be_charged(
     mode: PspMode,
     command: &PaymentCommand,
 ) -> Result<(), Error> {
-    let refuse =
-        |field: &str, message: String| Error::Validation(crate::validation::FieldError::new(field, message).into());
-    if command.payment_method.as_deref().is_some_and(crate::card::is_sandbox_test_card) {
+    let refuse = |field: &str, message: String| {
+        Error::Validation(crate::kernel::validation::FieldError::new(field, message).into())
+    };
+    if command.payment_method.as_deref().is_some_and(crate::payments::card::is_sandbox_test_card) {
         if mode == PspMode::Live {
-            return Err(refuse("payment_method", crate::card::REFUSAL.into()));
+            return Err(refuse("payment_method", crate::payments::card::REFUSAL.into()));
         }
         candidates.retain(|psp| *psp == PspKind::Sandbox);
         if candidates.is_empty() {
@@ -95,7 +96,8 @@ pub(super) fn restrict_to_what_can_be_charged(
         }
     }
     for psp in candidates.iter() {
-        crate::connectors::metadata::check(*psp, &command.metadata).map_err(|e| Error::Validation(e.into()))?;
+        crate::payments::connectors::metadata::check(*psp, &command.metadata)
+            .map_err(|e| Error::Validation(e.into()))?;
     }
     // An Adyen token is found by (shopperReference, storedPaymentMethodId): without the reference Adyen
     // cannot charge it, so it is not asked to.
@@ -109,7 +111,7 @@ pub(super) fn restrict_to_what_can_be_charged(
         }
     }
     let mut first_refusal = None;
-    candidates.retain(|psp| match crate::connectors::minor_units::psp_amount(*psp, &command.amount) {
+    candidates.retain(|psp| match crate::payments::connectors::minor_units::psp_amount(*psp, &command.amount) {
         Ok(_) => true,
         Err(refusal) => {
             first_refusal.get_or_insert((refusal.field, format!("{psp}: {}", refusal.message)));

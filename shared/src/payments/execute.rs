@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::app::App;
-use crate::connectors::{ChargeOutcome, ChargeRequest, ConnectorError};
-use crate::error::Error;
-use crate::merchant::{MerchantId, MerchantStatus};
-use crate::merchants::Merchants;
+use crate::kernel::error::Error;
+use crate::onboarding::merchant::{MerchantId, MerchantStatus};
+use crate::onboarding::merchants::Merchants;
+use crate::payments::connectors::{ChargeOutcome, ChargeRequest, ConnectorError};
+use crate::payments::psp::PspMode;
+use crate::payments::psp_connections::{self, PspConnection};
 use crate::ports::{Condition, ItemKey, StoreError, WriteOp};
-use crate::psp::PspMode;
-use crate::psp_connections::{self, PspConnection};
 
 use super::eligibility::{PaymentSetup, restrict_to_what_can_be_charged};
 use super::idempotency::{self, Claim, IdempotencyRecord, KeyState};
@@ -301,7 +301,7 @@ async fn call_psp(
     connection: &PspConnection,
     payment: &Payment,
     command: &PaymentCommand,
-) -> Result<Result<crate::connectors::Charge, ConnectorError>, Error> {
+) -> Result<Result<crate::payments::connectors::Charge, ConnectorError>, Error> {
     let credentials = psp_connections::credentials(app, connection).await?;
     let mut metadata = command.metadata.clone();
     metadata.insert("order_id".into(), command.order_id.clone());

@@ -14,11 +14,11 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::error::Error;
-use crate::item::{from_item, to_attributes};
-use crate::merchant::MerchantId;
+use crate::kernel::error::Error;
+use crate::onboarding::merchant::MerchantId;
+use crate::payments::psp::PspKind;
 use crate::ports::{Condition, Item, ItemKey, WriteOp};
-use crate::psp::PspKind;
+use crate::record::{from_item, to_attributes};
 
 /// How long a claim outlives its request's own deadline before another request may take it over: the
 /// lease is the time the request has left plus this (a request past its deadline has stopped calling PSPs).
@@ -55,7 +55,7 @@ pub struct IdempotencyRecord {
 
 /// The record of `key` for payments of `mode`: a test request is never answered with a live payment's
 /// record, nor the other way round, even with the same key and body.
-pub fn record_key(merchant_id: &MerchantId, mode: crate::psp::PspMode, key: &str) -> ItemKey {
+pub fn record_key(merchant_id: &MerchantId, mode: crate::payments::psp::PspMode, key: &str) -> ItemKey {
     ItemKey::new(format!("IDEMPOTENCY#{merchant_id}"), format!("KEY#{}#{key}", mode.as_str()))
 }
 
@@ -94,7 +94,7 @@ pub enum Claim {
 pub fn on_existing(record: IdempotencyRecord, fingerprint: &str, now: OffsetDateTime) -> Result<Claim, Error> {
     if record.fingerprint != fingerprint {
         return Err(Error::Validation(
-            crate::validation::FieldError::new(
+            crate::kernel::validation::FieldError::new(
                 "Idempotency-Key",
                 "was already used with a different request body; use a new key for a new payment",
             )

@@ -13,6 +13,12 @@
 //! Services return the [`Payment`]; callers act on its [`PaymentOutcome`]. The HTTP rendering (statuses,
 //! problem documents) is the API's (`api/payments.rs`).
 
+pub mod card;
+pub mod connectors;
+pub mod psp;
+pub mod psp_connections;
+pub mod routing;
+
 mod eligibility;
 mod execute;
 pub mod idempotency;
@@ -24,13 +30,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::app::App;
-use crate::connectors::NextAction;
-use crate::error::Error;
-use crate::item::{from_item, to_attributes};
-use crate::merchant::MerchantId;
-use crate::money::Money;
+use crate::kernel::error::Error;
+use crate::kernel::money::Money;
+use crate::onboarding::merchant::MerchantId;
+use crate::payments::connectors::NextAction;
+use crate::payments::psp::{PspKind, PspMode};
 use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, WriteOp};
-use crate::psp::{PspKind, PspMode};
+use crate::record::{from_item, to_attributes};
 
 pub use eligibility::PaymentSetup;
 pub use execute::{Payer, execute};
@@ -173,7 +179,7 @@ impl Payment {
 
     /// PSP messages may echo what they were sent: nothing card-like is kept or returned.
     fn redact_card_numbers(&mut self) {
-        use crate::card::redact_card_numbers as redact;
+        use crate::payments::card::redact_card_numbers as redact;
         self.failure = self.failure.as_deref().map(redact);
         self.decline_code = self.decline_code.as_deref().map(redact);
         for attempt in &mut self.attempts {

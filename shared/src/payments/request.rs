@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
-use crate::money::{Currency, Money};
-use crate::validation::FieldErrors;
+use crate::kernel::error::Error;
+use crate::kernel::money::{Currency, Money};
+use crate::kernel::validation::FieldErrors;
 
 /// The body of `POST /payment/execute` as sent.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -108,7 +108,7 @@ impl PaymentCommand {
 
     /// HMAC-SHA256 of the canonical request (serde_json with sorted metadata is deterministic) under the
     /// server-side pepper: a stored fingerprint cannot be used to test guesses of a request offline.
-    pub fn fingerprint(&self, hasher: &crate::api_key::ApiKeyHasher) -> String {
+    pub fn fingerprint(&self, hasher: &crate::onboarding::api_key::ApiKeyHasher) -> String {
         hasher.keyed_digest("idempotency-fingerprint", &serde_json::to_vec(self).unwrap_or_default())
     }
 }
@@ -117,11 +117,11 @@ impl PaymentCommand {
 /// never a card number, except the sandbox's test cards (normalised to their digits; whether one may be
 /// charged, test mode and the sandbox, is decided where the payment is routed).
 pub fn parse_payment_method(raw: &str) -> Result<String, &'static str> {
-    if crate::card::is_sandbox_test_card(raw) {
+    if crate::payments::card::is_sandbox_test_card(raw) {
         return Ok(raw.chars().filter(char::is_ascii_digit).collect());
     }
-    if crate::card::is_card_number(raw) {
-        return Err(crate::card::REFUSAL);
+    if crate::payments::card::is_card_number(raw) {
+        return Err(crate::payments::card::REFUSAL);
     }
     let method = raw.trim();
     if method.is_empty() || method.len() > 255 || !method.bytes().all(|b| b.is_ascii_graphic()) {
@@ -177,7 +177,7 @@ mod tests {
         let a = PaymentCommand::parse(request(json.clone())).unwrap();
         let b = PaymentCommand::parse(request(json)).unwrap();
         assert_eq!(a.amount.currency.code(), "EUR");
-        let hasher = crate::api_key::ApiKeyHasher::new("pepper".into());
+        let hasher = crate::onboarding::api_key::ApiKeyHasher::new("pepper".into());
         assert_eq!(a.fingerprint(&hasher), b.fingerprint(&hasher));
         let other =
             PaymentCommand::parse(request(serde_json::json!({"order_id": "o-1", "amount": 2000, "currency": "EUR"})))
@@ -185,7 +185,7 @@ mod tests {
         assert_ne!(a.fingerprint(&hasher), other.fingerprint(&hasher));
         // Keyed: the same request under another pepper fingerprints differently, and the fingerprint is
         // not a plain digest of the body.
-        let other_pepper = crate::api_key::ApiKeyHasher::new("another pepper".into());
+        let other_pepper = crate::onboarding::api_key::ApiKeyHasher::new("another pepper".into());
         assert_ne!(a.fingerprint(&hasher), a.fingerprint(&other_pepper));
         use sha2::Digest as _;
         let plain = hex::encode(sha2::Sha256::digest(serde_json::to_vec(&a).unwrap()));
@@ -196,7 +196,7 @@ mod tests {
     /// payment began then is paid by the worker (which now sends `off_session`) under the same key.
     #[test]
     fn the_fields_added_later_keep_earlier_fingerprints() {
-        let hasher = crate::api_key::ApiKeyHasher::new("pepper".into());
+        let hasher = crate::onboarding::api_key::ApiKeyHasher::new("pepper".into());
         let json = serde_json::json!({"order_id": "o-1", "amount": 1999, "currency": "EUR", "payment_method": "pm_1"});
         let before = PaymentCommand::parse(request(json.clone())).unwrap();
         // PaymentCommand as it was, field for field.

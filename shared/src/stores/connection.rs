@@ -3,13 +3,13 @@
 use secrecy::SecretString;
 
 use crate::app::App;
-use crate::error::Error;
-use crate::merchant::{MerchantId, MerchantStatus};
-use crate::merchants::Merchants;
-use crate::platforms::{self, Platform, StoreCredentials, StoreEndpoint};
+use crate::kernel::error::Error;
+use crate::onboarding::merchant::{MerchantId, MerchantStatus};
+use crate::onboarding::merchants::Merchants;
+use crate::payments::psp::PspMode;
 use crate::ports::{Condition, Item, StoreError, WriteOp};
-use crate::psp::PspMode;
-use crate::store_tasks::{StoreTask, TaskKind};
+use crate::stores::platforms::{self, Platform, StoreCredentials, StoreEndpoint};
+use crate::stores::tasks::{StoreTask, TaskKind};
 
 use super::credentials::{credentials, kept_credentials, secret_name, webhook_only_secret_name};
 use super::{
@@ -31,12 +31,9 @@ pub async fn connect(
             merchant.status.as_str()
         )));
     }
-    let checked = app
-        .settings
-        .store_urls
-        .check(&command.store_url)
-        .await
-        .map_err(|e| Error::Validation(crate::validation::FieldError::new("store_url", e.to_string()).into()))?;
+    let checked = app.settings.store_urls.check(&command.store_url).await.map_err(|e| {
+        Error::Validation(crate::kernel::validation::FieldError::new("store_url", e.to_string()).into())
+    })?;
     let endpoint =
         StoreEndpoint { base: checked.url.clone(), http: checked.client(std::time::Duration::from_secs(15)) };
     let info = platforms::catalog(command.platform)
@@ -147,7 +144,7 @@ pub async fn deactivate(
         store.removal_task_id = Some(task.task_id.clone());
         store.updated_at = app.clock.now();
         match app.table.transact(vec![store.update_op()?, task.create_op()?]).await {
-            Ok(()) => return crate::store_tasks::enqueue(app, &task).await,
+            Ok(()) => return crate::stores::tasks::enqueue(app, &task).await,
             // The store changed under us (a sync finishing): read it again.
             Err(StoreError::TransactionCancelled { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -158,7 +155,7 @@ pub async fn deactivate(
 
 async fn requeue_removal(app: &App, store: &Store) -> Result<(), Error> {
     match &store.removal_task_id {
-        Some(task_id) => crate::store_tasks::requeue(app, &store.merchant_id, task_id).await,
+        Some(task_id) => crate::stores::tasks::requeue(app, &store.merchant_id, task_id).await,
         None => Ok(()),
     }
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 
 use crate::app::App;
-use crate::error::Error;
-use crate::merchant::MerchantId;
-use crate::platforms::{Platform, StoreCredentials};
+use crate::kernel::error::Error;
+use crate::onboarding::merchant::MerchantId;
+use crate::stores::platforms::{Platform, StoreCredentials};
 
 use super::Store;
 

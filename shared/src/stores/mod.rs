@@ -12,6 +12,10 @@
 //! - `credentials.rs`: the store's secrets, read, kept for compliance webhooks, cached, deleted;
 //! - `connection.rs`: connecting (after a live check) and disconnecting (the products' removal queued).
 
+pub mod platforms;
+pub mod tasks;
+pub mod url_safety;
+
 mod connection;
 mod credentials;
 mod request;
@@ -20,14 +24,14 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::app::App;
-use crate::error::Error;
-use crate::item::{from_item, to_attributes};
-use crate::merchant::MerchantId;
-use crate::money::Currency;
-use crate::platforms::{self, Platform, PlatformError, StoreEndpoint, WebhookSubscription};
+use crate::kernel::error::Error;
+use crate::kernel::money::Currency;
+use crate::onboarding::merchant::MerchantId;
+use crate::payments::psp::PspMode;
 use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
-use crate::psp::PspMode;
-use crate::store_url::StoreUrlError;
+use crate::record::{from_item, to_attributes};
+use crate::stores::platforms::{Platform, PlatformError, StoreEndpoint, WebhookSubscription};
+use crate::stores::url_safety::StoreUrlError;
 
 pub use connection::{connect, deactivate, disconnect};
 pub use credentials::{

@@ -3,16 +3,16 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::platforms::{Platform, StoreCredentials};
-use crate::psp::PspMode;
-use crate::store_url::StoreUrlPolicy;
-use crate::validation::FieldErrors;
+use crate::kernel::validation::FieldErrors;
+use crate::payments::psp::PspMode;
+use crate::stores::platforms::{Platform, StoreCredentials};
+use crate::stores::url_safety::StoreUrlPolicy;
 
 /// The body of `POST /merchant/{merchant_id}/store/connect`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct StoreConnectRequest {
     /// `shopify`, `woocommerce`, `wix` or `custom`.
-    #[schema(value_type = crate::platforms::Platform, required = true)]
+    #[schema(value_type = crate::stores::platforms::Platform, required = true)]
     pub platform: Option<String>,
     /// `https://acme.myshopify.com`, the WordPress site URL, `https://www.wixapis.com` for Wix, or the custom
     /// store's base URL.
@@ -79,7 +79,7 @@ impl StoreConnectCommand {
                 credentials.consumer_key = errors.field("consumer_key", key, secret_text(512));
                 credentials.consumer_secret = errors.field("consumer_secret", secret, secret_text(512));
                 // Pivota signs its WooCommerce webhooks with a secret of its own.
-                credentials.webhook_secret = Some(crate::secret::random_token(32));
+                credentials.webhook_secret = Some(crate::kernel::secret::random_token(32));
             }
             Some(platform) => {
                 if let Some(token) = errors.field("api_token", request.api_token, secret_text(4096)) {
@@ -96,7 +96,7 @@ impl StoreConnectCommand {
                     credentials.webhook_secret =
                         errors.field("webhook_secret", request.webhook_secret, secret_text(512));
                 } else {
-                    credentials.webhook_secret = Some(crate::secret::random_token(32));
+                    credentials.webhook_secret = Some(crate::kernel::secret::random_token(32));
                 }
             }
             None => {}

@@ -13,9 +13,9 @@ use pivota::api::{self, ROUTES};
 use pivota::app::{App, Ports};
 use pivota::aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
 use pivota::embedded::EmbeddedBackend;
-use pivota::kyc_task;
+use pivota::kernel::secret::{SecretString, random_token};
+use pivota::onboarding::kyc_task;
 use pivota::ports::{KycWaitInput, Secrets, SystemClock};
-use pivota::secret::{SecretString, random_token};
 use pivota::settings::Settings;
 use serde_json::Value;
 
@@ -123,8 +123,8 @@ pub async fn app_on(backend: Backend, settings: Settings) -> TestApp {
 /// `stripe_api_base`.
 pub async fn app_with_fakes(backend: Backend, stripe_api_base: String) -> TestApp {
     let settings = Settings {
-        store_urls: pivota::store_url::StoreUrlPolicy { allow_insecure: true },
-        connectors: pivota::connectors::ConnectorSettings {
+        store_urls: pivota::stores::url_safety::StoreUrlPolicy { allow_insecure: true },
+        connectors: pivota::payments::connectors::ConnectorSettings {
             stripe_api_base,
             request_timeout: std::time::Duration::from_secs(5),
             ..Default::default()
@@ -266,7 +266,8 @@ pub async fn drain_sync_queue(app: &App, deadline_after: std::time::Duration) ->
         record.body = Some(message.body.clone());
         let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
         event.records.push(record);
-        let response = pivota::sync_worker::handle(app, event, std::time::Instant::now() + deadline_after).await;
+        let response =
+            pivota::catalog::sync_worker::handle(app, event, std::time::Instant::now() + deadline_after).await;
         assert!(response.batch_item_failures.is_empty(), "a sync invocation failed: {response:?}");
         app.queue.delete(&app.settings.sync_queue, &message.receipt_handle).await.unwrap();
     }
@@ -300,7 +301,7 @@ pub async fn drain_payment_queue(app: &App) -> usize {
         }
         // As Lambda gives the worker: a deadline (the function's 120 s timeout, less here).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let response = pivota::payment_worker::handle(app, event, deadline).await;
+        let response = pivota::orders::payment_worker::handle(app, event, deadline).await;
         for message in messages {
             if !response.batch_item_failures.iter().any(|f| f.item_identifier == message.message_id) {
                 app.queue.delete(&app.settings.payment_queue, &message.receipt_handle).await.unwrap();

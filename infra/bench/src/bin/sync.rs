@@ -32,12 +32,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use pivota::app::App;
-use pivota::merchant::{MerchantId, Registration, RegistrationRequest};
-use pivota::platforms::{Platform, StoreCredentials};
+use pivota::catalog::sync::{self, JobState};
+use pivota::kernel::secret::{SecretString, random_token};
+use pivota::onboarding::merchant::{MerchantId, Registration, RegistrationRequest};
 use pivota::ports::KycWaitInput;
-use pivota::secret::{SecretString, random_token};
+use pivota::stores::platforms::{Platform, StoreCredentials};
 use pivota::stores::{self, StoreConnectCommand, SyncProgress};
-use pivota::sync::{self, JobState};
 use pivota_bench::sync_worker_process::{self, WORKER_FLAG, WorkerReport};
 use pivota_fakes::{
     DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FakeFailure, FakeShop, FakeShopify, FakeWooCommerce,
@@ -105,7 +105,7 @@ impl Bench {
         let registration = Registration::try_from(request).expect("a valid registration");
         let merchant_id = pivota::onboarding::register(&app, registration).await.unwrap().merchant.id;
         let kyc = KycWaitInput { merchant_id: merchant_id.to_string(), wait_seconds: 0 };
-        pivota::kyc_task::handle(&app, kyc).await.expect("the KYC task runs");
+        pivota::onboarding::kyc_task::handle(&app, kyc).await.expect("the KYC task runs");
         Self { app, merchant_id, data_dir }
     }
 
@@ -134,7 +134,7 @@ impl Bench {
     async fn connect_store(&self, platform: Platform, uri: &str, credentials: StoreCredentials) -> String {
         let command =
             StoreConnectCommand { platform, store_url: url::Url::parse(uri).unwrap(), credentials, mode: None };
-        stores::connect(&self.app, &self.merchant_id, pivota::psp::PspMode::Test, command)
+        stores::connect(&self.app, &self.merchant_id, pivota::payments::psp::PspMode::Test, command)
             .await
             .expect("the store connects")
             .store_id

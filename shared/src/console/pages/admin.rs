@@ -10,8 +10,8 @@ use super::super::layout::{Field, FormState, badge, csrf, empty, form_message, p
 use super::super::{ConsoleError, Ctx, PageResult, html as respond, redirect};
 use super::onboarding::decisions;
 use crate::api::merchants::MerchantView;
-use crate::merchant::MerchantId;
-use crate::merchants::Merchants;
+use crate::onboarding::merchant::MerchantId;
+use crate::onboarding::merchants::Merchants;
 
 const STATUSES: [&str; 5] = ["pending_kyc", "manual_review", "approved", "rejected", "suspended"];
 
@@ -54,7 +54,7 @@ pub async fn merchants(ctx: &Ctx<'_>) -> PageResult {
 async fn verified_admin(ctx: &Ctx<'_>) -> Result<(), ConsoleError> {
     ctx.require_admin()?;
     let presented = ctx.session.credential.as_ref().ok_or(ConsoleError::SignIn)?;
-    if crate::secret::secrets_match(presented.expose_secret(), &ctx.app.admin_token().await?) {
+    if crate::kernel::secret::secrets_match(presented.expose_secret(), &ctx.app.admin_token().await?) {
         Ok(())
     } else {
         Err(ConsoleError::SignIn)
@@ -70,7 +70,7 @@ async fn merchant_page(ctx: &Ctx<'_>, status: StatusCode, state: &FormState) -> 
     let id = MerchantId::parse(ctx.param("merchant_id")).ok_or(ConsoleError::NotFound)?;
     let merchant = Merchants::new(ctx.app.table.as_ref()).get(&id).await?.ok_or(ConsoleError::NotFound)?;
     let view = serde_json::to_value(MerchantView::from(&merchant))
-        .map_err(|e| ConsoleError::Internal(crate::error::Error::Internal(e.to_string())))?;
+        .map_err(|e| ConsoleError::Internal(crate::kernel::error::Error::Internal(e.to_string())))?;
     let current = view["status"].as_str().unwrap_or_default();
     let decidable = matches!(current, "pending_kyc" | "manual_review");
     let title = format!("Merchant {}", view["business_name"].as_str().unwrap_or_default());

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::super::layout::{FormState, badge, csrf, empty, form_message, money, page, paging, status_filter, time};
 use super::super::{ConsoleError, Ctx, PageResult, html as respond, redirect};
-use crate::money::Currency;
+use crate::kernel::money::Currency;
 
 const PRODUCT_FILTERS: [&str; 4] = ["q", "store_id", "status", "low_stock"];
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::super::layout::{self, Field, FormState, badge, csrf, form_message, page, section, time};
 use super::super::session::{Role, Session};
 use super::super::{ConsoleError, Ctx, PageResult, html as respond, redirect};
-use crate::error::Error;
+use crate::kernel::error::Error;
 
 /// Where to go after signing in: a console path from `?next=`, never another site.
 fn next_or(ctx_next: &str, default: &str) -> String {
@@ -74,7 +74,7 @@ pub async fn sign_in_submit(ctx: &Ctx<'_>) -> PageResult {
             if token.expose_secret().is_empty() {
                 return refuse("admin", "admin_token", "Enter the admin token.");
             }
-            if !crate::secret::secrets_match(token.expose_secret(), &ctx.app.admin_token().await?) {
+            if !crate::kernel::secret::secrets_match(token.expose_secret(), &ctx.app.admin_token().await?) {
                 tracing::warn!("console admin sign-in refused");
                 return refuse("admin", "admin_token", "That admin token is not valid.");
             }
@@ -87,7 +87,9 @@ pub async fn sign_in_submit(ctx: &Ctx<'_>) -> PageResult {
                 return refuse("merchant", "api_key", "Enter your API key.");
             }
             let hasher = ctx.app.api_key_hasher().await?;
-            match crate::api_keys::authenticate(ctx.app.table.as_ref(), &hasher, key.expose_secret(), now).await {
+            match crate::onboarding::api_keys::authenticate(ctx.app.table.as_ref(), &hasher, key.expose_secret(), now)
+                .await
+            {
                 Ok(caller) => {
                     let session = Session::signed_in(
                         Role::Merchant,
@@ -153,7 +155,7 @@ pub async fn register_submit(ctx: &Ctx<'_>) -> PageResult {
         return Err(ConsoleError::Api(reply));
     };
     let hasher = ctx.app.api_key_hasher().await?;
-    let caller = crate::api_keys::authenticate(ctx.app.table.as_ref(), &hasher, api_key, ctx.now()).await?;
+    let caller = crate::onboarding::api_keys::authenticate(ctx.app.table.as_ref(), &hasher, api_key, ctx.now()).await?;
     let session = Session::signed_in(
         Role::Merchant,
         Some(merchant_id.to_owned()),

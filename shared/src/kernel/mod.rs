@@ -1,0 +1,9 @@
+//! The shared kernel: value types and rules every context uses (money, email, country, secrets,
+//! validation) and the one domain error.
+
+pub mod country;
+pub mod email;
+pub mod error;
+pub mod money;
+pub mod secret;
+pub mod validation;

@@ -1,0 +1,445 @@
+//! Amounts as each PSP writes them. Pivota keeps money in ISO 4217 minor units ([`Money`]); Stripe and Adyen
+//! each have their own idea of a currency's minor unit, so the integer on the wire is converted here, exactly or
+//! not at all: to more digits by multiplying, to fewer only when nothing is lost, and never by rounding.
+//!
+//! **Stripe**, "Supported currencies" (https://docs.stripe.com/currencies, sections "Supported presentment
+//! currencies", "Zero-decimal currencies", "Three-decimal currencies", "Special cases"):
+//! - Currencies are two-decimal unless listed otherwise. Supported: the presentment list (the widest render,
+//!   plus BHD, JOD, KWD, OMR and TND, which the page lists for accounts that may present them, e.g. the UAE).
+//! - Zero-decimal: BIF, CLP, DJF, GNF, JPY, KMF, KRW, MGA, PYG, RWF, UGX, VND, VUV, XAF, XOF, XPF ("to charge
+//!   500 JPY, provide an `amount` value of `500`"). MGA is two-decimal in ISO, so only whole ariary can be sent.
+//! - Three-decimal: BHD, JOD, KWD, OMR, TND; "these API calls require the least-significant (last) digit to be
+//!   0" (5.124 KWD must be 5120 or 5130), so the wire value is a multiple of 10.
+//! - Special cases: ISK and UGX "transitioned to a zero-decimal currency, but backward compatibility requires you
+//!   to represent it as a two-decimal value, where the decimal amount is always `00`. For example, to charge 5
+//!   ISK, provide an `amount` value of `500`" (and the same for UGX, which the page also lists as zero-decimal:
+//!   the special case is the specific rule and wins). HUF and TWD: "Stripe treats HUF [TWD] as a zero-decimal
+//!   currency for payouts, even though you can charge two-decimal amounts"; the divisible-by-100 rule is for
+//!   manual payouts, which Pivota does not make, so charges are ordinary two-decimal amounts.
+//! - The `amount` "supports up to eight digits" ("Create a PaymentIntent",
+//!   https://docs.stripe.com/api/payment_intents/create), the bound [`crate::kernel::money::MAX_AMOUNT_MINOR`] is
+//!   built on; it is checked on the converted value, which ISK and UGX make a hundred times larger.
+//!
+//! **Adyen**, "Currency codes and minor units" (https://docs.adyen.com/development-resources/currency-codes),
+//! the `Amount.value` of the Checkout API ("in minor units", linking that page): Adyen's own decimals per
+//! currency, which "are leading" where they differ from ISO 4217: CLP 2 (ISO 0), CVE 0 (ISO 2), IDR 0 (ISO 2),
+//! ISK 2 (ISO 0). A currency missing from that table is not supported. The table's codes that Pivota's ISO
+//! table lacks (CNH, VEF, XCG) are left out.
+//!
+//! **Sandbox**: takes ISO minor units unchanged, in every currency.
+
+use crate::kernel::money::{Currency, Money};
+use crate::payments::psp::PspKind;
+
+/// Why an amount cannot be sent to a PSP. `field` is the request field at fault: `currency` (the PSP does not
+/// take this currency) or `amount` (it cannot represent this amount exactly, or it is too large).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct AmountRefusal {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// How a PSP writes amounts in one currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PspCurrency {
+    /// Digits after the decimal point in the PSP's integer amount (2: 1999 means 19.99).
+    pub exponent: u8,
+    /// The wire value must be a multiple of this (Stripe's three-decimal currencies: 10).
+    pub step: i64,
+    /// The largest wire value the PSP takes.
+    pub max: i64,
+}
+
+/// Stripe's presentment currencies (see the module docs), sorted.
+const STRIPE_SUPPORTED: [&str; 138] = [
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BRL", "BSD", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CVE",
+    "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF",
+    "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP",
+    "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SEK", "SGD", "SHP", "SLE",
+    "SOS", "SRD", "SZL", "THB", "TJS", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW",
+];
+
+/// Stripe's "Zero-decimal currencies" list, as published (UGX included; its special case wins).
+const STRIPE_ZERO_DECIMAL: [&str; 16] =
+    ["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"];
+
+/// Stripe's "Three-decimal currencies": the last digit must be 0.
+const STRIPE_THREE_DECIMAL: [&str; 5] = ["BHD", "JOD", "KWD", "OMR", "TND"];
+
+/// Stripe's special cases ISK and UGX: whole units only, written with two decimals that are always `00`.
+const STRIPE_WHOLE_UNITS_AS_TWO_DECIMAL: [&str; 2] = ["ISK", "UGX"];
+
+/// Stripe's `amount`: at most eight digits.
+const STRIPE_MAX_AMOUNT: i64 = 99_999_999;
+
+/// Adyen's "Currency codes and minor units" table: code and Adyen's decimals, sorted by code.
+const ADYEN: [(&str, u8); 135] = [
+    ("AED", 2),
+    ("ALL", 2),
+    ("AMD", 2),
+    ("AOA", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("AWG", 2),
+    ("AZN", 2),
+    ("BAM", 2),
+    ("BBD", 2),
+    ("BDT", 2),
+    ("BHD", 3),
+    ("BMD", 2),
+    ("BND", 2),
+    ("BOB", 2),
+    ("BRL", 2),
+    ("BSD", 2),
+    ("BWP", 2),
+    ("BYN", 2),
+    ("BZD", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 2),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CRC", 2),
+    ("CUP", 2),
+    ("CVE", 0),
+    ("CZK", 2),
+    ("DJF", 0),
+    ("DKK", 2),
+    ("DOP", 2),
+    ("DZD", 2),
+    ("EGP", 2),
+    ("ETB", 2),
+    ("EUR", 2),
+    ("FJD", 2),
+    ("FKP", 2),
+    ("GBP", 2),
+    ("GEL", 2),
+    ("GHS", 2),
+    ("GIP", 2),
+    ("GMD", 2),
+    ("GNF", 0),
+    ("GTQ", 2),
+    ("GYD", 2),
+    ("HKD", 2),
+    ("HNL", 2),
+    ("HTG", 2),
+    ("HUF", 2),
+    ("IDR", 0),
+    ("ILS", 2),
+    ("INR", 2),
+    ("IQD", 3),
+    ("ISK", 2),
+    ("JMD", 2),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KES", 2),
+    ("KGS", 2),
+    ("KHR", 2),
+    ("KMF", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("KYD", 2),
+    ("KZT", 2),
+    ("LAK", 2),
+    ("LKR", 2),
+    ("LYD", 3),
+    ("MAD", 2),
+    ("MDL", 2),
+    ("MKD", 2),
+    ("MMK", 2),
+    ("MNT", 2),
+    ("MOP", 2),
+    ("MRU", 2),
+    ("MUR", 2),
+    ("MVR", 2),
+    ("MWK", 2),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("MZN", 2),
+    ("NAD", 2),
+    ("NGN", 2),
+    ("NIO", 2),
+    ("NOK", 2),
+    ("NPR", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PAB", 2),
+    ("PEN", 2),
+    ("PGK", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("PYG", 0),
+    ("QAR", 2),
+    ("RON", 2),
+    ("RSD", 2),
+    ("RUB", 2),
+    ("RWF", 0),
+    ("SAR", 2),
+    ("SBD", 2),
+    ("SCR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("SHP", 2),
+    ("SLE", 2),
+    ("SOS", 2),
+    ("SRD", 2),
+    ("STN", 2),
+    ("SVC", 2),
+    ("SZL", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TOP", 2),
+    ("TRY", 2),
+    ("TTD", 2),
+    ("TWD", 2),
+    ("TZS", 2),
+    ("UAH", 2),
+    ("UGX", 0),
+    ("USD", 2),
+    ("UYU", 2),
+    ("UZS", 2),
+    ("VND", 0),
+    ("VUV", 0),
+    ("WST", 2),
+    ("XAF", 0),
+    ("XCD", 2),
+    ("XOF", 0),
+    ("XPF", 0),
+    ("YER", 2),
+    ("ZAR", 2),
+    ("ZMW", 2),
+];
+
+/// How `psp` writes amounts in `currency`; `None` when it does not take the currency.
+pub fn psp_currency(psp: PspKind, currency: Currency) -> Option<PspCurrency> {
+    let code = currency.code();
+    let listed = |list: &[&str]| list.binary_search(&code).is_ok();
+    match psp {
+        PspKind::Stripe => {
+            if !listed(&STRIPE_SUPPORTED) {
+                return None;
+            }
+            let (exponent, step) = if STRIPE_WHOLE_UNITS_AS_TWO_DECIMAL.contains(&code) {
+                (2, 100)
+            } else if listed(&STRIPE_ZERO_DECIMAL) {
+                (0, 1)
+            } else if STRIPE_THREE_DECIMAL.contains(&code) {
+                (3, 10)
+            } else {
+                (2, 1)
+            };
+            Some(PspCurrency { exponent, step, max: STRIPE_MAX_AMOUNT })
+        }
+        PspKind::Adyen => {
+            let at = ADYEN.binary_search_by(|(known, _)| known.cmp(&code)).ok()?;
+            Some(PspCurrency { exponent: ADYEN[at].1, step: 1, max: i64::MAX })
+        }
+        PspKind::Sandbox => Some(PspCurrency { exponent: currency.minor_units(), step: 1, max: i64::MAX }),
+    }
+}
+
+/// `money` as the integer `psp` expects on the wire, or why it cannot be sent: 10000 ISK is `1000000` at Stripe,
+/// 500 JPY is `500`, 1.250 KWD is `1250`; 1.255 KWD is refused at Stripe (field `amount`), as is 12.34 CVE at
+/// Adyen (whole escudos only), and a currency the PSP does not take (field `currency`).
+pub fn psp_amount(psp: PspKind, money: &Money) -> Result<i64, AmountRefusal> {
+    let currency = money.currency;
+    let name = psp_name(psp);
+    let wire = psp_currency(psp, currency).ok_or_else(|| AmountRefusal {
+        field: "currency",
+        message: format!("{name} does not accept payments in {currency}"),
+    })?;
+    let iso = u32::from(currency.minor_units());
+    let exponent = u32::from(wire.exponent);
+    let amount = money.amount_minor;
+    let written = |minor: i64| format!("{} {currency}", currency.format_minor(minor));
+    let too_large = || AmountRefusal {
+        field: "amount",
+        message: format!("{} is more than {name} accepts in one payment", written(amount)),
+    };
+    let not_exact = || {
+        // The PSP's smallest amount, in ISO minor units (at least one: a larger exponent refuses nothing).
+        let step = match iso.checked_sub(exponent) {
+            Some(fewer) => wire.step.saturating_mul(10i64.saturating_pow(fewer)),
+            None => (wire.step / 10i64.saturating_pow(exponent - iso)).max(1),
+        };
+        AmountRefusal {
+            field: "amount",
+            message: format!(
+                "{name} takes {currency} amounts only in steps of {}; {} is not a multiple of it",
+                written(step),
+                written(amount)
+            ),
+        }
+    };
+    let value = if exponent >= iso {
+        10i64.checked_pow(exponent - iso).and_then(|factor| amount.checked_mul(factor)).ok_or_else(too_large)?
+    } else {
+        let divisor = 10i64.pow(iso - exponent);
+        if amount % divisor != 0 {
+            return Err(not_exact());
+        }
+        amount / divisor
+    };
+    if value % wire.step != 0 {
+        return Err(not_exact());
+    }
+    if value > wire.max {
+        return Err(too_large());
+    }
+    Ok(value)
+}
+
+fn psp_name(psp: PspKind) -> &'static str {
+    match psp {
+        PspKind::Stripe => "Stripe",
+        PspKind::Adyen => "Adyen",
+        PspKind::Sandbox => "the sandbox PSP",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(amount_minor: i64, code: &str) -> Money {
+        Money { amount_minor, currency: Currency::parse(code).unwrap() }
+    }
+
+    fn at(psp: PspKind, amount_minor: i64, code: &str) -> Result<i64, AmountRefusal> {
+        psp_amount(psp, &money(amount_minor, code))
+    }
+
+    fn refused(psp: PspKind, amount_minor: i64, code: &str) -> &'static str {
+        match at(psp, amount_minor, code) {
+            Ok(value) => panic!("{psp} took {amount_minor} {code} as {value}"),
+            Err(refusal) => refusal.field,
+        }
+    }
+
+    #[test]
+    fn tables_are_sorted_and_use_active_iso_codes() {
+        assert!(STRIPE_SUPPORTED.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(STRIPE_ZERO_DECIMAL.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(ADYEN.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        let stripe_lists = STRIPE_SUPPORTED.iter().chain(&STRIPE_ZERO_DECIMAL).chain(&STRIPE_THREE_DECIMAL);
+        for code in stripe_lists.chain(&STRIPE_WHOLE_UNITS_AS_TWO_DECIMAL).chain(ADYEN.iter().map(|(code, _)| code)) {
+            assert!(Currency::parse(code).is_ok(), "{code}");
+        }
+        for code in STRIPE_ZERO_DECIMAL.iter().chain(&STRIPE_THREE_DECIMAL) {
+            assert!(STRIPE_SUPPORTED.contains(code), "{code}");
+        }
+    }
+
+    /// Where each PSP's exponent differs from ISO 4217: exactly the currencies its documentation names.
+    #[test]
+    fn exponents_differ_from_iso_only_where_documented() {
+        let differing = |psp| {
+            ADYEN
+                .iter()
+                .map(|(code, _)| *code)
+                .chain(STRIPE_SUPPORTED)
+                .filter_map(|code| {
+                    let currency = Currency::parse(code).unwrap();
+                    let wire = psp_currency(psp, currency)?;
+                    (wire.exponent != currency.minor_units()).then_some(code)
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(differing(PspKind::Adyen).into_iter().collect::<Vec<_>>(), ["CLP", "CVE", "IDR", "ISK"]);
+        assert_eq!(differing(PspKind::Stripe).into_iter().collect::<Vec<_>>(), ["ISK", "MGA", "UGX"]);
+        assert!(differing(PspKind::Sandbox).is_empty());
+    }
+
+    #[test]
+    fn stripe_amounts() {
+        use PspKind::Stripe;
+        // The documented examples.
+        assert_eq!(at(Stripe, 10_000, "ISK"), Ok(1_000_000));
+        assert_eq!(at(Stripe, 500, "JPY"), Ok(500));
+        assert_eq!(at(Stripe, 1250, "KWD"), Ok(1250));
+        assert_eq!(refused(Stripe, 1255, "KWD"), "amount");
+        // Zero-decimal in ISO and at Stripe.
+        assert_eq!(at(Stripe, 50_000, "KRW"), Ok(50_000));
+        assert_eq!(at(Stripe, 5000, "CLP"), Ok(5000));
+        // UGX: zero-decimal in ISO, written with two decimals (5 UGX is 500).
+        assert_eq!(at(Stripe, 5, "UGX"), Ok(500));
+        // HUF and TWD charge as ordinary two-decimal amounts (the whole-unit rule is for payouts).
+        assert_eq!(at(Stripe, 1045, "HUF"), Ok(1045));
+        assert_eq!(at(Stripe, 80_045, "TWD"), Ok(80_045));
+        // MGA: two-decimal in ISO, zero-decimal at Stripe.
+        assert_eq!(at(Stripe, 1200, "MGA"), Ok(12));
+        assert_eq!(refused(Stripe, 1250, "MGA"), "amount");
+        // Three-decimal: the last digit must be 0.
+        assert_eq!(at(Stripe, 5120, "BHD"), Ok(5120));
+        assert_eq!(refused(Stripe, 5124, "BHD"), "amount");
+        // Two-decimal, unchanged.
+        assert_eq!(at(Stripe, 1999, "EUR"), Ok(1999));
+        assert_eq!(at(Stripe, 1234, "CVE"), Ok(1234));
+    }
+
+    #[test]
+    fn adyen_amounts() {
+        use PspKind::Adyen;
+        assert_eq!(at(Adyen, 500, "JPY"), Ok(500));
+        assert_eq!(at(Adyen, 50_000, "KRW"), Ok(50_000));
+        // ISK and CLP: zero-decimal in ISO, two decimals at Adyen.
+        assert_eq!(at(Adyen, 10_000, "ISK"), Ok(1_000_000));
+        assert_eq!(at(Adyen, 5000, "CLP"), Ok(500_000));
+        // CVE and IDR: two-decimal in ISO, zero at Adyen: whole units only.
+        assert_eq!(at(Adyen, 1200, "CVE"), Ok(12));
+        assert_eq!(refused(Adyen, 1234, "CVE"), "amount");
+        assert_eq!(at(Adyen, 1_500_000, "IDR"), Ok(15_000));
+        assert_eq!(refused(Adyen, 1_500_050, "IDR"), "amount");
+        // Same as ISO.
+        assert_eq!(at(Adyen, 1045, "HUF"), Ok(1045));
+        assert_eq!(at(Adyen, 80_045, "TWD"), Ok(80_045));
+        assert_eq!(at(Adyen, 5, "UGX"), Ok(5));
+        assert_eq!(at(Adyen, 1255, "KWD"), Ok(1255));
+        assert_eq!(at(Adyen, 5124, "BHD"), Ok(5124));
+        assert_eq!(at(Adyen, 1999, "EUR"), Ok(1999));
+    }
+
+    #[test]
+    fn the_sandbox_takes_iso_minor_units_unchanged() {
+        for (amount, code) in [(10_000, "ISK"), (1255, "KWD"), (1234, "CVE"), (1999, "EUR"), (1250, "MGA")] {
+            assert_eq!(at(PspKind::Sandbox, amount, code), Ok(amount), "{code}");
+        }
+    }
+
+    #[test]
+    fn unsupported_currencies_are_refused_naming_the_currency() {
+        // Stripe lists no STN (only the retired STD), Adyen no BIF or MGA.
+        assert_eq!(refused(PspKind::Stripe, 1000, "STN"), "currency");
+        assert_eq!(refused(PspKind::Adyen, 1000, "BIF"), "currency");
+        assert_eq!(refused(PspKind::Adyen, 1000, "MGA"), "currency");
+        assert_eq!(refused(PspKind::Stripe, 1000, "IQD"), "currency");
+        let refusal = at(PspKind::Stripe, 1000, "STN").unwrap_err();
+        assert_eq!(refusal.to_string(), "Stripe does not accept payments in STN");
+    }
+
+    #[test]
+    fn refusals_say_what_would_fit() {
+        let kwd = at(PspKind::Stripe, 1255, "KWD").unwrap_err();
+        assert_eq!(
+            kwd.message,
+            "Stripe takes KWD amounts only in steps of 0.010 KWD; 1.255 KWD is not a multiple of it"
+        );
+        let cve = at(PspKind::Adyen, 1234, "CVE").unwrap_err();
+        assert_eq!(cve.message, "Adyen takes CVE amounts only in steps of 1.00 CVE; 12.34 CVE is not a multiple of it");
+    }
+
+    #[test]
+    fn too_large_and_overflowing_amounts_are_refused() {
+        // Within Pivota's bound in ISO units, but nine digits once ISK is written with two decimals.
+        assert_eq!(at(PspKind::Stripe, 999_999, "ISK"), Ok(99_999_900));
+        assert_eq!(refused(PspKind::Stripe, 1_000_000, "ISK"), "amount");
+        assert_eq!(refused(PspKind::Adyen, i64::MAX, "ISK"), "amount");
+        assert_eq!(at(PspKind::Adyen, i64::MAX / 100, "CLP"), Ok(i64::MAX / 100 * 100));
+    }
+}

@@ -1,0 +1,271 @@
+//! Long work on a store, run as jobs from the sync queue by the `sync-worker`: removing a disconnected or
+//! uninstalled store's products, and redacting orders (Shopify's `customers/redact` and `shop/redact`).
+//!
+//! | item       | pk              | sk                     | TTL     |
+//! |------------|-----------------|------------------------|---------|
+//! | store task | `MERCHANT#<id>` | `STORETASK#<task_id>`  | 30 days |
+//!
+//! The request or delivery that asks for the work writes the task record (in the same transaction as the
+//! change that calls for it, such as the store's new status), then queues a [`TaskMessage`] and answers at
+//! once. If the queueing fails, the record stays `queued` and the caller's retry queues it again
+//! ([`requeue`]); a task queued twice runs once (the lease below, then the record's state).
+//!
+//! A run works a page at a time from the task's checkpointed cursor, saving the cursor and the count with
+//! a write conditional on the task's version after each page, and stops starting pages when less than
+//! [`SAFETY_MARGIN`] is left of the invocation: the worker then continues it with a new message, as it
+//! continues a sync. A page redone after a lost checkpoint counts the products its lost run removed (they
+//! carry the task's mark) once; an order redacted by a lost run is not counted again (redaction leaves no
+//! mark to count by: personal data is gone, and the count is only history). Memory holds one page, whatever the size of the catalog or order history.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::app::App;
+use crate::catalog::products;
+use crate::catalog::sync::{JobState, RunOutcome};
+use crate::kernel::error::Error;
+use crate::onboarding::merchant::MerchantId;
+use crate::orders::redaction;
+use crate::ports::{Condition, Item, ItemKey, PageCursor, StoreError, WriteOp};
+use crate::record::{from_item, to_attributes};
+use crate::stores;
+
+/// How long a worker owns a task before another may take it over.
+const LEASE: time::Duration = time::Duration::minutes(5);
+/// Stop starting pages when less than this is left of the invocation.
+pub const SAFETY_MARGIN: Duration = Duration::from_secs(10);
+/// A task record is kept this long after it was created (a finished task is only history).
+const RETENTION: time::Duration = time::Duration::days(30);
+
+/// What a task does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Marks every product of the store removed: the store was disconnected, or uninstalled Pivota's app.
+    RemoveProducts,
+    /// Removes one customer's personal data from the store's orders, found through the customer index
+    /// (`orders::customer_index_keys`): one partition per identifier the request named.
+    RedactCustomer { customer_keys: Vec<String> },
+    /// Removes the personal data of every order of the store (Shopify's `shop/redact`).
+    RedactShop,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreTask {
+    pub task_id: String,
+    pub merchant_id: MerchantId,
+    pub store_id: String,
+    #[serde(flatten)]
+    pub kind: TaskKind,
+    pub state: JobState,
+    /// Where the next page starts; `None` before the first page of the current partition.
+    #[serde(default)]
+    pub cursor: Option<PageCursor>,
+    /// `RedactCustomer`: which of its partitions is being walked.
+    #[serde(default)]
+    pub partition: usize,
+    /// Products removed, or orders redacted.
+    #[serde(default)]
+    pub affected: u64,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub lease_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+    #[serde(skip)]
+    pub version: u64,
+}
+
+/// The queue message that runs (or continues) a task. Its `task_id` tells it from a sync message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskMessage {
+    pub merchant_id: String,
+    pub store_id: String,
+    pub task_id: String,
+}
+
+fn task_key(merchant_id: &MerchantId, task_id: &str) -> ItemKey {
+    ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("STORETASK#{task_id}"))
+}
+
+impl StoreTask {
+    /// A new task, not yet stored: write [`StoreTask::create_op`] (with whatever calls for the task), then
+    /// [`enqueue`] it.
+    pub fn new(app: &App, merchant_id: &MerchantId, store_id: &str, kind: TaskKind) -> Self {
+        let now = app.clock.now();
+        Self {
+            task_id: format!("tsk_{}", ulid::Ulid::new()),
+            merchant_id: merchant_id.clone(),
+            store_id: store_id.to_owned(),
+            kind,
+            state: JobState::Queued,
+            cursor: None,
+            partition: 0,
+            affected: 0,
+            error: None,
+            lease_until: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+            version: 1,
+        }
+    }
+
+    fn to_item(&self, version: u64) -> Result<Item, Error> {
+        let mut item = Item::new(task_key(&self.merchant_id, &self.task_id), to_attributes(self)?);
+        item.version = version;
+        item.expires_at = Some((self.created_at + RETENTION).unix_timestamp());
+        Ok(item)
+    }
+
+    fn from_item(item: &Item) -> Result<Self, Error> {
+        let mut task: Self = from_item(item)?;
+        task.version = item.version;
+        Ok(task)
+    }
+
+    /// The write that creates the task record.
+    pub fn create_op(&self) -> Result<WriteOp, Error> {
+        Ok(WriteOp::Put { item: self.to_item(1)?, condition: Condition::NotExists })
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, JobState::Succeeded | JobState::Failed)
+    }
+
+    /// Saves the task if nobody else changed it since it was read. `false` when someone did.
+    async fn save(&mut self, app: &App) -> Result<bool, Error> {
+        self.updated_at = app.clock.now();
+        match app.table.put(self.to_item(self.version + 1)?, Condition::VersionIs(self.version)).await {
+            Ok(()) => {
+                self.version += 1;
+                Ok(true)
+            }
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn message(&self) -> TaskMessage {
+        TaskMessage {
+            merchant_id: self.merchant_id.to_string(),
+            store_id: self.store_id.clone(),
+            task_id: self.task_id.clone(),
+        }
+    }
+}
+
+pub async fn get(app: &App, merchant_id: &MerchantId, task_id: &str) -> Result<Option<StoreTask>, Error> {
+    app.table.get(&task_key(merchant_id, task_id)).await?.as_ref().map(StoreTask::from_item).transpose()
+}
+
+/// Writes a task on its own, then queues it.
+pub async fn start(app: &App, task: &StoreTask) -> Result<(), Error> {
+    app.table.transact(vec![task.create_op()?]).await?;
+    enqueue(app, task).await
+}
+
+/// Queues a stored task's message. On failure the record stays `queued`; the caller answers with the error,
+/// and its retry queues the task again ([`requeue`]).
+pub async fn enqueue(app: &App, task: &StoreTask) -> Result<(), Error> {
+    let body = serde_json::to_string(&task.message()).map_err(|e| Error::Internal(e.to_string()))?;
+    app.queue.send(&app.settings.sync_queue, &body, Duration::ZERO).await?;
+    tracing::info!(merchant_id = %task.merchant_id, store_id = task.store_id, task_id = task.task_id, kind = ?task.kind, "store task queued");
+    Ok(())
+}
+
+/// Queues a task again unless it finished: the retry of a request whose first attempt stored the task but
+/// may have failed to queue it. A second message for a task that is running or done changes nothing.
+pub async fn requeue(app: &App, merchant_id: &MerchantId, task_id: &str) -> Result<(), Error> {
+    match get(app, merchant_id, task_id).await? {
+        Some(task) if !task.is_finished() => enqueue(app, &task).await,
+        _ => Ok(()),
+    }
+}
+
+/// Runs a task until it finishes or `deadline` (minus [`SAFETY_MARGIN`]) comes near.
+pub async fn run(app: &App, message: &TaskMessage, deadline: Instant) -> Result<RunOutcome, Error> {
+    let merchant_id = MerchantId::parse(&message.merchant_id)
+        .ok_or_else(|| Error::bad_parameter("merchant_id", "is not a merchant id"))?;
+    let Some(mut task) = get(app, &merchant_id, &message.task_id).await? else { return Ok(RunOutcome::Done) };
+    if task.is_finished() {
+        return Ok(RunOutcome::Done);
+    }
+    let now = app.clock.now();
+    if task.state == JobState::Running && task.lease_until.is_some_and(|lease| lease > now) {
+        return Ok(RunOutcome::Busy);
+    }
+    task.state = JobState::Running;
+    task.lease_until = Some(now + LEASE);
+    if !task.save(app).await? {
+        return Ok(RunOutcome::Busy);
+    }
+    if task.kind == TaskKind::RemoveProducts {
+        let store = stores::get(app, &merchant_id, &task.store_id).await?;
+        // A store is never connected again under its id; this guards the catalog all the same.
+        if store.connection_status.is_active() {
+            return finish(app, &mut task, Some("the store is connected".into())).await;
+        }
+    }
+    loop {
+        let (affected, next) = step(app, &task).await?;
+        task.affected += affected;
+        task.cursor = next;
+        let done = match &task.kind {
+            TaskKind::RedactCustomer { customer_keys } if task.cursor.is_none() => {
+                task.partition += 1;
+                task.partition >= customer_keys.len()
+            }
+            _ => task.cursor.is_none(),
+        };
+        if done {
+            return finish(app, &mut task, None).await;
+        }
+        task.lease_until = Some(app.clock.now() + LEASE);
+        if !task.save(app).await? {
+            // Another worker took the task over (our lease ran out): it carries on from its checkpoint.
+            return Ok(RunOutcome::Done);
+        }
+        if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
+            task.lease_until = None;
+            task.save(app).await?;
+            return Ok(RunOutcome::Continue { delay: Duration::ZERO });
+        }
+    }
+}
+
+/// One page of a task's work from its cursor: how many items it changed, and where the next page starts.
+async fn step(app: &App, task: &StoreTask) -> Result<(u64, Option<PageCursor>), Error> {
+    let (merchant_id, store_id, cursor) = (&task.merchant_id, task.store_id.as_str(), task.cursor.clone());
+    match &task.kind {
+        TaskKind::RemoveProducts => {
+            products::remove_page(app, merchant_id, store_id, &task.task_id, cursor, |_| true).await
+        }
+        TaskKind::RedactCustomer { customer_keys } => match customer_keys.get(task.partition) {
+            Some(customer_key) => {
+                redaction::redact_customer_page(app, merchant_id, store_id, customer_key, cursor).await
+            }
+            None => Ok((0, None)),
+        },
+        TaskKind::RedactShop => redaction::redact_store_page(app, merchant_id, store_id, cursor).await,
+    }
+}
+
+async fn finish(app: &App, task: &mut StoreTask, error: Option<String>) -> Result<RunOutcome, Error> {
+    let now = app.clock.now();
+    task.state = if error.is_some() { JobState::Failed } else { JobState::Succeeded };
+    task.error = error;
+    task.finished_at = Some(now);
+    task.lease_until = None;
+    if task.save(app).await? {
+        tracing::info!(task_id = task.task_id, state = ?task.state, kind = ?task.kind, affected = task.affected, "store task finished");
+    }
+    Ok(RunOutcome::Done)
+}
