@@ -4,8 +4,8 @@ that function's policy in template.yaml, and every grant no call used is listed.
     python infra/iam/check.py --calls DIR [--template template.yaml]
 
 DIR holds the call logs the AWS adapters write when PIVOTA_AWS_CALL_LOG names it
-(shared/src/aws/call_log.rs): one JSON line per distinct IAM request, with the Lambda function that made
-it (`shared/src/invocation.rs`: a route's handler runs as its `api::ROUTES` function, the console, the
+(shared/aws/src/call_log.rs): one JSON line per distinct IAM request, with the Lambda function that made
+it (`shared/src/invocation.rs`: a route's handler runs as its `pivota_http::routes` function, the console, the
 workers and the KYC task as themselves). infra/scripts/test.sh records during `cargo test --workspace`
 (every test on the moto backend: the conformance suite, the HTTP API, stores and sync, order webhooks,
 money safety, the state machine, the events/ files) and the Lambda glue test (the real binaries), then
@@ -40,6 +40,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -82,16 +83,26 @@ UNREACHED_GRANTS: dict[tuple[str, str], str] = {
     "longer points at",
 }
 
-# The console is a client of the public API in process (shared/src/console/client.rs): each page action is
-# an API request dispatched through api::ROUTES, so it needs exactly what those routes' functions need. Its
-# grants are checked against the requests these functions made (the routes its pages call, from
-# shared/src/console/pages/), besides its own (sessions: the pepper and the admin token). It never calls
-# /payment/execute, the payments list or the order webhook, so their needs do not count for it.
-CONSOLE_CALLS = {
-    "register", "merchant-get", "api-keys", "psp-connect", "psp-connections", "routing", "orders-list",
-    "products", "store-connect", "stores-list", "store-update", "store-sync", "store-disconnect",
-    "webhooks-setup", "admin-merchants", "admin-review",
-}
+# The console is a client of the public API in process (shared/console/src/client.rs): each page action is
+# an API request dispatched to the API functions in its `API` list, the only handlers its binary links, so
+# it needs exactly what those functions need. Its grants are checked against the requests these functions
+# made, besides its own (sessions: the pepper and the admin token). The list is read from the code, so the
+# two cannot drift.
+CONSOLE_CLIENT = ROOT / "shared/console/src/client.rs"
+
+
+def console_calls(source: str) -> set[str]:
+    """The function names in the console client's `API` list (`routes::STORE_SYNC` is `store-sync`)."""
+    match = re.search(r"pub static API: &\[&\[Route\]\] = &\[(.*?)\];", source, re.S)
+    if not match:
+        raise SystemExit(f"{CONSOLE_CLIENT}: no `pub static API` list of routes")
+    names = re.findall(r"routes::([A-Z0-9_]+)", match.group(1))
+    if not names:
+        raise SystemExit(f"{CONSOLE_CLIENT}: the `API` list names no functions")
+    return {name.lower().replace("_", "-") for name in names}
+
+
+CONSOLE_CALLS = console_calls(CONSOLE_CLIENT.read_text())
 
 # (function, action, what) that must never be allowed, whatever the tests did.
 NEVER_ALLOWED = [

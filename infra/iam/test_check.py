@@ -156,5 +156,17 @@ class Mapping(unittest.TestCase):
         self.assertIn(f":{check.ACCOUNT}:", request.resource)
 
 
+class ConsoleCalls(unittest.TestCase):
+    def test_the_console_calls_are_read_from_its_api_list(self):
+        source = "pub static API: &[&[Route]] = &[\n    routes::STORE_SYNC,\n    routes::REGISTER,\n];"
+        self.assertEqual(check.console_calls(source), {"store-sync", "register"})
+        self.assertIn("admin-review", check.CONSOLE_CALLS)
+        self.assertNotIn("payment-execute", check.CONSOLE_CALLS)
+
+    def test_a_console_without_an_api_list_stops_the_check(self):
+        with self.assertRaises(SystemExit):
+            check.console_calls("pub static OTHER: &[&[Route]] = &[routes::REGISTER];")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -3,7 +3,7 @@
 //! On Lambda every function is its own process, so this is the same for a whole process. The tests and
 //! the local runner serve every function in one process, so each entry point (a route's handler, the
 //! console, the workers, the KYC task) runs inside [`serve_as`]: the AWS call log
-//! ([`crate::aws::call_log`]) attributes each AWS call to the function that made it, and the per-process
+//! ([`pivota_aws::call_log`]) attributes each AWS call to the function that made it, and the per-process
 //! caches keep one entry per function, as separate processes would.
 
 use std::future::Future;

@@ -6,18 +6,15 @@
 //!   routing, idempotency, execute, connectors), [`stores`] (connections, URL safety, credentials,
 //!   platforms), [`catalog`] (products, sync) and [`orders`] (webhook intake, order records, the payment
 //!   worker, write-back).
-//! - Adapters behind the ports: [`aws`] for production, [`embedded`] for running locally.
-//! - The HTTP API that every Lambda and the local runner share: [`api`].
+//!
+//! Around it, each depending on this crate and never the reverse: the adapters behind the ports
+//! (`pivota-aws` for production, `pivota-embedded` for running locally), the HTTP API (`pivota-http`), the
+//! console (`pivota-console`) and the Lambda glue (`pivota-lambda`).
 
-pub mod api;
 pub mod app;
-pub mod aws;
 pub mod catalog;
-pub mod console;
-pub mod embedded;
 pub mod invocation;
 pub mod kernel;
-pub mod lambda;
 pub mod onboarding;
 pub mod orders;
 pub mod payments;

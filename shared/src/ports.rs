@@ -1,7 +1,7 @@
 //! The ports: what the domain needs from the world.
 //!
-//! Every port has two adapters: `crate::aws` (DynamoDB, SQS, Secrets Manager, Step Functions) for
-//! production and `crate::embedded` (SQLite in a data directory) for running locally. Both pass the same
+//! Every port has two adapters: `pivota_aws` (DynamoDB, SQS, Secrets Manager, Step Functions) for
+//! production and `pivota_embedded` (SQLite in a data directory) for running locally. Both pass the same
 //! conformance suite in `shared/tests/conformance`.
 
 use std::time::Duration;

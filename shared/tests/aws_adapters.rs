@@ -8,11 +8,11 @@ mod moto;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
-use pivota::aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
 use pivota::ports::{
     Index, Item, ItemKey, KycWaitInput, PageCursor, Query, Queue, QueueError, QueueRef, Secrets, SecretsError,
     StoreError, Table, Workflow, WorkflowError,
 };
+use pivota_aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
 use serde_json::json;
 use ulid::Ulid;
 

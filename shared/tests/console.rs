@@ -8,8 +8,8 @@ mod support;
 use http::header;
 use lambda_http::{Body, Request, RequestExt, Response};
 use pivota::app::App;
-use pivota::console::{self, session::Role, session::Session};
 use pivota::settings::Settings;
+use pivota_console::{self as console, session::Role, session::Session};
 use secrecy::SecretString;
 use support::{ADMIN_TOKEN, approved_merchant, call, embedded_app};
 

@@ -4,8 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use pivota::api::ROUTES;
-
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
@@ -35,10 +33,10 @@ fn template_routes() -> (BTreeSet<String>, BTreeSet<(String, String, String)>) {
 
 /// The API's routes and the console's two catch-all routes.
 fn code_routes() -> BTreeSet<(String, String, String)> {
-    let api = ROUTES.iter().map(|r| (r.function.to_owned(), r.method.to_string(), r.path.to_owned()));
-    let console = pivota::console::GATEWAY_ROUTES
+    let api = pivota_http::routes::all().map(|r| (r.function.to_owned(), r.method.to_string(), r.path.to_owned()));
+    let console = pivota_console::GATEWAY_ROUTES
         .iter()
-        .map(|(method, path)| (pivota::console::FUNCTION.to_owned(), (*method).to_owned(), (*path).to_owned()));
+        .map(|(method, path)| (pivota_console::FUNCTION.to_owned(), (*method).to_owned(), (*path).to_owned()));
     api.chain(console).collect()
 }
 
@@ -55,10 +53,10 @@ fn openapi_documents_exactly_the_template_routes() {
     // The console serves HTML pages, not API operations.
     let template: BTreeSet<(String, String)> = template
         .into_iter()
-        .filter(|(function, ..)| function != pivota::console::FUNCTION)
+        .filter(|(function, ..)| function != pivota_console::FUNCTION)
         .map(|(_, method, path)| (method, path))
         .collect();
-    let doc = pivota::api::openapi::document();
+    let doc = pivota_http::openapi::document();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -97,21 +95,21 @@ fn every_template_function_has_a_crate_and_a_sample_event() {
 
 #[test]
 fn the_served_bytes_are_the_checked_in_document_minified() {
-    let served: serde_json::Value = serde_json::from_str(pivota::api::openapi::SERVED).unwrap();
-    let checked_in: serde_json::Value = serde_json::from_str(pivota::api::openapi::DOCUMENT).unwrap();
+    let served: serde_json::Value = serde_json::from_str(pivota_http::openapi::SERVED).unwrap();
+    let checked_in: serde_json::Value = serde_json::from_str(pivota_http::openapi::DOCUMENT).unwrap();
     assert_eq!(served, checked_in);
-    assert!(pivota::api::openapi::SERVED.len() * 10 < pivota::api::openapi::DOCUMENT.len() * 7, "minified");
+    assert!(pivota_http::openapi::SERVED.len() * 10 < pivota_http::openapi::DOCUMENT.len() * 7, "minified");
 }
 
 #[test]
 fn the_served_openapi_document_is_the_generated_one() {
-    let generated = pivota::api::openapi::generate();
+    let generated = pivota_http::openapi::generate();
     if std::env::var("PIVOTA_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
         std::fs::write(repo_root().join("shared/openapi.json"), &generated).unwrap();
         return;
     }
     assert!(
-        pivota::api::openapi::DOCUMENT == generated,
+        pivota_http::openapi::DOCUMENT == generated,
         "shared/openapi.json is stale: run PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test contract"
     );
 }

@@ -6,12 +6,12 @@
 mod support;
 
 use lambda_http::{Body, Response};
-use pivota::api;
 use pivota::onboarding::KycRun;
 use pivota::onboarding::kyc_task::{self, KycTaskOutput};
 use pivota::onboarding::merchant::MerchantStatus;
 use pivota::ports::{KycWaitInput, WaitStatus, Workflow};
 use pivota::settings::Settings;
+use pivota_http as api;
 use serde_json::Value;
 use support::{ADMIN_TOKEN, TestApp, embedded_app};
 
@@ -47,7 +47,7 @@ async fn invoke_with(
         .replace(PLACEHOLDER_KEY, key)
         .replace(PLACEHOLDER_ADMIN, ADMIN_TOKEN);
     let request = lambda_http::request::from_str(&text).expect("the event is a valid API Gateway v2 payload");
-    let response = api::dispatch(&test.app, &api::routes_of(function), request).await;
+    let response = api::dispatch(&test.app, &api::routes::of(function), request).await;
     let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
     (response, body)
 }
@@ -120,7 +120,7 @@ async fn kyc_approve_event_decides_once() {
     // The file's placeholder id is not an id at all: a fatal error, which the state machine does not retry.
     let placeholder: KycWaitInput = serde_json::from_str(&event_text("kyc-approve.json")).unwrap();
     let error = kyc_task::handle(&test.app, placeholder).await.unwrap_err();
-    assert_eq!(lambda_runtime::Diagnostic::from(error).error_type, "KycTaskError");
+    assert_eq!(error.error_type(), "KycTaskError");
 }
 
 /// The state machine's `Catch` invokes kyc-approve again with the failure: a merchant still pending KYC goes
@@ -305,7 +305,7 @@ async fn call_products(test: &TestApp, id: &str, key: &str) -> (u16, Value) {
         request,
         std::collections::HashMap::from([("limit".to_owned(), "100".to_owned())]),
     );
-    let response = api::dispatch(&test.app, &api::routes_of("products"), request).await;
+    let response = api::dispatch(&test.app, &api::routes::of("products"), request).await;
     (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null))
 }
 

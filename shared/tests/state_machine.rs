@@ -8,8 +8,8 @@ mod moto;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
-use pivota::aws::{StepFunctionsWorkflow, provision};
 use pivota::ports::{KycWaitInput, WaitStatus, Workflow};
+use pivota_aws::{StepFunctionsWorkflow, provision};
 use serde_json::Value;
 use ulid::Ulid;
 

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    pivota::lambda::init_tracing();
-    let app = pivota::lambda::aws_app_from_env().await?;
-    pivota::lambda::serve_payment_worker(app).await
+    pivota_lambda::init_tracing();
+    let app = pivota_lambda::aws_app_from_env().await?;
+    pivota_lambda::serve_payment_worker(app).await
 }

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    pivota::lambda::init_tracing();
-    let app = pivota::lambda::aws_app_from_env().await?;
-    pivota::lambda::serve_http(app, "routing").await
+    pivota_lambda::init_tracing();
+    let app = pivota_lambda::aws_app_from_env().await?;
+    pivota_lambda::serve_http(app, pivota_http::routes::ROUTING).await
 }

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use pivota::app::App;
-use pivota::embedded::{EmbeddedBackend, QueueConfig};
 use pivota::onboarding::merchant::MerchantId;
 use pivota::settings::Settings;
 use pivota::stores::url_safety::StoreUrlPolicy;
+use pivota_embedded::{EmbeddedBackend, QueueConfig};
 use serde_json::{Value, json};
 
 /// The first argument that makes the benchmark binary the worker.

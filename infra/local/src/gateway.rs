@@ -9,10 +9,10 @@ use axum::body::{Body as AxumBody, to_bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use base64::Engine as _;
-use pivota::api::{self, ROUTES, RouteMatch};
 use pivota::app::App;
-use pivota::console;
 use pivota::kernel::error::Error;
+use pivota_console as console;
+use pivota_http::{self as api, RouteMatch};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -43,7 +43,7 @@ pub async fn handle(
     } else if request.uri().path() == "/" {
         console::redirect(console::PREFIX)
     } else {
-        let routes: Vec<&api::Route> = ROUTES.iter().collect();
+        let routes: Vec<&api::Route> = api::routes::all().collect();
         api::dispatch(&app, &routes, request).await
     };
     let (parts, body) = response.into_parts();
@@ -53,7 +53,7 @@ pub async fn handle(
 /// The API Gateway v2 event for a request, with the route key and path parameters of the matching route.
 fn api_gateway_event(parts: &http::request::Parts, body: &[u8], peer: SocketAddr) -> Value {
     let path = parts.uri.path();
-    let routes: Vec<&api::Route> = ROUTES.iter().collect();
+    let routes: Vec<&api::Route> = api::routes::all().collect();
     let (route_key, path_parameters) = match api::find_route(&routes, &parts.method, path) {
         RouteMatch::Found(route, params) => (format!("{} {}", route.method, route.path), Some(params)),
         _ if path == console::PREFIX => (format!("GET {}", console::PREFIX), None),

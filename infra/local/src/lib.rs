@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use pivota::app::App;
-use pivota::embedded::{EmbeddedBackend, QueueConfig};
+use pivota_embedded::{EmbeddedBackend, QueueConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -26,7 +26,7 @@ pub use platform_secrets::AdminToken;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Open(#[from] pivota::embedded::OpenError),
+    Open(#[from] pivota_embedded::OpenError),
     #[error("platform secrets: {0}")]
     Secrets(#[from] pivota::ports::SecretsError),
     #[error("queues: {0}")]

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::BoxFuture;
 use pivota::app::App;
-use pivota::embedded::EmbeddedQueue;
 use pivota::ports::{Queue, QueueRef};
+use pivota_embedded::EmbeddedQueue;
 use tokio::sync::watch;
 use tracing::warn;
 
@@ -93,8 +93,8 @@ pub async fn run(
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use pivota::embedded::{EmbeddedBackend, QueueConfig};
     use pivota::settings::Settings;
+    use pivota_embedded::{EmbeddedBackend, QueueConfig};
 
     use super::*;
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pivota::app::App;
-use pivota::embedded::EmbeddedWorkflow;
 use pivota::onboarding::kyc_task::{self, KycTaskInput, TaskError, TaskFailure};
 use pivota::ports::WaitStatus;
+use pivota_embedded::EmbeddedWorkflow;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 

@@ -1,6 +1,5 @@
 //! The `kyc-approve` task, as the KYC state machine (or the local runner playing it) invokes it.
 
-use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -26,13 +25,13 @@ pub enum TaskError {
     Fatal(String),
 }
 
-impl From<TaskError> for Diagnostic {
-    fn from(error: TaskError) -> Self {
-        let error_type = match error {
+impl TaskError {
+    /// The error's name in the execution history, which the state machine's Retry and Catch match on.
+    pub fn error_type(&self) -> &'static str {
+        match self {
             TaskError::Transient(_) => "TransientError",
             TaskError::Fatal(_) => "KycTaskError",
-        };
-        Diagnostic { error_type: error_type.to_owned(), error_message: error.to_string() }
+        }
     }
 }
 

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
-use pivota::aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
 use pivota::ports::{KycWaitInput, Queue, QueueRef, Secrets, Table, Workflow};
+use pivota_aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
 use ulid::Ulid;
 
 use crate::fixture::Fixture;

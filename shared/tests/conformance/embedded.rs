@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use pivota::embedded::{EmbeddedBackend, QueueConfig};
 use pivota::ports::{Queue, QueueRef, Secrets, Table, Workflow};
+use pivota_embedded::{EmbeddedBackend, QueueConfig};
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use ulid::Ulid;

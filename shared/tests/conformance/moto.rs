@@ -68,7 +68,7 @@ pub fn enable_state_machine_execution(endpoint: &str) {
 pub fn kyc_definition(function_arn: &str) -> String {
     let path = workspace_root().join("infra/statemachine/kyc.asl.json");
     let definition = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()));
-    pivota::aws::provision::substitute_definition(
+    pivota_aws::provision::substitute_definition(
         &definition,
         &[("KycApproveFunctionArn", function_arn), ("Partition", "aws")],
     )

@@ -9,14 +9,14 @@ pub mod shop;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use pivota::api::{self, ROUTES};
 use pivota::app::{App, Ports};
-use pivota::aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
-use pivota::embedded::EmbeddedBackend;
 use pivota::kernel::secret::{SecretString, random_token};
 use pivota::onboarding::kyc_task;
 use pivota::ports::{KycWaitInput, Secrets, SystemClock};
 use pivota::settings::Settings;
+use pivota_aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
+use pivota_embedded::EmbeddedBackend;
+use pivota_http::{self as api};
 use serde_json::Value;
 
 /// Declares each named case as a test on the embedded backend and on moto: `async fn case(backend: Backend)`,
@@ -64,10 +64,10 @@ pub async fn declare_sync_queue(backend: &EmbeddedBackend, settings: &Settings) 
     let queue = backend.queue();
     for work in [&settings.sync_queue, &settings.payment_queue] {
         let dead_letter = format!("{}-dlq", work.0);
-        let config = pivota::embedded::QueueConfig { max_receive_count: 0, dead_letter: None };
+        let config = pivota_embedded::QueueConfig { max_receive_count: 0, dead_letter: None };
         queue.declare(&dead_letter, config).await.unwrap();
         // More receives than production's 5 before dead-lettering: tests inject failures on purpose.
-        let config = pivota::embedded::QueueConfig { max_receive_count: 12, dead_letter: Some(dead_letter) };
+        let config = pivota_embedded::QueueConfig { max_receive_count: 12, dead_letter: Some(dead_letter) };
         queue.declare(&work.0, config).await.unwrap();
     }
 }
@@ -201,7 +201,7 @@ impl Call<'_> {
         let query: std::collections::HashMap<String, String> =
             url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
         let request = lambda_http::RequestExt::with_query_string_parameters(request, query);
-        let routes: Vec<&api::Route> = ROUTES.iter().collect();
+        let routes: Vec<&api::Route> = api::routes::all().collect();
         api::dispatch(self.app, &routes, request).await
     }
 }

@@ -5,10 +5,10 @@
 
 use std::process::ExitCode;
 
-use pivota::aws::SecretsManagerStore;
-use pivota::aws::provision::{create_state_machine, create_table, substitute_definition};
 use pivota::kernel::secret::{SecretString, random_token};
 use pivota::ports::Secrets;
+use pivota_aws::SecretsManagerStore;
+use pivota_aws::provision::{create_state_machine, create_table, substitute_definition};
 
 const USAGE: &str = "usage: pivota-provision --endpoint URL --region REGION --table NAME \
 --admin-token-secret NAME --admin-token VALUE --api-key-pepper-secret NAME \

@@ -1,0 +1,87 @@
+//! `openapi`: the OpenAPI 3.1 document of the HTTP API, generated from the handlers' annotations.
+
+use http::{HeaderValue, header};
+use lambda_http::Request;
+use lambda_http::{Body, Response};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+mod completion;
+
+use super::{HandlerResult, admin, api_keys, merchants, orders, payments, products, psp, routing, stores};
+use pivota::app::App;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Pivota API", description = "Merchant onboarding, PSP connections, stores and payments."),
+    paths(
+        merchants::register, merchants::get, admin::list, admin::approve, admin::reject, admin::suspend, admin::reinstate,
+        psp::connect, psp::list, psp::disconnect, api_keys::create, api_keys::list, api_keys::revoke,
+        routing::put, routing::get, payments::execute, payments::list,
+        stores::connect, stores::list, stores::update, stores::disconnect, stores::start_sync, stores::sync_job,
+        products::list, products::update_price, orders::setup, orders::receive, orders::list, serve,
+    ),
+    components(schemas(pivota::orders::OrderStatus, pivota::payments::PaymentStatus, super::problem::Problem)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "onboarding", description = "Registration and the merchant's own profile"),
+        (name = "admin", description = "Merchant review (admin token)"),
+        (name = "psp", description = "Payment provider connections"),
+        (name = "api-keys", description = "The merchant's API keys"),
+        (name = "routing", description = "Which PSP charges a payment"),
+        (name = "payments", description = "Charging, and the payment history"),
+        (name = "stores", description = "Store connections and catalog sync"),
+        (name = "products", description = "The synced catalog"),
+        (name = "orders", description = "Store order webhooks, and the orders they paid"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, description) in [
+            ("merchant_api_key", "A merchant API key (`pvk_test_…` or `pvk_live_…`)"),
+            ("admin_token", "The platform's admin token"),
+        ] {
+            let mut scheme = Http::new(HttpAuthScheme::Bearer);
+            scheme.description = Some(description.to_owned());
+            components.add_security_scheme(name, SecurityScheme::Http(scheme));
+        }
+    }
+}
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/openapi.json", operation_id = "getOpenApiDocument", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn serve(_app: &App, _req: &Request) -> HandlerResult {
+    let mut response = Response::new(Body::Text(SERVED.to_owned()));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(response)
+}
+
+/// The document as served: generated from the annotations and checked in (`shared/http/openapi.json`), so a
+/// cold start serves bytes instead of building the document. `shared/tests/contract.rs` fails when the
+/// file is stale; `PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test contract` rewrites it.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
+/// [`DOCUMENT`] without its indentation (by `shared/http/build.rs`): what `GET /openapi.json` sends.
+pub const SERVED: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
+
+/// The document generated now: the annotations, then [`completion`] (shared statuses, webhook signature
+/// schemes, links).
+pub fn document() -> serde_json::Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    completion::complete(&mut document);
+    document
+}
+
+/// The document generated now, pretty-printed as the checked-in file is.
+pub fn generate() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
+}

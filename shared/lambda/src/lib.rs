@@ -1,0 +1,124 @@
+//! Glue for the Lambda binaries: build the [`App`] on the AWS adapters and run a handler under the
+//! Lambda runtime. Nothing here makes a network call or loads the AWS SDK: the adapters, and the secrets,
+//! are set up on first use.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_http::{Body, Request, Response, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+
+use pivota::app::{App, Ports};
+use pivota::onboarding::kyc_task;
+use pivota::ports::SystemClock;
+use pivota::settings::Settings;
+use pivota_aws::LazyAws;
+use pivota_http::Route;
+
+/// Logs as JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` is `JSON`, and at `AWS_LAMBDA_LOG_LEVEL`.
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Reads a required environment variable.
+fn required(name: &str) -> Result<String, lambda_http::Error> {
+    std::env::var(name).map_err(|_| format!("the environment variable {name} is not set").into())
+}
+
+/// The [`App`] on DynamoDB (`PIVOTA_TABLE_NAME`), Secrets Manager (new secrets encrypted under the
+/// customer-managed key `PIVOTA_SECRETS_KMS_KEY_ID` when set) and Step Functions
+/// (`PIVOTA_KYC_STATE_MACHINE_ARN`, needed only by functions that start the KYC wait). The AWS endpoint,
+/// region and credentials come from the standard AWS configuration (`AWS_ENDPOINT_URL`, …).
+pub async fn aws_app_from_env() -> Result<App, lambda_http::Error> {
+    let settings = Settings::from_env()?;
+    let state_machine = std::env::var("PIVOTA_KYC_STATE_MACHINE_ARN").unwrap_or_default();
+    // Built on first use: cold starts that never reach AWS don't pay for the SDK's setup.
+    let kms_key = std::env::var("PIVOTA_SECRETS_KMS_KEY_ID").ok().filter(|key| !key.is_empty());
+    let aws = Arc::new(LazyAws::new(required("PIVOTA_TABLE_NAME")?, state_machine).with_secrets_kms_key(kms_key));
+    let ports = Ports {
+        table: aws.clone(),
+        secrets: aws.clone(),
+        workflow: aws.clone(),
+        queue: aws,
+        clock: Arc::new(SystemClock),
+    };
+    Ok(App::new(ports, settings))
+}
+
+/// Serves one function's HTTP routes (its list in `pivota_http::routes`).
+pub async fn serve_http(app: App, routes: &'static [Route]) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    let routes: Vec<&'static Route> = routes.iter().collect();
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        let routes = routes.clone();
+        async move { Ok::<_, Infallible>(pivota_http::dispatch(&app, &routes, req).await) }
+    }))
+    .await
+}
+
+/// Serves HTTP requests with `handler` (the console, which answers every path under `/console` itself).
+pub async fn serve_requests<F, Fut>(app: App, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    let app = Arc::new(app);
+    let handler = Arc::new(handler);
+    lambda_http::run(service_fn(move |req: Request| {
+        let (app, handler) = (Arc::clone(&app), Arc::clone(&handler));
+        async move { Ok::<_, Infallible>(handler(app, req).await) }
+    }))
+    .await
+}
+
+/// Serves the `sync-worker`: SQS batches with partial failures, each run bounded by the invocation's
+/// deadline.
+pub async fn serve_sync_worker(app: App) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let app = Arc::clone(&app);
+        async move {
+            let deadline = instant_of(event.context.deadline);
+            Ok::<_, Infallible>(pivota::catalog::sync_worker::handle(&app, event.payload, deadline).await)
+        }
+    }))
+    .await
+}
+
+/// Serves the `payment-worker`: store orders from SQS, with partial batch failures.
+pub async fn serve_payment_worker(app: App) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let app = Arc::clone(&app);
+        async move {
+            let deadline = instant_of(event.context.deadline);
+            Ok::<_, Infallible>(pivota::orders::payment_worker::handle(&app, event.payload, deadline).await)
+        }
+    }))
+    .await
+}
+
+/// Lambda's deadline (milliseconds since the Unix epoch) as an `Instant`.
+fn instant_of(deadline_ms: u64) -> std::time::Instant {
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// Serves the `kyc-approve` task, invoked by the KYC state machine.
+pub async fn serve_kyc_task(app: App) -> Result<(), lambda_http::Error> {
+    let app = Arc::new(app);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<kyc_task::KycTaskInput>| {
+        let app = Arc::clone(&app);
+        async move {
+            kyc_task::handle_event(&app, event.payload).await.map_err(|error| Diagnostic {
+                error_type: error.error_type().to_owned(),
+                error_message: error.to_string(),
+            })
+        }
+    }))
+    .await
+}
