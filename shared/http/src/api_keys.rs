@@ -130,7 +130,7 @@ pub async fn create(app: &App, req: &Request) -> HandlerResult {
     errors.into_result()?;
     let name = name.ok_or_else(|| Error::Internal("name parsed without a value".into()))?;
     if mode == ApiKeyMode::Live {
-        caller.may_act_in(pivota::payments::psp::PspMode::Live, "create a live key")?;
+        caller.may_act_in(pivota::onboarding::api_key::ApiKeyMode::Live, "create a live key")?;
         let merchant =
             Merchants::new(app.table.as_ref()).get(&merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
         if merchant.status != MerchantStatus::Approved {

@@ -144,10 +144,10 @@ pub struct AuthenticatedMerchant {
 }
 
 impl AuthenticatedMerchant {
-    /// A test key may not touch what live payments depend on: `Forbidden` when `mode` is live and the
-    /// caller is not (a live key or the owner credential).
-    pub fn may_act_in(&self, mode: crate::payments::psp::PspMode, what: &str) -> Result<(), Error> {
-        if mode == crate::payments::psp::PspMode::Live && self.mode == ApiKeyMode::Test {
+    /// A test key may not touch what live payments depend on: `Forbidden` when `mode` (of the key, PSP
+    /// connection or store acted on) is live and the caller is not (a live key or the owner credential).
+    pub fn may_act_in(&self, mode: ApiKeyMode, what: &str) -> Result<(), Error> {
+        if mode == ApiKeyMode::Live && self.mode == ApiKeyMode::Test {
             return Err(Error::Forbidden(format!("a test key cannot {what}; use a live key or the owner credential")));
         }
         Ok(())
@@ -235,7 +235,7 @@ impl<'a> ApiKeys<'a> {
         for _ in 0..3 {
             let mut record = self.get(merchant_id, key_id).await?.ok_or(Error::NotFound("API key"))?;
             if record.mode == ApiKeyMode::Live {
-                caller.may_act_in(crate::payments::psp::PspMode::Live, "revoke a live key")?;
+                caller.may_act_in(ApiKeyMode::Live, "revoke a live key")?;
             }
             if record.revoked_at.is_some() {
                 return Ok(record);

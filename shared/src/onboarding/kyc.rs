@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::kernel::country::CountryCode;
-use crate::onboarding::merchant::{Merchant, MerchantStatus};
+use crate::kernel::email::Email;
+use crate::onboarding::status::MerchantStatus;
 
 pub const DEFAULT_RESTRICTED_COUNTRIES: &str = "CU,IR,KP,SY";
 
@@ -100,18 +101,18 @@ impl KycRules {
     }
 
     /// Runs every check and decides: approved when all pass, manual review otherwise.
-    pub fn evaluate(&self, merchant: &Merchant, at: OffsetDateTime) -> KycDecision {
-        let country_restricted = self.restricted_countries.contains(&merchant.country);
-        let domain = merchant.email.domain();
+    pub fn evaluate(&self, country: &CountryCode, email: &Email, at: OffsetDateTime) -> KycDecision {
+        let country_restricted = self.restricted_countries.contains(country);
+        let domain = email.domain();
         let domain_blocked = self.blocked_email_domains.contains(domain);
         let checks = vec![
             KycCheck {
                 rule: "restricted_country".into(),
                 passed: !country_restricted,
                 detail: if country_restricted {
-                    format!("{} is on the restricted-country list", merchant.country)
+                    format!("{country} is on the restricted-country list")
                 } else {
-                    format!("{} is not restricted", merchant.country)
+                    format!("{country} is not restricted")
                 },
             },
             KycCheck {
@@ -143,7 +144,7 @@ fn split_list(raw: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::onboarding::merchant::{Registration, RegistrationRequest};
+    use crate::onboarding::merchant::{Merchant, Registration, RegistrationRequest};
 
     fn merchant(country: &str, email: &str) -> Merchant {
         let request = RegistrationRequest {
@@ -157,7 +158,10 @@ mod tests {
 
     #[test]
     fn clean_merchants_are_approved_with_every_check_recorded() {
-        let decision = KycRules::default().evaluate(&merchant("DE", "a@acme.example"), OffsetDateTime::now_utc());
+        let decision = {
+            let m = merchant("DE", "a@acme.example");
+            KycRules::default().evaluate(&m.country, &m.email, OffsetDateTime::now_utc())
+        };
         assert_eq!(decision.outcome, MerchantStatus::Approved);
         assert_eq!(decision.checks.len(), 2);
         assert!(decision.checks.iter().all(|c| c.passed));
@@ -168,10 +172,16 @@ mod tests {
     fn restricted_countries_and_blocked_domains_go_to_manual_review() {
         let rules = KycRules::parse("KP, ir", "mailinator.com").unwrap();
         let now = OffsetDateTime::now_utc();
-        let by_country = rules.evaluate(&merchant("IR", "a@acme.example"), now);
+        let by_country = {
+            let m = merchant("IR", "a@acme.example");
+            rules.evaluate(&m.country, &m.email, now)
+        };
         assert_eq!(by_country.outcome, MerchantStatus::ManualReview);
         assert_eq!(by_country.reason.as_deref(), Some("automatic checks failed: restricted_country"));
-        let by_domain = rules.evaluate(&merchant("DE", "a@Mailinator.com"), now);
+        let by_domain = {
+            let m = merchant("DE", "a@Mailinator.com");
+            rules.evaluate(&m.country, &m.email, now)
+        };
         assert_eq!(by_domain.outcome, MerchantStatus::ManualReview);
     }
 

@@ -7,6 +7,7 @@ use crate::kernel::country::CountryCode;
 use crate::kernel::email::Email;
 use crate::kernel::validation::FieldErrors;
 use crate::onboarding::kyc::{KycCheck, KycDecision};
+pub use crate::onboarding::status::MerchantStatus;
 
 /// Opaque merchant id: `mer_` plus a ULID (sortable by creation time).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,61 +33,6 @@ impl MerchantId {
 impl std::fmt::Display for MerchantId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MerchantStatus {
-    /// Registered; the automatic KYC checks run after the wait.
-    PendingKyc,
-    /// The automatic checks flagged something; an admin decides.
-    ManualReview,
-    /// May connect a PSP and take payments.
-    Approved,
-    /// Refused by an admin. Final.
-    Rejected,
-    /// Was approved; an admin stopped it. Its keys get 403 and its orders are not charged until an
-    /// admin reinstates it.
-    Suspended,
-}
-
-impl MerchantStatus {
-    pub const ALL: [MerchantStatus; 5] = [
-        MerchantStatus::PendingKyc,
-        MerchantStatus::ManualReview,
-        MerchantStatus::Approved,
-        MerchantStatus::Rejected,
-        MerchantStatus::Suspended,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MerchantStatus::PendingKyc => "pending_kyc",
-            MerchantStatus::ManualReview => "manual_review",
-            MerchantStatus::Approved => "approved",
-            MerchantStatus::Rejected => "rejected",
-            MerchantStatus::Suspended => "suspended",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == raw)
-    }
-
-    /// Whether a KYC decision may still be taken.
-    pub fn is_undecided(self) -> bool {
-        matches!(self, MerchantStatus::PendingKyc | MerchantStatus::ManualReview)
-    }
-
-    /// What the merchant (and the console) should do next.
-    pub fn next_step(self) -> &'static str {
-        match self {
-            MerchantStatus::PendingKyc => "wait_for_kyc",
-            MerchantStatus::ManualReview => "wait_for_review",
-            MerchantStatus::Approved => "connect_psp",
-            MerchantStatus::Rejected | MerchantStatus::Suspended => "contact_support",
-        }
     }
 }
 
