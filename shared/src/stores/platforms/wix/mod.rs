@@ -357,8 +357,8 @@ mod tests {
             v1::query_request(&endpoint, 1, 0, None),
             v3::query_products_request(&endpoint, 1, None, None),
             v3::get_product_request(&endpoint, "p 1").unwrap(),
-            v3::query_variants_request(&endpoint, &["p1".to_owned()], None),
-            v3::query_inventory_request(&endpoint, &["p1".to_owned()], None),
+            v3::variants::query_variants_request(&endpoint, &["p1".to_owned()], None),
+            v3::inventory::query_inventory_request(&endpoint, &["p1".to_owned()], None),
             webhooks::get_order_request(&endpoint, "o/1").unwrap(),
             webhooks::add_payment_request(&endpoint, "o/1", "1.00", "psp").unwrap(),
         ];
