@@ -8,29 +8,29 @@
 //! says to call Get Catalog Version "at the beginning of each flow", so the version is read at the start
 //! of every flow (connect, the first page of a sync, a product event) and not stored: a site moved to V3
 //! is synced through V3 from its next sync on. `STORES_NOT_INSTALLED` is a clear refusal. The V1 catalog
-//! is in `v1.rs`, the V3 catalog in `v3.rs`, webhooks in `webhooks.rs`.
+//! is in `v1.rs`, the V3 catalog in `v3/`, webhooks in `webhooks.rs`, and how a call is made (headers,
+//! errors) in `transport.rs`.
 //!
-//! Other sources (Wix developer docs): "API Keys" / Wix API core headers: `Authorization: <API key>` (no
-//! scheme) and `wix-site-id: <site id>`. Site Properties (`siteDisplayName`, `paymentCurrency`), eCommerce
-//! orders and Order Transactions: see [`paths`].
+//! Other sources (Wix developer docs): the API key's headers, in `transport.rs`. Site Properties
+//! (`siteDisplayName`, `paymentCurrency`), eCommerce orders and Order Transactions: see [`paths`].
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
-use url::Url;
 
-use super::store_http::{STORE_BODY_LIMIT, read_body, redact, retry_after, send_failure, status_error};
 use super::{
     ExternalProduct, Platform, PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform,
 };
 use crate::kernel::money::Currency;
 
+mod transport;
 mod v1;
 mod v3;
 mod webhooks;
+
+use transport::{call, call_found, invalid, parse, url, url_with};
 
 const NAME: &str = "Wix";
 
@@ -79,83 +79,6 @@ enum CatalogVersion {
     V3,
     #[serde(rename = "STORES_NOT_INSTALLED")]
     NotInstalled,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    message: String,
-}
-
-fn site_id(credentials: &StoreCredentials) -> Result<&str, PlatformError> {
-    credentials
-        .site_id
-        .as_deref()
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| PlatformError::Invalid { reason: "Wix needs the site id (`wix-site-id`)".into() })
-}
-
-async fn call(request: reqwest::RequestBuilder, credentials: &StoreCredentials) -> Result<Vec<u8>, PlatformError> {
-    send(request, credentials, false).await.map(Option::unwrap_or_default)
-}
-
-/// As [`call`], with a 404 read as "not there" (`None`).
-async fn call_found(
-    request: reqwest::RequestBuilder,
-    credentials: &StoreCredentials,
-) -> Result<Option<Vec<u8>>, PlatformError> {
-    send(request, credentials, true).await
-}
-
-async fn send(
-    request: reqwest::RequestBuilder,
-    credentials: &StoreCredentials,
-    absent_is_none: bool,
-) -> Result<Option<Vec<u8>>, PlatformError> {
-    let key = credentials.api_token.expose_secret();
-    let response = request
-        .header(reqwest::header::AUTHORIZATION, key)
-        .header("wix-site-id", site_id(credentials)?)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|error| send_failure(NAME, &error))?;
-    let status = response.status().as_u16();
-    let retry = retry_after(response.headers());
-    let body = read_body(NAME, response, STORE_BODY_LIMIT).await?;
-    if (200..300).contains(&status) {
-        return Ok(Some(body));
-    }
-    if status == 404 && absent_is_none {
-        return Ok(None);
-    }
-    let message = serde_json::from_slice::<ErrorBody>(&body)
-        .ok()
-        .map(|error| error.message)
-        .filter(|message| !message.is_empty())
-        .unwrap_or_else(|| "no error message".into());
-    Err(status_error(NAME, status, retry, redact(&message, &[key])))
-}
-
-fn url(base: &Url, path: &str) -> String {
-    format!("{}/{path}", base.as_str().trim_end_matches('/'))
-}
-
-/// `path` followed by `segments`, each percent-encoded as one path segment.
-fn url_with(base: &Url, path: &str, segments: &[&str]) -> Result<Url, PlatformError> {
-    let cannot = || PlatformError::Invalid { reason: "the Wix base URL cannot take a path".into() };
-    let mut url = Url::parse(&url(base, path)).map_err(|_| cannot())?;
-    url.path_segments_mut().map_err(|_| cannot())?.extend(segments);
-    Ok(url)
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, PlatformError> {
-    serde_json::from_slice(body)
-        .map_err(|error| PlatformError::Invalid { reason: format!("Wix {what} was not understood: {error}") })
-}
-
-fn invalid(reason: String) -> PlatformError {
-    PlatformError::Invalid { reason: format!("Wix {reason}") }
 }
 
 fn version_request(endpoint: &StoreEndpoint) -> reqwest::RequestBuilder {
@@ -341,6 +264,8 @@ const NO_WAIT: Duration = Duration::ZERO;
 
 #[cfg(test)]
 mod tests {
+    use url::Url;
+
     use super::*;
 
     fn endpoint() -> StoreEndpoint {
@@ -357,8 +282,8 @@ mod tests {
             v1::query_request(&endpoint, 1, 0, None),
             v3::query_products_request(&endpoint, 1, None, None),
             v3::get_product_request(&endpoint, "p 1").unwrap(),
-            v3::query_variants_request(&endpoint, &["p1".to_owned()], None),
-            v3::query_inventory_request(&endpoint, &["p1".to_owned()], None),
+            v3::variants::query_variants_request(&endpoint, &["p1".to_owned()], None),
+            v3::inventory::query_inventory_request(&endpoint, &["p1".to_owned()], None),
             webhooks::get_order_request(&endpoint, "o/1").unwrap(),
             webhooks::add_payment_request(&endpoint, "o/1", "1.00", "psp").unwrap(),
         ];

@@ -1,42 +1,8 @@
-//! Custom stores: Pivota's own JSON contract, which a merchant's store implements.
-//!
-//! # The Pivota custom store contract, v1
-//!
-//! Every request carries `Authorization: Bearer <api_token>` and `Accept: application/json`; bodies are
-//! JSON. `{base}` is the store URL the merchant registered (it may include a path).
-//!
-//! | call | request | success |
-//! |------|---------|---------|
-//! | store | `GET {base}/pivota/v1/store` | 200 `{"name": "My shop", "currency": "EUR"}` |
-//! | products | `GET {base}/pivota/v1/products?limit=100&cursor=<c>` (no `cursor` on the first page) | 200, below |
-//! | subscribe | `POST {base}/pivota/v1/webhooks` `{"topic", "url", "secret"}` | 200/201 `{"id": "…"}` |
-//! | unsubscribe | `DELETE {base}/pivota/v1/webhooks/{id}` | 200/204 (404: already gone, fine) |
-//! | mark paid | `POST {base}/pivota/v1/orders/{id}/paid` `{"psp_reference": "…"}` | 200/204 |
-//!
-//! Products page: `{"products": [{"id", "title", "status": "active"|"draft"|"archived", "image_url": …|null,
-//! "updated_at": RFC 3339|null, "variants": [{"id", "title", "sku": …|null, "price_minor": integer,
-//! "inventory_quantity": integer|null}]}], "next_cursor": "…"|null}`, in a stable order; `next_cursor` is
-//! `null` on the last page. Prices are integer minor units of the store's currency (1999 = 19.99 EUR).
-//!
-//! Webhooks: `topic` is `order.created` or `product.updated`. Creating a webhook whose topic and URL
-//! already exist must return the existing `id` (and take the new secret), so subscribing twice leaves one.
-//! Each delivery is a `POST` to `url` with the JSON body and the headers `X-Pivota-Topic`,
-//! `X-Pivota-Event-Id` (unique per event, repeated on retries) and
-//! `X-Pivota-Signature: t=<unix seconds>,v1=<lowercase hex HMAC-SHA256 keyed with secret>`, the HMAC taken
-//! over `<t>.<topic>.<raw body>` (the `t` value, a dot, the `X-Pivota-Topic` value, a dot, the body bytes).
-//! The signature thus covers the topic and the time as well as the body (the scheme of Stripe's
-//! `Stripe-Signature`, https://docs.stripe.com/webhooks#verify-manually): a body signed as one topic cannot
-//! be replayed as another, nor replayed later. Pivota compares it in constant time and refuses (400, naming
-//! `X-Pivota-Signature`) a `t` more than [`SIGNATURE_TOLERANCE`] (5 minutes) before or after its own
-//! clock, so the store signs each attempt when it sends it, retries included, keeping the event id. Several
-//! `v1=` entries may be sent (while a secret changes); one matching is enough. An `order.created` body is
-//! `{"id", "number"?, "currency", "total_minor", "paid": bool, "payment_method"?, "payment_customer"? (the
-//! PSP customer the payment method is stored under: a Stripe `cus_…`, an Adyen `shopperReference`), "line_items": [{"title",
-//! "quantity", "sku"?, "price_minor"}], "customer"?: {"id"?, "email"?, "name"?}}`; a `product.updated`
-//! body is one product as in the products page.
-//!
-//! Errors: any JSON body with a `message` (`{"message": "…"}`) is shown to the merchant. 401/403: the
-//! token is refused. 429: slow down, with `Retry-After` in seconds. 5xx: try later.
+//! The custom store's webhook side: subscriptions (`POST /pivota/v1/webhooks`, idempotent per topic and
+//! URL), verified deliveries (`X-Pivota-Signature` over the time, the topic and the body, in the scheme of
+//! Stripe's `Stripe-Signature`, https://docs.stripe.com/webhooks#verify-manually, and refused outside
+//! [`SIGNATURE_TOLERANCE`]), orders and products as deliveries carry them, and the order write-back
+//! (`POST /pivota/v1/orders/{id}/paid`). The contract is in the parent module.
 
 use std::time::Duration;
 
@@ -44,24 +10,16 @@ use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 use url::Url;
 
-use super::store_http::{
-    STORE_BODY_LIMIT, hmac_sha256_matches, read_body, redact, retry_after, send_failure, status_error,
-};
-use super::{
-    Customer, Delivery, DeliveryContext, DeliveryTopic, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine,
-    Platform, PlatformError, ProductPage, Screening, StoreCredentials, StoreEndpoint, StoreInfo, StorePlatform,
-    StoreWebhooks, WebhookError, WebhookSubscription, WebhookTopic,
-};
+use super::catalog::Product;
+use super::{CustomStore, call, parse, url};
 use crate::kernel::money::Currency;
-
-const NAME: &str = "the custom store";
-const PAGE_SIZE: u32 = 100;
-
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CustomStore;
+use crate::stores::platforms::store_http::hmac_sha256_matches;
+use crate::stores::platforms::{
+    Customer, Delivery, DeliveryContext, DeliveryTopic, ExternalOrder, ExternalProduct, OrderLine, PlatformError,
+    Screening, StoreCredentials, StoreEndpoint, StoreWebhooks, WebhookError, WebhookSubscription, WebhookTopic,
+};
 
 /// How far a delivery's signed timestamp may be from Pivota's clock, before or after (Stripe's default
 /// tolerance too): wide enough for clock skew and a slow network, narrow enough that a captured delivery
@@ -93,180 +51,6 @@ impl Signature {
             }
         }
         (!macs.is_empty()).then_some(Self { timestamp: timestamp?, macs })
-    }
-}
-
-fn url(base: &Url, path: &str) -> String {
-    format!("{}/pivota/v1/{path}", base.as_str().trim_end_matches('/'))
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    message: String,
-}
-
-/// Sends a request; the body of a 2xx, `None` for a tolerated 404.
-async fn call(
-    request: reqwest::RequestBuilder,
-    credentials: &StoreCredentials,
-    not_found_ok: bool,
-) -> Result<Option<Vec<u8>>, PlatformError> {
-    let token = credentials.api_token.expose_secret();
-    let response = request
-        .bearer_auth(token)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|error| send_failure(NAME, &error))?;
-    let status = response.status().as_u16();
-    let retry = retry_after(response.headers());
-    let body = read_body(NAME, response, STORE_BODY_LIMIT).await?;
-    match status {
-        200..=299 => Ok(Some(body)),
-        404 if not_found_ok => Ok(None),
-        _ => {
-            let message = serde_json::from_slice::<ErrorBody>(&body)
-                .map(|error| error.message)
-                .unwrap_or_else(|_| "no error message".into());
-            Err(status_error(NAME, status, retry, redact(&message, &[token])))
-        }
-    }
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T, PlatformError> {
-    serde_json::from_slice(body).map_err(|error| PlatformError::Invalid {
-        reason: format!("the custom store's {what} was not understood: {error}"),
-    })
-}
-
-#[derive(Deserialize)]
-struct Store {
-    name: String,
-    currency: String,
-}
-
-async fn store(endpoint: &StoreEndpoint, credentials: &StoreCredentials) -> Result<(String, Currency), PlatformError> {
-    let body = call(endpoint.http.get(url(&endpoint.base, "store")), credentials, false).await?.unwrap_or_default();
-    let store: Store = parse(&body, "store")?;
-    let currency = Currency::parse(&store.currency).map_err(|_| PlatformError::Invalid {
-        reason: format!("the custom store's currency {:?} is not an ISO 4217 currency", store.currency),
-    })?;
-    Ok((store.name, currency))
-}
-
-#[derive(Deserialize)]
-struct Page {
-    products: Vec<Product>,
-    #[serde(default)]
-    next_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Product {
-    id: String,
-    title: String,
-    status: String,
-    #[serde(default)]
-    image_url: Option<String>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    updated_at: Option<OffsetDateTime>,
-    #[serde(default)]
-    variants: Vec<Variant>,
-}
-
-#[derive(Deserialize)]
-struct Variant {
-    id: String,
-    title: String,
-    #[serde(default)]
-    sku: Option<String>,
-    price_minor: i64,
-    #[serde(default)]
-    inventory_quantity: Option<i64>,
-}
-
-impl Product {
-    fn normalise(self) -> Result<ExternalProduct, String> {
-        if !matches!(self.status.as_str(), "active" | "draft" | "archived") {
-            return Err(format!("product {} has an unknown status {:?}", self.id, self.status));
-        }
-        Ok(ExternalProduct {
-            external_id: self.id,
-            title: self.title,
-            status: self.status,
-            image_url: self.image_url,
-            updated_at: self.updated_at,
-            variants: self
-                .variants
-                .into_iter()
-                .map(|variant| ExternalVariant {
-                    external_id: variant.id,
-                    title: variant.title,
-                    sku: variant.sku,
-                    price_minor: variant.price_minor,
-                    inventory_quantity: variant.inventory_quantity,
-                })
-                .collect(),
-        })
-    }
-}
-
-/// Our cursor carries the currency read on the first page, then the store's cursor: `"EUR|<cursor>"`.
-fn split_cursor(cursor: &str) -> Option<(Currency, &str)> {
-    let (code, rest) = cursor.split_once('|')?;
-    Some((Currency::parse(code).ok()?, rest))
-}
-
-#[async_trait]
-impl StorePlatform for CustomStore {
-    fn platform(&self) -> Platform {
-        Platform::Custom
-    }
-
-    async fn verify(
-        &self,
-        endpoint: &StoreEndpoint,
-        credentials: &StoreCredentials,
-    ) -> Result<StoreInfo, PlatformError> {
-        let (name, currency) = store(endpoint, credentials).await?;
-        Ok(StoreInfo { name, currency: Some(currency) })
-    }
-
-    async fn products_page(
-        &self,
-        endpoint: &StoreEndpoint,
-        credentials: &StoreCredentials,
-        cursor: Option<&str>,
-    ) -> Result<ProductPage, PlatformError> {
-        let (currency, store_cursor) = match cursor {
-            None => (store(endpoint, credentials).await?.1, None),
-            Some(cursor) => {
-                let (currency, rest) = split_cursor(cursor).ok_or_else(|| PlatformError::Invalid {
-                    reason: format!("not a custom store cursor: {cursor:?}"),
-                })?;
-                (currency, Some(rest))
-            }
-        };
-        let mut query = vec![("limit", PAGE_SIZE.to_string())];
-        if let Some(store_cursor) = store_cursor {
-            query.push(("cursor", store_cursor.to_owned()));
-        }
-        let request = endpoint.http.get(url(&endpoint.base, "products")).query(&query);
-        let body = call(request, credentials, false).await?.unwrap_or_default();
-        let page: Page = parse(&body, "products page")?;
-        let products = page
-            .products
-            .into_iter()
-            .map(Product::normalise)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| PlatformError::Invalid { reason: format!("the custom store's {reason}") })?;
-        Ok(ProductPage {
-            products,
-            currency,
-            next: page.next_cursor.filter(|next| !next.is_empty()).map(|next| format!("{}|{next}", currency.code())),
-            wait_before_next: Duration::ZERO,
-            total: None,
-        })
     }
 }
 
@@ -483,6 +267,7 @@ impl StoreWebhooks for CustomStore {
 #[cfg(test)]
 mod tests {
     use secrecy::SecretString;
+    use time::OffsetDateTime;
 
     use super::*;
     use crate::stores::platforms::store_http::hmac_sha256;

@@ -3,6 +3,8 @@
 //! payload's shape, its age), deduplicate, record, enqueue, and answer fast. The payment runs from the queue
 //! (`payment_worker.rs`), so a slow PSP never makes the store retry. Shopify gives a delivery 5 seconds in
 //! all.
+//!
+//! Setting a store's webhooks up (the address, the subscriptions) is in `setup.rs`.
 
 use serde::Deserialize;
 
@@ -21,6 +23,10 @@ use crate::stores::platforms::{
 };
 use crate::stores::tasks::{self, StoreTask, TaskKind};
 use crate::stores::{self, ConnectionStatus};
+
+mod setup;
+
+pub use setup::{address, setup};
 
 /// The queue message that pays an order.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -355,57 +361,4 @@ async fn enqueue(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<
     let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.to_string()))?;
     app.queue.send(&app.settings.payment_queue, &body, std::time::Duration::ZERO).await?;
     Ok(())
-}
-
-/// The address a store delivers to: `{public base}/webhooks/{platform}/{store_id}`, the public base being
-/// `PIVOTA_PUBLIC_BASE_URL` or the API's own domain (`api::request::public_base`). Shopify's compliance
-/// topics (configured in the app, not through the API) go to the same address.
-pub fn address(public_base: &str, platform: Platform, store_id: &str) -> Result<url::Url, Error> {
-    url::Url::parse(&format!("{public_base}/webhooks/{platform}/{store_id}"))
-        .map_err(|e| Error::Internal(format!("the public base URL does not make a URL: {e}")))
-}
-
-/// Subscribes the store's order (and product, and uninstall) webhooks to Pivota. Idempotent.
-pub async fn setup(
-    app: &App,
-    public_base: &str,
-    merchant_id: &MerchantId,
-    store_id: &str,
-) -> Result<stores::Store, Error> {
-    let store = stores::get(app, merchant_id, store_id).await?;
-    if !store.connection_status.is_active() {
-        return Err(Error::Conflict(format!(
-            "the store is {}; connect it again first",
-            store.connection_status.as_str()
-        )));
-    }
-    let topics: &[platforms::WebhookTopic] = match store.platform {
-        Platform::Shopify => &[
-            platforms::WebhookTopic::OrderCreated,
-            platforms::WebhookTopic::ProductUpdated,
-            platforms::WebhookTopic::AppUninstalled,
-        ],
-        _ => &[platforms::WebhookTopic::OrderCreated, platforms::WebhookTopic::ProductUpdated],
-    };
-    let credentials = stores::credentials(app, &store).await?;
-    let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
-    let endpoint = stores::endpoint(app, &url, std::time::Duration::from_secs(15)).await?;
-    let address = address(public_base, store.platform, store_id)?;
-    let subscriptions = platforms::webhooks(store.platform)
-        .subscribe(&endpoint, &credentials, &address, topics)
-        .await
-        .map_err(|e| stores::platform_error(store.platform, e))?;
-    // The shop its deliveries must name (Shopify; other platforms have no such question). Best effort: a
-    // store without it falls back to its URL's host.
-    let identity = match platforms::webhooks(store.platform).installation(&endpoint, &credentials).await {
-        Ok(Installation::Installed(identity)) => identity,
-        _ => None,
-    };
-    stores::update(app, merchant_id, store_id, |store| {
-        store.webhooks = subscriptions.clone();
-        if identity.is_some() {
-            store.shop_identity = identity.clone();
-        }
-    })
-    .await
 }

@@ -2,34 +2,23 @@
 //! each have their own idea of a currency's minor unit, so the integer on the wire is converted here, exactly or
 //! not at all: to more digits by multiplying, to fewer only when nothing is lost, and never by rounding.
 //!
-//! **Stripe**, "Supported currencies" (https://docs.stripe.com/currencies, sections "Supported presentment
-//! currencies", "Zero-decimal currencies", "Three-decimal currencies", "Special cases"):
-//! - Currencies are two-decimal unless listed otherwise. Supported: the presentment list (the widest render,
-//!   plus BHD, JOD, KWD, OMR and TND, which the page lists for accounts that may present them, e.g. the UAE).
-//! - Zero-decimal: BIF, CLP, DJF, GNF, JPY, KMF, KRW, MGA, PYG, RWF, UGX, VND, VUV, XAF, XOF, XPF ("to charge
-//!   500 JPY, provide an `amount` value of `500`"). MGA is two-decimal in ISO, so only whole ariary can be sent.
-//! - Three-decimal: BHD, JOD, KWD, OMR, TND; "these API calls require the least-significant (last) digit to be
-//!   0" (5.124 KWD must be 5120 or 5130), so the wire value is a multiple of 10.
-//! - Special cases: ISK and UGX "transitioned to a zero-decimal currency, but backward compatibility requires you
-//!   to represent it as a two-decimal value, where the decimal amount is always `00`. For example, to charge 5
-//!   ISK, provide an `amount` value of `500`" (and the same for UGX, which the page also lists as zero-decimal:
-//!   the special case is the specific rule and wins). HUF and TWD: "Stripe treats HUF [TWD] as a zero-decimal
-//!   currency for payouts, even though you can charge two-decimal amounts"; the divisible-by-100 rule is for
-//!   manual payouts, which Pivota does not make, so charges are ordinary two-decimal amounts.
-//! - The `amount` "supports up to eight digits" ("Create a PaymentIntent",
-//!   https://docs.stripe.com/api/payment_intents/create), the bound [`crate::kernel::money::MAX_AMOUNT_MINOR`] is
-//!   built on; it is checked on the converted value, which ISK and UGX make a hundred times larger.
+//! **Stripe**: its "Supported currencies" page, as tables in `stripe.rs` (which cites it): two decimals unless
+//! listed otherwise, zero- and three-decimal lists, the special cases ISK and UGX, and an eight-digit `amount`.
 //!
-//! **Adyen**, "Currency codes and minor units" (https://docs.adyen.com/development-resources/currency-codes),
-//! the `Amount.value` of the Checkout API ("in minor units", linking that page): Adyen's own decimals per
-//! currency, which "are leading" where they differ from ISO 4217: CLP 2 (ISO 0), CVE 0 (ISO 2), IDR 0 (ISO 2),
-//! ISK 2 (ISO 0). A currency missing from that table is not supported. The table's codes that Pivota's ISO
-//! table lacks (CNH, VEF, XCG) are left out.
+//! **Adyen**: its "Currency codes and minor units" table, in `adyen.rs` (which cites it).
 //!
 //! **Sandbox**: takes ISO minor units unchanged, in every currency.
 
 use crate::kernel::money::{Currency, Money};
 use crate::payments::psp::PspKind;
+
+mod adyen;
+mod stripe;
+
+use adyen::ADYEN;
+use stripe::{
+    STRIPE_MAX_AMOUNT, STRIPE_SUPPORTED, STRIPE_THREE_DECIMAL, STRIPE_WHOLE_UNITS_AS_TWO_DECIMAL, STRIPE_ZERO_DECIMAL,
+};
 
 /// Why an amount cannot be sent to a PSP. `field` is the request field at fault: `currency` (the PSP does not
 /// take this currency) or `amount` (it cannot represent this amount exactly, or it is too large).
@@ -50,171 +39,6 @@ pub struct PspCurrency {
     /// The largest wire value the PSP takes.
     pub max: i64,
 }
-
-/// Stripe's presentment currencies (see the module docs), sorted.
-const STRIPE_SUPPORTED: [&str; 138] = [
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
-    "BMD", "BND", "BOB", "BRL", "BSD", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CVE",
-    "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GIP", "GMD", "GNF", "GTQ",
-    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF",
-    "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP",
-    "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
-    "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SEK", "SGD", "SHP", "SLE",
-    "SOS", "SRD", "SZL", "THB", "TJS", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
-    "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW",
-];
-
-/// Stripe's "Zero-decimal currencies" list, as published (UGX included; its special case wins).
-const STRIPE_ZERO_DECIMAL: [&str; 16] =
-    ["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"];
-
-/// Stripe's "Three-decimal currencies": the last digit must be 0.
-const STRIPE_THREE_DECIMAL: [&str; 5] = ["BHD", "JOD", "KWD", "OMR", "TND"];
-
-/// Stripe's special cases ISK and UGX: whole units only, written with two decimals that are always `00`.
-const STRIPE_WHOLE_UNITS_AS_TWO_DECIMAL: [&str; 2] = ["ISK", "UGX"];
-
-/// Stripe's `amount`: at most eight digits.
-const STRIPE_MAX_AMOUNT: i64 = 99_999_999;
-
-/// Adyen's "Currency codes and minor units" table: code and Adyen's decimals, sorted by code.
-const ADYEN: [(&str, u8); 135] = [
-    ("AED", 2),
-    ("ALL", 2),
-    ("AMD", 2),
-    ("AOA", 2),
-    ("ARS", 2),
-    ("AUD", 2),
-    ("AWG", 2),
-    ("AZN", 2),
-    ("BAM", 2),
-    ("BBD", 2),
-    ("BDT", 2),
-    ("BHD", 3),
-    ("BMD", 2),
-    ("BND", 2),
-    ("BOB", 2),
-    ("BRL", 2),
-    ("BSD", 2),
-    ("BWP", 2),
-    ("BYN", 2),
-    ("BZD", 2),
-    ("CAD", 2),
-    ("CHF", 2),
-    ("CLP", 2),
-    ("CNY", 2),
-    ("COP", 2),
-    ("CRC", 2),
-    ("CUP", 2),
-    ("CVE", 0),
-    ("CZK", 2),
-    ("DJF", 0),
-    ("DKK", 2),
-    ("DOP", 2),
-    ("DZD", 2),
-    ("EGP", 2),
-    ("ETB", 2),
-    ("EUR", 2),
-    ("FJD", 2),
-    ("FKP", 2),
-    ("GBP", 2),
-    ("GEL", 2),
-    ("GHS", 2),
-    ("GIP", 2),
-    ("GMD", 2),
-    ("GNF", 0),
-    ("GTQ", 2),
-    ("GYD", 2),
-    ("HKD", 2),
-    ("HNL", 2),
-    ("HTG", 2),
-    ("HUF", 2),
-    ("IDR", 0),
-    ("ILS", 2),
-    ("INR", 2),
-    ("IQD", 3),
-    ("ISK", 2),
-    ("JMD", 2),
-    ("JOD", 3),
-    ("JPY", 0),
-    ("KES", 2),
-    ("KGS", 2),
-    ("KHR", 2),
-    ("KMF", 0),
-    ("KRW", 0),
-    ("KWD", 3),
-    ("KYD", 2),
-    ("KZT", 2),
-    ("LAK", 2),
-    ("LKR", 2),
-    ("LYD", 3),
-    ("MAD", 2),
-    ("MDL", 2),
-    ("MKD", 2),
-    ("MMK", 2),
-    ("MNT", 2),
-    ("MOP", 2),
-    ("MRU", 2),
-    ("MUR", 2),
-    ("MVR", 2),
-    ("MWK", 2),
-    ("MXN", 2),
-    ("MYR", 2),
-    ("MZN", 2),
-    ("NAD", 2),
-    ("NGN", 2),
-    ("NIO", 2),
-    ("NOK", 2),
-    ("NPR", 2),
-    ("NZD", 2),
-    ("OMR", 3),
-    ("PAB", 2),
-    ("PEN", 2),
-    ("PGK", 2),
-    ("PHP", 2),
-    ("PKR", 2),
-    ("PLN", 2),
-    ("PYG", 0),
-    ("QAR", 2),
-    ("RON", 2),
-    ("RSD", 2),
-    ("RUB", 2),
-    ("RWF", 0),
-    ("SAR", 2),
-    ("SBD", 2),
-    ("SCR", 2),
-    ("SEK", 2),
-    ("SGD", 2),
-    ("SHP", 2),
-    ("SLE", 2),
-    ("SOS", 2),
-    ("SRD", 2),
-    ("STN", 2),
-    ("SVC", 2),
-    ("SZL", 2),
-    ("THB", 2),
-    ("TND", 3),
-    ("TOP", 2),
-    ("TRY", 2),
-    ("TTD", 2),
-    ("TWD", 2),
-    ("TZS", 2),
-    ("UAH", 2),
-    ("UGX", 0),
-    ("USD", 2),
-    ("UYU", 2),
-    ("UZS", 2),
-    ("VND", 0),
-    ("VUV", 0),
-    ("WST", 2),
-    ("XAF", 0),
-    ("XCD", 2),
-    ("XOF", 0),
-    ("XPF", 0),
-    ("YER", 2),
-    ("ZAR", 2),
-    ("ZMW", 2),
-];
 
 /// How `psp` writes amounts in `currency`; `None` when it does not take the currency.
 pub fn psp_currency(psp: PspKind, currency: Currency) -> Option<PspCurrency> {

@@ -1,87 +1,11 @@
-//! How a product is laid out in the table: a head item, and its variants in the head when they fit there,
-//! else in chunk items of the same partition.
-//!
-//! | item          | pk                       | sk                                   |
-//! |---------------|--------------------------|--------------------------------------|
-//! | product head  | `MERCHANT#<id>#PRODUCTS` | `PRODUCT#<product_id>`               |
-//! | variant chunk | `MERCHANT#<id>#PRODUCTS` | `VARIANTS#<product_id>#<chunk ulid>` |
-//!
-//! Shopify allows 2,048 variants a product, and with long titles and SKUs they pass DynamoDB's 400 KB item
-//! limit long before that. A head holds its variants when the whole item stays under [`INLINE_LIMIT`];
-//! otherwise it lists its chunks in order (`variant_chunks`), each a run of variants kept under
-//! [`CHUNK_LIMIT`]. Chunks are never changed in place: a write puts the chunks it needs under fresh keys,
-//! then the head (conditional on the version read) that points at them, then deletes the chunks the old
-//! head pointed at and the new one does not. A reader so never sees a head with another version's chunks:
-//! a chunk it misses was replaced meanwhile, and it reads the head again. A chunk whose variants did not
-//! change keeps its key (a price edit rewrites one chunk, a removal none). A write that dies between its
-//! head and its deletes leaves unreferenced chunks behind, which nothing reads.
+//! Laying out one product's write: its variants inline when the head stays under [`INLINE_LIMIT`], else
+//! packed into runs of chunks under [`CHUNK_LIMIT`], reusing the stored chunks whose variants are unchanged.
 
-use std::collections::HashMap;
-
-use serde::{Deserialize, Serialize};
-
-use crate::app::App;
-use crate::catalog::products::{Product, Variant, product_key};
+use super::{CHUNK_LIMIT, INLINE_LIMIT, VariantChunk, chunk_key};
+use crate::catalog::products::{Product, Variant};
 use crate::kernel::error::Error;
-use crate::onboarding::merchant::MerchantId;
-use crate::ports::{Condition, Item, ItemKey, StoreError, WriteOp};
-use crate::record::limits::{MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, item_size};
-use crate::record::to_attributes;
-
-/// A head at most this large (variants included) keeps its variants. Every head, chunked or not, stays
-/// under it, so a transaction of [`crate::catalog::products::WRITE_CHUNK`] heads stays far under DynamoDB's 4 MB.
-pub const INLINE_LIMIT: usize = 64 * 1024;
-/// A chunk item at most this large, a margin under DynamoDB's 400 KB (sizes are estimated from above, but
-/// DynamoDB's own count is not published byte for byte).
-pub const CHUNK_LIMIT: usize = 300 * 1024;
-const _: () = assert!(
-    CHUNK_LIMIT < MAX_ITEM_BYTES && crate::catalog::products::WRITE_CHUNK * INLINE_LIMIT < MAX_TRANSACTION_BYTES
-);
-
-/// A head's reference to one of its variant chunks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VariantChunk {
-    /// The chunk's ULID, the end of its sort key.
-    pub id: String,
-    /// How many variants it holds.
-    pub variants: usize,
-}
-
-fn chunk_key(merchant_id: &MerchantId, product_id: &str, chunk_id: &str) -> ItemKey {
-    ItemKey::new(format!("MERCHANT#{merchant_id}#PRODUCTS"), format!("VARIANTS#{product_id}#{chunk_id}"))
-}
-
-impl Product {
-    fn chunk_keys(&self) -> impl Iterator<Item = ItemKey> + '_ {
-        self.variant_chunks.iter().map(|c| chunk_key(&self.merchant_id, &self.product_id, &c.id))
-    }
-
-    /// The stored variants of each chunk, in order (the product as read, variants complete).
-    fn chunked_variants(&self) -> Vec<(&VariantChunk, &[Variant])> {
-        let mut rest = self.variants.as_slice();
-        self.variant_chunks
-            .iter()
-            .map(|chunk| {
-                let (run, after) = rest.split_at(chunk.variants.min(rest.len()));
-                rest = after;
-                (chunk, run)
-            })
-            .collect()
-    }
-
-    fn head_item(&self, variants: &[Variant], chunks: Vec<VariantChunk>) -> Result<Item, Error> {
-        let head = Product { variants: variants.to_vec(), variant_chunks: chunks, ..self.clone() };
-        let mut item = Item::new(product_key(&self.merchant_id, &self.product_id), to_attributes(&head)?);
-        item.gsi1 = Some(ItemKey::new(format!("STORE#{}#PRODUCTS", self.store_id), self.product_id.clone()));
-        item.version = self.version;
-        Ok(item)
-    }
-
-    fn chunk_item(&self, chunk_id: &str, variants: &[Variant]) -> Result<Item, Error> {
-        let attributes = serde_json::json!({"product_id": self.product_id, "variants": variants});
-        Ok(Item::new(chunk_key(&self.merchant_id, &self.product_id, chunk_id), to_attributes(&attributes)?))
-    }
-}
+use crate::ports::{Condition, Item, ItemKey, WriteOp};
+use crate::record::limits::item_size;
 
 /// Writing one product: its new chunks (put first), its head (put conditional on the version read), and
 /// the chunks the stored head pointed at that the new one does not (deleted after).
@@ -201,105 +125,12 @@ fn pack<'a>(product: &Product, variants: &'a [Variant]) -> Result<Vec<&'a [Varia
     Ok(runs)
 }
 
-/// Fills in the variants of chunked heads. A chunk that is missing was replaced since its head was read (or
-/// the head came from an index, which lags): that head is read again, up to a few times.
-pub(crate) async fn complete(app: &App, mut heads: Vec<Product>) -> Result<Vec<Product>, Error> {
-    for _ in 0..5 {
-        let keys: Vec<ItemKey> = heads.iter().filter(|p| p.variants.is_empty()).flat_map(Product::chunk_keys).collect();
-        if keys.is_empty() {
-            return Ok(heads);
-        }
-        let found: HashMap<ItemKey, Item> =
-            app.table.batch_get(keys).await?.into_iter().map(|item| (item.key.clone(), item)).collect();
-        let mut complete = true;
-        for product in heads.iter_mut().filter(|p| p.variants.is_empty() && !p.variant_chunks.is_empty()) {
-            match product.chunk_keys().map(|key| found.get(&key).cloned()).collect::<Option<Vec<Item>>>() {
-                Some(chunks) => product.variants = variants_of(&chunks)?,
-                None => {
-                    complete = false;
-                    let key = product_key(&product.merchant_id, &product.product_id);
-                    if let Some(item) = app.table.get(&key).await? {
-                        *product = Product::from_item(&item)?;
-                    }
-                }
-            }
-        }
-        if complete {
-            return Ok(heads);
-        }
-    }
-    Err(Error::Conflict("the product kept changing while being read; retry".into()))
-}
-
-fn variants_of(chunks: &[Item]) -> Result<Vec<Variant>, Error> {
-    #[derive(Deserialize)]
-    struct Chunk {
-        variants: Vec<Variant>,
-    }
-    let mut variants = Vec::new();
-    for item in chunks {
-        variants.extend(crate::record::from_item::<Chunk>(item)?.variants);
-    }
-    Ok(variants)
-}
-
-/// How writing a group of products ended.
-pub(crate) enum GroupWrite {
-    Written,
-    /// A head's version changed since it was read: nothing was written.
-    Conflict,
-    /// The table refused a write (a limit, a validation): nothing was written.
-    Refused(String),
-}
-
-/// Writes the products of `writes` as one: their new chunks, then their heads in one transaction, then
-/// their stale chunks.
-pub(crate) async fn write_group(app: &App, writes: &[ProductWrite]) -> Result<GroupWrite, Error> {
-    let new_chunks: Vec<Item> = writes.iter().flat_map(|w| w.new_chunks.iter().cloned()).collect();
-    let new_keys: Vec<ItemKey> = new_chunks.iter().map(|item| item.key.clone()).collect();
-    if !new_chunks.is_empty() {
-        match app.table.batch_put(new_chunks).await {
-            Ok(()) => {}
-            Err(StoreError::Other(reason)) => {
-                delete_chunks(app, &new_keys).await;
-                return Ok(GroupWrite::Refused(reason));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    match app.table.transact(writes.iter().map(|w| w.head.clone()).collect()).await {
-        Ok(()) => {
-            delete_chunks(app, &writes.iter().flat_map(|w| w.stale_chunks.iter().cloned()).collect::<Vec<_>>()).await;
-            Ok(GroupWrite::Written)
-        }
-        // Certainly not written: the new chunks belong to nobody. (After a timeout the heads may have been
-        // written, so their chunks stay.)
-        Err(StoreError::TransactionCancelled { .. }) => {
-            delete_chunks(app, &new_keys).await;
-            Ok(GroupWrite::Conflict)
-        }
-        Err(StoreError::Other(reason)) => {
-            delete_chunks(app, &new_keys).await;
-            Ok(GroupWrite::Refused(reason))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Deletes chunks no head points at. A failure leaves them behind, unread: it is logged, not raised, since
-/// the products are written either way.
-async fn delete_chunks(app: &App, keys: &[ItemKey]) {
-    for key in keys {
-        if let Err(e) = app.table.delete(key, Condition::None).await {
-            tracing::warn!(pk = key.pk, sk = key.sk, error = %e, "an unreferenced variant chunk was not deleted");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::read::variants_of;
     use super::*;
     use crate::kernel::money::Currency;
+    use crate::onboarding::merchant::MerchantId;
     use crate::record::limits::check_item;
 
     fn variant(i: usize, title: String) -> Variant {

@@ -6,17 +6,8 @@
 //!   answer `{"products", "pagingMetadata": {"count", "cursors": {"next"}, "hasNext"}}`; a request with a
 //!   cursor carries no filter or sort; there is no total. It "does not return variant data". A product's
 //!   `currency` is returned only when `fields` holds `"CURRENCY"`; prices are decimal strings.
-//! - Read-Only Variants "Query Variants" (`POST /stores/v3/products/query-variants`,
-//!   https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/read-only-variants-v3/query-variants):
-//!   up to 1,000 variants a call, filtered on `productData.productId`; each has `variantId`,
-//!   `optionChoices[].optionChoiceNames.choiceName`, `sku`, `price.actualPrice.amount` (what the buyer
-//!   pays) and `productData.currency` (with `"CURRENCY"`). Wix says this API is eventually consistent
-//!   with the Products API, which is fine for a sync.
-//! - Inventory Items V3 "Query Inventory Items" (`POST /stores/v3/inventory-items/query`,
-//!   https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/inventory-items-v3/introduction):
-//!   up to 1,000 items a call; an item is a (variant, location) with `trackQuantity` and `quantity`. The
-//!   product's own `inventory` holds only an availability status, no count. Where a variant has items
-//!   in several locations, Pivota shows the sum of the tracked quantities.
+//! - Read-Only Variants "Query Variants", for the page's variants: `variants.rs`.
+//! - Inventory Items V3 "Query Inventory Items", for the page's stock: `inventory.rs`.
 //!
 //! A product event re-reads one product through Products V3 "Get Product" (`GET
 //! /stores/v3/products/{productId}`, https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/products-v3/get-product),
@@ -38,6 +29,12 @@ use crate::stores::platforms::store_http::decimal_to_minor;
 use crate::stores::platforms::{
     ExternalProduct, ExternalVariant, PlatformError, ProductPage, StoreCredentials, StoreEndpoint,
 };
+
+pub(super) mod inventory;
+pub(super) mod variants;
+
+use inventory::{Stock, stock};
+use variants::{ProductVariant, VariantView, variants_of};
 
 /// Query Products' maximum.
 const PAGE_SIZE: u64 = 100;
@@ -87,135 +84,6 @@ struct V3Product {
 struct VariantsInfo {
     #[serde(default)]
     variants: Vec<ProductVariant>,
-}
-
-/// A variant inside a product (Get Product).
-#[derive(Deserialize)]
-struct ProductVariant {
-    id: String,
-    #[serde(default)]
-    sku: Option<String>,
-    #[serde(default)]
-    choices: Vec<OptionChoice>,
-    #[serde(default)]
-    price: Option<PriceInfo>,
-}
-
-/// A variant from Read-Only Variants.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReadOnlyVariant {
-    variant_id: String,
-    #[serde(default)]
-    sku: Option<String>,
-    #[serde(default)]
-    option_choices: Vec<OptionChoice>,
-    #[serde(default)]
-    price: Option<PriceInfo>,
-    product_data: ProductData,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProductData {
-    product_id: String,
-    #[serde(default)]
-    currency: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct OptionChoice {
-    #[serde(default)]
-    option_choice_names: Option<ChoiceNames>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ChoiceNames {
-    #[serde(default)]
-    choice_name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PriceInfo {
-    #[serde(default)]
-    actual_price: Option<Amount>,
-}
-
-#[derive(Deserialize)]
-struct Amount {
-    amount: String,
-}
-
-/// `price.actualPrice.amount`, what the buyer pays.
-fn actual_price(price: Option<&PriceInfo>) -> Option<&str> {
-    price?.actual_price.as_ref().map(|actual| actual.amount.as_str())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct InventoryItem {
-    product_id: String,
-    variant_id: String,
-    #[serde(default)]
-    track_quantity: bool,
-    #[serde(default)]
-    quantity: Option<i64>,
-}
-
-/// A variant of either shape, as normalised.
-struct VariantView<'a> {
-    id: &'a str,
-    sku: Option<&'a str>,
-    choices: Vec<&'a str>,
-    amount: Option<&'a str>,
-    currency: Option<&'a str>,
-}
-
-fn choice_names(choices: &[OptionChoice]) -> Vec<&str> {
-    choices
-        .iter()
-        .filter_map(|choice| choice.option_choice_names.as_ref())
-        .map(|names| names.choice_name.as_str())
-        .filter(|name| !name.is_empty())
-        .collect()
-}
-
-impl<'a> VariantView<'a> {
-    fn new(
-        id: &'a str,
-        sku: &'a Option<String>,
-        choices: &'a [OptionChoice],
-        price: &'a Option<PriceInfo>,
-        currency: Option<&'a str>,
-    ) -> Self {
-        Self { id, sku: sku.as_deref(), choices: choice_names(choices), amount: actual_price(price.as_ref()), currency }
-    }
-}
-
-impl<'a> From<&'a ProductVariant> for VariantView<'a> {
-    fn from(v: &'a ProductVariant) -> Self {
-        Self::new(&v.id, &v.sku, &v.choices, &v.price, None)
-    }
-}
-
-impl<'a> From<&'a ReadOnlyVariant> for VariantView<'a> {
-    fn from(v: &'a ReadOnlyVariant) -> Self {
-        Self::new(&v.variant_id, &v.sku, &v.option_choices, &v.price, v.product_data.currency.as_deref())
-    }
-}
-
-/// Tracked quantities per (product id, variant id), summed over locations.
-type Stock = HashMap<(String, String), i64>;
-
-fn stock_of(items: Vec<InventoryItem>) -> Stock {
-    let mut stock = Stock::new();
-    for item in items.into_iter().filter(|item| item.track_quantity) {
-        *stock.entry((item.product_id, item.variant_id)).or_default() += item.quantity.unwrap_or(0);
-    }
-    stock
 }
 
 fn normalise(
@@ -293,28 +161,6 @@ fn batch_query(filter_field: &str, product_ids: &[String], cursor: Option<&str>)
     }
 }
 
-pub(super) fn query_variants_request(
-    endpoint: &StoreEndpoint,
-    product_ids: &[String],
-    cursor: Option<&str>,
-) -> reqwest::RequestBuilder {
-    endpoint.http.post(url(&endpoint.base, paths::V3_QUERY_VARIANTS)).json(&json!({
-        "query": batch_query("productData.productId", product_ids, cursor),
-        "fields": ["CURRENCY"],
-    }))
-}
-
-pub(super) fn query_inventory_request(
-    endpoint: &StoreEndpoint,
-    product_ids: &[String],
-    cursor: Option<&str>,
-) -> reqwest::RequestBuilder {
-    endpoint
-        .http
-        .post(url(&endpoint.base, paths::V3_QUERY_INVENTORY_ITEMS))
-        .json(&json!({ "query": batch_query("productId", product_ids, cursor) }))
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ProductsAnswer {
@@ -341,49 +187,6 @@ where
             _ => return Ok(all),
         }
     }
-}
-
-async fn variants_of(
-    endpoint: &StoreEndpoint,
-    credentials: &StoreCredentials,
-    product_ids: &[String],
-) -> Result<Vec<ReadOnlyVariant>, PlatformError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Answer {
-        #[serde(default)]
-        variants: Vec<ReadOnlyVariant>,
-        #[serde(default)]
-        paging_metadata: PagingMetadata,
-    }
-    all_pages(|cursor| async move {
-        let request = query_variants_request(endpoint, product_ids, cursor.as_deref());
-        let answer: Answer = parse(&call(request, credentials).await?, "variants query")?;
-        Ok((answer.variants, answer.paging_metadata))
-    })
-    .await
-}
-
-async fn stock(
-    endpoint: &StoreEndpoint,
-    credentials: &StoreCredentials,
-    product_ids: &[String],
-) -> Result<Stock, PlatformError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Answer {
-        #[serde(default)]
-        inventory_items: Vec<InventoryItem>,
-        #[serde(default)]
-        paging_metadata: PagingMetadata,
-    }
-    let items = all_pages(|cursor| async move {
-        let request = query_inventory_request(endpoint, product_ids, cursor.as_deref());
-        let answer: Answer = parse(&call(request, credentials).await?, "inventory items query")?;
-        Ok((answer.inventory_items, answer.paging_metadata))
-    })
-    .await?;
-    Ok(stock_of(items))
 }
 
 async fn query_products(
@@ -476,19 +279,6 @@ pub(super) async fn product(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stock_sums_tracked_locations_only() {
-        let item = |variant: &str, tracked: bool, quantity: Option<i64>| InventoryItem {
-            product_id: "p".into(),
-            variant_id: variant.into(),
-            track_quantity: tracked,
-            quantity,
-        };
-        let stock = stock_of(vec![item("a", true, Some(3)), item("a", true, Some(4)), item("b", false, None)]);
-        assert_eq!(stock.get(&("p".into(), "a".into())), Some(&7));
-        assert_eq!(stock.get(&("p".into(), "b".into())), None);
-    }
 
     #[test]
     fn prices_are_decimal_strings_in_the_products_currency() {

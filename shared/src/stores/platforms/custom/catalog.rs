@@ -1,0 +1,148 @@
+//! The custom store's catalog side: the store call (its name and currency), the products page, and the
+//! cursor that carries the currency from the first page on. The contract is in the parent module.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::{CustomStore, call, parse, url};
+use crate::kernel::money::Currency;
+use crate::stores::platforms::{
+    ExternalProduct, ExternalVariant, Platform, PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo,
+    StorePlatform,
+};
+
+const PAGE_SIZE: u32 = 100;
+
+#[derive(Deserialize)]
+struct Store {
+    name: String,
+    currency: String,
+}
+
+async fn store(endpoint: &StoreEndpoint, credentials: &StoreCredentials) -> Result<(String, Currency), PlatformError> {
+    let body = call(endpoint.http.get(url(&endpoint.base, "store")), credentials, false).await?.unwrap_or_default();
+    let store: Store = parse(&body, "store")?;
+    let currency = Currency::parse(&store.currency).map_err(|_| PlatformError::Invalid {
+        reason: format!("the custom store's currency {:?} is not an ISO 4217 currency", store.currency),
+    })?;
+    Ok((store.name, currency))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    products: Vec<Product>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Product {
+    id: String,
+    title: String,
+    status: String,
+    #[serde(default)]
+    image_url: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    updated_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    variants: Vec<Variant>,
+}
+
+#[derive(Deserialize)]
+struct Variant {
+    id: String,
+    title: String,
+    #[serde(default)]
+    sku: Option<String>,
+    price_minor: i64,
+    #[serde(default)]
+    inventory_quantity: Option<i64>,
+}
+
+impl Product {
+    pub(super) fn normalise(self) -> Result<ExternalProduct, String> {
+        if !matches!(self.status.as_str(), "active" | "draft" | "archived") {
+            return Err(format!("product {} has an unknown status {:?}", self.id, self.status));
+        }
+        Ok(ExternalProduct {
+            external_id: self.id,
+            title: self.title,
+            status: self.status,
+            image_url: self.image_url,
+            updated_at: self.updated_at,
+            variants: self
+                .variants
+                .into_iter()
+                .map(|variant| ExternalVariant {
+                    external_id: variant.id,
+                    title: variant.title,
+                    sku: variant.sku,
+                    price_minor: variant.price_minor,
+                    inventory_quantity: variant.inventory_quantity,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Our cursor carries the currency read on the first page, then the store's cursor: `"EUR|<cursor>"`.
+fn split_cursor(cursor: &str) -> Option<(Currency, &str)> {
+    let (code, rest) = cursor.split_once('|')?;
+    Some((Currency::parse(code).ok()?, rest))
+}
+
+#[async_trait]
+impl StorePlatform for CustomStore {
+    fn platform(&self) -> Platform {
+        Platform::Custom
+    }
+
+    async fn verify(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+    ) -> Result<StoreInfo, PlatformError> {
+        let (name, currency) = store(endpoint, credentials).await?;
+        Ok(StoreInfo { name, currency: Some(currency) })
+    }
+
+    async fn products_page(
+        &self,
+        endpoint: &StoreEndpoint,
+        credentials: &StoreCredentials,
+        cursor: Option<&str>,
+    ) -> Result<ProductPage, PlatformError> {
+        let (currency, store_cursor) = match cursor {
+            None => (store(endpoint, credentials).await?.1, None),
+            Some(cursor) => {
+                let (currency, rest) = split_cursor(cursor).ok_or_else(|| PlatformError::Invalid {
+                    reason: format!("not a custom store cursor: {cursor:?}"),
+                })?;
+                (currency, Some(rest))
+            }
+        };
+        let mut query = vec![("limit", PAGE_SIZE.to_string())];
+        if let Some(store_cursor) = store_cursor {
+            query.push(("cursor", store_cursor.to_owned()));
+        }
+        let request = endpoint.http.get(url(&endpoint.base, "products")).query(&query);
+        let body = call(request, credentials, false).await?.unwrap_or_default();
+        let page: Page = parse(&body, "products page")?;
+        let products = page
+            .products
+            .into_iter()
+            .map(Product::normalise)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| PlatformError::Invalid { reason: format!("the custom store's {reason}") })?;
+        Ok(ProductPage {
+            products,
+            currency,
+            next: page.next_cursor.filter(|next| !next.is_empty()).map(|next| format!("{}|{next}", currency.code())),
+            wait_before_next: Duration::ZERO,
+            total: None,
+        })
+    }
+}
