@@ -1,10 +1,6 @@
 //! AWS-only behaviour the shared conformance suite cannot express: how faults are classified, and the
 //! adapters' own guards (BatchWriteItem's duplicate keys, cursors outside a prefix).
 
-#[allow(dead_code)]
-#[path = "conformance/moto.rs"]
-mod moto;
-
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
@@ -15,6 +11,8 @@ use pivota::ports::{
 };
 use serde_json::json;
 use ulid::Ulid;
+
+use crate::fixtures::moto;
 
 /// An endpoint where nothing listens, without SDK retries so the failure comes at once.
 async fn unreachable_config() -> aws_config::SdkConfig {

@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use ulid::Ulid;
 
-use crate::fixture::Fixture;
+use crate::fixtures::ports::Fixture;
 
 pub use messaging::*;
 pub use table::*;
@@ -63,7 +63,7 @@ macro_rules! conformance_cases {
         $(
             #[tokio::test(flavor = "multi_thread")]
             async fn $case() {
-                $crate::cases::$case::<$fixture>().await;
+                $crate::conformance::cases::$case::<$fixture>().await;
             }
         )*
     };

@@ -3,8 +3,6 @@
 //! HTTP events are parsed by `lambda_http`'s own deserializer, exactly as on Lambda, and dispatched to the
 //! routes of the function the file is named after. Placeholder ids and keys are swapped for real ones.
 
-mod support;
-
 use lambda_http::{Body, Response};
 use pivota::api;
 use pivota::onboarding::KycRun;
@@ -13,7 +11,8 @@ use pivota::onboarding::merchant::MerchantStatus;
 use pivota::ports::{KycWaitInput, WaitStatus, Workflow};
 use pivota::settings::Settings;
 use serde_json::Value;
-use support::{ADMIN_TOKEN, TestApp, embedded_app};
+
+use crate::fixtures::{ADMIN_TOKEN, TestApp, embedded_app};
 
 const PLACEHOLDER_MERCHANT: &str = "mer_01EXAMPLE00000000000000000";
 const PLACEHOLDER_KEY: &str = "pvk_test_EXAMPLE000000000000000000000000";

@@ -1,10 +1,6 @@
 //! The KYC state machine (`infra/statemachine/kyc.asl.json`): its shape, and a real run on moto showing
 //! the Wait hands over to the `kyc-approve` task.
 
-#[allow(dead_code)]
-#[path = "conformance/moto.rs"]
-mod moto;
-
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
@@ -12,6 +8,8 @@ use pivota::aws::{StepFunctionsWorkflow, provision};
 use pivota::ports::{KycWaitInput, WaitStatus, Workflow};
 use serde_json::Value;
 use ulid::Ulid;
+
+use crate::fixtures::moto;
 
 const TRANSIENT_ERRORS: &[&str] = &[
     "Lambda.ServiceException",

@@ -112,7 +112,7 @@ fn the_served_openapi_document_is_the_generated_one() {
     }
     assert!(
         pivota::api::openapi::DOCUMENT == generated,
-        "shared/openapi.json is stale: run PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test contract"
+        "shared/openapi.json is stale: run PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test it contract::"
     );
 }
 

@@ -3,15 +3,14 @@
 //! cookies, CSRF on every state change, sessions that end with their credential, merchant and admin pages
 //! kept apart, and readable error pages.
 
-mod support;
-
 use http::header;
 use lambda_http::{Body, Request, RequestExt, Response};
 use pivota::app::App;
 use pivota::console::{self, session::Role, session::Session};
 use pivota::settings::Settings;
 use secrecy::SecretString;
-use support::{ADMIN_TOKEN, approved_merchant, call, embedded_app};
+
+use crate::fixtures::{ADMIN_TOKEN, approved_merchant, call, embedded_app};
 
 /// A browser of one: keeps the session cookie, reads the CSRF token off the last page.
 struct Browser<'a> {

@@ -2,14 +2,12 @@
 //! one and the AWS adapters against moto. PSP calls go to the built-in sandbox here; `psp_fakes.rs`
 //! covers Stripe and Adyen against their local fakes.
 
-#[macro_use]
-mod support;
-
 use std::time::Duration;
 
 use pivota::payments::connectors::sandbox;
 use serde_json::{Value, json};
-use support::{TestApp, approved_merchant, approved_merchant_with_owner, call};
+
+use crate::fixtures::{TestApp, approved_merchant, approved_merchant_with_owner, call};
 
 on_both_backends!(app:
     only_approved_merchants_connect_a_psp,
@@ -88,7 +86,7 @@ async fn sandbox_connects_lists_rotates_and_disconnects(test: TestApp) {
         .await;
     assert_eq!(status, 200, "{rotated}");
     assert_eq!(rotated["connected_at"], connection["connected_at"]);
-    let items = support::partition(&test.app, &format!("MERCHANT#{id}")).await;
+    let items = crate::fixtures::partition(&test.app, &format!("MERCHANT#{id}")).await;
     let item = items.iter().find(|item| item.key.sk.starts_with("PSP#")).expect("the connection's item");
     let secret_name = item.attrs.get("secret_ref").and_then(|name| name.as_str()).unwrap().to_owned();
     let prefix = format!("{}/merchants/{id}/psp/sandbox/test/", test.app.settings.secret_namespace);

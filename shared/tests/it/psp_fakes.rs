@@ -2,16 +2,14 @@
 //! backends: live key checks, routing fallback only when no money can have moved, and exactly one
 //! charge across retries, timeouts and concurrent requests.
 
-#[macro_use]
-mod support;
-
 use std::time::Duration;
 
 use pivota::payments::connectors::ConnectorSettings;
 use pivota::settings::Settings;
 use pivota_fakes::{FakeAdyen, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
-use support::{Backend, TestApp, app_on, approved_merchant, approved_merchant_with_owner, call, partition};
+
+use crate::fixtures::{Backend, TestApp, app_on, approved_merchant, approved_merchant_with_owner, call, partition};
 
 const STRIPE_KEY: &str = "sk_test_51PivotaE2eKey000000wxyz";
 
@@ -93,7 +91,7 @@ impl Setup {
     }
 
     /// `POST /payment/execute` of 25.00 EUR for order `key`, with `fields` added to the body.
-    fn execute(&self, key: &str, fields: Value) -> support::Call<'_> {
+    fn execute(&self, key: &str, fields: Value) -> crate::fixtures::Call<'_> {
         let mut request = json!({"order_id": key, "amount": 2500, "currency": "EUR"});
         request.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
         call(&self.test.app, "POST", "/payment/execute").bearer(&self.key).header("idempotency-key", key).json(request)

@@ -2,7 +2,6 @@
 //! credentials, catalog paging paced by the cost bucket, webhook subscriptions and deliveries, and marking
 //! orders paid; and every GraphQL document Pivota sends, checked against Shopify's published schema.
 
-#[path = "shopify/graphql_contract.rs"]
 mod graphql_contract;
 
 use std::collections::BTreeSet;

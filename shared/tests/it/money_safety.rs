@@ -2,13 +2,11 @@
 //! never retried into a switched-off webhook; a queue failure loses no order; card numbers never stay;
 //! a suspended merchant is stopped; a leaked test key never gets a live store's order marked paid.
 
-#[macro_use]
-mod support;
-
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore};
 use serde_json::{Value, json};
-use support::shop::{Shop, order, shop};
-use support::{ADMIN_TOKEN, Backend, call, drain_payment_queue, partition, queue_failing_once};
+
+use crate::fixtures::shop::{Shop, order, shop};
+use crate::fixtures::{ADMIN_TOKEN, Backend, call, drain_payment_queue, partition, queue_failing_once};
 
 on_both_backends!(
     orders_that_cannot_be_charged_are_acknowledged_and_recorded,

@@ -3,9 +3,6 @@
 //! the storm test: 200 orders, 1,000 deliveries with duplicates, concurrency and retries, a PSP failing
 //! 20 % of calls transiently, and tampered deliveries.
 
-#[macro_use]
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -15,8 +12,9 @@ use secrecy::SecretString;
 
 use pivota_fakes::{FakeCustomStore, FakeFailure};
 use serde_json::json;
-use support::shop::{order, shop};
-use support::{Backend, call, drain_payment_queue, list_all};
+
+use crate::fixtures::shop::{order, shop};
+use crate::fixtures::{Backend, call, drain_payment_queue, list_all};
 
 on_both_backends!(
     webhook_setup_is_idempotent,
@@ -85,7 +83,7 @@ async fn a_delivery_is_signed_with_its_topic_and_time(backend: Backend) {
 
 /// An order delivery with exactly this signature; the status and the problem.
 async fn pivota_call(
-    s: &support::shop::Shop,
+    s: &crate::fixtures::shop::Shop,
     body: &[u8],
     event_id: &str,
     signature: &str,

@@ -1,9 +1,6 @@
 //! Store connections and catalog sync through the HTTP API and the sync worker, on both backends, against
 //! the local fakes of Shopify, WooCommerce, Wix and a custom store.
 
-#[macro_use]
-mod support;
-
 use std::time::Duration;
 
 use pivota::settings::Settings;
@@ -13,7 +10,10 @@ use pivota_fakes::{
     FakeCustomStore, FakeFailure, FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog,
 };
 use serde_json::{Value, json};
-use support::{Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition, queue_failing_once};
+
+use crate::fixtures::{
+    Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition, queue_failing_once,
+};
 
 on_both_backends!(
     unsafe_store_urls_are_refused,

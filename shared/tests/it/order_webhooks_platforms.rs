@@ -4,9 +4,6 @@
 //! uninstall and Shopify's compliance topics. Also live mode, and the test payment method a merchant
 //! configures in its routing document.
 
-#[macro_use]
-mod support;
-
 use std::time::Duration;
 
 use pivota_fakes::{
@@ -15,7 +12,8 @@ use pivota_fakes::{
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use support::{
+
+use crate::fixtures::{
     Backend, TestApp, app_with_fakes, approved_merchant_with_owner, call, drain_payment_queue, drain_sync_queue,
     list_all, partition,
 };
