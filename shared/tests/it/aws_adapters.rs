@@ -12,15 +12,14 @@ use pivota::ports::{
 use serde_json::json;
 use ulid::Ulid;
 
-use crate::fixtures::moto;
+use crate::fixtures::{moto, unreachable_base};
 
 /// An endpoint where nothing listens, without SDK retries so the failure comes at once.
 async fn unreachable_config() -> aws_config::SdkConfig {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .endpoint_url(unreachable_base())
         .retry_config(RetryConfig::disabled())
         .load()
         .await

@@ -11,6 +11,8 @@ use pivota::payments::connectors::{
 use pivota::payments::psp::{PspKind, PspMode};
 use pivota_fakes::{FakeAdyen, FakeFailure, FakeStripe};
 
+use crate::fixtures::unreachable_base;
+
 const STRIPE_KEY: &str = "sk_test_51PivotaFakeKey0000abcd";
 
 fn settings(stripe: &str, adyen: &str) -> ConnectorSettings {
@@ -29,14 +31,6 @@ fn stripe_connectors(fake: &FakeStripe) -> Connectors {
 
 fn adyen_connectors(fake: &FakeAdyen) -> Connectors {
     Connectors::new(&settings("http://127.0.0.1:9", &fake.uri()))
-}
-
-/// A base URL on which nothing listens: the port was just free.
-fn unreachable_base() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
 }
 
 fn stripe_credentials(key: &str) -> PspCredentials {

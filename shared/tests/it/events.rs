@@ -12,7 +12,7 @@ use pivota::ports::{KycWaitInput, WaitStatus, Workflow};
 use pivota::settings::Settings;
 use serde_json::Value;
 
-use crate::fixtures::{ADMIN_TOKEN, TestApp, embedded_app};
+use crate::fixtures::{ADMIN_TOKEN, TestApp, approve, embedded_app};
 
 const PLACEHOLDER_MERCHANT: &str = "mer_01EXAMPLE00000000000000000";
 const PLACEHOLDER_KEY: &str = "pvk_test_EXAMPLE000000000000000000000000";
@@ -198,7 +198,7 @@ async fn an_event_for_another_functions_route_is_not_served() {
 async fn psp_key_routing_and_payment_events_walk_the_merchant_flow() {
     let test = embedded_app(Settings::default()).await;
     let (id, key) = register(&test).await;
-    kyc_task::handle(&test.app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+    approve(&test.app, &id).await;
 
     let (response, body) = invoke(&test, "psp-connect", "psp-connect.json", &id, &key).await;
     assert_eq!(response.status(), 201, "{body}");
@@ -238,7 +238,7 @@ async fn store_sync_and_product_events_walk_the_catalog_flow() {
     let settings = Settings { store_urls: StoreUrlPolicy { allow_insecure: true }, ..Settings::default() };
     let test = embedded_app(settings).await;
     let (id, key) = register(&test).await;
-    kyc_task::handle(&test.app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+    approve(&test.app, &id).await;
     let store_url = fake.uri();
     let token = pivota_fakes::DEFAULT_CUSTOM_TOKEN;
     let connect = [("https://shop.example.com", store_url.as_str()), ("custom-store-token-EXAMPLE", token)];
@@ -325,7 +325,7 @@ async fn without_a_public_base_url_webhooks_point_at_the_apis_own_domain() {
         };
         let test = embedded_app(settings).await;
         let (id, key) = register(&test).await;
-        kyc_task::handle(&test.app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+        approve(&test.app, &id).await;
         let connect = [
             ("https://shop.example.com", fake.uri()),
             ("custom-store-token-EXAMPLE", pivota_fakes::DEFAULT_CUSTOM_TOKEN.to_owned()),
@@ -349,7 +349,7 @@ async fn webhook_setup_delivery_payment_and_orders_events_close_the_loop() {
     let settings = Settings { store_urls: StoreUrlPolicy { allow_insecure: true }, ..Settings::default() };
     let test = embedded_app(settings).await;
     let (id, key) = register(&test).await;
-    kyc_task::handle(&test.app, KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 }).await.unwrap();
+    approve(&test.app, &id).await;
     assert_eq!(invoke(&test, "psp-connect", "psp-connect.json", &id, &key).await.0.status(), 201);
     let store_url = fake.uri();
     let connect = [

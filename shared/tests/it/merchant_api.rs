@@ -7,7 +7,10 @@ use std::time::Duration;
 use pivota::payments::connectors::sandbox;
 use serde_json::{Value, json};
 
-use crate::fixtures::{TestApp, approved_merchant, approved_merchant_with_owner, call};
+use crate::fixtures::{
+    TestApp, another_process, approved_merchant, approved_merchant_with_owner, call, connect_psp, connected_psp,
+    live_key, partition, psps, register,
+};
 
 on_both_backends!(app:
     only_approved_merchants_connect_a_psp,
@@ -25,15 +28,6 @@ on_both_backends!(app:
     payments_need_a_connected_psp_in_the_keys_mode,
 );
 
-async fn connect_sandbox(test: &TestApp, id: &str, key: &str) {
-    let (status, body) = call(&test.app, "POST", &format!("/merchant/{id}/psp/connect"))
-        .bearer(key)
-        .json(json!({"psp": "sandbox"}))
-        .send()
-        .await;
-    assert_eq!(status, 201, "{body}");
-}
-
 async fn execute(test: &TestApp, key: &str, idempotency_key: &str, body: Value) -> (u16, Value) {
     call(&test.app, "POST", "/payment/execute")
         .bearer(key)
@@ -49,18 +43,10 @@ fn payment(order: &str, amount: i64, card: &str) -> Value {
 
 async fn only_approved_merchants_connect_a_psp(test: TestApp) {
     // GIVEN a merchant still pending KYC
-    let (status, body) = call(&test.app, "POST", "/merchant/register")
-        .json(json!({"business_name": "Acme", "email": "pending@acme.example", "country": "DE", "website": "https://acme.example"}))
-        .send()
-        .await;
-    assert_eq!(status, 201);
+    let body = register(&test.app, "pending@acme.example").await;
     let (id, key) = (body["merchant_id"].as_str().unwrap(), body["api_key"].as_str().unwrap());
     // WHEN it connects THEN 409 says why, and nothing is stored
-    let (status, problem) = call(&test.app, "POST", &format!("/merchant/{id}/psp/connect"))
-        .bearer(key)
-        .json(json!({"psp": "sandbox"}))
-        .send()
-        .await;
+    let (status, problem) = connect_psp(&test.app, id, key, psps::sandbox()).await;
     assert_eq!(status, 409, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("pending_kyc"), "{problem}");
     let (_, list) = call(&test.app, "GET", &format!("/merchant/{id}/psp")).bearer(key).send().await;
@@ -69,7 +55,7 @@ async fn only_approved_merchants_connect_a_psp(test: TestApp) {
 
 async fn sandbox_connects_lists_rotates_and_disconnects(test: TestApp) {
     let (id, key) = approved_merchant(&test.app, "psp@acme.example").await;
-    connect_sandbox(&test, &id, &key).await;
+    connected_psp(&test.app, &id, &key, psps::sandbox()).await;
     let (status, list) = call(&test.app, "GET", &format!("/merchant/{id}/psp")).bearer(&key).send().await;
     assert_eq!(status, 200);
     let connection = &list["items"][0];
@@ -79,14 +65,10 @@ async fn sandbox_connects_lists_rotates_and_disconnects(test: TestApp) {
     assert!(connection.get("api_key").is_none() && connection.get("secret_ref").is_none(), "{connection}");
 
     // Connecting again rotates: 200, same connection, a new key version.
-    let (status, rotated) = call(&test.app, "POST", &format!("/merchant/{id}/psp/connect"))
-        .bearer(&key)
-        .json(json!({"psp": "sandbox"}))
-        .send()
-        .await;
+    let (status, rotated) = connect_psp(&test.app, &id, &key, psps::sandbox()).await;
     assert_eq!(status, 200, "{rotated}");
     assert_eq!(rotated["connected_at"], connection["connected_at"]);
-    let items = crate::fixtures::partition(&test.app, &format!("MERCHANT#{id}")).await;
+    let items = partition(&test.app, &format!("MERCHANT#{id}")).await;
     let item = items.iter().find(|item| item.key.sk.starts_with("PSP#")).expect("the connection's item");
     let secret_name = item.attrs.get("secret_ref").and_then(|name| name.as_str()).unwrap().to_owned();
     let prefix = format!("{}/merchants/{id}/psp/sandbox/test/", test.app.settings.secret_namespace);
@@ -246,14 +228,7 @@ impl pivota::ports::Workflow for RefusingWorkflow {
 /// deleted again (its email freed), and the caller is told to retry.
 async fn a_registration_whose_kyc_wait_cannot_start_is_undone(test: TestApp) {
     let shared = &test.app;
-    let ports = pivota::app::Ports {
-        table: shared.table.clone(),
-        secrets: shared.secrets.clone(),
-        workflow: std::sync::Arc::new(RefusingWorkflow),
-        queue: shared.queue.clone(),
-        clock: shared.clock.clone(),
-    };
-    let refusing = pivota::app::App::new(ports, shared.settings.clone());
+    let refusing = another_process(shared, |ports| ports.workflow = std::sync::Arc::new(RefusingWorkflow));
     let body = json!({"business_name": "Undone Ltd", "email": "undone@acme.example", "country": "DE", "website": "https://undone.example"});
     let (status, problem) = call(&refusing, "POST", "/merchant/register").json(body.clone()).send().await;
     assert!(status >= 500, "{status} {problem}");
@@ -286,7 +261,7 @@ async fn expired_keys_stop_working(test: TestApp) {
 
 async fn routing_refuses_unconnected_psps_and_round_trips(test: TestApp) {
     let (id, key) = approved_merchant(&test.app, "routing@acme.example").await;
-    connect_sandbox(&test, &id, &key).await;
+    connected_psp(&test.app, &id, &key, psps::sandbox()).await;
     let url = format!("/merchant/{id}/routing");
     let (status, body) = call(&test.app, "GET", &url).bearer(&key).send().await;
     assert_eq!((status, &body["priority"]), (200, &json!(["sandbox"])), "without a document: connection order");
@@ -307,7 +282,7 @@ async fn routing_refuses_unconnected_psps_and_round_trips(test: TestApp) {
 
 async fn payment_succeeds_declines_and_replays(test: TestApp) {
     let (id, key) = approved_merchant(&test.app, "pay@acme.example").await;
-    connect_sandbox(&test, &id, &key).await;
+    connected_psp(&test.app, &id, &key, psps::sandbox()).await;
     let (status, paid) = execute(&test, &key, "k-1", payment("order-1", 1999, sandbox::SUCCESS_CARD)).await;
     assert_eq!(status, 200, "{paid}");
     assert_eq!(paid["status"], "succeeded");
@@ -332,7 +307,7 @@ async fn payment_succeeds_declines_and_replays(test: TestApp) {
 
 async fn idempotency_key_rules(test: TestApp) {
     let (id, key) = approved_merchant(&test.app, "idem@acme.example").await;
-    connect_sandbox(&test, &id, &key).await;
+    connected_psp(&test.app, &id, &key, psps::sandbox()).await;
     let (status, problem) = call(&test.app, "POST", "/payment/execute")
         .bearer(&key)
         .json(payment("o", 100, sandbox::SUCCESS_CARD))
@@ -346,7 +321,7 @@ async fn idempotency_key_rules(test: TestApp) {
     assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
     // Keys are per merchant: another merchant's identical key is a different payment.
     let (other, other_key) = approved_merchant(&test.app, "idem2@acme.example").await;
-    connect_sandbox(&test, &other, &other_key).await;
+    connected_psp(&test.app, &other, &other_key, psps::sandbox()).await;
     assert_eq!(execute(&test, &other_key, "k", payment("o", 101, sandbox::SUCCESS_CARD)).await.0, 200);
     // Money is integers: a fractional amount is named, never rounded.
     let (status, problem) =
@@ -357,7 +332,7 @@ async fn idempotency_key_rules(test: TestApp) {
 
 async fn fifty_concurrent_executions_with_one_key_charge_once(test: TestApp) {
     let (id, key) = approved_merchant(&test.app, "race@acme.example").await;
-    connect_sandbox(&test, &id, &key).await;
+    connected_psp(&test.app, &id, &key, psps::sandbox()).await;
     let test = std::sync::Arc::new(test);
     let calls = (0..50).map(|_| {
         let (test, key) = (test.clone(), key.clone());
@@ -382,7 +357,7 @@ async fn fifty_concurrent_executions_with_one_key_charge_once(test: TestApp) {
 
 async fn a_transient_psp_failure_charges_nothing_and_the_retry_succeeds(test: TestApp) {
     let (id, key) = approved_merchant(&test.app, "transient@acme.example").await;
-    connect_sandbox(&test, &id, &key).await;
+    connected_psp(&test.app, &id, &key, psps::sandbox()).await;
     let (status, failed) = execute(&test, &key, "t-1", payment("order-t", 700, sandbox::TRANSIENT_FAILURE_CARD)).await;
     assert_eq!(status, 502, "{failed}");
     assert_eq!(failed["payment_status"], "failed");
@@ -397,7 +372,7 @@ async fn a_transient_psp_failure_charges_nothing_and_the_retry_succeeds(test: Te
 
 async fn payments_are_listed_with_attempts_and_filtered(test: TestApp) {
     let (id, key) = approved_merchant(&test.app, "list@acme.example").await;
-    connect_sandbox(&test, &id, &key).await;
+    connected_psp(&test.app, &id, &key, psps::sandbox()).await;
     execute(&test, &key, "a", payment("o-a", 100, sandbox::SUCCESS_CARD)).await;
     execute(&test, &key, "b", payment("o-b", 200, sandbox::DECLINED_CARD)).await;
     execute(&test, &key, "c", payment("o-c", 300, sandbox::SUCCESS_CARD)).await;
@@ -429,13 +404,8 @@ async fn payments_need_a_connected_psp_in_the_keys_mode(test: TestApp) {
     let (status, problem) = execute(&test, &key, "n", payment("o", 100, sandbox::SUCCESS_CARD)).await;
     assert_eq!(status, 409, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("no test-mode PSP"));
-    connect_sandbox(&test, &id, &key).await;
-    let (_, live) = call(&test.app, "POST", &format!("/merchant/{id}/api-keys"))
-        .bearer(&owner)
-        .json(json!({"name": "l", "mode": "live"}))
-        .send()
-        .await;
-    let (status, problem) =
-        execute(&test, live["api_key"].as_str().unwrap(), "n2", payment("o", 100, sandbox::SUCCESS_CARD)).await;
+    connected_psp(&test.app, &id, &key, psps::sandbox()).await;
+    let live = live_key(&test.app, &id, &owner).await;
+    let (status, problem) = execute(&test, &live, "n2", payment("o", 100, sandbox::SUCCESS_CARD)).await;
     assert_eq!(status, 409, "a live key never charges through test credentials: {problem}");
 }

@@ -2,11 +2,14 @@
 //! never retried into a switched-off webhook; a queue failure loses no order; card numbers never stay;
 //! a suspended merchant is stopped; a leaked test key never gets a live store's order marked paid.
 
-use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore};
+use pivota_fakes::FakeCustomStore;
 use serde_json::{Value, json};
 
 use crate::fixtures::shop::{Shop, order, shop};
-use crate::fixtures::{ADMIN_TOKEN, Backend, call, drain_payment_queue, partition, queue_failing_once};
+use crate::fixtures::{
+    ADMIN_TOKEN, Backend, approved_merchant_with_owner, call, connect_psp, connect_store, drain_payment_queue,
+    live_key, partition, psps, queue_failing_once, setup_webhooks, stores, unique_email,
+};
 
 on_both_backends!(
     orders_that_cannot_be_charged_are_acknowledged_and_recorded,
@@ -175,53 +178,20 @@ async fn a_leaked_test_key_never_gets_a_live_order_marked_paid(backend: Backend)
     // GIVEN a merchant whose store is live (connected with a live key from the owner credential), and an
     // attacker holding its test key, who connects Stripe in test mode
     let s = shop(backend).await;
-    let (status, registered) = call(&s.test.app, "POST", "/merchant/register")
-        .json(json!({"business_name": "Live Co", "email": format!("{}@live.example", ulid::Ulid::new().to_string().to_lowercase()), "country": "DE", "website": "https://live.example"}))
-        .send()
-        .await;
-    assert_eq!(status, 201);
-    let id = registered["merchant_id"].as_str().unwrap().to_owned();
-    let test_key = registered["api_key"].as_str().unwrap().to_owned();
-    let owner = registered["owner_credential"].as_str().unwrap().to_owned();
-    pivota::onboarding::kyc_task::handle(
-        &s.test.app,
-        pivota::ports::KycWaitInput { merchant_id: id.clone(), wait_seconds: 0 },
-    )
-    .await
-    .unwrap();
-    let (_, live) = call(&s.test.app, "POST", &format!("/merchant/{id}/api-keys"))
-        .bearer(&owner)
-        .json(json!({"name": "live", "mode": "live"}))
-        .send()
-        .await;
-    let live_key = live["api_key"].as_str().unwrap().to_owned();
+    let app = &s.test.app;
+    let (id, test_key, owner) = approved_merchant_with_owner(app, &unique_email("live.example")).await;
+    let live_key = live_key(app, &id, &owner).await;
     let store = FakeCustomStore::start().await.with_products(1);
-    let (status, connected) = call(&s.test.app, "POST", &format!("/merchant/{id}/store/connect"))
-        .bearer(&live_key)
-        .json(json!({"platform": "custom", "store_url": store.uri(), "api_token": DEFAULT_CUSTOM_TOKEN}))
-        .send()
-        .await;
+    let (status, connected) = connect_store(app, &id, &live_key, stores::custom(&store)).await;
     assert_eq!((status, connected["mode"].as_str()), (201, Some("live")), "{connected}");
     let store_id = connected["store_id"].as_str().unwrap().to_owned();
-    let (status, _) = call(&s.test.app, "POST", &format!("/merchant/{id}/store/{store_id}/webhooks/setup"))
-        .bearer(&live_key)
-        .send()
-        .await;
-    assert_eq!(status, 200);
-    let (status, _) = call(&s.test.app, "POST", &format!("/merchant/{id}/psp/connect"))
-        .bearer(&test_key)
-        .json(json!({"psp": "stripe", "api_key": "sk_test_51AttackerKey00000000"}))
-        .send()
-        .await;
+    setup_webhooks(app, &id, &live_key, &store_id).await;
+    let (status, _) = connect_psp(app, &id, &test_key, psps::stripe("sk_test_51AttackerKey00000000")).await;
     assert_eq!(status, 201, "a test connection is allowed: it only ever charges test payments");
     // The attacker cannot make the store a test store, nor connect another live one
-    let (status, _) = call(&s.test.app, "POST", &format!("/merchant/{id}/store/connect"))
-        .bearer(&test_key)
-        .json(
-            json!({"platform": "custom", "store_url": store.uri(), "api_token": DEFAULT_CUSTOM_TOKEN, "mode": "live"}),
-        )
-        .send()
-        .await;
+    let mut live_store = stores::custom(&store);
+    live_store["mode"] = json!("live");
+    let (status, _) = connect_store(app, &id, &test_key, live_store).await;
     assert_eq!(status, 403);
 
     // WHEN a store order arrives, paying with a token

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pivota::app::{App, Ports};
 use pivota::ports::{Condition, Item, ItemKey, Page, Query, Secrets, SecretsError, StoreError, Table, WriteOp};
 use secrecy::SecretString;
 
@@ -14,7 +13,7 @@ use pivota_fakes::{FakeCustomStore, FakeFailure};
 use serde_json::json;
 
 use crate::fixtures::shop::{order, shop};
-use crate::fixtures::{Backend, call, drain_payment_queue, list_all};
+use crate::fixtures::{Backend, another_process, call, drain_payment_queue, list_all};
 
 on_both_backends!(
     webhook_setup_is_idempotent,
@@ -70,31 +69,15 @@ async fn a_delivery_is_signed_with_its_topic_and_time(backend: Backend) {
     // Signed too long ago (a replay), or too far ahead: refused, naming the header.
     for signed_at in [now - 600, now + 600] {
         let signature = FakeCustomStore::sign_at(&s.secret, "order.created", signed_at, &body);
-        let (status, problem) = pivota_call(&s, &body, "e-5", &signature).await;
+        let (status, problem) = s.delivery(&body, "e-5", Some(signature)).await;
         assert_eq!(status, 400, "{problem}");
         assert_eq!(problem["errors"][0]["field"], "X-Pivota-Signature", "{problem}");
     }
     assert!(s.orders().await.is_empty(), "nothing recorded");
     // Within the tolerance, as a retry signed a few minutes late would be: applied.
     let signature = FakeCustomStore::sign_at(&s.secret, "order.created", now - 240, &body);
-    assert_eq!(pivota_call(&s, &body, "e-5", &signature).await.0, 200);
+    assert_eq!(s.delivery(&body, "e-5", Some(signature)).await.0, 200);
     assert_eq!(s.orders().await.len(), 1);
-}
-
-/// An order delivery with exactly this signature; the status and the problem.
-async fn pivota_call(
-    s: &crate::fixtures::shop::Shop,
-    body: &[u8],
-    event_id: &str,
-    signature: &str,
-) -> (u16, serde_json::Value) {
-    call(&s.test.app, "POST", &format!("/webhooks/custom/{}", s.store_id))
-        .header("x-pivota-topic", "order.created")
-        .header("x-pivota-event-id", event_id)
-        .header("x-pivota-signature", signature)
-        .raw(body.to_vec())
-        .send()
-        .await
 }
 
 async fn an_order_is_paid_once_and_marked_paid_in_the_store(backend: Backend) {
@@ -261,18 +244,6 @@ async fn storm_of_deliveries_charges_each_order_exactly_once(backend: Backend) {
     assert_eq!(marked.len(), 200);
 }
 
-/// Another process on the same backend as `shared`, through these adapters.
-fn process_of(shared: &App, table: Arc<dyn Table>, secrets: Arc<dyn Secrets>) -> App {
-    let ports = Ports {
-        table,
-        secrets,
-        workflow: shared.workflow.clone(),
-        queue: shared.queue.clone(),
-        clock: shared.clock.clone(),
-    };
-    App::new(ports, shared.settings.clone())
-}
-
 /// The secret store, counting reads of store credentials.
 struct CountingSecrets {
     inner: Arc<dyn Secrets>,
@@ -306,7 +277,7 @@ async fn deliveries_read_the_store_secret_once_until_the_store_changes(backend: 
     let shared = &s.test.app;
     let secrets = Arc::new(CountingSecrets { inner: shared.secrets.clone(), store_reads: AtomicUsize::new(0) });
     // A warm webhook function: one process, many deliveries.
-    let warm = process_of(shared, shared.table.clone(), secrets.clone());
+    let warm = another_process(shared, |ports| ports.secrets = secrets.clone());
     for id in 1..=5 {
         assert_eq!(s.deliver_to(&warm, &order(id, json!({})), &format!("e-{id}"), None).await, 200);
     }
@@ -394,7 +365,7 @@ async fn an_order_payment_reads_connections_and_routing_once(backend: Backend) {
         connection_reads: AtomicUsize::new(0),
         routing_reads: AtomicUsize::new(0),
     });
-    let worker = process_of(&s.test.app, table.clone(), s.test.app.secrets.clone());
+    let worker = another_process(&s.test.app, |ports| ports.table = table.clone());
     assert_eq!(s.deliver(&order(1, json!({})), "e-1", None).await, 200);
 
     // WHEN the payment worker pays it
@@ -485,16 +456,16 @@ impl Table for FlakyTable {
 async fn a_product_update_that_failed_is_applied_when_the_store_retries(backend: Backend) {
     let s = shop(backend).await;
     let table = Arc::new(FlakyTable::new(s.test.app.table.clone(), 1, None));
-    let flaky = process_of(&s.test.app, table, s.test.app.secrets.clone());
+    let flaky = another_process(&s.test.app, |ports| ports.table = table);
     let product = serde_json::to_vec(&json!({
         "id": "p-77", "title": "Trail shoe v2", "status": "active",
         "variants": [{"id": "v-77", "title": "42", "sku": "TS-42", "price_minor": 12900, "inventory_quantity": 3}],
     }))
     .unwrap();
-    let status = s.deliver_topic_to(&flaky, "product.updated", &product, "evt-p77", None).await;
+    let (status, _) = s.delivery_to(&flaky, "product.updated", &product, "evt-p77", None).await;
     assert!(status >= 500, "the write failed, so the store must retry: {status}");
     // The store retries the same event: it is applied, not taken for a duplicate.
-    assert_eq!(s.deliver_topic_to(&flaky, "product.updated", &product, "evt-p77", None).await, 200);
+    assert_eq!(s.delivery_to(&flaky, "product.updated", &product, "evt-p77", None).await.0, 200);
     let products = list_all(&s.test.app, &s.key, &format!("/merchant/{}/products", s.id)).await;
     let updated = products.iter().find(|p| p["external_id"] == "p-77").expect("the product was written");
     assert_eq!(
@@ -513,13 +484,13 @@ async fn a_price_edited_while_the_store_updates_the_product_is_kept(backend: Bac
         .unwrap()
     };
     assert_eq!(
-        s.deliver_topic_to(&s.test.app, "product.updated", &product("Trail shoe", 10000), "evt-1", None).await,
+        s.delivery_to(&s.test.app, "product.updated", &product("Trail shoe", 10000), "evt-1", None).await.0,
         200
     );
     // The merchant edits the price between the store update's read and its write.
     let table = Arc::new(FlakyTable::new(s.test.app.table.clone(), 0, Some(8800)));
-    let racing = process_of(&s.test.app, table.clone(), s.test.app.secrets.clone());
-    let status = s.deliver_topic_to(&racing, "product.updated", &product("Trail shoe v2", 10500), "evt-2", None).await;
+    let racing = another_process(&s.test.app, |ports| ports.table = table.clone());
+    let (status, _) = s.delivery_to(&racing, "product.updated", &product("Trail shoe v2", 10500), "evt-2", None).await;
     assert_eq!(status, 200);
     assert!(table.edit_price_before_write.lock().unwrap().is_none(), "the edit happened mid-write");
     let products = list_all(&s.test.app, &s.key, &format!("/merchant/{}/products", s.id)).await;

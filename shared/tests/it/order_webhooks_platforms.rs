@@ -6,17 +6,11 @@
 
 use std::time::Duration;
 
-use pivota_fakes::{
-    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID, FakeShop, FakeShopify,
-    FakeStripe, FakeWix, FakeWooCommerce, WixCatalog,
-};
+use pivota_fakes::{FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use crate::fixtures::{
-    Backend, TestApp, app_with_fakes, approved_merchant_with_owner, call, drain_payment_queue, drain_sync_queue,
-    list_all, partition,
-};
+use crate::fixtures::{Backend, StripeMerchant, drain_payment_queue, drain_sync_queue, merged, partition, stores};
 
 on_both_backends!(
     a_shopify_order_is_charged_once_and_marked_paid,
@@ -41,120 +35,20 @@ on_both_backends!(
 const TEST_KEY: &str = "sk_test_51PlatformsTestKey0000";
 const LIVE_KEY: &str = "sk_live_51PlatformsLiveKey0000";
 
-/// An approved merchant with Stripe connected with `stripe_key` (a test or a live key).
-struct Merchant {
-    test: TestApp,
-    stripe: FakeStripe,
-    id: String,
-    key: String,
-}
-
-impl Merchant {
-    async fn start(backend: Backend, stripe_key: &str) -> Self {
-        let stripe = FakeStripe::start().await;
-        // With an exact list, the fake's balance reports live mode for `sk_live_…` keys.
-        stripe.set_valid_keys([stripe_key]);
-        let test = app_with_fakes(backend, stripe.uri()).await;
-        let email = format!("{}@platforms.example", ulid::Ulid::new().to_string().to_lowercase());
-        let (id, mut key, owner) = approved_merchant_with_owner(&test.app, &email).await;
-        if stripe_key.starts_with("sk_live_") {
-            // Live credentials need a live key (the owner credential mints it); its stores are live too.
-            let (status, created) = call(&test.app, "POST", &format!("/merchant/{id}/api-keys"))
-                .bearer(&owner)
-                .json(json!({"name": "live", "mode": "live"}))
-                .send()
-                .await;
-            assert_eq!(status, 201, "{created}");
-            key = created["api_key"].as_str().unwrap().to_owned();
-        }
-        let merchant = Self { test, stripe, id, key };
-        let (status, body) =
-            merchant.send("POST", "/psp/connect", Some(json!({"psp": "stripe", "api_key": stripe_key}))).await;
-        assert_eq!(status, 201, "{body}");
-        merchant
-    }
-
-    /// A call to `/merchant/{id}{path}` with the merchant's key.
-    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let request = call(&self.test.app, method, &format!("/merchant/{}{path}", self.id)).bearer(&self.key);
-        match body {
-            Some(body) => request.json(body).send().await,
-            None => request.send().await,
-        }
-    }
-
-    /// Connects a store and sets up its webhooks. Returns the store id and the setup's answer.
-    async fn connect_store(&self, connect: Value) -> (String, Value) {
-        let (status, store) = self.send("POST", "/store/connect", Some(connect)).await;
-        assert_eq!(status, 201, "{store}");
-        let store_id = store["store_id"].as_str().unwrap().to_owned();
-        let (status, setup) = self.send("POST", &format!("/store/{store_id}/webhooks/setup"), None).await;
-        assert_eq!(status, 200, "{setup}");
-        (store_id, setup)
-    }
-
-    fn address(&self, platform: &str, store_id: &str) -> String {
-        format!("{}/webhooks/{platform}/{store_id}", self.test.app.settings.public_base_url)
-    }
-
-    async fn deliver(&self, platform: &str, store_id: &str, headers: &[(String, String)], body: &[u8]) -> (u16, Value) {
-        let mut request = call(&self.test.app, "POST", &format!("/webhooks/{platform}/{store_id}"));
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        request.raw(body.to_vec()).send().await
-    }
-
-    async fn orders(&self) -> Vec<Value> {
-        list_all(&self.test.app, &self.key, &format!("/merchant/{}/orders", self.id)).await
-    }
-
-    async fn order(&self, external_id: &str) -> Value {
-        let orders = self.orders().await;
-        orders.into_iter().find(|o| o["external_id"] == external_id).unwrap_or_else(|| panic!("no order {external_id}"))
-    }
-
-    async fn products(&self) -> Vec<Value> {
-        list_all(&self.test.app, &self.key, &format!("/merchant/{}/products", self.id)).await
-    }
-
-    /// The latest sync job of the merchant's (only) store.
-    async fn last_sync_job(&self) -> Value {
-        let (status, stores) = self.send("GET", "/stores", None).await;
-        assert_eq!(status, 200, "{stores}");
-        stores["items"][0]["last_sync_job"].clone()
-    }
-
-    /// `param` of each PaymentIntent request Stripe received.
-    fn charged(&self, param: &str) -> Vec<String> {
-        let requests = self.stripe.payment_intent_requests();
-        requests.iter().filter_map(|r| r.params.iter().find(|(k, _)| k == param).map(|(_, v)| v.clone())).collect()
-    }
-}
-
-fn merged(mut base: Value, extra: Value) -> Vec<u8> {
-    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
-        base.extend(extra.clone());
-    }
-    serde_json::to_vec(&base).unwrap()
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Shopify
 // ---------------------------------------------------------------------------------------------------
 
 struct Shopify {
-    m: Merchant,
+    m: StripeMerchant,
     fake: FakeShopify,
     store_id: String,
 }
 
 async fn shopify(backend: Backend, stripe_key: &str, shop: FakeShop) -> Shopify {
-    let m = Merchant::start(backend, stripe_key).await;
+    let m = StripeMerchant::connected(backend, stripe_key).await;
     let fake = FakeShopify::start(shop).await;
-    let (store_id, _) = m
-        .connect_store(json!({"platform": "shopify", "store_url": fake.uri(), "api_token": fake.access_token(), "webhook_secret": fake.client_secret()}))
-        .await;
+    let (store_id, _) = m.store_with_webhooks(stores::shopify(&fake)).await;
     Shopify { m, fake, store_id }
 }
 
@@ -249,7 +143,7 @@ async fn a_shopify_order_is_charged_once_and_marked_paid(backend: Backend) {
     let subscriptions = s.fake.subscriptions();
     let topics: Vec<&str> = subscriptions.iter().map(|w| w.topic.as_str()).collect();
     assert_eq!(topics, ["ORDERS_CREATE", "PRODUCTS_UPDATE", "APP_UNINSTALLED"]);
-    assert!(subscriptions.iter().all(|w| w.uri == s.m.address("shopify", &s.store_id)), "{subscriptions:?}");
+    assert!(subscriptions.iter().all(|w| w.uri == s.m.webhook_address("shopify", &s.store_id)), "{subscriptions:?}");
 
     let body = shopify_order(820982911946154508, json!({}));
     assert_eq!(s.deliver("orders/create", "evt-1", &body).await, 200);
@@ -585,15 +479,15 @@ fn woo_order(id: u64, extra: Value) -> Vec<u8> {
 }
 
 async fn a_woocommerce_order_is_charged_once_and_marked_paid(backend: Backend) {
-    let m = Merchant::start(backend, TEST_KEY).await;
+    let m = StripeMerchant::connected(backend, TEST_KEY).await;
     let fake = FakeWooCommerce::start().await.with_orders(&[5001, 5002, 5003, 5004]);
-    let (store_id, setup) = m
-        .connect_store(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
-        .await;
+    let (store_id, setup) = m.store_with_webhooks(stores::woocommerce(&fake)).await;
     let hooks = fake.webhooks();
     let topics: Vec<&str> = hooks.iter().map(|h| h.topic.as_str()).collect();
     assert_eq!(topics, ["order.created", "product.updated"]);
-    assert!(hooks.iter().all(|h| h.delivery_url == m.address("woocommerce", &store_id) && h.status == "active"));
+    assert!(
+        hooks.iter().all(|h| h.delivery_url == m.webhook_address("woocommerce", &store_id) && h.status == "active")
+    );
     // Pivota generated the secret, and holds it only in the secret store.
     let secret = hooks[0].secret.clone();
     assert!(secret.len() >= 32 && hooks.iter().all(|h| h.secret == secret));
@@ -822,20 +716,11 @@ async fn a_customer_redaction_finds_the_customers_orders_through_the_index(backe
 // ---------------------------------------------------------------------------------------------------
 
 /// A merchant with a Wix site on `catalog` connected and synced.
-async fn wix_synced(backend: Backend, catalog: WixCatalog, products: u64) -> (Merchant, FakeWix, String) {
-    let m = Merchant::start(backend, TEST_KEY).await;
+async fn wix_synced(backend: Backend, catalog: WixCatalog, products: u64) -> (StripeMerchant, FakeWix, String) {
+    let m = StripeMerchant::connected(backend, TEST_KEY).await;
     let fake = FakeWix::start().await.with_catalog(catalog).with_products(products);
-    let (store_id, _) = m
-        .connect_store(json!({
-            "platform": "wix", "store_url": fake.uri(), "api_token": DEFAULT_WIX_API_KEY,
-            "site_id": DEFAULT_WIX_SITE_ID, "webhook_secret": FakeWix::public_key_pem(),
-        }))
-        .await;
-    let (status, job) = m.send("POST", &format!("/store/{store_id}/sync"), None).await;
-    assert_eq!(status, 202, "{job}");
-    drain_sync_queue(&m.test.app, Duration::from_secs(60)).await;
-    let job = m.last_sync_job().await;
-    assert_eq!(job["state"], "succeeded", "{job}");
+    let (store_id, _) = m.store_with_webhooks(stores::wix(&fake)).await;
+    m.sync(&store_id, Duration::from_secs(60)).await;
     (m, fake, store_id)
 }
 

@@ -2,6 +2,7 @@
 //! backends: live key checks, routing fallback only when no money can have moved, and exactly one
 //! charge across retries, timeouts and concurrent requests.
 
+use std::ops::Deref;
 use std::time::Duration;
 
 use pivota::payments::connectors::ConnectorSettings;
@@ -9,7 +10,7 @@ use pivota::settings::Settings;
 use pivota_fakes::{FakeAdyen, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
 
-use crate::fixtures::{Backend, TestApp, app_on, approved_merchant, approved_merchant_with_owner, call, partition};
+use crate::fixtures::{Backend, Merchant, app_on, call, connect_psp, partition, psps, unreachable_base};
 
 const STRIPE_KEY: &str = "sk_test_51PivotaE2eKey000000wxyz";
 
@@ -34,12 +35,11 @@ on_both_backends!(
 
 const STRIPE_LIVE_KEY: &str = "sk_live_51PivotaLiveKey00000live";
 
+/// An approved merchant (through `Deref`) on an app whose Stripe and Adyen are the fakes; no PSP connected.
 struct Setup {
-    test: TestApp,
+    merchant: Merchant,
     stripe: FakeStripe,
     adyen: FakeAdyen,
-    id: String,
-    key: String,
 }
 
 async fn setup(backend: Backend, stripe_base: Option<String>) -> Setup {
@@ -63,30 +63,24 @@ async fn setup_with(
         },
         ..Settings::default()
     };
-    let test = app_on(backend, settings).await;
-    let (id, key) =
-        approved_merchant(&test.app, &format!("{}@acme.example", ulid::Ulid::new().to_string().to_lowercase())).await;
-    Setup { test, stripe, adyen, id, key }
+    let merchant = Merchant::approved(app_on(backend, settings).await).await;
+    Setup { merchant, stripe, adyen }
+}
+
+impl Deref for Setup {
+    type Target = Merchant;
+
+    fn deref(&self) -> &Merchant {
+        &self.merchant
+    }
 }
 
 impl Setup {
-    async fn connect(&self, body: Value) -> (u16, Value) {
-        call(&self.test.app, "POST", &format!("/merchant/{}/psp/connect", self.id))
-            .bearer(&self.key)
-            .json(body)
-            .send()
-            .await
-    }
-
+    /// Stripe and Adyen connected, Stripe first in the routing.
     async fn connect_both(&self) {
-        assert_eq!(self.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
-        let adyen = json!({"psp": "adyen", "api_key": FakeAdyen::API_KEY, "merchant_account": FakeAdyen::MERCHANT_ACCOUNT, "environment": "test"});
-        assert_eq!(self.connect(adyen).await.0, 201);
-        let (status, body) = call(&self.test.app, "PUT", &format!("/merchant/{}/routing", self.id))
-            .bearer(&self.key)
-            .json(json!({"priority": ["stripe", "adyen"]}))
-            .send()
-            .await;
+        self.connected_psp(psps::stripe(STRIPE_KEY)).await;
+        self.connected_psp(psps::adyen()).await;
+        let (status, body) = self.send("PUT", "/routing", Some(json!({"priority": ["stripe", "adyen"]}))).await;
         assert_eq!(status, 200, "{body}");
     }
 
@@ -109,16 +103,16 @@ impl Setup {
 
 async fn stripe_keys_are_checked_live_and_stored_only_as_secrets(backend: Backend) {
     let s = setup(backend, None).await;
-    let (status, problem) = s.connect(json!({"psp": "stripe", "api_key": "sk_test_invalid000000000000"})).await;
+    let (status, problem) = s.connect_psp(psps::stripe("sk_test_invalid000000000000")).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "api_key");
     assert!(problem["detail"].as_str().unwrap().contains("Invalid API Key"), "the PSP's reason: {problem}");
     assert!(!problem.to_string().contains("sk_test_invalid"), "the key is never echoed: {problem}");
-    let (status, problem) = s.connect(json!({"psp": "stripe", "api_key": "pk_test_51Habcdefgh"})).await;
+    let (status, problem) = s.connect_psp(psps::stripe("pk_test_51Habcdefgh")).await;
     assert_eq!(status, 422);
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("secret key"));
 
-    let (status, connected) = s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await;
+    let (status, connected) = s.connect_psp(psps::stripe(STRIPE_KEY)).await;
     assert_eq!(status, 201, "{connected}");
     assert_eq!((connected["mode"].as_str(), connected["last4"].as_str()), (Some("test"), Some("wxyz")));
     let items = partition(&s.test.app, &format!("MERCHANT#{}", s.id)).await;
@@ -135,23 +129,19 @@ async fn stripe_keys_are_checked_live_and_stored_only_as_secrets(backend: Backen
 async fn adyen_merchant_accounts_are_checked(backend: Backend) {
     let s = setup(backend, None).await;
     let body = |key: &str, account: &str| json!({"psp": "adyen", "api_key": key, "merchant_account": account, "environment": "test"});
-    let (status, problem) = s.connect(body(FakeAdyen::API_KEY, "SomeoneElseECOM")).await;
+    let (status, problem) = s.connect_psp(body(FakeAdyen::API_KEY, "SomeoneElseECOM")).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "merchant_account");
     assert!(problem["detail"].as_str().unwrap().contains("invalid merchant account"));
-    let (status, problem) = s.connect(body("AQEwrong", FakeAdyen::MERCHANT_ACCOUNT)).await;
+    let (status, problem) = s.connect_psp(body("AQEwrong", FakeAdyen::MERCHANT_ACCOUNT)).await;
     assert_eq!(status, 400);
     assert_eq!(problem["errors"][0]["field"], "api_key");
-    assert_eq!(s.connect(body(FakeAdyen::API_KEY, FakeAdyen::MERCHANT_ACCOUNT)).await.0, 201);
+    assert_eq!(s.connect_psp(body(FakeAdyen::API_KEY, FakeAdyen::MERCHANT_ACCOUNT)).await.0, 201);
 }
 
 async fn an_unreachable_psp_is_a_502_and_stores_nothing(backend: Backend) {
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
-    };
-    let s = setup(backend, Some(closed)).await;
-    let (status, problem) = s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await;
+    let s = setup(backend, Some(unreachable_base())).await;
+    let (status, problem) = s.connect_psp(psps::stripe(STRIPE_KEY)).await;
     assert_eq!(status, 502, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("retry"));
     let (_, list) = call(&s.test.app, "GET", &format!("/merchant/{}/psp", s.id)).bearer(&s.key).send().await;
@@ -160,7 +150,7 @@ async fn an_unreachable_psp_is_a_502_and_stores_nothing(backend: Backend) {
 
 async fn stripe_charges_and_declines_with_the_psps_codes(backend: Backend) {
     let s = setup(backend, None).await;
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
     let (status, paid) = s.pay("s-1", "pm_card_visa").await;
     assert_eq!(status, 200, "{paid}");
     assert_eq!((paid["status"].as_str(), paid["psp"].as_str()), (Some("succeeded"), Some("stripe")));
@@ -221,7 +211,7 @@ async fn a_decline_or_a_5xx_never_falls_back_and_the_retry_charges_once(backend:
 
 async fn a_timeout_then_a_retry_charges_exactly_once(backend: Backend) {
     let s = setup(backend, None).await;
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
     // The fake charges, then answers after our 700 ms timeout: the answer is lost, the money moved.
     s.stripe.fail_next(1, FakeFailure::Delay(Duration::from_secs(2)));
     let (status, lost) = s.pay("t-1", "pm_card_visa").await;
@@ -238,7 +228,7 @@ async fn a_timeout_then_a_retry_charges_exactly_once(backend: Backend) {
 
 async fn fifty_concurrent_requests_with_one_key_make_one_stripe_charge(backend: Backend) {
     let s = std::sync::Arc::new(setup(backend, None).await);
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
     let calls = (0..50).map(|_| {
         let s = s.clone();
         tokio::spawn(async move { s.pay("one-key", "pm_card_visa").await })
@@ -249,23 +239,11 @@ async fn fifty_concurrent_requests_with_one_key_make_one_stripe_charge(backend: 
     assert_eq!(s.stripe.payment_intent_requests().len(), 1, "only one request ever reached Stripe");
 }
 
-/// A live key, created with the owner credential (a test key never mints one).
-async fn live_key(s: &Setup, owner: &str) -> String {
-    let (status, created) = call(&s.test.app, "POST", &format!("/merchant/{}/api-keys", s.id))
-        .bearer(owner)
-        .json(json!({"name": "live checkout", "mode": "live"}))
-        .send()
-        .await;
-    assert_eq!(status, 201, "{created}");
-    created["api_key"].as_str().unwrap().to_owned()
-}
-
+/// The setup and the merchant's owner credential, with a Stripe that takes the test and the live key.
 async fn with_owner(backend: Backend) -> (Setup, String) {
-    let mut s = setup(backend, None).await;
-    let email = format!("{}@acme.example", ulid::Ulid::new().to_string().to_lowercase());
-    let (id, key, owner) = approved_merchant_with_owner(&s.test.app, &email).await;
-    (s.id, s.key) = (id, key);
+    let s = setup(backend, None).await;
     s.stripe.set_valid_keys([STRIPE_KEY, STRIPE_LIVE_KEY]);
+    let owner = s.owner.clone();
     (s, owner)
 }
 
@@ -290,30 +268,22 @@ async fn a_test_key_cannot_touch_what_live_payments_depend_on(backend: Backend) 
 
     // WHEN the test key connects live Stripe credentials THEN 403 before Stripe is even asked
     let requests_before = s.stripe.requests();
-    let (status, problem) = s.connect(json!({"psp": "stripe", "api_key": STRIPE_LIVE_KEY})).await;
+    let (status, problem) = s.connect_psp(psps::stripe(STRIPE_LIVE_KEY)).await;
     forbidden(status, &problem);
     assert_eq!(s.stripe.requests(), requests_before);
 
     // The owner credential mints the first live key, and does nothing else
-    let live = live_key(&s, &owner).await;
+    let live = s.live_key().await;
     assert!(live.starts_with("pvk_live_"));
     let (status, problem) = call(app, "GET", &format!("/merchant/{}", s.id)).bearer(&owner).send().await;
     forbidden(status, &problem);
-    let (status, problem) = call(app, "POST", &format!("/merchant/{}/psp/connect", s.id))
-        .bearer(&owner)
-        .json(json!({"psp": "stripe", "api_key": STRIPE_LIVE_KEY}))
-        .send()
-        .await;
+    let (status, problem) = connect_psp(app, &s.id, &owner, psps::stripe(STRIPE_LIVE_KEY)).await;
     forbidden(status, &problem);
 
     // GIVEN a live connection (live key) and a test connection (test key) of the same PSP
-    let (status, body) = call(app, "POST", &format!("/merchant/{}/psp/connect", s.id))
-        .bearer(&live)
-        .json(json!({"psp": "stripe", "api_key": STRIPE_LIVE_KEY}))
-        .send()
-        .await;
+    let (status, body) = connect_psp(app, &s.id, &live, psps::stripe(STRIPE_LIVE_KEY)).await;
     assert_eq!((status, body["mode"].as_str()), (201, Some("live")), "{body}");
-    let (status, body) = s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await;
+    let (status, body) = s.connect_psp(psps::stripe(STRIPE_KEY)).await;
     assert_eq!((status, body["mode"].as_str()), (201, Some("test")), "a test connection is its own: {body}");
     let (_, list) = call(app, "GET", &format!("/merchant/{}/psp", s.id)).bearer(&s.key).send().await;
     let mut modes: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["mode"].as_str().unwrap()).collect();
@@ -344,10 +314,8 @@ async fn a_test_key_cannot_touch_what_live_payments_depend_on(backend: Backend) 
     let (status, problem) =
         call(app, "DELETE", &format!("/merchant/{}/api-keys/{live_id}", s.id)).bearer(&s.key).send().await;
     forbidden(status, &problem);
-    let (status, problem) = call(app, "POST", &format!("/merchant/{}/store/connect", s.id))
-        .bearer(&s.key)
-        .json(json!({"platform": "shopify", "store_url": "https://acme.myshopify.com", "api_token": "shpat_x", "webhook_secret": "whsec", "mode": "live"}))
-        .send()
+    let (status, problem) = s
+        .connect_store(json!({"platform": "shopify", "store_url": "https://acme.myshopify.com", "api_token": "shpat_x", "webhook_secret": "whsec", "mode": "live"}))
         .await;
     forbidden(status, &problem);
     // … and the live key still works
@@ -356,15 +324,11 @@ async fn a_test_key_cannot_touch_what_live_payments_depend_on(backend: Backend) 
 }
 
 async fn a_test_and_a_live_request_with_one_idempotency_key_are_two_payments(backend: Backend) {
-    let (s, owner) = with_owner(backend).await;
-    let live = live_key(&s, &owner).await;
+    let (s, _) = with_owner(backend).await;
+    let live = s.live_key().await;
     let app = &s.test.app;
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
-    let (status, _) = call(app, "POST", &format!("/merchant/{}/psp/connect", s.id))
-        .bearer(&live)
-        .json(json!({"psp": "stripe", "api_key": STRIPE_LIVE_KEY}))
-        .send()
-        .await;
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
+    let (status, _) = connect_psp(app, &s.id, &live, psps::stripe(STRIPE_LIVE_KEY)).await;
     assert_eq!(status, 201);
     let body = json!({"order_id": "o-1", "amount": 2500, "currency": "EUR", "payment_method": "pm_card_visa"});
     let pay = |key: String| {
@@ -394,7 +358,7 @@ async fn a_test_and_a_live_request_with_one_idempotency_key_are_two_payments(bac
 
 async fn amounts_go_to_each_psp_in_its_own_minor_units(backend: Backend) {
     let s = setup(backend, None).await;
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
     let pay = |key: &'static str, amount: i64, currency: &'static str| {
         call(&s.test.app, "POST", "/payment/execute")
             .bearer(&s.key)
@@ -476,8 +440,7 @@ fn the_vendor_checks_refuse_what_the_vendors_would() {
 /// called.
 async fn adyen_requests_keep_the_published_contract(backend: Backend) {
     let s = setup(backend, None).await;
-    let adyen = json!({"psp": "adyen", "api_key": FakeAdyen::API_KEY, "merchant_account": FakeAdyen::MERCHANT_ACCOUNT, "environment": "test"});
-    assert_eq!(s.connect(adyen).await.0, 201);
+    s.connected_psp(psps::adyen()).await;
     s.adyen.store_token("shopper-9", "8415995487234100");
     let pay = |key: &'static str, customer: Option<&str>, metadata: Value| {
         let mut body = json!({"order_id": "o-".repeat(60), "amount": 1200, "currency": "EUR", "payment_method": "8415995487234100", "metadata": metadata});
@@ -543,7 +506,7 @@ async fn adyen_requests_keep_the_published_contract(backend: Backend) {
 /// Stripe refuses; with it, it pays.
 async fn stripe_requests_keep_the_published_contract(backend: Backend) {
     let s = setup(backend, None).await;
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
     let saved = s.stripe.attach_payment_method("pm_card_visa", "cus_ada");
     let pay = |key: &'static str, body: Value| s.execute(key, body);
     let (status, paid) =
@@ -576,7 +539,7 @@ async fn stripe_requests_keep_the_published_contract(backend: Backend) {
 /// with the same key replays the same answer.
 async fn a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step(backend: Backend) {
     let s = setup(backend, None).await;
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
     let pay = |key: &'static str, body: Value| s.execute(key, body);
     let (status, on_session) = pay("ra-1", json!({"payment_method": "pm_card_authenticationRequired"})).send().await;
     assert_eq!(status, 402, "{on_session}");
@@ -601,8 +564,7 @@ async fn a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step(
     assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
     assert_eq!(s.stripe.charges(), 0);
 
-    let adyen = json!({"psp": "adyen", "api_key": FakeAdyen::API_KEY, "merchant_account": FakeAdyen::MERCHANT_ACCOUNT, "environment": "test"});
-    assert_eq!(s.connect(adyen).await.0, 201);
+    s.connected_psp(psps::adyen()).await;
     let (status, _) = call(&s.test.app, "PUT", &format!("/merchant/{}/routing", s.id))
         .bearer(&s.key)
         .json(json!({"priority": ["adyen"]}))
@@ -628,7 +590,7 @@ async fn a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step(
 /// is released at once, and the retry asks the same PSP again, which replays its charge.
 async fn a_payment_answers_within_its_budget_whatever_the_psp_does(backend: Backend) {
     let s = setup_with(backend, None, Duration::from_secs(20), Duration::from_secs(4)).await;
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
     s.stripe.fail_next(1, FakeFailure::Delay(Duration::from_secs(6)));
     let started = std::time::Instant::now();
     let (status, cut) = s.pay("budget-1", "pm_card_visa").await;
@@ -642,7 +604,7 @@ async fn a_payment_answers_within_its_budget_whatever_the_psp_does(backend: Back
 
     // A budget too short to call any PSP: nothing is sent, the payment failed (not unknown), retryable.
     let s = setup_with(backend, None, Duration::from_secs(20), Duration::from_millis(1500)).await;
-    assert_eq!(s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY})).await.0, 201);
+    s.connected_psp(psps::stripe(STRIPE_KEY)).await;
     let verified = s.stripe.requests();
     let (status, failed) = s.pay("budget-2", "pm_card_visa").await;
     assert_eq!((status, failed["payment_status"].as_str()), (502, Some("failed")), "{failed}");
@@ -654,7 +616,7 @@ async fn a_payment_answers_within_its_budget_whatever_the_psp_does(backend: Back
 /// rotation adds a version to the same one), and the payment that follows is charged with the new key.
 async fn a_psp_reconnected_after_a_disconnect_gets_a_secret_of_its_own(backend: Backend) {
     let s = setup(backend, None).await;
-    let connect = || s.connect(json!({"psp": "stripe", "api_key": STRIPE_KEY}));
+    let connect = || s.connect_psp(psps::stripe(STRIPE_KEY));
     let secret_ref = |item: &Option<pivota::ports::Item>| {
         item.as_ref().and_then(|item| item.attrs.get("secret_ref")?.as_str().map(str::to_owned))
     };

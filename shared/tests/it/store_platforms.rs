@@ -19,20 +19,12 @@ use secrecy::SecretString;
 use serde_json::json;
 use url::Url;
 
+use crate::fixtures::stores::{self, endpoint};
+
 const WEBHOOK_SECRET: &str = "pivota-generated-webhook-secret-0123456789";
 
-fn endpoint(uri: &str) -> StoreEndpoint {
-    StoreEndpoint { base: Url::parse(uri).unwrap(), http: reqwest::Client::new() }
-}
-
 fn credentials(token: &str) -> StoreCredentials {
-    StoreCredentials {
-        api_token: SecretString::from(token.to_owned()),
-        consumer_key: None,
-        consumer_secret: None,
-        site_id: None,
-        webhook_secret: Some(SecretString::from(WEBHOOK_SECRET.to_owned())),
-    }
+    stores::credentials(token, WEBHOOK_SECRET)
 }
 
 fn woo_credentials() -> StoreCredentials {

@@ -6,13 +6,12 @@ use std::time::Duration;
 use pivota::settings::Settings;
 use pivota::stores::url_safety::StoreUrlPolicy;
 use pivota_fakes::{
-    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, DEFAULT_CUSTOM_TOKEN, DEFAULT_WIX_API_KEY, DEFAULT_WIX_SITE_ID,
-    FakeCustomStore, FakeFailure, FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog,
+    DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeFailure, FakeShop, FakeShopify, FakeWix, FakeWooCommerce, WixCatalog,
 };
 use serde_json::{Value, json};
 
 use crate::fixtures::{
-    Backend, TestApp, app_on, approved_merchant, call, drain_sync_queue, partition, queue_failing_once,
+    Backend, Merchant, app_on, approved_merchant, call, drain_sync_queue, partition, queue_failing_once, stores,
 };
 
 on_both_backends!(
@@ -31,106 +30,30 @@ on_both_backends!(
     the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_product_once,
 );
 
-struct Merchant {
-    test: TestApp,
-    id: String,
-    key: String,
-}
-
+/// An approved merchant on an app whose store URLs may be `http://127.0.0.1:…` if `allow_insecure`.
 async fn merchant(backend: Backend, allow_insecure: bool) -> Merchant {
     let settings = Settings { store_urls: StoreUrlPolicy { allow_insecure }, ..Settings::default() };
-    let test = app_on(backend, settings).await;
-    let email = format!("{}@shop.example", ulid::Ulid::new().to_string().to_lowercase());
-    let (id, key) = approved_merchant(&test.app, &email).await;
-    Merchant { test, id, key }
+    Merchant::approved(app_on(backend, settings).await).await
 }
 
-impl Merchant {
-    async fn connect(&self, body: Value) -> (u16, Value) {
-        call(&self.test.app, "POST", &format!("/merchant/{}/store/connect", self.id))
-            .bearer(&self.key)
-            .json(body)
-            .send()
-            .await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        call(&self.test.app, "GET", &format!("/merchant/{}{path}", self.id)).bearer(&self.key).send().await
-    }
-
-    /// Starts a sync, runs the worker until the queue is empty, and returns the finished job.
-    async fn sync(&self, store_id: &str, deadline_after: Duration) -> (Value, usize) {
-        let (status, started) = call(&self.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", self.id))
-            .bearer(&self.key)
-            .send()
-            .await;
-        assert_eq!(status, 202, "{started}");
-        let job_url = format!("/store/{store_id}/sync/{}", started["job_id"].as_str().unwrap());
-        let give_up = std::time::Instant::now() + Duration::from_secs(120);
-        let mut invocations = 0;
-        // Continuations may be delayed (a rate-limit wait): keep playing the event source until the job ends.
-        let job = loop {
-            invocations += drain_sync_queue(&self.test.app, deadline_after).await;
-            let (status, job) = self.get(&job_url).await;
-            assert_eq!(status, 200);
-            if job["state"] == "succeeded" || job["state"] == "failed" || std::time::Instant::now() > give_up {
-                break job;
-            }
-        };
-        assert_eq!(job["state"], "succeeded", "{job}");
-        (job, invocations)
-    }
-
-    /// Every product of a store, through the products API.
-    async fn products_of(&self, store_id: &str) -> Vec<Value> {
-        let mut products = Vec::new();
-        let mut cursor = String::new();
-        loop {
-            let (status, page) = self.get(&format!("/products?store_id={store_id}&limit=100{cursor}")).await;
-            assert_eq!(status, 200, "{page}");
-            products.extend(page["items"].as_array().unwrap().iter().cloned());
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = format!("&cursor={}", url_escape(next)),
-                None => return products,
-            }
-        }
-    }
-
-    async fn woocommerce(&self, fake: &FakeWooCommerce) -> String {
-        let (status, store) = self
-            .connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "consumer_key": DEFAULT_CONSUMER_KEY, "consumer_secret": DEFAULT_CONSUMER_SECRET}))
-            .await;
-        assert_eq!(status, 201, "{store}");
-        store["store_id"].as_str().unwrap().to_owned()
-    }
-
-    /// The store's products are the fake's `n`, each with its variants' prices and stock.
-    async fn assert_woocommerce_catalog(&self, store_id: &str, n: u64) {
-        let synced = self.products_of(store_id).await;
-        assert_eq!(synced.len() as u64, n);
-        for id in 1..=n {
-            let external_id = id.to_string();
-            let product = synced.iter().find(|p| p["external_id"].as_str() == Some(&external_id)).expect("synced");
-            let variants: Vec<(String, i64, Option<i64>)> = product["variants"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| {
-                    let id = v["variant_id"].as_str().unwrap().to_owned();
-                    (id, v["price_minor"].as_i64().unwrap(), v["inventory_quantity"].as_i64())
-                })
-                .collect();
-            assert_eq!(variants, FakeWooCommerce::expected_variants(id), "product {id}");
-            assert_eq!(product["currency"], "EUR");
-        }
-    }
-
-    async fn shopify(&self, fake: &FakeShopify) -> String {
-        let (status, store) = self
-            .connect(json!({"platform": "shopify", "store_url": fake.uri(), "api_token": fake.access_token(), "webhook_secret": fake.client_secret()}))
-            .await;
-        assert_eq!(status, 201, "{store}");
-        store["store_id"].as_str().unwrap().to_owned()
+/// The store's products are the fake's `n`, each with its variants' prices and stock.
+async fn assert_woocommerce_catalog(m: &Merchant, store_id: &str, n: u64) {
+    let synced = m.products_of(store_id).await;
+    assert_eq!(synced.len() as u64, n);
+    for id in 1..=n {
+        let external_id = id.to_string();
+        let product = synced.iter().find(|p| p["external_id"].as_str() == Some(&external_id)).expect("synced");
+        let variants: Vec<(String, i64, Option<i64>)> = product["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let id = v["variant_id"].as_str().unwrap().to_owned();
+                (id, v["price_minor"].as_i64().unwrap(), v["inventory_quantity"].as_i64())
+            })
+            .collect();
+        assert_eq!(variants, FakeWooCommerce::expected_variants(id), "product {id}");
+        assert_eq!(product["currency"], "EUR");
     }
 }
 
@@ -143,8 +66,9 @@ async fn unsafe_store_urls_are_refused(backend: Backend) {
         ("custom", "https://localhost"),
         ("shopify", "https://acme.example.com"),
     ] {
-        let (status, problem) =
-            m.connect(json!({"platform": platform, "store_url": url, "api_token": "t", "webhook_secret": "s"})).await;
+        let (status, problem) = m
+            .connect_store(json!({"platform": platform, "store_url": url, "api_token": "t", "webhook_secret": "s"}))
+            .await;
         assert_eq!(status, 422, "{url}: {problem}");
         assert_eq!(problem["errors"][0]["field"], "store_url", "{url}");
     }
@@ -156,7 +80,7 @@ async fn a_custom_store_is_verified_before_anything_is_stored(backend: Backend) 
     let m = merchant(backend, true).await;
     let fake = FakeCustomStore::start().await.with_products(3);
     let (status, problem) =
-        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": "wrong-token"})).await;
+        m.connect_store(json!({"platform": "custom", "store_url": fake.uri(), "api_token": "wrong-token"})).await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "api_token");
     assert_eq!(
@@ -166,8 +90,7 @@ async fn a_custom_store_is_verified_before_anything_is_stored(backend: Backend) 
     assert!(!problem.to_string().contains("wrong-token"));
     let (_, stores) = m.get("/stores").await;
     assert_eq!(stores["items"], json!([]));
-    let (status, store) =
-        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": DEFAULT_CUSTOM_TOKEN})).await;
+    let (status, store) = m.connect_store(stores::custom(&fake)).await;
     assert_eq!(status, 201, "{store}");
     assert_eq!(store["connection_status"], "connected");
     assert!(store["store_name"].as_str().is_some_and(|n| !n.is_empty()));
@@ -179,17 +102,14 @@ async fn a_custom_store_is_verified_before_anything_is_stored(backend: Backend) 
         );
     }
     // Several stores per merchant.
-    assert_eq!(
-        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": DEFAULT_CUSTOM_TOKEN})).await.0,
-        201
-    );
+    assert_eq!(m.connect_store(stores::custom(&fake)).await.0, 201);
     assert_eq!(m.get("/stores").await.1["items"].as_array().unwrap().len(), 2);
 }
 
 async fn a_shopify_catalog_syncs_then_resyncs_writing_only_changes(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeShopify::start(FakeShop::default().with_products(120)).await;
-    let store_id = m.shopify(&fake).await;
+    let store_id = m.connected_store(stores::shopify(&fake)).await;
     let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
     assert_eq!(job["progress"]["products_seen"], 120, "{job}");
     assert_eq!(job["progress"]["expected"], 120, "productsCount, for the progress bar: {job}");
@@ -233,17 +153,18 @@ async fn a_shopify_catalog_syncs_then_resyncs_writing_only_changes(backend: Back
 async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeWooCommerce::start().await.with_products(230);
-    let store_id = m.woocommerce(&fake).await;
+    let store_id = m.connected_store(stores::woocommerce(&fake)).await;
     let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
     assert_eq!(job["progress"]["products_seen"], 230, "{job}");
     assert_eq!(job["progress"]["pages"], 3, "per_page=100: {job}");
     assert_eq!(job["progress"]["expected"], 230, "X-WP-Total, for the progress bar: {job}");
-    let (status, problem) =
-        m.connect(json!({"platform": "woocommerce", "store_url": fake.uri(), "api_token": "ck_wrong:cs_wrong"})).await;
+    let (status, problem) = m
+        .connect_store(json!({"platform": "woocommerce", "store_url": fake.uri(), "api_token": "ck_wrong:cs_wrong"}))
+        .await;
     assert_eq!(status, 400, "{problem}");
     // A site that is not a WooCommerce store (404 on its REST routes): the store is named, not a PSP.
     let (status, problem) = m
-        .connect(json!({"platform": "woocommerce", "store_url": format!("{}/not-a-shop", fake.uri()), "api_token": "ck_x:cs_y"}))
+        .connect_store(json!({"platform": "woocommerce", "store_url": format!("{}/not-a-shop", fake.uri()), "api_token": "ck_x:cs_y"}))
         .await;
     assert_eq!(status, 502, "{problem}");
     assert_eq!(
@@ -255,7 +176,7 @@ async fn a_woocommerce_catalog_pages_through_every_product(backend: Backend) {
 async fn a_steadily_throttled_woocommerce_catalog_with_variations_syncs_completely(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeWooCommerce::start().await.with_products(130);
-    let store_id = &m.woocommerce(&fake).await;
+    let store_id = &m.connected_store(stores::woocommerce(&fake)).await;
     // The host in front of the store answers every 4th request 429 with `Retry-After: 1`.
     fake.fail_every(4, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(1)) });
     let (requests, currency_reads) = (fake.requests(), fake.currency_reads());
@@ -266,13 +187,13 @@ async fn a_steadily_throttled_woocommerce_catalog_with_variations_syncs_complete
     assert_eq!(fake.currency_reads() - currency_reads, 1, "the currency is a per-job fact, read once");
     assert_eq!(job["progress"]["products_seen"], 130, "{job}");
 
-    m.assert_woocommerce_catalog(store_id, 130).await;
+    assert_woocommerce_catalog(&m, store_id, 130).await;
 }
 
 async fn a_woocommerce_wait_past_the_deadline_hands_the_rest_to_the_next_invocation(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeWooCommerce::start().await.with_products(30);
-    let store_id = &m.woocommerce(&fake).await;
+    let store_id = &m.connected_store(stores::woocommerce(&fake)).await;
     fake.fail_every(4, FakeFailure::Http429 { retry_after: Some(Duration::from_secs(4)) });
     let currency_reads = fake.currency_reads();
     // 13 s an invocation: a 4 s wait does not fit before the worker's 10 s margin, so each throttled answer
@@ -282,13 +203,13 @@ async fn a_woocommerce_wait_past_the_deadline_hands_the_rest_to_the_next_invocat
     assert!(invocations >= 2, "{invocations} invocations");
     assert_eq!(fake.currency_reads() - currency_reads, 1, "the currency is read once per job, across invocations");
     assert_eq!(job["progress"]["products_seen"], 30, "each product once: {job}");
-    m.assert_woocommerce_catalog(store_id, 30).await;
+    assert_woocommerce_catalog(&m, store_id, 30).await;
 }
 
 async fn a_sync_resumes_across_invocations_without_loss_or_duplicates(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeShopify::start(FakeShop::default().with_products(160)).await;
-    let store_id = m.shopify(&fake).await;
+    let store_id = m.connected_store(stores::shopify(&fake)).await;
     // Each invocation has less than the worker's safety margin: one page, then a continuation message.
     let (job, invocations) = m.sync(&store_id, Duration::from_secs(5)).await;
     let pages = job["progress"]["pages"].as_u64().unwrap();
@@ -308,11 +229,7 @@ async fn a_sync_resumes_across_invocations_without_loss_or_duplicates(backend: B
 async fn a_wix_v3_catalog_syncs_across_invocations_and_a_resync_applies_edits_and_deletions(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeWix::start().await.with_catalog(WixCatalog::V3).with_products(230);
-    let (status, store) = m
-        .connect(json!({"platform": "wix", "store_url": fake.uri(), "api_token": DEFAULT_WIX_API_KEY, "site_id": DEFAULT_WIX_SITE_ID}))
-        .await;
-    assert_eq!(status, 201, "{store}");
-    let store_id = store["store_id"].as_str().unwrap();
+    let store_id = &m.connected_store(stores::wix(&fake)).await;
     // One page an invocation: Wix's cursor (and the currency) travel in the job between invocations.
     let (job, invocations) = m.sync(store_id, Duration::from_secs(5)).await;
     assert_eq!(job["progress"]["products_seen"], 230, "{job}");
@@ -338,9 +255,7 @@ async fn a_wix_v3_catalog_syncs_across_invocations_and_a_resync_applies_edits_an
 async fn products_are_searched_filtered_and_repriced(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeCustomStore::start().await.with_products(30);
-    let (_, store) =
-        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": DEFAULT_CUSTOM_TOKEN})).await;
-    let store_id = store["store_id"].as_str().unwrap().to_owned();
+    let store_id = m.connected_store(stores::custom(&fake)).await;
     m.sync(&store_id, Duration::from_secs(60)).await;
     let (_, all) = m.get("/products?limit=100").await;
     let items = all["items"].as_array().unwrap();
@@ -399,9 +314,7 @@ async fn products_are_searched_filtered_and_repriced(backend: Backend) {
 async fn disconnecting_removes_products_and_credentials_idempotently(backend: Backend) {
     let m = merchant(backend, true).await;
     let fake = FakeCustomStore::start().await.with_products(12);
-    let (_, store) =
-        m.connect(json!({"platform": "custom", "store_url": fake.uri(), "api_token": DEFAULT_CUSTOM_TOKEN})).await;
-    let store_id = store["store_id"].as_str().unwrap().to_owned();
+    let store_id = m.connected_store(stores::custom(&fake)).await;
     m.sync(&store_id, Duration::from_secs(60)).await;
     let url = format!("/merchant/{}/store/{store_id}", m.id);
     let removed_count = || async {
@@ -448,7 +361,7 @@ async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_pro
     let m = merchant(backend, true).await;
     let products = 450;
     let fake = FakeShopify::start(FakeShop::default().with_products(products)).await;
-    let store_id = m.shopify(&fake).await;
+    let store_id = m.connected_store(stores::shopify(&fake)).await;
     m.sync(&store_id, Duration::from_secs(120)).await;
     let gone: Vec<usize> = (0..products).step_by(10).collect();
     for index in &gone {
@@ -522,7 +435,7 @@ async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backe
     use pivota::catalog::sync::{JobState, RunOutcome, SyncMessage};
     let m = merchant(backend, true).await;
     let fake = FakeShopify::start(FakeShop::default().with_products(3)).await;
-    let store_id = m.shopify(&fake).await;
+    let store_id = m.connected_store(stores::shopify(&fake)).await;
     let (status, started) =
         call(&m.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", m.id)).bearer(&m.key).send().await;
     assert_eq!(status, 202, "{started}");
@@ -605,7 +518,7 @@ async fn the_largest_shopify_product_syncs_in_items_under_the_limit_and_an_unsto
     fake.set_variant_text_length(0, 255);
     // GIVEN a product with a variant of 500,000 characters, more than any item holds
     fake.set_variant_text_length(1, 500_000);
-    let store_id = m.shopify(&fake).await;
+    let store_id = m.connected_store(stores::shopify(&fake)).await;
 
     // WHEN the store syncs THEN the others are written and that one is skipped, with its reason
     let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;

@@ -17,22 +17,14 @@ use pivota_fakes::{FakeFailure, FakeShop, FakeShopify};
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::fixtures::stores;
+
 fn endpoint(fake: &FakeShopify) -> StoreEndpoint {
-    StoreEndpoint { base: Url::parse(&fake.uri()).unwrap(), http: reqwest::Client::new() }
+    stores::endpoint(&fake.uri())
 }
 
 fn credentials(fake: &FakeShopify) -> StoreCredentials {
-    credentials_with(&fake.access_token(), &fake.client_secret())
-}
-
-fn credentials_with(token: &str, secret: &str) -> StoreCredentials {
-    StoreCredentials {
-        api_token: token.to_owned().into(),
-        consumer_key: None,
-        consumer_secret: None,
-        site_id: None,
-        webhook_secret: Some(secret.to_owned().into()),
-    }
+    stores::credentials(&fake.access_token(), &fake.client_secret())
 }
 
 /// A bucket so large the functional tests never wait on it.
@@ -68,7 +60,7 @@ async fn verify_reads_the_shop_name_and_currency() {
 #[tokio::test]
 async fn a_wrong_access_token_is_unauthorized() {
     let fake = FakeShopify::start(FakeShop::default()).await;
-    let error = ShopifyPlatform.verify(&endpoint(&fake), &credentials_with("shpat_wrong", "x")).await.unwrap_err();
+    let error = ShopifyPlatform.verify(&endpoint(&fake), &stores::credentials("shpat_wrong", "x")).await.unwrap_err();
     let PlatformError::Unauthorized { reason } = error else { panic!("{error:?}") };
     assert!(reason.contains("Invalid API key or access token"), "{reason}");
 }
@@ -244,7 +236,7 @@ async fn a_signed_delivery_is_accepted_and_a_tampered_or_unsigned_one_refused() 
     let mut unsigned = headers(body);
     unsigned.remove("x-shopify-hmac-sha256");
     assert_eq!(ShopifyPlatform.verify_delivery(&credentials, &unsigned, body), Err(WebhookError::BadSignature));
-    let wrong_secret = credentials_with(&fake.access_token(), "another-app-secret");
+    let wrong_secret = stores::credentials(&fake.access_token(), "another-app-secret");
     assert_eq!(ShopifyPlatform.verify_delivery(&wrong_secret, &headers(body), body), Err(WebhookError::BadSignature));
 }
 
