@@ -5,36 +5,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{ADMIN_TOKEN, Runner};
-
-fn registration(email: &str, country: &str) -> Value {
-    json!({"business_name": "Acme Outdoor", "email": email, "country": country, "website": "https://acme.example"})
-}
-
-async fn register(http: &reqwest::Client, runner: &Runner, email: &str, country: &str) -> Value {
-    let response =
-        http.post(runner.url("/merchant/register")).json(&registration(email, country)).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
-async fn get_merchant(http: &reqwest::Client, runner: &Runner, id: &str, key: &str) -> reqwest::Response {
-    http.get(runner.url(&format!("/merchant/{id}"))).bearer_auth(key).send().await.unwrap()
-}
-
-async fn wait_for_status(http: &reqwest::Client, runner: &Runner, id: &str, key: &str, wanted: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let merchant: Value = get_merchant(http, runner, id, key).await.json().await.unwrap();
-        if merchant["status"] == wanted {
-            return merchant;
-        }
-        assert!(Instant::now() < deadline, "{id} never became {wanted}: {merchant}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use crate::fixtures::{ADMIN_TOKEN, Runner, get_merchant, register, registration, started, wait_for_status};
 
 async fn problem(response: reqwest::Response, status: StatusCode) -> Value {
     assert_eq!(response.status(), status);
@@ -45,9 +16,7 @@ async fn problem(response: reqwest::Response, status: StatusCode) -> Value {
 
 #[tokio::test]
 async fn register_wait_approved_then_tenant_isolation_and_admin_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let runner = Runner::start(dir.path(), 1);
-    let http = reqwest::Client::new();
+    let (_dir, runner, http) = started(1);
 
     // GIVEN a registered merchant
     let first = register(&http, &runner, "first@acme.example", "DE").await;
@@ -145,9 +114,7 @@ async fn register_wait_approved_then_tenant_isolation_and_admin_rules() {
 
 #[tokio::test]
 async fn manual_review_and_admin_rejection_are_recorded_and_never_overwritten() {
-    let dir = tempfile::tempdir().unwrap();
-    let runner = Runner::start(dir.path(), 1);
-    let http = reqwest::Client::new();
+    let (_dir, runner, http) = started(1);
 
     // A merchant from a restricted country goes to manual review, with the failed check named.
     let flagged = register(&http, &runner, "owner@flagged.example", "IR").await;
@@ -199,9 +166,7 @@ async fn manual_review_and_admin_rejection_are_recorded_and_never_overwritten() 
 
 #[tokio::test]
 async fn bad_input_gets_problem_json_naming_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let runner = Runner::start(dir.path(), 60);
-    let http = reqwest::Client::new();
+    let (_dir, runner, http) = started(60);
     let url = runner.url("/merchant/register");
 
     let malformed =
@@ -246,9 +211,7 @@ async fn bad_input_gets_problem_json_naming_the_field() {
 
 #[tokio::test]
 async fn fifty_concurrent_identical_registrations_create_exactly_one_merchant() {
-    let dir = tempfile::tempdir().unwrap();
-    let runner = Runner::start(dir.path(), 60);
-    let http = reqwest::Client::new();
+    let (_dir, runner, http) = started(60);
     let body = registration("race@acme.example", "DE");
     let attempts = (0..50).map(|_| {
         let (http, url, body) = (http.clone(), runner.url("/merchant/register"), body.clone());
@@ -281,9 +244,7 @@ async fn fifty_concurrent_identical_registrations_create_exactly_one_merchant() 
 
 #[tokio::test]
 async fn admin_listing_pages_without_loss_or_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
-    let runner = Runner::start(dir.path(), 60);
-    let http = reqwest::Client::new();
+    let (_dir, runner, http) = started(60);
     let mut registered = Vec::new();
     for n in 0..5 {
         registered.push(
@@ -316,9 +277,7 @@ async fn admin_listing_pages_without_loss_or_duplicates() {
 
 #[tokio::test]
 async fn the_kyc_wait_survives_a_restart_of_the_runner() {
-    let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::new();
-    let runner = Runner::start(dir.path(), 2);
+    let (dir, runner, http) = started(2);
     let merchant = register(&http, &runner, "restart@acme.example", "DE").await;
     let (id, key) =
         (merchant["merchant_id"].as_str().unwrap().to_owned(), merchant["api_key"].as_str().unwrap().to_owned());
@@ -335,9 +294,7 @@ async fn the_kyc_wait_survives_a_restart_of_the_runner() {
 
 #[tokio::test]
 async fn a_store_syncs_through_the_runners_queue_consumer() {
-    let dir = tempfile::tempdir().unwrap();
-    let runner = Runner::start(dir.path(), 0);
-    let http = reqwest::Client::new();
+    let (_dir, runner, http) = started(0);
     let merchant = register(&http, &runner, "store@acme.example", "DE").await;
     let (id, key) = (merchant["merchant_id"].as_str().unwrap(), merchant["api_key"].as_str().unwrap());
     wait_for_status(&http, &runner, id, key, "approved").await;

@@ -1,10 +1,14 @@
-//! The local runner binary as a test subject: started on a free port with its own data directory,
-//! killed when dropped.
-#![allow(dead_code)]
+//! What the tests start from: the local runner binary as a test subject, started on a free port with its own
+//! data directory and killed when dropped; and a merchant registered through it, over HTTP.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
 
 pub const ADMIN_TOKEN: &str = "blackbox-admin-token-0123456789";
 
@@ -63,9 +67,48 @@ impl Runner {
     }
 }
 
+/// A runner on a data directory of its own, whose KYC waits last `kyc_wait_seconds`, and an HTTP client.
+/// The directory must outlive the runner (and any runner restarted on it).
+pub fn started(kyc_wait_seconds: u64) -> (TempDir, Runner, reqwest::Client) {
+    let dir = tempfile::tempdir().unwrap();
+    let runner = Runner::start(dir.path(), kyc_wait_seconds);
+    (dir, runner, reqwest::Client::new())
+}
+
 impl Drop for Runner {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A registration request.
+pub fn registration(email: &str, country: &str) -> Value {
+    json!({"business_name": "Acme Outdoor", "email": email, "country": country, "website": "https://acme.example"})
+}
+
+/// Registers a merchant, which must succeed: the answer.
+pub async fn register(http: &reqwest::Client, runner: &Runner, email: &str, country: &str) -> Value {
+    let response =
+        http.post(runner.url("/merchant/register")).json(&registration(email, country)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+/// `GET /merchant/{id}` with `key`.
+pub async fn get_merchant(http: &reqwest::Client, runner: &Runner, id: &str, key: &str) -> reqwest::Response {
+    http.get(runner.url(&format!("/merchant/{id}"))).bearer_auth(key).send().await.unwrap()
+}
+
+/// Reads the merchant until its status is `wanted` (within 20 s): the merchant.
+pub async fn wait_for_status(http: &reqwest::Client, runner: &Runner, id: &str, key: &str, wanted: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let merchant: Value = get_merchant(http, runner, id, key).await.json().await.unwrap();
+        if merchant["status"] == wanted {
+            return merchant;
+        }
+        assert!(Instant::now() < deadline, "{id} never became {wanted}: {merchant}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -4,13 +4,12 @@
 //! Needs `/usr/bin/chromium` and `infra/e2e/node_modules` (`infra/scripts/test.sh` installs both). The
 //! screenshots go to `$PIVOTA_SCREENSHOT_DIR`, else `target/console-screenshots`.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pivota_fakes::{FakeShop, FakeShopify, FakeStripe};
-use support::{ADMIN_TOKEN, Runner};
+
+use crate::fixtures::{ADMIN_TOKEN, Runner};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
