@@ -1,5 +1,5 @@
 //! The console's security and error behaviour, in process (the browser journey is
-//! `infra/local/tests/console_e2e.rs`): sealed `HttpOnly` / `SameSite=Strict` / `Secure`-off-loopback
+//! `infra/local/tests/it/console_e2e.rs`): sealed `HttpOnly` / `SameSite=Strict` / `Secure`-off-loopback
 //! cookies, CSRF on every state change, sessions that end with their credential, merchant and admin pages
 //! kept apart, and readable error pages.
 

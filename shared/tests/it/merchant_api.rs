@@ -1,5 +1,5 @@
 //! PSP connections, API keys, routing and payments through the HTTP API, on both backends: the embedded
-//! one and the AWS adapters against moto. PSP calls go to the built-in sandbox here; `psp_fakes.rs`
+//! one and the AWS adapters against moto. PSP calls go to the built-in sandbox here; `psp_fakes`
 //! covers Stripe and Adyen against their local fakes.
 
 use std::time::Duration;
@@ -104,7 +104,7 @@ async fn api_keys_are_shown_once_listed_and_revoked_at_once(test: TestApp) {
     assert_eq!(status, 201, "{created}");
     let new_key = created["api_key"].as_str().unwrap();
     assert!(new_key.starts_with("pvk_test_") && new_key.starts_with(created["prefix"].as_str().unwrap()));
-    // A live key comes from the owner credential (a test key gets 403: `psp_fakes.rs`).
+    // A live key comes from the owner credential (a test key gets 403: `psp_fakes::modes`).
     let (status, live) =
         call(&test.app, "POST", &url).bearer(&owner).json(json!({"name": "prod", "mode": "live"})).send().await;
     assert_eq!(status, 201);
