@@ -111,7 +111,7 @@ step "sam validate --lint + sam build" sam_deploy_path
 
 # ---------------------------------------------------------------- tests
 # Rust tests that need AWS wire behaviour read PIVOTA_TEST_AWS_ENDPOINT (moto, exported above).
-# Includes the console's journey in headless Chromium (infra/local/tests/console_e2e.rs), whose
+# Includes the console's journey in headless Chromium (infra/local/tests/it/console_e2e.rs), whose
 # screenshots land in target/console-screenshots.
 # Both record every AWS call each function makes (shared/aws/src/call_log.rs) for the IAM check after them.
 export PIVOTA_AWS_CALL_LOG="$PWD/$PIVOTA_RUN_DIR/aws-calls"
