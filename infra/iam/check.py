@@ -476,10 +476,50 @@ class Report:
     unused: list[tuple[str, str, str]]
     allowed_but_forbidden: list[Request]
     unattributed: int
+    miswired: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.denied or self.unused or self.allowed_but_forbidden)
+        return not (self.denied or self.unused or self.allowed_but_forbidden or self.miswired)
+
+
+# A function's main.rs wires the AWS ports it uses (`AwsApp::from_env()?.table().secrets()…`,
+# shared/lambda/src/wiring.rs); the others fail every call. Its role's grants are exactly what its recorded
+# calls need (the checks above), so the ports it wires must be exactly the services its role grants.
+PORT_OF_SERVICE = {"dynamodb": "table", "secretsmanager": "secrets", "kms": "secrets", "sqs": "queue", "states": "workflow"}
+
+
+def wired_ports(main_source: str) -> set[str]:
+    """The ports a function's main.rs wires: the calls chained on `AwsApp::from_env()?`."""
+    match = re.search(r"AwsApp::from_env\(\)\?((?:\s*\.\w+\(\))*)", main_source)
+    if not match:
+        raise CheckError("a function's main.rs does not build its App with pivota_lambda::AwsApp::from_env()")
+    return set(re.findall(r"\.(table|secrets|queue|workflow)\(\)", match.group(1)))
+
+
+def granted_ports(function: Function) -> set[str]:
+    ports = set()
+    for statement in function.statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            service = action.split(":")[0]
+            if service not in PORT_OF_SERVICE:
+                raise CheckError(f"{function.logical_id} is granted {action}: no port of AwsApp covers {service}")
+            ports.add(PORT_OF_SERVICE[service])
+    return ports
+
+
+def miswired(model: Model, functions_dir: Path) -> list[tuple[str, str]]:
+    """(function, what is wrong) for each function whose main.rs wires other ports than its role grants."""
+    problems = []
+    for binary, function in sorted(model.functions.items()):
+        main = functions_dir / binary / "src" / "main.rs"
+        wired, granted = wired_ports(main.read_text()), granted_ports(function)
+        for port in sorted(granted - wired):
+            problems.append((binary, f"uses the {port} port (its role grants it) but its main.rs does not wire it"))
+        for port in sorted(wired - granted):
+            problems.append((binary, f"wires the {port} port, which its role grants nothing for"))
+    return problems
 
 
 def check(model: Model, calls: list[dict], unattributed: int = 0) -> Report:
@@ -510,7 +550,7 @@ def check(model: Model, calls: list[dict], unattributed: int = 0) -> Report:
         for ((binary, action, resource), _), used in zip(grants, results["grants"])
         if used is None and (binary, action) not in UNREACHED_GRANTS
     ]
-    return Report(requests, denied, unused, forbidden, unattributed)
+    return Report(requests, denied, unused, forbidden, unattributed, miswired(model, ROOT / "functions"))
 
 
 def print_report(report: Report, model: Model) -> None:
@@ -528,6 +568,8 @@ def print_report(report: Report, model: Model) -> None:
         print(f"UNUSED GRANT: {binary} ({model.functions[binary].logical_id}) {action} on {resource}: no recorded call needs it")
     for request in report.allowed_but_forbidden:
         print(f"MUST BE DENIED: {request.function} {request.action} on {request.resource} is allowed")
+    for binary, why in report.miswired:
+        print(f"MISWIRED: {binary} {why}")
     for (binary, action), why in sorted(UNREACHED_GRANTS.items()):
         print(f"  not reached by the tests, kept: {binary} {action}: {why}")
     print("IAM check: ok" if report.ok else "IAM check: FAILED")

@@ -7,6 +7,7 @@ removed, a call added) and runs the same evaluation as `check.py`.
 import copy
 import json
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -166,6 +167,36 @@ class ConsoleCalls(unittest.TestCase):
     def test_a_console_without_an_api_list_stops_the_check(self):
         with self.assertRaises(SystemExit):
             check.console_calls("pub static OTHER: &[&[Route]] = &[routes::REGISTER];")
+
+
+class Wiring(unittest.TestCase):
+    def test_every_function_wires_the_ports_its_role_grants(self):
+        self.assertEqual(check.miswired(MODEL, check.ROOT / "functions"), [])
+
+    def test_a_port_used_but_not_wired_is_reported(self):
+        with tempfile.TemporaryDirectory() as functions:
+            for binary in MODEL.functions:
+                source = (check.ROOT / "functions" / binary / "src" / "main.rs").read_text()
+                if binary == "register":
+                    source = source.replace(".workflow()", "")
+                if binary == "openapi":
+                    source = source.replace("from_env()?", "from_env()?.queue()")
+                main = Path(functions) / binary / "src" / "main.rs"
+                main.parent.mkdir(parents=True)
+                main.write_text(source)
+            problems = check.miswired(MODEL, Path(functions))
+        self.assertEqual(
+            problems,
+            [
+                ("openapi", "wires the queue port, which its role grants nothing for"),
+                ("register", "uses the workflow port (its role grants it) but its main.rs does not wire it"),
+            ],
+        )
+
+    def test_a_main_that_wires_less_than_its_role_fails(self):
+        granted = check.granted_ports(MODEL.functions["order-webhook"])
+        wired = check.wired_ports("let app = pivota_lambda::AwsApp::from_env()?.table().build();")
+        self.assertEqual(granted - wired, {"secrets", "queue"})
 
 
 if __name__ == "__main__":

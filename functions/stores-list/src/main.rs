@@ -3,6 +3,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     pivota_lambda::init_tracing();
-    let app = pivota_lambda::aws_app_from_env().await?;
+    let app = pivota_lambda::AwsApp::from_env()?.table().secrets().build();
     pivota_lambda::serve_http(app, pivota_http::routes::STORES_LIST).await
 }

@@ -2,12 +2,18 @@
 //!
 //! Loading the SDK configuration builds its HTTPS client, which reads and parses the system's root
 //! certificates: milliseconds that would otherwise be spent in every cold start, even by invocations that
-//! never reach AWS (a request refused for a missing key, the OpenAPI document). [`LazyAws`] defers all
-//! of it to the first call of any port, once per process.
+//! never reach AWS (a request refused for a missing key, the OpenAPI document). Each [`Lazy`] adapter
+//! defers all of it to its first call, and the adapters of one [`LazyAws`] share one configuration,
+//! loaded once per process.
+//!
+//! Each port is its own type, so a function's binary links only the SDK clients of the ports its
+//! `main.rs` asks for (`pivota_lambda::AwsApp`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
@@ -17,19 +23,32 @@ use pivota::ports::{
     SecretsError, StoreError, Table, WaitStatus, Workflow, WorkflowError, WriteOp,
 };
 
-struct Adapters {
-    table: DynamoTable,
-    secrets: SecretsManagerStore,
-    workflow: StepFunctionsWorkflow,
-    queue: SqsQueue,
-}
-
-/// Every AWS port behind one lazily loaded SDK configuration.
+/// The AWS side of a process: the table's name, the state machine, the secrets' KMS key, and the one SDK
+/// configuration its adapters share.
+#[derive(Clone)]
 pub struct LazyAws {
     table_name: String,
     state_machine_arn: String,
     secrets_kms_key: Option<String>,
-    adapters: OnceCell<Adapters>,
+    config: Arc<OnceCell<SdkConfig>>,
+}
+
+/// One adapter, built from the shared configuration on its first call.
+pub struct Lazy<A> {
+    config: Arc<OnceCell<SdkConfig>>,
+    build: Box<dyn Fn(&SdkConfig) -> A + Send + Sync>,
+    adapter: OnceCell<A>,
+}
+
+impl<A> Lazy<A> {
+    async fn adapter(&self) -> &A {
+        self.adapter
+            .get_or_init(|| async {
+                let config = self.config.get_or_init(load_sdk_config).await;
+                (self.build)(config)
+            })
+            .await
+    }
 }
 
 impl LazyAws {
@@ -38,7 +57,7 @@ impl LazyAws {
             table_name: table_name.into(),
             state_machine_arn: state_machine_arn.into(),
             secrets_kms_key: None,
-            adapters: OnceCell::new(),
+            config: Arc::new(OnceCell::new()),
         }
     }
 
@@ -48,80 +67,91 @@ impl LazyAws {
         self
     }
 
-    async fn adapters(&self) -> &Adapters {
-        self.adapters
-            .get_or_init(|| async {
-                let config = load_sdk_config().await;
-                Adapters {
-                    table: DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), self.table_name.clone()),
-                    secrets: SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&config))
-                        .with_kms_key(self.secrets_kms_key.clone()),
-                    workflow: StepFunctionsWorkflow::new(
-                        aws_sdk_sfn::Client::new(&config),
-                        self.state_machine_arn.clone(),
-                    ),
-                    queue: SqsQueue::new(aws_sdk_sqs::Client::new(&config)),
-                }
-            })
-            .await
+    fn lazy<A>(&self, build: impl Fn(&SdkConfig) -> A + Send + Sync + 'static) -> Lazy<A> {
+        Lazy { config: Arc::clone(&self.config), build: Box::new(build), adapter: OnceCell::new() }
+    }
+
+    /// The table on DynamoDB.
+    pub fn table(&self) -> Lazy<DynamoTable> {
+        let name = self.table_name.clone();
+        self.lazy(move |config| DynamoTable::new(aws_sdk_dynamodb::Client::new(config), name.clone()))
+    }
+
+    /// Secrets in Secrets Manager.
+    pub fn secrets(&self) -> Lazy<SecretsManagerStore> {
+        let kms_key = self.secrets_kms_key.clone();
+        self.lazy(move |config| {
+            SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(config)).with_kms_key(kms_key.clone())
+        })
+    }
+
+    /// The KYC wait on Step Functions.
+    pub fn workflow(&self) -> Lazy<StepFunctionsWorkflow> {
+        let arn = self.state_machine_arn.clone();
+        self.lazy(move |config| StepFunctionsWorkflow::new(aws_sdk_sfn::Client::new(config), arn.clone()))
+    }
+
+    /// Queues on SQS.
+    pub fn queue(&self) -> Lazy<SqsQueue> {
+        self.lazy(|config| SqsQueue::new(aws_sdk_sqs::Client::new(config)))
     }
 }
 
 #[async_trait]
-impl Table for LazyAws {
+impl Table for Lazy<DynamoTable> {
     async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-        self.adapters().await.table.get(key).await
+        self.adapter().await.get(key).await
     }
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        self.adapters().await.table.put(item, condition).await
+        self.adapter().await.put(item, condition).await
     }
     async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
-        self.adapters().await.table.delete(key, condition).await
+        self.adapter().await.delete(key, condition).await
     }
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        self.adapters().await.table.transact(ops).await
+        self.adapter().await.transact(ops).await
     }
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.adapters().await.table.query(query).await
+        self.adapter().await.query(query).await
     }
     async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
-        self.adapters().await.table.batch_get(keys).await
+        self.adapter().await.batch_get(keys).await
     }
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        self.adapters().await.table.batch_put(items).await
+        self.adapter().await.batch_put(items).await
     }
 }
 
 #[async_trait]
-impl Secrets for LazyAws {
+impl Secrets for Lazy<SecretsManagerStore> {
     async fn put(&self, name: &str, value: &SecretString) -> Result<String, SecretsError> {
-        self.adapters().await.secrets.put(name, value).await
+        self.adapter().await.put(name, value).await
     }
     async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
-        self.adapters().await.secrets.get(name).await
+        self.adapter().await.get(name).await
     }
     async fn get_previous(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
-        self.adapters().await.secrets.get_previous(name).await
+        self.adapter().await.get_previous(name).await
     }
     async fn delete(&self, name: &str) -> Result<(), SecretsError> {
-        self.adapters().await.secrets.delete(name).await
+        self.adapter().await.delete(name).await
     }
 }
 
 #[async_trait]
-impl Workflow for LazyAws {
+impl Workflow for Lazy<StepFunctionsWorkflow> {
     async fn start_kyc_wait(&self, input: &KycWaitInput) -> Result<(), WorkflowError> {
-        self.adapters().await.workflow.start_kyc_wait(input).await
+        self.adapter().await.start_kyc_wait(input).await
     }
     async fn kyc_wait_status(&self, merchant_id: &str) -> Result<Option<WaitStatus>, WorkflowError> {
-        self.adapters().await.workflow.kyc_wait_status(merchant_id).await
+        self.adapter().await.kyc_wait_status(merchant_id).await
     }
 }
 
 #[async_trait]
-impl Queue for LazyAws {
+impl Queue for Lazy<SqsQueue> {
     async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError> {
-        self.adapters().await.queue.send(queue, body, delay).await
+        self.adapter().await.send(queue, body, delay).await
     }
     async fn receive(
         &self,
@@ -129,10 +159,10 @@ impl Queue for LazyAws {
         max: u32,
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        self.adapters().await.queue.receive(queue, max, visibility).await
+        self.adapter().await.receive(queue, max, visibility).await
     }
     async fn delete(&self, queue: &QueueRef, receipt_handle: &str) -> Result<(), QueueError> {
-        self.adapters().await.queue.delete(queue, receipt_handle).await
+        self.adapter().await.delete(queue, receipt_handle).await
     }
     async fn change_visibility(
         &self,
@@ -140,6 +170,6 @@ impl Queue for LazyAws {
         receipt_handle: &str,
         visible_after: Duration,
     ) -> Result<(), QueueError> {
-        self.adapters().await.queue.change_visibility(queue, receipt_handle, visible_after).await
+        self.adapter().await.change_visibility(queue, receipt_handle, visible_after).await
     }
 }

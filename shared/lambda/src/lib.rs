@@ -1,5 +1,5 @@
-//! Glue for the Lambda binaries: build the [`App`] on the AWS adapters and run a handler under the
-//! Lambda runtime. Nothing here makes a network call or loads the AWS SDK: the adapters, and the secrets,
+//! Glue for the Lambda binaries: build the [`App`] on the AWS adapters a function uses ([`AwsApp`]) and
+//! run a handler under the Lambda runtime. Nothing here makes a network call or loads the AWS SDK: the adapters, and the secrets,
 //! are set up on first use.
 
 use std::convert::Infallible;
@@ -10,41 +10,16 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{Body, Request, Response, service_fn};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 
-use pivota::app::{App, Ports};
+use pivota::app::App;
 use pivota::onboarding::kyc_task;
-use pivota::ports::SystemClock;
-use pivota::settings::Settings;
-use pivota_aws::LazyAws;
 use pivota_http::Route;
+
+mod wiring;
+pub use wiring::{AwsApp, Unwired};
 
 /// Logs as JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` is `JSON`, and at `AWS_LAMBDA_LOG_LEVEL`.
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
-}
-
-/// Reads a required environment variable.
-fn required(name: &str) -> Result<String, lambda_http::Error> {
-    std::env::var(name).map_err(|_| format!("the environment variable {name} is not set").into())
-}
-
-/// The [`App`] on DynamoDB (`PIVOTA_TABLE_NAME`), Secrets Manager (new secrets encrypted under the
-/// customer-managed key `PIVOTA_SECRETS_KMS_KEY_ID` when set) and Step Functions
-/// (`PIVOTA_KYC_STATE_MACHINE_ARN`, needed only by functions that start the KYC wait). The AWS endpoint,
-/// region and credentials come from the standard AWS configuration (`AWS_ENDPOINT_URL`, …).
-pub async fn aws_app_from_env() -> Result<App, lambda_http::Error> {
-    let settings = Settings::from_env()?;
-    let state_machine = std::env::var("PIVOTA_KYC_STATE_MACHINE_ARN").unwrap_or_default();
-    // Built on first use: cold starts that never reach AWS don't pay for the SDK's setup.
-    let kms_key = std::env::var("PIVOTA_SECRETS_KMS_KEY_ID").ok().filter(|key| !key.is_empty());
-    let aws = Arc::new(LazyAws::new(required("PIVOTA_TABLE_NAME")?, state_machine).with_secrets_kms_key(kms_key));
-    let ports = Ports {
-        table: aws.clone(),
-        secrets: aws.clone(),
-        workflow: aws.clone(),
-        queue: aws,
-        clock: Arc::new(SystemClock),
-    };
-    Ok(App::new(ports, settings))
 }
 
 /// Serves one function's HTTP routes (its list in `pivota_http::routes`).

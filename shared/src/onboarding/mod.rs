@@ -70,7 +70,10 @@ pub enum KycRun {
 /// The `kyc-approve` task: runs the automatic checks, unless the merchant was decided meanwhile. The
 /// write is conditional on the version read, so a concurrent admin decision is never overwritten.
 pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<KycRun, Error> {
-    decide_while_pending(app, merchant_id, |merchant| app.settings.kyc_rules.evaluate(&merchant.country, &merchant.email, app.clock.now())).await
+    decide_while_pending(app, merchant_id, |merchant| {
+        app.settings.kyc_rules.evaluate(&merchant.country, &merchant.email, app.clock.now())
+    })
+    .await
 }
 
 /// After the automatic checks failed for good (the state machine's `Catch`): a merchant still pending KYC
