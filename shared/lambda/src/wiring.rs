@@ -156,7 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unwired_port_fails_every_call_naming_the_port() {
-        let error = Unwired.get(&ItemKey::new("pk", "sk")).await.unwrap_err();
+        let error = Table::get(&Unwired, &ItemKey::new("pk", "sk")).await.unwrap_err();
         assert!(error.to_string().contains("not wired to the table port"), "{error}");
         let error = Queue::delete(&Unwired, &QueueRef("q".into()), "r").await.unwrap_err();
         assert!(error.to_string().contains("not wired to the queue port"), "{error}");
