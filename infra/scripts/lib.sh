@@ -10,6 +10,8 @@ PIVOTA_PIP_REQUIREMENTS=("cargo-lambda==1.9.2" "ziglang" "moto[server]==5.2.5" "
     "openapi-schema-validator==0.9.0" "aws-sam-translator==1.115.0")
 # aws-sam-cli, in its own virtualenv .venv-sam (its pins clash with moto's).
 PIVOTA_SAM_VERSION=1.170.0
+# cargo-modules, the module graph behind infra/scripts/module-cycles.sh (0.27.0 needs rustc 1.95; 0.28 needs 1.98).
+PIVOTA_CARGO_MODULES_VERSION=0.27.0
 PIVOTA_VENV=.venv
 PIVOTA_RUN_DIR=.test-run
 
@@ -158,4 +160,23 @@ ensure_iam_simulator() {
         log "installing the IAM policy simulator (npm ci in infra/iam)"
         (cd infra/iam && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in infra/iam"
     fi
+}
+
+# cargo-modules at its pinned version, from crates.io with `cargo install --locked`, in a root of its own
+# under ~/.cargo (not ~/.cargo/bin, so no other cargo-modules is replaced). The first build takes 10 to 20
+# minutes on two cores; later runs find it. Exports CARGO_MODULES; one already set to the pinned version is
+# kept. Returns non-zero on failure (called from a step).
+ensure_cargo_modules() {
+    cargo_modules_is_pinned "${CARGO_MODULES:-}" && return 0
+    local root=${CARGO_HOME:-$HOME/.cargo}/pivota-tools/cargo-modules-$PIVOTA_CARGO_MODULES_VERSION
+    export CARGO_MODULES=$root/bin/cargo-modules
+    cargo_modules_is_pinned "$CARGO_MODULES" && return 0
+    log "installing cargo-modules $PIVOTA_CARGO_MODULES_VERSION into $root (cargo install --locked, 10-20 min)"
+    cargo install --quiet --locked --version "$PIVOTA_CARGO_MODULES_VERSION" --root "$root" cargo-modules ||
+        { log "cargo install cargo-modules $PIVOTA_CARGO_MODULES_VERSION failed"; return 1; }
+    cargo_modules_is_pinned "$CARGO_MODULES"
+}
+
+cargo_modules_is_pinned() {
+    [[ -x $1 && $("$1" --version 2>/dev/null) == "cargo-modules $PIVOTA_CARGO_MODULES_VERSION" ]]
 }

@@ -4,9 +4,9 @@
 #   infra/scripts/test.sh
 #
 # Steps (each one counted in the final "N passed, M failed" line):
-#   rustfmt, clippy, cfn-lint, sam validate --lint + sam build, cargo test, Lambda runtime glue, the IAM
-#   check of the AWS calls those two made, the README's run command with the OpenAPI contract
-#   (schemathesis).
+#   rustfmt, clippy, no import cycles (cargo-modules), cfn-lint, sam validate --lint + sam build, cargo test,
+#   Lambda runtime glue, the IAM check of the AWS calls those two made, the README's run command with the
+#   OpenAPI contract (schemathesis).
 # Setup (virtualenv, moto_server, Chromium + playwright-core for the console's browser test) is not a step: if it fails, nothing can be tested and the
 # script stops at once. A failing step does not stop the others; the exit status is 1 if any
 # step failed.
@@ -61,6 +61,16 @@ mkdir -p "$PIVOTA_RUN_DIR"
 # ---------------------------------------------------------------- static checks
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+
+# No import cycle between the modules, nor between the top-level modules (pivota-shared's bounded contexts),
+# of any library crate: cargo-modules' graph, tsort's verdict (infra/scripts/module-cycles.sh). About 20 s a
+# crate. The script runs cargo-modules in the workspace's target dir (`cargo metadata`'s, the one clippy has
+# just used), so its `cargo check --compile-time-deps` builds nothing new. cargo-modules is built once.
+module_cycles() {
+    ensure_cargo_modules || return 1
+    infra/scripts/module-cycles.sh
+}
+step "no import cycles (cargo-modules + tsort)" module_cycles
 
 start_moto
 
