@@ -1,4 +1,6 @@
-//! The application: the ports a handler uses, the settings, and the platform's own secrets.
+//! The application: every port, the settings and the platform's own secrets, wired together. Nothing in
+//! the contexts depends on it: their services ask for capabilities (`HasTable`, `HasConnectors`, …), which
+//! `App` provides; the HTTP layer, the console and the workers hold one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,10 +10,16 @@ use secrecy::SecretString;
 use tokio::sync::RwLock;
 
 use crate::kernel::error::Error;
-use crate::onboarding::api_key::ApiKeyHasher;
-use crate::payments::connectors::Connectors;
-use crate::ports::{Clock, Queue, Secrets, Table, Workflow};
+use crate::onboarding::api_key::{ApiKeyHasher, HasApiKeyHasher};
+use crate::onboarding::kyc::{HasKycRules, KycRules};
+use crate::payments::connectors::{Connectors, HasConnectors};
+use crate::ports::{
+    Clock, HasClock, HasDeployment, HasQueue, HasSecrets, HasTable, HasWorkflow, Queue, QueueRef, Secrets, Table,
+    Workflow,
+};
 use crate::settings::Settings;
+use crate::stores::credentials::{CredentialsCache, HasStoreCredentials};
+use crate::stores::url_safety::{HasStoreUrls, StoreUrlPolicy};
 
 /// Everything a handler needs. Cheap to share: the ports are `Arc`s.
 pub struct App {
@@ -27,7 +35,7 @@ pub struct App {
     admin_token: CachedSecret,
     api_key_pepper: CachedSecret,
     /// Store credentials for webhook deliveries (see `stores::cached_credentials`).
-    pub(crate) store_credentials: crate::stores::CredentialsCache,
+    store_credentials: CredentialsCache,
 }
 
 /// The ports an [`App`] is built from.
@@ -61,14 +69,6 @@ impl App {
         self.admin_token.get(self.secrets.as_ref()).await
     }
 
-    pub fn connectors(&self) -> &Connectors {
-        self.connectors.get_or_init(|| Connectors::new(&self.settings.connectors))
-    }
-
-    pub async fn api_key_hasher(&self) -> Result<ApiKeyHasher, Error> {
-        Ok(ApiKeyHasher::new(self.api_key_pepper.get(self.secrets.as_ref()).await?))
-    }
-
     /// A 256-bit key for one purpose (the console's session cookies, say), derived from the platform's
     /// pepper as HMAC-SHA256(pepper, purpose): one secret to keep and rotate, a distinct key per use.
     pub async fn derived_key(&self, purpose: &str) -> Result<secrecy::SecretBox<[u8; 32]>, Error> {
@@ -79,6 +79,90 @@ impl App {
             .map_err(|e| Error::Internal(e.to_string()))?;
         mac.update(purpose.as_bytes());
         Ok(secrecy::SecretBox::new(Box::new(mac.finalize().into_bytes().into())))
+    }
+}
+
+// The App provides every capability a service may ask for.
+
+impl HasTable for App {
+    fn table(&self) -> &dyn Table {
+        self.table.as_ref()
+    }
+}
+
+impl HasSecrets for App {
+    fn secrets(&self) -> &dyn Secrets {
+        self.secrets.as_ref()
+    }
+}
+
+impl HasQueue for App {
+    fn queue(&self) -> &dyn Queue {
+        self.queue.as_ref()
+    }
+    fn sync_queue(&self) -> &QueueRef {
+        &self.settings.sync_queue
+    }
+    fn payment_queue(&self) -> &QueueRef {
+        &self.settings.payment_queue
+    }
+}
+
+impl HasWorkflow for App {
+    fn workflow(&self) -> &dyn Workflow {
+        self.workflow.as_ref()
+    }
+}
+
+impl HasClock for App {
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+}
+
+impl HasDeployment for App {
+    fn secret_namespace(&self) -> &str {
+        &self.settings.secret_namespace
+    }
+    fn public_base_url(&self) -> &str {
+        &self.settings.public_base_url
+    }
+}
+
+impl HasKycRules for App {
+    fn kyc_wait_seconds(&self) -> u64 {
+        self.settings.kyc_wait_seconds
+    }
+    fn kyc_rules(&self) -> &KycRules {
+        &self.settings.kyc_rules
+    }
+}
+
+#[async_trait::async_trait]
+impl HasApiKeyHasher for App {
+    async fn api_key_hasher(&self) -> Result<ApiKeyHasher, Error> {
+        Ok(ApiKeyHasher::new(self.api_key_pepper.get(self.secrets.as_ref()).await?))
+    }
+}
+
+impl HasConnectors for App {
+    fn connectors(&self) -> &Connectors {
+        self.connectors.get_or_init(|| Connectors::new(&self.settings.connectors))
+    }
+    fn payment_budget(&self) -> Duration {
+        self.settings.connectors.payment_budget
+    }
+}
+
+impl HasStoreUrls for App {
+    fn store_urls(&self) -> StoreUrlPolicy {
+        self.settings.store_urls
+    }
+}
+
+impl HasStoreCredentials for App {
+    fn store_credentials(&self) -> &CredentialsCache {
+        &self.store_credentials
     }
 }
 

@@ -334,3 +334,42 @@ impl Clock for SystemClock {
         OffsetDateTime::now_utc()
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Capabilities: what a service asks of its caller. A service takes `&(impl HasTable + HasClock)`, say,
+// naming the ports it uses and no others; `App` provides every capability, a test may provide a few.
+// Contexts declare their own (`HasConnectors`, `HasKycRules`, …) next to what they configure.
+// ---------------------------------------------------------------------------------------------------
+
+pub trait HasTable {
+    fn table(&self) -> &dyn Table;
+}
+
+pub trait HasSecrets {
+    fn secrets(&self) -> &dyn Secrets;
+}
+
+/// The queue port, and the platform's two queues.
+pub trait HasQueue {
+    fn queue(&self) -> &dyn Queue;
+    /// Catalog syncs and store tasks.
+    fn sync_queue(&self) -> &QueueRef;
+    /// Store orders waiting to be paid.
+    fn payment_queue(&self) -> &QueueRef;
+}
+
+pub trait HasWorkflow {
+    fn workflow(&self) -> &dyn Workflow;
+}
+
+pub trait HasClock {
+    fn clock(&self) -> &dyn Clock;
+}
+
+/// What this deployment is called: the namespace of its per-merchant secrets, and where stores and
+/// shoppers reach it.
+pub trait HasDeployment {
+    fn secret_namespace(&self) -> &str;
+    /// Empty when not configured.
+    fn public_base_url(&self) -> &str;
+}

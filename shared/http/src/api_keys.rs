@@ -12,6 +12,7 @@ use super::{HandlerResult, require_key_manager};
 use pivota::app::App;
 use pivota::kernel::error::Error;
 use pivota::kernel::validation::FieldErrors;
+use pivota::onboarding::api_key::HasApiKeyHasher as _;
 use pivota::onboarding::api_key::{ApiKeyMode, PlaintextApiKey};
 use pivota::onboarding::api_keys::{ApiKeyRecord, ApiKeys};
 use pivota::onboarding::merchant::MerchantStatus;

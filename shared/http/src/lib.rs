@@ -26,6 +26,7 @@ use tracing::{Instrument, info, info_span};
 
 use pivota::app::App;
 use pivota::kernel::error::Error;
+use pivota::onboarding::api_key::HasApiKeyHasher as _;
 
 pub type HandlerResult = Result<Response<Body>, Error>;
 pub type Handler = for<'a> fn(&'a App, &'a Request) -> BoxFuture<'a, HandlerResult>;

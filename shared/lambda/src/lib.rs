@@ -57,7 +57,7 @@ pub async fn serve_sync_worker(app: App) -> Result<(), lambda_http::Error> {
         let app = Arc::clone(&app);
         async move {
             let deadline = instant_of(event.context.deadline);
-            Ok::<_, Infallible>(pivota::catalog::sync_worker::handle(&app, event.payload, deadline).await)
+            Ok::<_, Infallible>(pivota::catalog::sync_worker::handle(app.as_ref(), event.payload, deadline).await)
         }
     }))
     .await
@@ -70,7 +70,7 @@ pub async fn serve_payment_worker(app: App) -> Result<(), lambda_http::Error> {
         let app = Arc::clone(&app);
         async move {
             let deadline = instant_of(event.context.deadline);
-            Ok::<_, Infallible>(pivota::orders::payment_worker::handle(&app, event.payload, deadline).await)
+            Ok::<_, Infallible>(pivota::orders::payment_worker::handle(app.as_ref(), event.payload, deadline).await)
         }
     }))
     .await
@@ -89,7 +89,7 @@ pub async fn serve_kyc_task(app: App) -> Result<(), lambda_http::Error> {
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<kyc_task::KycTaskInput>| {
         let app = Arc::clone(&app);
         async move {
-            kyc_task::handle_event(&app, event.payload).await.map_err(|error| Diagnostic {
+            kyc_task::handle_event(app.as_ref(), event.payload).await.map_err(|error| Diagnostic {
                 error_type: error.error_type().to_owned(),
                 error_message: error.to_string(),
             })

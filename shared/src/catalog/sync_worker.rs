@@ -13,10 +13,14 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
-use crate::app::App;
 use crate::catalog::sync::{self, RunOutcome, SyncMessage};
 use crate::kernel::error::Error;
+use crate::ports::HasClock;
+use crate::ports::HasQueue;
+use crate::ports::HasSecrets;
+use crate::ports::HasTable;
 use crate::stores::tasks::{self, TaskMessage};
+use crate::stores::url_safety::HasStoreUrls;
 
 /// A message of the sync queue. Untagged: a task message has a `task_id`, a sync message a `job_id`, so
 /// sync messages keep the shape they had before tasks shared the queue.
@@ -35,7 +39,11 @@ impl WorkerMessage {
         }
     }
 
-    async fn run(&self, app: &App, deadline: Instant) -> Result<RunOutcome, Error> {
+    async fn run(
+        &self,
+        app: &(impl HasTable + HasSecrets + HasClock + HasStoreUrls),
+        deadline: Instant,
+    ) -> Result<RunOutcome, Error> {
         match self {
             WorkerMessage::Task(task) => tasks::run(app, task, deadline).await,
             WorkerMessage::Sync(sync) => sync::run(app, sync, deadline).await,
@@ -46,11 +54,19 @@ impl WorkerMessage {
 /// SQS's longest message delay.
 const MAX_DELAY: Duration = Duration::from_secs(900);
 
-pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+pub async fn handle(
+    app: &(impl HasTable + HasSecrets + HasQueue + HasClock + HasStoreUrls),
+    event: SqsEvent,
+    deadline: Instant,
+) -> SqsBatchResponse {
     crate::invocation::serve_as("sync-worker", handle_batch(app, event, deadline)).await
 }
 
-async fn handle_batch(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+async fn handle_batch(
+    app: &(impl HasTable + HasSecrets + HasQueue + HasClock + HasStoreUrls),
+    event: SqsEvent,
+    deadline: Instant,
+) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
@@ -64,7 +80,7 @@ async fn handle_batch(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatch
             Ok(RunOutcome::Done) => {}
             Ok(RunOutcome::Continue { delay }) => {
                 let body = serde_json::to_string(&message).unwrap_or_default();
-                if let Err(e) = app.queue.send(&app.settings.sync_queue, &body, delay.min(MAX_DELAY)).await {
+                if let Err(e) = app.queue().send(app.sync_queue(), &body, delay.min(MAX_DELAY)).await {
                     tracing::warn!(message_id, error = %e, "could not continue the job; the message will come back");
                     response.add_failure(message_id);
                 }

@@ -140,6 +140,12 @@ impl ApiKeyHasher {
     }
 }
 
+/// The platform's API-key hasher, keyed by its pepper (a platform secret, fetched on first use).
+#[async_trait::async_trait]
+pub trait HasApiKeyHasher {
+    async fn api_key_hasher(&self) -> Result<ApiKeyHasher, crate::kernel::error::Error>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,6 +141,12 @@ fn split_list(raw: &str) -> impl Iterator<Item = &str> {
     raw.split(',').map(str::trim).filter(|item| !item.is_empty())
 }
 
+/// The KYC settings a service reads: how long the wait is, and the automatic checks' rules.
+pub trait HasKycRules {
+    fn kyc_wait_seconds(&self) -> u64;
+    fn kyc_rules(&self) -> &KycRules;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

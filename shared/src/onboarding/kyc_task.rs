@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
 use crate::kernel::error::Error;
+use crate::onboarding::kyc::HasKycRules;
 use crate::onboarding::merchant::MerchantId;
 use crate::onboarding::{self, KycRun};
+use crate::ports::HasClock;
+use crate::ports::HasTable;
 use crate::ports::KycWaitInput;
 
 /// The task's output, recorded in the execution history.
@@ -62,11 +64,17 @@ pub struct TaskFailure {
 }
 
 /// The checks, or, after they failed for good, the merchant routed to manual review with the reason.
-pub async fn handle_event(app: &App, input: KycTaskInput) -> Result<KycTaskOutput, TaskError> {
+pub async fn handle_event(
+    app: &(impl HasTable + HasClock + HasKycRules),
+    input: KycTaskInput,
+) -> Result<KycTaskOutput, TaskError> {
     crate::invocation::serve_as("kyc-approve", decide(app, input)).await
 }
 
-async fn decide(app: &App, input: KycTaskInput) -> Result<KycTaskOutput, TaskError> {
+async fn decide(
+    app: &(impl HasTable + HasClock + HasKycRules),
+    input: KycTaskInput,
+) -> Result<KycTaskOutput, TaskError> {
     let merchant_id = parse_merchant_id(&input.merchant_id)?;
     let run = match &input.failure {
         None => onboarding::run_automatic_kyc(app, &merchant_id).await?,
@@ -80,7 +88,10 @@ async fn decide(app: &App, input: KycTaskInput) -> Result<KycTaskOutput, TaskErr
     Ok(KycTaskOutput { merchant_id: input.merchant_id, run })
 }
 
-pub async fn handle(app: &App, input: KycWaitInput) -> Result<KycTaskOutput, TaskError> {
+pub async fn handle(
+    app: &(impl HasTable + HasClock + HasKycRules),
+    input: KycWaitInput,
+) -> Result<KycTaskOutput, TaskError> {
     handle_event(app, KycTaskInput { merchant_id: input.merchant_id, wait_seconds: input.wait_seconds, failure: None })
         .await
 }

@@ -11,13 +11,17 @@ pub mod status;
 use serde::Serialize;
 use tracing::{error, info};
 
-use crate::app::App;
 use crate::kernel::error::Error;
+use crate::onboarding::api_key::HasApiKeyHasher;
 use crate::onboarding::api_key::{ApiKeyMode, PlaintextApiKey};
 use crate::onboarding::api_keys::ApiKeyRecord;
+use crate::onboarding::kyc::HasKycRules;
 use crate::onboarding::kyc::KycDecision;
 use crate::onboarding::merchant::{Merchant, MerchantId, MerchantStatus, Registration};
 use crate::onboarding::merchants::Merchants;
+use crate::ports::HasClock;
+use crate::ports::HasTable;
+use crate::ports::HasWorkflow;
 use crate::ports::KycWaitInput;
 
 /// How often a decision re-reads and retries after losing an optimistic-concurrency race.
@@ -33,19 +37,22 @@ pub struct Registered {
 
 /// Registers a merchant and starts its KYC wait. Either both happen or neither: if the wait cannot be
 /// started, the merchant is deleted again and the caller gets the (retryable) error.
-pub async fn register(app: &App, registration: Registration) -> Result<Registered, Error> {
-    let now = app.clock.now();
+pub async fn register(
+    app: &(impl HasTable + HasWorkflow + HasClock + HasKycRules + HasApiKeyHasher),
+    registration: Registration,
+) -> Result<Registered, Error> {
+    let now = app.clock().now();
     let merchant = Merchant::register(registration, now);
     let api_key = PlaintextApiKey::generate(ApiKeyMode::Test);
     let hasher = app.api_key_hasher().await?;
     let first_key = ApiKeyRecord::issue(&merchant.id, "default", &api_key, &hasher, now);
     let owner_credential = PlaintextApiKey::generate_owner();
     let owner = ApiKeyRecord::issue(&merchant.id, "owner", &owner_credential, &hasher, now);
-    let merchants = Merchants::new(app.table.as_ref());
+    let merchants = Merchants::new(app.table());
     merchants.create(&merchant, &first_key, &owner).await?;
 
-    let wait = KycWaitInput { merchant_id: merchant.id.to_string(), wait_seconds: app.settings.kyc_wait_seconds };
-    if let Err(start_error) = app.workflow.start_kyc_wait(&wait).await {
+    let wait = KycWaitInput { merchant_id: merchant.id.to_string(), wait_seconds: app.kyc_wait_seconds() };
+    if let Err(start_error) = app.workflow().start_kyc_wait(&wait).await {
         if let Err(undo_error) = merchants.delete_new(&merchant, &first_key, &owner).await {
             error!(merchant_id = %merchant.id, %undo_error, "could not undo a registration whose KYC wait failed to start");
         }
@@ -69,9 +76,12 @@ pub enum KycRun {
 
 /// The `kyc-approve` task: runs the automatic checks, unless the merchant was decided meanwhile. The
 /// write is conditional on the version read, so a concurrent admin decision is never overwritten.
-pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<KycRun, Error> {
+pub async fn run_automatic_kyc(
+    app: &(impl HasTable + HasClock + HasKycRules),
+    merchant_id: &MerchantId,
+) -> Result<KycRun, Error> {
     decide_while_pending(app, merchant_id, |merchant| {
-        app.settings.kyc_rules.evaluate(&merchant.country, &merchant.email, app.clock.now())
+        app.kyc_rules().evaluate(&merchant.country, &merchant.email, app.clock().now())
     })
     .await
 }
@@ -79,10 +89,14 @@ pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<Ky
 /// After the automatic checks failed for good (the state machine's `Catch`): a merchant still pending KYC
 /// goes to `manual_review` with `reason`, so no merchant waits in `pending_kyc` unnoticed. A merchant
 /// decided meanwhile is left as it is.
-pub async fn route_to_manual_review(app: &App, merchant_id: &MerchantId, reason: String) -> Result<KycRun, Error> {
+pub async fn route_to_manual_review(
+    app: &(impl HasTable + HasClock),
+    merchant_id: &MerchantId,
+    reason: String,
+) -> Result<KycRun, Error> {
     tracing::warn!(%merchant_id, reason, "automatic KYC failed; routing the merchant to manual review");
     decide_while_pending(app, merchant_id, |_| {
-        let mut decision = KycDecision::automatic(MerchantStatus::ManualReview, Vec::new(), app.clock.now());
+        let mut decision = KycDecision::automatic(MerchantStatus::ManualReview, Vec::new(), app.clock().now());
         decision.reason = Some(reason.clone());
         decision
     })
@@ -92,11 +106,11 @@ pub async fn route_to_manual_review(app: &App, merchant_id: &MerchantId, reason:
 /// Applies `decide`'s decision to a merchant still pending KYC, conditional on the version read (a lost
 /// race reads again); a merchant decided meanwhile is left as it is.
 async fn decide_while_pending(
-    app: &App,
+    app: &impl HasTable,
     merchant_id: &MerchantId,
     decide: impl Fn(&Merchant) -> KycDecision,
 ) -> Result<KycRun, Error> {
-    let merchants = Merchants::new(app.table.as_ref());
+    let merchants = Merchants::new(app.table());
     for _ in 0..MAX_DECISION_ATTEMPTS {
         let Some(mut merchant) = merchants.get(merchant_id).await? else {
             return Ok(KycRun::UnknownMerchant);
@@ -117,7 +131,7 @@ async fn decide_while_pending(
 /// An admin suspends an approved merchant (`Suspended`, with a reason) or reinstates a suspended one
 /// (`Approved`). Each is a decision in the merchant's history; anything else is a `Conflict`.
 pub async fn suspend_or_reinstate(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     outcome: MerchantStatus,
     admin: &str,
@@ -140,7 +154,7 @@ pub async fn suspend_or_reinstate(
 /// An admin approves or rejects. Only undecided merchants (pending KYC or manual review) can be decided;
 /// anything else is a `Conflict` naming the current status.
 pub async fn decide_by_admin(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     outcome: MerchantStatus,
     admin: &str,
@@ -159,17 +173,17 @@ pub async fn decide_by_admin(
 /// An admin's decision: read the merchant, let `decide` apply it (or refuse), save it conditional on the
 /// version read, and on a lost race read again.
 async fn apply_admin_decision(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     outcome: MerchantStatus,
     admin: &str,
     reason: Option<String>,
     decide: impl Fn(&mut Merchant, KycDecision) -> Result<(), Error>,
 ) -> Result<Merchant, Error> {
-    let merchants = Merchants::new(app.table.as_ref());
+    let merchants = Merchants::new(app.table());
     for _ in 0..MAX_DECISION_ATTEMPTS {
         let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
-        decide(&mut merchant, KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now()))?;
+        decide(&mut merchant, KycDecision::by_admin(outcome, admin, reason.clone(), app.clock().now()))?;
         if merchants.save(&merchant).await? {
             merchant.version += 1;
             info!(%merchant_id, status = merchant.status.as_str(), admin, "admin decision");

@@ -20,10 +20,11 @@ pub mod webhooks;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::kernel::money::Money;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasClock;
+use crate::ports::HasTable;
 use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, WriteOp};
 use crate::record::{from_item, to_attributes};
 use crate::stores::platforms::{Customer, OrderLine};
@@ -212,7 +213,7 @@ pub enum Recorded {
 /// event id was seen is a duplicate without reading the order. The caller remembers the event id only
 /// once the order's payment message is queued too ([`remember_event`]): a delivery whose queueing
 /// failed is then retried by the store, not taken for a duplicate.
-pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<Recorded, Error> {
+pub async fn record(app: &impl HasTable, order: Order, event_id: Option<&str>) -> Result<Recorded, Error> {
     if let Some(event_id) = event_id
         && event_recorded(app, &order.store_id, event_id).await?
     {
@@ -220,7 +221,7 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
     }
     let links = crate::orders::redaction::link_puts(&order);
     let written = if links.is_empty() {
-        app.table.put(order.to_item(1)?, Condition::NotExists).await
+        app.table().put(order.to_item(1)?, Condition::NotExists).await
     } else {
         // The order and its customer links together, so a redaction never misses a recorded order.
         let mut ops = vec![WriteOp::Put { item: order.to_item(1)?, condition: Condition::NotExists }];
@@ -228,7 +229,7 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match app.table.transact(ops.clone()).await {
+            match app.table().transact(ops.clone()).await {
                 Err(StoreError::TransactionCancelled { index: Some(0) }) => break Err(StoreError::ConditionFailed),
                 // A concurrent copy of the delivery in flight (DynamoDB's TransactionConflict): ask again.
                 Err(StoreError::TransactionCancelled { index: None }) if attempt < 3 => continue,
@@ -248,22 +249,22 @@ pub async fn record(app: &App, order: Order, event_id: Option<&str>) -> Result<R
 }
 
 /// Whether a delivery with this event id was handled: the first, cheapest dedupe decision.
-pub async fn event_recorded(app: &App, store_id: &str, event_id: &str) -> Result<bool, Error> {
-    Ok(app.table.get(&event_key(store_id, event_id)).await?.is_some())
+pub async fn event_recorded(app: &impl HasTable, store_id: &str, event_id: &str) -> Result<bool, Error> {
+    Ok(app.table().get(&event_key(store_id, event_id)).await?.is_some())
 }
 
 /// Records a delivery's event id as handled, for 7 days (Shopify retries for 4 hours), once what it
 /// carried is stored. Best effort: a failure only costs a repeat of idempotent work on a retry.
-pub async fn remember_event(app: &App, store_id: &str, event_id: &str) {
+pub async fn remember_event(app: &(impl HasTable + HasClock), store_id: &str, event_id: &str) {
     let mut event = Item::new(event_key(store_id, event_id), serde_json::Map::new());
-    event.expires_at = Some((app.clock.now() + time::Duration::days(7)).unix_timestamp());
-    if let Err(e) = app.table.put(event, Condition::None).await {
+    event.expires_at = Some((app.clock().now() + time::Duration::days(7)).unix_timestamp());
+    if let Err(e) = app.table().put(event, Condition::None).await {
         tracing::warn!(store_id, error = %e, "could not record a webhook event id; a retry will repeat its work");
     }
 }
 
 pub async fn find(
-    app: &App,
+    app: &impl HasTable,
     merchant_id: &MerchantId,
     store_id: &str,
     external_id: &str,
@@ -271,14 +272,14 @@ pub async fn find(
     get(app, merchant_id, &order_id(store_id, external_id)).await
 }
 
-pub async fn get(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<Option<Order>, Error> {
-    app.table.get(&order_key(merchant_id, order_id)).await?.as_ref().map(Order::from_item).transpose()
+pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, order_id: &str) -> Result<Option<Order>, Error> {
+    app.table().get(&order_key(merchant_id, order_id)).await?.as_ref().map(Order::from_item).transpose()
 }
 
 /// Saves a changed order if nobody changed it since it was read.
-pub async fn save(app: &App, order: &mut Order) -> Result<bool, Error> {
-    order.updated_at = app.clock.now();
-    match app.table.put(order.to_item(order.version + 1)?, Condition::VersionIs(order.version)).await {
+pub async fn save(app: &(impl HasTable + HasClock), order: &mut Order) -> Result<bool, Error> {
+    order.updated_at = app.clock().now();
+    match app.table().put(order.to_item(order.version + 1)?, Condition::VersionIs(order.version)).await {
         Ok(()) => {
             order.version += 1;
             Ok(true)
@@ -289,7 +290,7 @@ pub async fn save(app: &App, order: &mut Order) -> Result<bool, Error> {
 }
 
 pub async fn list(
-    app: &App,
+    app: &impl HasTable,
     merchant_id: &MerchantId,
     status: Option<OrderStatus>,
     limit: u32,
@@ -301,7 +302,7 @@ pub async fn list(
     };
     query.cursor = cursor;
     query.descending = true;
-    let page = app.table.query(query).await?;
+    let page = app.table().query(query).await?;
     let orders = page.items.iter().map(Order::from_item).collect::<Result<_, _>>()?;
     Ok((orders, page.next))
 }

@@ -9,17 +9,24 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 
-use crate::app::App;
 use crate::kernel::error::Error;
+use crate::onboarding::api_key::HasApiKeyHasher;
 use crate::onboarding::merchant::MerchantId;
 use crate::onboarding::merchant::MerchantStatus;
 use crate::onboarding::merchants::Merchants;
 use crate::orders::webhooks::PaymentMessage;
 use crate::orders::{self, Order, OrderStatus, WriteBack};
+use crate::payments::connectors::HasConnectors;
 use crate::payments::psp::PspMode;
 use crate::payments::{self, Payer, PaymentCommand, PaymentOutcome, PaymentSetup};
+use crate::ports::HasClock;
+use crate::ports::HasDeployment;
+use crate::ports::HasQueue;
+use crate::ports::HasSecrets;
+use crate::ports::HasTable;
 use crate::stores;
 use crate::stores::platforms;
+use crate::stores::url_safety::HasStoreUrls;
 
 /// Leave this much of the invocation unused: a message started later might not finish in time.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
@@ -30,11 +37,23 @@ const MAX_INLINE_BACKOFF: Duration = Duration::from_secs(4);
 /// long (not the queue's whole visibility timeout, 720 s on AWS).
 const MAX_REDELIVERY_BACKOFF: Duration = Duration::from_secs(300);
 
-pub async fn handle(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+pub async fn handle(
+    app: &(
+         impl HasTable + HasSecrets + HasQueue + HasClock + HasDeployment + HasApiKeyHasher + HasConnectors + HasStoreUrls
+     ),
+    event: SqsEvent,
+    deadline: Instant,
+) -> SqsBatchResponse {
     crate::invocation::serve_as("payment-worker", handle_batch(app, event, deadline)).await
 }
 
-async fn handle_batch(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatchResponse {
+async fn handle_batch(
+    app: &(
+         impl HasTable + HasSecrets + HasQueue + HasClock + HasDeployment + HasApiKeyHasher + HasConnectors + HasStoreUrls
+     ),
+    event: SqsEvent,
+    deadline: Instant,
+) -> SqsBatchResponse {
     // One message per order in a batch: an order's duplicate messages (one per delivery that found it
     // still unpaid) would only race each other for its idempotency key. The one kept pays the order, or
     // comes back itself; the others are done.
@@ -53,7 +72,13 @@ async fn handle_batch(app: &App, event: SqsEvent, deadline: Instant) -> SqsBatch
 }
 
 /// One message: `Some(message id)` when it must come back.
-async fn handle_one(app: &App, record: &SqsMessage, deadline: Instant) -> Option<String> {
+async fn handle_one(
+    app: &(
+         impl HasTable + HasSecrets + HasQueue + HasClock + HasDeployment + HasApiKeyHasher + HasConnectors + HasStoreUrls
+     ),
+    record: &SqsMessage,
+    deadline: Instant,
+) -> Option<String> {
     let message_id = record.message_id.clone().unwrap_or_default();
     // Near the deadline, take no new message: report it as failed, so it comes back.
     if deadline.saturating_duration_since(Instant::now()) < DEADLINE_MARGIN {
@@ -74,7 +99,11 @@ async fn handle_one(app: &App, record: &SqsMessage, deadline: Instant) -> Option
 }
 
 /// [`pay`], retrying a transient failure with exponential backoff while the deadline allows.
-async fn pay_with_retries(app: &App, message: &PaymentMessage, deadline: Instant) -> Result<(), Error> {
+async fn pay_with_retries(
+    app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasApiKeyHasher + HasConnectors + HasStoreUrls),
+    message: &PaymentMessage,
+    deadline: Instant,
+) -> Result<(), Error> {
     let mut backoff = Duration::from_millis(250);
     loop {
         match pay(app, message, deadline).await {
@@ -94,18 +123,22 @@ async fn pay_with_retries(app: &App, message: &PaymentMessage, deadline: Instant
 
 /// Makes a failed message visible again after an exponential backoff on its receive count. Best effort:
 /// if it fails, the queue's own visibility timeout still brings the message back.
-async fn redeliver_after_backoff(app: &App, record: &SqsMessage) {
+async fn redeliver_after_backoff(app: &impl HasQueue, record: &SqsMessage) {
     let Some(receipt_handle) = record.receipt_handle.as_deref() else { return };
     let receives: u32 =
         record.attributes.get("ApproximateReceiveCount").and_then(|count| count.parse().ok()).unwrap_or(1);
     let backoff = Duration::from_secs(1u64 << receives.saturating_sub(1).min(16)).min(MAX_REDELIVERY_BACKOFF);
-    if let Err(e) = app.queue.change_visibility(&app.settings.payment_queue, receipt_handle, backoff).await {
+    if let Err(e) = app.queue().change_visibility(app.payment_queue(), receipt_handle, backoff).await {
         tracing::warn!(error = %e, "could not shorten the message's visibility; it comes back after the queue's timeout");
     }
 }
 
 /// Pays one order (or finishes its write-back). `Err` means: try again later.
-pub async fn pay(app: &App, message: &PaymentMessage, deadline: Instant) -> Result<(), Error> {
+pub async fn pay(
+    app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasApiKeyHasher + HasConnectors + HasStoreUrls),
+    message: &PaymentMessage,
+    deadline: Instant,
+) -> Result<(), Error> {
     let merchant_id = MerchantId::parse(&message.merchant_id).ok_or(Error::NotFound("merchant"))?;
     let Some(mut order) = orders::get(app, &merchant_id, &message.order_id).await? else { return Ok(()) };
     match order.status {
@@ -120,7 +153,7 @@ pub async fn pay(app: &App, message: &PaymentMessage, deadline: Instant) -> Resu
 }
 
 /// Records that the order will not be charged, and why.
-async fn not_chargeable(app: &App, order: &mut Order, reason: String) -> Result<(), Error> {
+async fn not_chargeable(app: &(impl HasTable + HasClock), order: &mut Order, reason: String) -> Result<(), Error> {
     order.status = OrderStatus::NotChargeable;
     order.failure = Some(reason);
     order.payment_method = None;
@@ -130,8 +163,13 @@ async fn not_chargeable(app: &App, order: &mut Order, reason: String) -> Result<
     Ok(())
 }
 
-async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline: Instant) -> Result<(), Error> {
-    let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
+async fn charge(
+    app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasApiKeyHasher + HasConnectors),
+    merchant_id: &MerchantId,
+    order: &mut Order,
+    deadline: Instant,
+) -> Result<(), Error> {
+    let merchant = Merchants::new(app.table()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
     if merchant.status != MerchantStatus::Approved {
         let reason = format!("the merchant is {}; its orders are not charged", merchant.status.as_str());
         return not_chargeable(app, order, reason).await;
@@ -181,11 +219,11 @@ async fn charge(app: &App, merchant_id: &MerchantId, order: &mut Order, deadline
         off_session: true,
         metadata,
         // Without PIVOTA_PUBLIC_BASE_URL, Pivota's address as the store knows it (its webhook address).
-        return_base: app.settings.public_base_url.is_empty().then(|| public_origin(&store)).flatten(),
+        return_base: app.public_base_url().is_empty().then(|| public_origin(&store)).flatten(),
     };
     let key = format!("order-{}-{}", order.store_id, order.external_id);
     // The payment answers before the invocation's margin, and within /payment/execute's own budget.
-    let deadline = (deadline - DEADLINE_MARGIN / 2).min(Instant::now() + app.settings.connectors.payment_budget);
+    let deadline = (deadline - DEADLINE_MARGIN / 2).min(Instant::now() + app.payment_budget());
     let payment = match payments::execute(app, &payer, &setup, &key, command, deadline).await {
         Ok(payment) => payment,
         // Nothing about this order can be charged by any routed PSP (its amount, its currency, a test card
@@ -246,7 +284,11 @@ fn public_origin(store: &stores::Store) -> Option<String> {
     Some(address.origin().ascii_serialization())
 }
 
-async fn write_back(app: &App, merchant_id: &MerchantId, order: &mut Order) -> Result<(), Error> {
+async fn write_back(
+    app: &(impl HasTable + HasSecrets + HasClock + HasStoreUrls),
+    merchant_id: &MerchantId,
+    order: &mut Order,
+) -> Result<(), Error> {
     let store = stores::get(app, merchant_id, &order.store_id).await?;
     let credentials = stores::credentials(app, &store).await?;
     let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;

@@ -20,10 +20,11 @@ use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::orders::{self, Order};
+use crate::ports::HasClock;
+use crate::ports::HasTable;
 use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, WriteOp};
 use crate::stores::platforms::{Customer, StoreCredentials};
 
@@ -76,7 +77,7 @@ pub fn link_puts(order: &Order) -> Vec<WriteOp> {
 /// One page of a customer's links from `cursor`: redacts each linked order. Returns how many orders it
 /// redacted and where the next page starts.
 pub async fn redact_customer_page(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     store_id: &str,
     customer_key: &str,
@@ -84,7 +85,7 @@ pub async fn redact_customer_page(
 ) -> Result<(u64, Option<PageCursor>), Error> {
     let mut query = Query::new(Index::Primary, link_partition(store_id, customer_key), PAGE);
     query.cursor = cursor;
-    let page = app.table.query(query).await?;
+    let page = app.table().query(query).await?;
     let mut redacted = 0;
     for link in &page.items {
         let Some(order_id) = link.attrs.get("order_id").and_then(|id| id.as_str()) else { continue };
@@ -92,7 +93,7 @@ pub async fn redact_customer_page(
             redacted += 1;
         } else {
             // The order is gone or was redacted without this link: the link alone is left to remove.
-            app.table.delete(&link.key, Condition::None).await?;
+            app.table().delete(&link.key, Condition::None).await?;
         }
     }
     Ok((redacted, page.next))
@@ -101,7 +102,7 @@ pub async fn redact_customer_page(
 /// One page of the merchant's orders (newest first) from `cursor`: redacts those of the store. Every order
 /// is read, with or without links, so orders recorded before the customer index existed are redacted too.
 pub async fn redact_store_page(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     store_id: &str,
     cursor: Option<PageCursor>,
@@ -118,7 +119,11 @@ pub async fn redact_store_page(
 
 /// Clears an order's customer and deletes its links, in one transaction on the order's version (read
 /// again on a conflict with the payment worker). `false` when there was nothing to redact.
-async fn redact_order(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<bool, Error> {
+async fn redact_order(
+    app: &(impl HasTable + HasClock),
+    merchant_id: &MerchantId,
+    order_id: &str,
+) -> Result<bool, Error> {
     for _ in 0..REDACT_ATTEMPTS {
         let Some(mut order) = orders::get(app, merchant_id, order_id).await? else { return Ok(false) };
         if order.customer.is_none() && order.customer_index.is_empty() {
@@ -135,12 +140,12 @@ async fn redact_order(app: &App, merchant_id: &MerchantId, order_id: &str) -> Re
             .collect();
         order.customer = None;
         order.customer_index.clear();
-        order.updated_at = app.clock.now();
+        order.updated_at = app.clock().now();
         ops.insert(
             0,
             WriteOp::Put { item: order.to_item(order.version + 1)?, condition: Condition::VersionIs(order.version) },
         );
-        match app.table.transact(ops).await {
+        match app.table().transact(ops).await {
             Ok(()) => return Ok(had_customer),
             Err(StoreError::TransactionCancelled { .. }) => continue,
             Err(e) => return Err(e.into()),

@@ -1,13 +1,13 @@
 //! Which PSPs may take a payment: the merchant's connections and routing, read once per payment
 //! ([`PaymentSetup`]), narrowed to what each PSP can charge.
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::kernel::money::Money;
 use crate::onboarding::merchant::MerchantId;
 use crate::payments::psp::{PspKind, PspMode};
 use crate::payments::psp_connections::{self, PspConnection};
 use crate::payments::routing::{self, RoutingDocument};
+use crate::ports::HasTable;
 
 use super::PaymentCommand;
 
@@ -21,11 +21,9 @@ pub struct PaymentSetup {
 
 impl PaymentSetup {
     /// Two reads: the merchant's connections (one query) and its routing document.
-    pub async fn load(app: &App, merchant_id: &MerchantId) -> Result<Self, Error> {
-        let (connections, routing) = futures::try_join!(
-            psp_connections::list(app, merchant_id),
-            routing::get(app.table.as_ref(), merchant_id),
-        )?;
+    pub async fn load(app: &impl HasTable, merchant_id: &MerchantId) -> Result<Self, Error> {
+        let (connections, routing) =
+            futures::try_join!(psp_connections::list(app, merchant_id), routing::get(app.table(), merchant_id),)?;
         Ok(Self { connections, routing: routing.map(|(document, _)| document) })
     }
 

@@ -7,13 +7,18 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use crate::app::App;
 use crate::kernel::error::Error;
+use crate::onboarding::api_key::HasApiKeyHasher;
 use crate::onboarding::merchant::{MerchantId, MerchantStatus};
 use crate::onboarding::merchants::Merchants;
+use crate::payments::connectors::HasConnectors;
 use crate::payments::connectors::{ChargeOutcome, ChargeRequest, ConnectorError};
 use crate::payments::psp::PspMode;
 use crate::payments::psp_connections::{self, PspConnection};
+use crate::ports::HasClock;
+use crate::ports::HasDeployment;
+use crate::ports::HasSecrets;
+use crate::ports::HasTable;
 use crate::ports::{Condition, ItemKey, StoreError, WriteOp};
 
 use super::eligibility::{PaymentSetup, restrict_to_what_can_be_charged};
@@ -42,27 +47,27 @@ const MIN_PSP_CALL: Duration = Duration::from_secs(1);
 /// for a retry with the same key. `setup` is the merchant's connections and routing, read once by the
 /// caller; nothing here reads them again.
 pub async fn execute(
-    app: &App,
+    app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasApiKeyHasher + HasConnectors),
     payer: &Payer,
     setup: &PaymentSetup,
     idempotency_key: &str,
     command: PaymentCommand,
     deadline: Instant,
 ) -> Result<Payment, Error> {
-    let now = app.clock.now();
+    let now = app.clock().now();
     let lease = time::Duration::try_from(deadline.saturating_duration_since(Instant::now())).unwrap_or_default()
         + idempotency::LEASE_SLACK;
     let fingerprint = command.fingerprint(&app.api_key_hasher().await?);
     let key = idempotency::record_key(&payer.merchant_id, payer.mode, idempotency_key);
 
-    let item = match app.table.get(&key).await? {
+    let item = match app.table().get(&key).await? {
         Some(item) => item,
         None => match start(app, payer, setup, &key, &command, &fingerprint, now + lease).await? {
             Some((mut record, payment)) => {
                 return charge(app, setup, &key, &mut record, payment, &command, deadline).await;
             }
             // Another request claimed the key between our read and our write: decide on its record.
-            None => app.table.get(&key).await?.ok_or_else(|| Error::Conflict("retry the request".into()))?,
+            None => app.table().get(&key).await?.ok_or_else(|| Error::Conflict("retry the request".into()))?,
         },
     };
     let (mut record, payment) = match idempotency::on_existing(IdempotencyRecord::from_item(&item)?, &fingerprint, now)?
@@ -74,9 +79,9 @@ pub async fn execute(
     charge(app, setup, &key, &mut record, payment, &command, deadline).await
 }
 
-async fn stored_payment(app: &App, merchant_id: &MerchantId, payment_id: &str) -> Result<Payment, Error> {
+async fn stored_payment(app: &impl HasTable, merchant_id: &MerchantId, payment_id: &str) -> Result<Payment, Error> {
     let item = app
-        .table
+        .table()
         .get(&payment_key(merchant_id, payment_id))
         .await?
         .ok_or_else(|| Error::Internal(format!("payment {payment_id} of an idempotency record is missing")))?;
@@ -86,7 +91,7 @@ async fn stored_payment(app: &App, merchant_id: &MerchantId, payment_id: &str) -
 /// Claims a fresh key: the idempotency record and the `processing` payment, in one transaction. `None`
 /// when another request claimed the key first.
 async fn start(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     payer: &Payer,
     setup: &PaymentSetup,
     key: &ItemKey,
@@ -94,9 +99,9 @@ async fn start(
     fingerprint: &str,
     lease_until: OffsetDateTime,
 ) -> Result<Option<(IdempotencyRecord, Payment)>, Error> {
-    let now = app.clock.now();
+    let now = app.clock().now();
     let merchant_id = &payer.merchant_id;
-    let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::Unauthenticated)?;
+    let merchant = Merchants::new(app.table()).get(merchant_id).await?.ok_or(Error::Unauthenticated)?;
     if merchant.status != MerchantStatus::Approved {
         return Err(Error::Conflict(format!(
             "the merchant is {}; only approved merchants take payments",
@@ -139,7 +144,7 @@ async fn start(
         WriteOp::Put { item: record.to_item(key.clone(), 1)?, condition: Condition::NotExists },
         WriteOp::Put { item: payment.to_item(1)?, condition: Condition::NotExists },
     ];
-    match app.table.transact(ops).await {
+    match app.table().transact(ops).await {
         Ok(()) => Ok(Some((record, payment))),
         Err(StoreError::TransactionCancelled { .. }) => Ok(None),
         Err(e) => Err(e.into()),
@@ -148,7 +153,7 @@ async fn start(
 
 /// Takes over a released or abandoned key: same payment, same PSP order, same attempt.
 async fn resume(
-    app: &App,
+    app: &impl HasTable,
     merchant_id: &MerchantId,
     key: &ItemKey,
     mut record: IdempotencyRecord,
@@ -161,7 +166,7 @@ async fn resume(
     payment.status = PaymentStatus::Processing;
     payment.updated_at = now;
     let ops = vec![record.update_op(key.clone())?, payment.update_op()?];
-    match app.table.transact(ops).await {
+    match app.table().transact(ops).await {
         Ok(()) => {
             record.version += 1;
             payment.version += 1;
@@ -175,7 +180,7 @@ async fn resume(
 }
 
 async fn charge(
-    app: &App,
+    app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasConnectors),
     setup: &PaymentSetup,
     key: &ItemKey,
     record: &mut IdempotencyRecord,
@@ -200,7 +205,7 @@ async fn charge(
         if index != record.attempt_index {
             // Falling back: remember that earlier candidates certainly did not charge, before calling.
             record.attempt_index = index;
-            app.table.transact(vec![record.update_op(key.clone())?]).await?;
+            app.table().transact(vec![record.update_op(key.clone())?]).await?;
             record.version += 1;
         }
         let started = Instant::now();
@@ -222,7 +227,7 @@ async fn charge(
             outcome: String::new(),
             detail: None,
             latency_ms: started.elapsed().as_millis() as u64,
-            at: app.clock.now(),
+            at: app.clock().now(),
         };
         tracing::info!(payment_id = %payment.payment_id, psp = psp.as_str(), latency_ms = attempt.latency_ms, ok = result.is_ok(), "PSP call");
         match result {
@@ -297,7 +302,7 @@ async fn charge(
 }
 
 async fn call_psp(
-    app: &App,
+    app: &(impl HasSecrets + HasDeployment + HasConnectors),
     connection: &PspConnection,
     payment: &Payment,
     command: &PaymentCommand,
@@ -316,44 +321,41 @@ async fn call_psp(
         // Stable per payment and PSP: every retry of this payment at this PSP is the same PSP request.
         idempotency_key: format!("pivota-{}-{}", payment.payment_id, connection.psp),
         metadata,
-        return_url: format!(
-            "{}/console",
-            command.return_base.as_deref().unwrap_or(app.settings.public_base_url.as_str())
-        ),
+        return_url: format!("{}/console", command.return_base.as_deref().unwrap_or(app.public_base_url())),
     };
     Ok(app.connectors().get(connection.psp).charge(&credentials, &request).await)
 }
 
 /// Stores the final outcome and its response together; the key is completed.
 async fn finish(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     key: &ItemKey,
     record: &mut IdempotencyRecord,
     mut payment: Payment,
 ) -> Result<Payment, Error> {
-    payment.updated_at = app.clock.now();
+    payment.updated_at = app.clock().now();
     payment.redact_card_numbers();
     record.state = KeyState::Completed;
     record.lease_until = None;
-    app.table.transact(vec![record.update_op(key.clone())?, payment.update_op()?]).await?;
+    app.table().transact(vec![record.update_op(key.clone())?, payment.update_op()?]).await?;
     payment.version += 1;
     Ok(payment)
 }
 
 /// Stores a failed attempt and releases the key for a retry that resumes at candidate `resume_at`.
 async fn release(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     key: &ItemKey,
     record: &mut IdempotencyRecord,
     mut payment: Payment,
     resume_at: usize,
 ) -> Result<Payment, Error> {
-    payment.updated_at = app.clock.now();
+    payment.updated_at = app.clock().now();
     payment.redact_card_numbers();
     record.state = KeyState::Retryable;
     record.lease_until = None;
     record.attempt_index = resume_at;
-    app.table.transact(vec![record.update_op(key.clone())?, payment.update_op()?]).await?;
+    app.table().transact(vec![record.update_op(key.clone())?, payment.update_op()?]).await?;
     payment.version += 1;
     Ok(payment)
 }

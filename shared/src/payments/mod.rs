@@ -29,12 +29,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::kernel::money::Money;
 use crate::onboarding::merchant::MerchantId;
 use crate::payments::connectors::NextAction;
 use crate::payments::psp::{PspKind, PspMode};
+use crate::ports::HasTable;
 use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, WriteOp};
 use crate::record::{from_item, to_attributes};
 
@@ -212,7 +212,7 @@ impl Payment {
 
 /// A page of a merchant's payments, newest first, optionally in one status.
 pub async fn list(
-    app: &App,
+    app: &impl HasTable,
     merchant_id: &MerchantId,
     status: Option<PaymentStatus>,
     limit: u32,
@@ -228,7 +228,7 @@ pub async fn list(
     };
     query.cursor = cursor;
     query.descending = true;
-    let page = app.table.query(query).await?;
+    let page = app.table().query(query).await?;
     let payments = page.items.iter().map(Payment::from_item).collect::<Result<_, _>>()?;
     Ok((payments, page.next))
 }

@@ -18,13 +18,17 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::kernel::validation::FieldErrors;
 use crate::onboarding::merchant::{MerchantId, MerchantStatus};
 use crate::onboarding::merchants::Merchants;
+use crate::payments::connectors::HasConnectors;
 use crate::payments::connectors::{ConnectorError, PspCredentials};
 use crate::payments::psp::{PspKind, PspMode};
+use crate::ports::HasClock;
+use crate::ports::HasDeployment;
+use crate::ports::HasSecrets;
+use crate::ports::HasTable;
 use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError};
 use crate::record::{from_item, to_attributes};
 
@@ -52,13 +56,8 @@ fn connection_key(merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> Item
 }
 
 /// A new connection's secret name, never used before.
-fn new_secret_name(app: &App, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> String {
-    format!(
-        "{}/merchants/{merchant_id}/psp/{psp}/{}/{}",
-        app.settings.secret_namespace,
-        mode.as_str(),
-        ulid::Ulid::new()
-    )
+fn new_secret_name(app: &impl HasDeployment, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> String {
+    format!("{}/merchants/{merchant_id}/psp/{psp}/{}/{}", app.secret_namespace(), mode.as_str(), ulid::Ulid::new())
 }
 
 fn connection_from(item: &Item) -> Result<PspConnection, Error> {
@@ -197,7 +196,7 @@ fn last4(key: &str) -> String {
 /// PSP accepted the credentials live, and nothing is stored unless it did. A test-mode caller may not
 /// connect live credentials (`Forbidden`, before the PSP is called).
 pub async fn connect(
-    app: &App,
+    app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasConnectors),
     merchant_id: &MerchantId,
     caller_mode: PspMode,
     command: ConnectCommand,
@@ -207,7 +206,7 @@ pub async fn connect(
             "a test key cannot connect live PSP credentials; use a live key (see the README: live keys)".into(),
         ));
     }
-    let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
+    let merchant = Merchants::new(app.table()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
     if merchant.status != MerchantStatus::Approved {
         return Err(Error::Conflict(format!(
             "the merchant is {}; only approved merchants may connect a PSP",
@@ -229,15 +228,15 @@ pub async fn connect(
     // the two leaves only an unreferenced secret (version), which the item never names.
     let mode = command.credentials.mode;
     let key = connection_key(merchant_id, psp, mode);
-    let existing = app.table.get(&key).await?.as_ref().map(connection_from).transpose()?;
+    let existing = app.table().get(&key).await?.as_ref().map(connection_from).transpose()?;
     let secret_ref = match &existing {
         Some(connection) => connection.secret_ref.clone(),
         None => new_secret_name(app, merchant_id, psp, mode),
     };
     let serialized = serde_json::to_string(&command.credentials).map_err(|e| Error::Internal(e.to_string()))?;
-    app.secrets.put(&secret_ref, &serialized.into()).await?;
+    app.secrets().put(&secret_ref, &serialized.into()).await?;
 
-    let now = app.clock.now();
+    let now = app.clock().now();
     let connection = PspConnection {
         psp,
         mode: command.credentials.mode,
@@ -251,7 +250,7 @@ pub async fn connect(
     let mut item = Item::new(key, to_attributes(&connection)?);
     item.version = connection.version;
     let condition = existing.as_ref().map_or(Condition::NotExists, |c| Condition::VersionIs(c.version));
-    app.table.put(item, condition).await.map_err(|e| match e {
+    app.table().put(item, condition).await.map_err(|e| match e {
         StoreError::ConditionFailed => Error::Conflict("the connection changed concurrently; retry".into()),
         other => other.into(),
     })?;
@@ -275,16 +274,16 @@ fn connect_error(psp: PspKind, error: ConnectorError) -> Error {
 }
 
 /// The merchant's connections, in PSP order.
-pub async fn list(app: &App, merchant_id: &MerchantId) -> Result<Vec<PspConnection>, Error> {
+pub async fn list(app: &impl HasTable, merchant_id: &MerchantId) -> Result<Vec<PspConnection>, Error> {
     let mut query = Query::new(Index::Primary, format!("MERCHANT#{merchant_id}"), 100);
     query.sk_prefix = Some("PSP#".into());
-    app.table.query(query).await?.items.iter().map(connection_from).collect()
+    app.table().query(query).await?.items.iter().map(connection_from).collect()
 }
 
 /// One connection and its credentials, for charging.
-pub async fn credentials(app: &App, connection: &PspConnection) -> Result<PspCredentials, Error> {
+pub async fn credentials(app: &impl HasSecrets, connection: &PspConnection) -> Result<PspCredentials, Error> {
     let secret =
-        app.secrets.get(&connection.secret_ref).await?.ok_or_else(|| {
+        app.secrets().get(&connection.secret_ref).await?.ok_or_else(|| {
             Error::Internal(format!("the secret {} of a connection is missing", connection.secret_ref))
         })?;
     serde_json::from_str(secret.expose_secret())
@@ -293,24 +292,29 @@ pub async fn credentials(app: &App, connection: &PspConnection) -> Result<PspCre
 
 /// Disconnects the connection of one mode: the item goes first (so nothing charges with it any more), then
 /// the secret. The other mode's connection is untouched.
-pub async fn disconnect(app: &App, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> Result<(), Error> {
+pub async fn disconnect(
+    app: &(impl HasTable + HasSecrets),
+    merchant_id: &MerchantId,
+    psp: PspKind,
+    mode: PspMode,
+) -> Result<(), Error> {
     let key = connection_key(merchant_id, psp, mode);
     let connection = app
-        .table
+        .table()
         .get(&key)
         .await?
         .as_ref()
         .map(connection_from)
         .transpose()?
         .ok_or(Error::NotFound("PSP connection"))?;
-    match app.table.delete(&key, Condition::VersionIs(connection.version)).await {
+    match app.table().delete(&key, Condition::VersionIs(connection.version)).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed) => {
             return Err(Error::Conflict("the connection changed concurrently; retry".into()));
         }
         Err(e) => return Err(e.into()),
     }
-    app.secrets.delete(&connection.secret_ref).await?;
+    app.secrets().delete(&connection.secret_ref).await?;
     tracing::info!(%merchant_id, psp = psp.as_str(), mode = mode.as_str(), "PSP disconnected");
     Ok(())
 }

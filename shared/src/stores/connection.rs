@@ -2,14 +2,20 @@
 
 use secrecy::SecretString;
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::{MerchantId, MerchantStatus};
 use crate::onboarding::merchants::Merchants;
 use crate::payments::psp::PspMode;
+use crate::ports::HasClock;
+use crate::ports::HasDeployment;
+use crate::ports::HasQueue;
+use crate::ports::HasSecrets;
+use crate::ports::HasTable;
 use crate::ports::{Condition, Item, StoreError, WriteOp};
+use crate::stores::credentials::HasStoreCredentials;
 use crate::stores::platforms::{self, Platform, StoreCredentials, StoreEndpoint};
 use crate::stores::tasks::{StoreTask, TaskKind};
+use crate::stores::url_safety::HasStoreUrls;
 
 use super::credentials::{credentials, kept_credentials, secret_name, webhook_only_secret_name};
 use super::{
@@ -19,19 +25,19 @@ use super::{
 /// Connects a store in `mode`: only after the platform accepted the credentials live; nothing is stored
 /// otherwise. (The caller has checked that it may connect a store of that mode.)
 pub async fn connect(
-    app: &App,
+    app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasStoreUrls),
     merchant_id: &MerchantId,
     mode: PspMode,
     command: StoreConnectCommand,
 ) -> Result<Store, Error> {
-    let merchant = Merchants::new(app.table.as_ref()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
+    let merchant = Merchants::new(app.table()).get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
     if merchant.status != MerchantStatus::Approved {
         return Err(Error::Conflict(format!(
             "the merchant is {}; only approved merchants may connect a store",
             merchant.status.as_str()
         )));
     }
-    let checked = app.settings.store_urls.check(&command.store_url).await.map_err(|e| {
+    let checked = app.store_urls().check(&command.store_url).await.map_err(|e| {
         Error::Validation(crate::kernel::validation::FieldError::new("store_url", e.to_string()).into())
     })?;
     let endpoint =
@@ -44,8 +50,8 @@ pub async fn connect(
     let store_id = format!("sto_{}", ulid::Ulid::new());
     let secret_ref = secret_name(app, merchant_id, &store_id);
     let serialized = serde_json::to_string(&command.credentials).map_err(|e| Error::Internal(e.to_string()))?;
-    app.secrets.put(&secret_ref, &serialized.into()).await?;
-    let now = app.clock.now();
+    app.secrets().put(&secret_ref, &serialized.into()).await?;
+    let now = app.clock().now();
     let store = Store {
         store_id: store_id.clone(),
         merchant_id: merchant_id.clone(),
@@ -75,7 +81,7 @@ pub async fn connect(
         WriteOp::Put { item: store.to_item(1)?, condition: Condition::NotExists },
         WriteOp::Put { item: Item::new(owner_key(&store_id), owner), condition: Condition::NotExists },
     ];
-    app.table.transact(ops).await?;
+    app.table().transact(ops).await?;
     tracing::info!(%merchant_id, store_id, platform = command.platform.as_str(), "store connected");
     Ok(store)
 }
@@ -84,7 +90,11 @@ pub async fn connect(
 /// reached keeps them, and its deliveries are refused from now on), deletes the credentials, and queues the
 /// removal of its products as a task ([`deactivate`]), answering without waiting for it. Idempotent:
 /// disconnecting a disconnected store changes nothing but queues its removal again if that never finished.
-pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<(), Error> {
+pub async fn disconnect(
+    app: &(impl HasTable + HasSecrets + HasQueue + HasClock + HasStoreUrls + HasStoreCredentials),
+    merchant_id: &MerchantId,
+    store_id: &str,
+) -> Result<(), Error> {
     let store = get(app, merchant_id, store_id).await?;
     if store.connection_status == ConnectionStatus::Disconnected {
         return requeue_removal(app, &store).await;
@@ -115,10 +125,10 @@ pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> 
             webhook_secret: Some(webhook_secret),
         };
         let serialized = serde_json::to_string(&alone).map_err(|e| Error::Internal(e.to_string()))?;
-        app.secrets.put(&webhook_only_secret_name(&store), &serialized.into()).await?;
+        app.secrets().put(&webhook_only_secret_name(&store), &serialized.into()).await?;
     }
-    app.secrets.delete(&store.secret_ref).await?;
-    app.store_credentials.forget(store_id);
+    app.secrets().delete(&store.secret_ref).await?;
+    app.store_credentials().forget(store_id);
     deactivate(app, merchant_id, store_id, ConnectionStatus::Disconnected).await?;
     tracing::info!(%merchant_id, store_id, "store disconnected");
     Ok(())
@@ -128,7 +138,7 @@ pub async fn disconnect(app: &App, merchant_id: &MerchantId, store_id: &str) -> 
 /// that removes its products, in one transaction, then queues the task. A store already in that status
 /// only has its unfinished removal queued again: the retry of a request whose queueing failed.
 pub async fn deactivate(
-    app: &App,
+    app: &(impl HasTable + HasQueue + HasClock),
     merchant_id: &MerchantId,
     store_id: &str,
     status: ConnectionStatus,
@@ -142,8 +152,8 @@ pub async fn deactivate(
         store.connection_status = status;
         store.webhooks.clear();
         store.removal_task_id = Some(task.task_id.clone());
-        store.updated_at = app.clock.now();
-        match app.table.transact(vec![store.update_op()?, task.create_op()?]).await {
+        store.updated_at = app.clock().now();
+        match app.table().transact(vec![store.update_op()?, task.create_op()?]).await {
             Ok(()) => return crate::stores::tasks::enqueue(app, &task).await,
             // The store changed under us (a sync finishing): read it again.
             Err(StoreError::TransactionCancelled { .. }) => continue,
@@ -153,7 +163,7 @@ pub async fn deactivate(
     Err(Error::Conflict("the store kept changing; retry".into()))
 }
 
-async fn requeue_removal(app: &App, store: &Store) -> Result<(), Error> {
+async fn requeue_removal(app: &(impl HasTable + HasQueue), store: &Store) -> Result<(), Error> {
     match &store.removal_task_id {
         Some(task_id) => crate::stores::tasks::requeue(app, &store.merchant_id, task_id).await,
         None => Ok(()),

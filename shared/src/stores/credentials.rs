@@ -6,18 +6,19 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasDeployment;
+use crate::ports::HasSecrets;
 use crate::stores::platforms::{Platform, StoreCredentials};
 
 use super::Store;
 
-pub(super) fn secret_name(app: &App, merchant_id: &MerchantId, store_id: &str) -> String {
-    format!("{}/merchants/{merchant_id}/stores/{store_id}", app.settings.secret_namespace)
+pub(super) fn secret_name(app: &impl HasDeployment, merchant_id: &MerchantId, store_id: &str) -> String {
+    format!("{}/merchants/{merchant_id}/stores/{store_id}", app.secret_namespace())
 }
 
-pub async fn credentials(app: &App, store: &Store) -> Result<StoreCredentials, Error> {
+pub async fn credentials(app: &impl HasSecrets, store: &Store) -> Result<StoreCredentials, Error> {
     kept_credentials(app, store)
         .await?
         .ok_or_else(|| Error::Internal(format!("the secret of store {} is missing", store.store_id)))
@@ -32,11 +33,11 @@ pub(super) fn webhook_only_secret_name(store: &Store) -> String {
 
 /// The store's credentials; for a Shopify store the merchant disconnected, its webhook secret alone;
 /// `None` once both are deleted.
-pub async fn kept_credentials(app: &App, store: &Store) -> Result<Option<StoreCredentials>, Error> {
-    let secret = match app.secrets.get(&store.secret_ref).await? {
+pub async fn kept_credentials(app: &impl HasSecrets, store: &Store) -> Result<Option<StoreCredentials>, Error> {
+    let secret = match app.secrets().get(&store.secret_ref).await? {
         Some(secret) => secret,
         None if store.platform == Platform::Shopify => {
-            let Some(secret) = app.secrets.get(&webhook_only_secret_name(store)).await? else { return Ok(None) };
+            let Some(secret) = app.secrets().get(&webhook_only_secret_name(store)).await? else { return Ok(None) };
             secret
         }
         None => return Ok(None),
@@ -48,10 +49,10 @@ pub async fn kept_credentials(app: &App, store: &Store) -> Result<Option<StoreCr
 
 /// Deletes every secret of a store, its webhook secret included: after Shopify's `shop/redact` for a store
 /// that is gone, nothing more is sent to verify.
-pub async fn delete_secrets(app: &App, store: &Store) -> Result<(), Error> {
-    app.secrets.delete(&store.secret_ref).await?;
-    app.secrets.delete(&webhook_only_secret_name(store)).await?;
-    app.store_credentials.forget(&store.store_id);
+pub async fn delete_secrets(app: &(impl HasSecrets + HasStoreCredentials), store: &Store) -> Result<(), Error> {
+    app.secrets().delete(&store.secret_ref).await?;
+    app.secrets().delete(&webhook_only_secret_name(store)).await?;
+    app.store_credentials().forget(&store.store_id);
     Ok(())
 }
 
@@ -113,14 +114,22 @@ impl CredentialsCache {
 }
 
 /// The store's credentials through this process's [`CredentialsCache`] (the webhook path).
-pub async fn cached_credentials(app: &App, store: &Store) -> Result<StoreCredentials, Error> {
+pub async fn cached_credentials(
+    app: &(impl HasSecrets + HasStoreCredentials),
+    store: &Store,
+) -> Result<StoreCredentials, Error> {
     let now = Instant::now();
-    if let Some(credentials) = app.store_credentials.get(&store.store_id, store.version, now) {
+    if let Some(credentials) = app.store_credentials().get(&store.store_id, store.version, now) {
         return Ok(credentials);
     }
     let credentials = credentials(app, store).await?;
-    app.store_credentials.insert(&store.store_id, store.version, now, credentials.clone());
+    app.store_credentials().insert(&store.store_id, store.version, now, credentials.clone());
     Ok(credentials)
+}
+
+/// The process's cache of store credentials (see [`CredentialsCache`]).
+pub trait HasStoreCredentials {
+    fn store_credentials(&self) -> &CredentialsCache;
 }
 
 #[cfg(test)]

@@ -17,20 +17,22 @@ pub mod tasks;
 pub mod url_safety;
 
 mod connection;
-mod credentials;
+pub mod credentials;
 mod request;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
 use crate::payments::psp::PspMode;
+use crate::ports::HasClock;
+use crate::ports::HasTable;
 use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
 use crate::record::{from_item, to_attributes};
 use crate::stores::platforms::{Platform, PlatformError, StoreEndpoint, WebhookSubscription};
+use crate::stores::url_safety::HasStoreUrls;
 use crate::stores::url_safety::StoreUrlError;
 
 pub use connection::{connect, deactivate, disconnect};
@@ -168,8 +170,12 @@ impl Store {
 
 /// The store's endpoint: its URL checked again (the address may have changed since it was connected) and a
 /// client pinned to the checked address.
-pub async fn endpoint(app: &App, url: &url::Url, timeout: std::time::Duration) -> Result<StoreEndpoint, Error> {
-    let checked = app.settings.store_urls.check(url).await.map_err(|e| match e {
+pub async fn endpoint(
+    app: &impl HasStoreUrls,
+    url: &url::Url,
+    timeout: std::time::Duration,
+) -> Result<StoreEndpoint, Error> {
+    let checked = app.store_urls().check(url).await.map_err(|e| match e {
         StoreUrlError::Invalid(reason) => Error::Conflict(format!("the store URL is no longer acceptable: {reason}")),
         StoreUrlError::Unresolvable(reason) => Error::StoreUnavailable(format!("the store is unreachable: {reason}")),
     })?;
@@ -193,30 +199,30 @@ pub fn platform_error(platform: Platform, error: PlatformError) -> Error {
     }
 }
 
-pub async fn get(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<Store, Error> {
-    let item = app.table.get(&store_key(merchant_id, store_id)).await?.ok_or(Error::NotFound("store"))?;
+pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, store_id: &str) -> Result<Store, Error> {
+    let item = app.table().get(&store_key(merchant_id, store_id)).await?.ok_or(Error::NotFound("store"))?;
     Store::from_item(&item)
 }
 
 /// The merchant that owns a store (for webhooks, which name only the store).
-pub async fn owner(app: &App, store_id: &str) -> Result<Option<MerchantId>, Error> {
-    let Some(item) = app.table.get(&owner_key(store_id)).await? else { return Ok(None) };
+pub async fn owner(app: &impl HasTable, store_id: &str) -> Result<Option<MerchantId>, Error> {
+    let Some(item) = app.table().get(&owner_key(store_id)).await? else { return Ok(None) };
     Ok(item.attrs.get("merchant_id").and_then(|v| v.as_str()).and_then(MerchantId::parse))
 }
 
 /// The merchant's stores, oldest first (store ids are ULIDs); disconnected ones are left out.
-pub async fn list(app: &App, merchant_id: &MerchantId) -> Result<Vec<Store>, Error> {
+pub async fn list(app: &impl HasTable, merchant_id: &MerchantId) -> Result<Vec<Store>, Error> {
     let mut query = Query::new(Index::Primary, format!("MERCHANT#{merchant_id}"), 1000);
     query.sk_prefix = Some("STORE#".into());
     let stores: Vec<Store> =
-        app.table.query(query).await?.items.iter().map(Store::from_item).collect::<Result<_, _>>()?;
+        app.table().query(query).await?.items.iter().map(Store::from_item).collect::<Result<_, _>>()?;
     Ok(stores.into_iter().filter(|s| s.connection_status != ConnectionStatus::Disconnected).collect())
 }
 
 /// Saves a changed store, retrying `change` on a concurrent update (the store item is small and hot:
 /// the sync worker and the API both touch it).
 pub async fn update(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     store_id: &str,
     mut change: impl FnMut(&mut Store),
@@ -224,8 +230,8 @@ pub async fn update(
     for _ in 0..8 {
         let mut store = get(app, merchant_id, store_id).await?;
         change(&mut store);
-        store.updated_at = app.clock.now();
-        match app.table.transact(vec![store.update_op()?]).await {
+        store.updated_at = app.clock().now();
+        match app.table().transact(vec![store.update_op()?]).await {
             Ok(()) => {
                 store.version += 1;
                 return Ok(store);

@@ -22,12 +22,14 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::app::App;
 use crate::catalog::products;
 use crate::catalog::sync::{JobState, RunOutcome};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::orders::redaction;
+use crate::ports::HasClock;
+use crate::ports::HasQueue;
+use crate::ports::HasTable;
 use crate::ports::{Condition, Item, ItemKey, PageCursor, StoreError, WriteOp};
 use crate::record::{from_item, to_attributes};
 use crate::stores;
@@ -98,8 +100,8 @@ fn task_key(merchant_id: &MerchantId, task_id: &str) -> ItemKey {
 impl StoreTask {
     /// A new task, not yet stored: write [`StoreTask::create_op`] (with whatever calls for the task), then
     /// [`enqueue`] it.
-    pub fn new(app: &App, merchant_id: &MerchantId, store_id: &str, kind: TaskKind) -> Self {
-        let now = app.clock.now();
+    pub fn new(app: &impl HasClock, merchant_id: &MerchantId, store_id: &str, kind: TaskKind) -> Self {
+        let now = app.clock().now();
         Self {
             task_id: format!("tsk_{}", ulid::Ulid::new()),
             merchant_id: merchant_id.clone(),
@@ -141,9 +143,9 @@ impl StoreTask {
     }
 
     /// Saves the task if nobody else changed it since it was read. `false` when someone did.
-    async fn save(&mut self, app: &App) -> Result<bool, Error> {
-        self.updated_at = app.clock.now();
-        match app.table.put(self.to_item(self.version + 1)?, Condition::VersionIs(self.version)).await {
+    async fn save(&mut self, app: &(impl HasTable + HasClock)) -> Result<bool, Error> {
+        self.updated_at = app.clock().now();
+        match app.table().put(self.to_item(self.version + 1)?, Condition::VersionIs(self.version)).await {
             Ok(()) => {
                 self.version += 1;
                 Ok(true)
@@ -162,28 +164,28 @@ impl StoreTask {
     }
 }
 
-pub async fn get(app: &App, merchant_id: &MerchantId, task_id: &str) -> Result<Option<StoreTask>, Error> {
-    app.table.get(&task_key(merchant_id, task_id)).await?.as_ref().map(StoreTask::from_item).transpose()
+pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, task_id: &str) -> Result<Option<StoreTask>, Error> {
+    app.table().get(&task_key(merchant_id, task_id)).await?.as_ref().map(StoreTask::from_item).transpose()
 }
 
 /// Writes a task on its own, then queues it.
-pub async fn start(app: &App, task: &StoreTask) -> Result<(), Error> {
-    app.table.transact(vec![task.create_op()?]).await?;
+pub async fn start(app: &(impl HasTable + HasQueue), task: &StoreTask) -> Result<(), Error> {
+    app.table().transact(vec![task.create_op()?]).await?;
     enqueue(app, task).await
 }
 
 /// Queues a stored task's message. On failure the record stays `queued`; the caller answers with the error,
 /// and its retry queues the task again ([`requeue`]).
-pub async fn enqueue(app: &App, task: &StoreTask) -> Result<(), Error> {
+pub async fn enqueue(app: &impl HasQueue, task: &StoreTask) -> Result<(), Error> {
     let body = serde_json::to_string(&task.message()).map_err(|e| Error::Internal(e.to_string()))?;
-    app.queue.send(&app.settings.sync_queue, &body, Duration::ZERO).await?;
+    app.queue().send(app.sync_queue(), &body, Duration::ZERO).await?;
     tracing::info!(merchant_id = %task.merchant_id, store_id = task.store_id, task_id = task.task_id, kind = ?task.kind, "store task queued");
     Ok(())
 }
 
 /// Queues a task again unless it finished: the retry of a request whose first attempt stored the task but
 /// may have failed to queue it. A second message for a task that is running or done changes nothing.
-pub async fn requeue(app: &App, merchant_id: &MerchantId, task_id: &str) -> Result<(), Error> {
+pub async fn requeue(app: &(impl HasTable + HasQueue), merchant_id: &MerchantId, task_id: &str) -> Result<(), Error> {
     match get(app, merchant_id, task_id).await? {
         Some(task) if !task.is_finished() => enqueue(app, &task).await,
         _ => Ok(()),
@@ -191,14 +193,18 @@ pub async fn requeue(app: &App, merchant_id: &MerchantId, task_id: &str) -> Resu
 }
 
 /// Runs a task until it finishes or `deadline` (minus [`SAFETY_MARGIN`]) comes near.
-pub async fn run(app: &App, message: &TaskMessage, deadline: Instant) -> Result<RunOutcome, Error> {
+pub async fn run(
+    app: &(impl HasTable + HasClock),
+    message: &TaskMessage,
+    deadline: Instant,
+) -> Result<RunOutcome, Error> {
     let merchant_id = MerchantId::parse(&message.merchant_id)
         .ok_or_else(|| Error::bad_parameter("merchant_id", "is not a merchant id"))?;
     let Some(mut task) = get(app, &merchant_id, &message.task_id).await? else { return Ok(RunOutcome::Done) };
     if task.is_finished() {
         return Ok(RunOutcome::Done);
     }
-    let now = app.clock.now();
+    let now = app.clock().now();
     if task.state == JobState::Running && task.lease_until.is_some_and(|lease| lease > now) {
         return Ok(RunOutcome::Busy);
     }
@@ -228,7 +234,7 @@ pub async fn run(app: &App, message: &TaskMessage, deadline: Instant) -> Result<
         if done {
             return finish(app, &mut task, None).await;
         }
-        task.lease_until = Some(app.clock.now() + LEASE);
+        task.lease_until = Some(app.clock().now() + LEASE);
         if !task.save(app).await? {
             // Another worker took the task over (our lease ran out): it carries on from its checkpoint.
             return Ok(RunOutcome::Done);
@@ -242,7 +248,7 @@ pub async fn run(app: &App, message: &TaskMessage, deadline: Instant) -> Result<
 }
 
 /// One page of a task's work from its cursor: how many items it changed, and where the next page starts.
-async fn step(app: &App, task: &StoreTask) -> Result<(u64, Option<PageCursor>), Error> {
+async fn step(app: &(impl HasTable + HasClock), task: &StoreTask) -> Result<(u64, Option<PageCursor>), Error> {
     let (merchant_id, store_id, cursor) = (&task.merchant_id, task.store_id.as_str(), task.cursor.clone());
     match &task.kind {
         TaskKind::RemoveProducts => {
@@ -258,8 +264,12 @@ async fn step(app: &App, task: &StoreTask) -> Result<(u64, Option<PageCursor>), 
     }
 }
 
-async fn finish(app: &App, task: &mut StoreTask, error: Option<String>) -> Result<RunOutcome, Error> {
-    let now = app.clock.now();
+async fn finish(
+    app: &(impl HasTable + HasClock),
+    task: &mut StoreTask,
+    error: Option<String>,
+) -> Result<RunOutcome, Error> {
+    let now = app.clock().now();
     task.state = if error.is_some() { JobState::Failed } else { JobState::Succeeded };
     task.error = error;
     task.finished_at = Some(now);

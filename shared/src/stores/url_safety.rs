@@ -149,6 +149,11 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || segments[0] == 0x0100 && segments[1..4] == [0, 0, 0]) // discard 100::/64
 }
 
+/// The store URL safety rules in force.
+pub trait HasStoreUrls {
+    fn store_urls(&self) -> StoreUrlPolicy;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

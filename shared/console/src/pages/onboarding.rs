@@ -11,6 +11,7 @@ use super::super::layout::{self, Field, FormState, badge, csrf, form_message, pa
 use super::super::session::{Role, Session};
 use super::super::{ConsoleError, Ctx, PageResult, html as respond, redirect};
 use pivota::kernel::error::Error;
+use pivota::onboarding::api_key::HasApiKeyHasher as _;
 
 /// Where to go after signing in: a console path from `?next=`, never another site.
 fn next_or(ctx_next: &str, default: &str) -> String {

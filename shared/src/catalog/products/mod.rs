@@ -22,11 +22,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::app::App;
 use crate::catalog::product_items::{self, VariantChunk};
 use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasTable;
 use crate::ports::{Item, ItemKey};
 use crate::record::from_item;
 use crate::stores::platforms::ExternalProduct;
@@ -212,14 +212,18 @@ impl Product {
     }
 }
 
-pub async fn get(app: &App, merchant_id: &MerchantId, product_id: &str) -> Result<Option<Product>, Error> {
-    let Some(item) = app.table.get(&product_key(merchant_id, product_id)).await? else { return Ok(None) };
+pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, product_id: &str) -> Result<Option<Product>, Error> {
+    let Some(item) = app.table().get(&product_key(merchant_id, product_id)).await? else { return Ok(None) };
     Ok(product_items::complete(app, vec![Product::from_item(&item)?]).await?.pop())
 }
 
 /// The stored products among `ids`, by id.
-pub async fn get_many(app: &App, merchant_id: &MerchantId, ids: &[String]) -> Result<HashMap<String, Product>, Error> {
+pub async fn get_many(
+    app: &impl HasTable,
+    merchant_id: &MerchantId,
+    ids: &[String],
+) -> Result<HashMap<String, Product>, Error> {
     let keys = ids.iter().map(|id| product_key(merchant_id, id)).collect();
-    let heads = app.table.batch_get(keys).await?.iter().map(Product::from_item).collect::<Result<_, _>>()?;
+    let heads = app.table().batch_get(keys).await?.iter().map(Product::from_item).collect::<Result<_, _>>()?;
     Ok(product_items::complete(app, heads).await?.into_iter().map(|p| (p.product_id.clone(), p)).collect())
 }

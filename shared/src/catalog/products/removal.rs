@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use super::{Product, store_partition, write_merged};
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasClock;
+use crate::ports::HasTable;
 use crate::ports::{Index, PageCursor, Query};
 
 /// Products of the store's index read per step of a removal pass.
@@ -20,7 +21,7 @@ pub const REMOVAL_PAGE: u32 = 200;
 /// on DynamoDB: a product it shows is read again (strongly consistent) and judged on that, so a write the
 /// index has not caught up with (a sync's stamp) is never overruled.
 pub async fn remove_page(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     store_id: &str,
     pass: &str,
@@ -29,7 +30,7 @@ pub async fn remove_page(
 ) -> Result<(u64, Option<PageCursor>), Error> {
     let mut query = Query::new(Index::Gsi1, store_partition(store_id), REMOVAL_PAGE);
     query.cursor = cursor;
-    let page = app.table.query(query).await?;
+    let page = app.table().query(query).await?;
     let removed_by_pass =
         |product: &Product| product.status == "removed" && product.removed_by.as_deref() == Some(pass);
     let picked = |product: &Product| product.status != "removed" && remove(product);
@@ -42,7 +43,7 @@ pub async fn remove_page(
     }
     let (mut earlier, mut stored) = (0, HashMap::new());
     if !keys.is_empty() {
-        for item in app.table.batch_get(keys).await? {
+        for item in app.table().batch_get(keys).await? {
             let product = Product::from_item(&item)?;
             if removed_by_pass(&product) {
                 earlier += 1;
@@ -58,13 +59,13 @@ pub async fn remove_page(
 /// Marks the `stored` products removed (one the store deleted, or all of a store that is gone), with the
 /// removal pass that did it, if one did.
 pub async fn mark_removed(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     stored: HashMap<String, Product>,
     pass: Option<&str>,
 ) -> Result<u64, Error> {
     let ids: Vec<String> = stored.keys().cloned().collect();
-    let now = app.clock.now();
+    let now = app.clock().now();
     let outcome = write_merged(app, merchant_id, &ids, stored, |_, current| {
         Ok(current.filter(|p| p.status != "removed").map(|p| {
             let mut product = p.clone();

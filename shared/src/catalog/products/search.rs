@@ -2,10 +2,10 @@
 //! filtered, a page at a time.
 
 use super::{Product, store_partition};
-use crate::app::App;
 use crate::catalog::product_items;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasTable;
 use crate::ports::{Index, PageCursor, Query};
 
 /// A filter over the merchant's catalog.
@@ -37,7 +37,7 @@ impl ProductFilter {
 /// page holds fewer than `limit` products when their variants would pass Lambda's response size.
 /// (A large catalog's search belongs in a search index; this keeps one store of truth until then.)
 pub async fn search(
-    app: &App,
+    app: &impl HasTable,
     merchant_id: &MerchantId,
     filter: &ProductFilter,
     thresholds: &std::collections::HashMap<String, i64>,
@@ -60,7 +60,7 @@ pub async fn search(
             }
         };
         query.cursor = cursor.take();
-        let page = app.table.query(query).await?;
+        let page = app.table().query(query).await?;
         let heads = page.items.iter().map(Product::from_item).collect::<Result<_, _>>()?;
         let products = product_items::complete(app, heads).await?;
         for (item, product) in page.items.iter().zip(products) {

@@ -5,11 +5,12 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::{Product, SkippedProduct, WriteOutcome, content_hash, get_many, product_id};
-use crate::app::App;
 use crate::catalog::product_items::{self, GroupWrite};
 use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasClock;
+use crate::ports::HasTable;
 use crate::stores::platforms::ExternalProduct;
 
 /// Products written to one transaction (DynamoDB allows 100; 25 keeps a conflict's retry small).
@@ -23,7 +24,7 @@ const WRITE_ATTEMPTS: usize = 5;
 /// caller has already read (heads are enough: their variants are read here). A product the table cannot
 /// hold is skipped, with the reason, and the others are written.
 pub async fn write_merged(
-    app: &App,
+    app: &impl HasTable,
     merchant_id: &MerchantId,
     ids: &[String],
     stored: HashMap<String, Product>,
@@ -84,7 +85,7 @@ pub async fn write_merged(
 
 /// Writes `product` over `stored`, the version it was computed from. `false` when the stored product
 /// changed meanwhile (nothing was written).
-pub async fn save_over(app: &App, product: &Product, stored: &Product) -> Result<bool, Error> {
+pub async fn save_over(app: &impl HasTable, product: &Product, stored: &Product) -> Result<bool, Error> {
     let write = product_items::plan(product, Some(stored))
         .map_err(|reason| Error::Conflict(format!("the product cannot be stored: {reason}")))?;
     match product_items::write_group(app, &[write]).await? {
@@ -100,7 +101,7 @@ pub async fn save_over(app: &App, product: &Product, stored: &Product) -> Result
 /// unchanged. A sync passes its job as `seen_by`: every product of the page then carries the job's stamp,
 /// an unchanged one by a write of its head with only the stamp (and version) changed.
 pub async fn save_from_store(
-    app: &App,
+    app: &(impl HasTable + HasClock),
     merchant_id: &MerchantId,
     store_id: &str,
     currency: Currency,
@@ -108,7 +109,7 @@ pub async fn save_from_store(
     stored: HashMap<String, Product>,
     seen_by: Option<&str>,
 ) -> Result<WriteOutcome, Error> {
-    let now = app.clock.now();
+    let now = app.clock().now();
     let by_id: HashMap<String, (ExternalProduct, String)> = externals
         .into_iter()
         .map(|external| {

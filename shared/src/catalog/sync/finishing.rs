@@ -6,16 +6,21 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::{JobState, LEASE, RunOutcome, SAFETY_MARGIN, SyncJob};
-use crate::app::App;
 use crate::catalog::products::{self, Product};
 use crate::kernel::error::Error;
+use crate::ports::HasClock;
+use crate::ports::HasTable;
 use crate::ports::{Condition, StoreError, WriteOp};
 use crate::stores::{self, ConnectionStatus, Store};
 
 /// Ends a job: records the outcome on the job and the store in one transaction, so nobody ever sees a
 /// finished job next to a store that does not show its result.
-pub(super) async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) -> Result<RunOutcome, Error> {
-    let now = app.clock.now();
+pub(super) async fn finish(
+    app: &(impl HasTable + HasClock),
+    job: &mut SyncJob,
+    error: Option<String>,
+) -> Result<RunOutcome, Error> {
+    let now = app.clock().now();
     job.state = if error.is_some() { JobState::Failed } else { JobState::Succeeded };
     job.error = error.clone();
     job.finished_at = Some(now);
@@ -27,7 +32,7 @@ pub(super) async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) 
         store.updated_at = now;
         let job_write =
             WriteOp::Put { item: job.to_item(job.version + 1)?, condition: Condition::VersionIs(job.version) };
-        match app.table.transact(vec![job_write, store.update_op()?]).await {
+        match app.table().transact(vec![job_write, store.update_op()?]).await {
             Ok(()) => {
                 job.version += 1;
                 tracing::info!(job_id = job.job_id, state = ?job.state, progress = ?job.progress, "sync finished");
@@ -68,7 +73,11 @@ fn record_outcome(store: &mut Store, job: &SyncJob, error: Option<&str>, now: Of
 /// job stamped, a page of the store's index per step, each step's cursor and count saved with the job's
 /// version (a step redone after a lost checkpoint counts the products its lost run removed, once).
 /// Every run does at least one step; it stops starting steps when little time is left.
-pub(super) async fn remove_unseen(app: &App, job: &mut SyncJob, deadline: Instant) -> Result<RunOutcome, Error> {
+pub(super) async fn remove_unseen(
+    app: &(impl HasTable + HasClock),
+    job: &mut SyncJob,
+    deadline: Instant,
+) -> Result<RunOutcome, Error> {
     let job_id = job.job_id.clone();
     let started = job.created_at;
     let unseen =
@@ -80,7 +89,7 @@ pub(super) async fn remove_unseen(app: &App, job: &mut SyncJob, deadline: Instan
         job.progress.removed += removed;
         let done = next.is_none();
         job.removal_cursor = next;
-        job.lease_until = Some(app.clock.now() + LEASE);
+        job.lease_until = Some(app.clock().now() + LEASE);
         if !job.save(app).await? {
             return Ok(RunOutcome::Done);
         }

@@ -30,10 +30,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::app::App;
 use crate::catalog::products::SkippedProduct;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasClock;
+use crate::ports::HasQueue;
+use crate::ports::HasTable;
 use crate::ports::{Condition, Item, ItemKey, PageCursor, StoreError, WriteOp};
 use crate::record::{from_item, to_attributes};
 use crate::stores::{self, ConnectionStatus, SyncProgress};
@@ -137,10 +139,10 @@ impl SyncJob {
     }
 
     /// Saves the job if nobody else changed it since it was read. `false` when someone did.
-    async fn save(&mut self, app: &App) -> Result<bool, Error> {
-        self.updated_at = app.clock.now();
+    async fn save(&mut self, app: &(impl HasTable + HasClock)) -> Result<bool, Error> {
+        self.updated_at = app.clock().now();
         let item = self.to_item(self.version + 1)?;
-        match app.table.put(item, Condition::VersionIs(self.version)).await {
+        match app.table().put(item, Condition::VersionIs(self.version)).await {
             Ok(()) => {
                 self.version += 1;
                 Ok(true)
@@ -166,12 +168,16 @@ impl SyncJob {
     }
 }
 
-pub async fn get_job(app: &App, merchant_id: &MerchantId, job_id: &str) -> Result<Option<SyncJob>, Error> {
-    app.table.get(&job_key(merchant_id, job_id)).await?.as_ref().map(SyncJob::from_item).transpose()
+pub async fn get_job(app: &impl HasTable, merchant_id: &MerchantId, job_id: &str) -> Result<Option<SyncJob>, Error> {
+    app.table().get(&job_key(merchant_id, job_id)).await?.as_ref().map(SyncJob::from_item).transpose()
 }
 
 /// Starts a sync of a store, or returns the one already running. `(job, true)` when it was created.
-pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Result<(SyncJob, bool), Error> {
+pub async fn start(
+    app: &(impl HasTable + HasQueue + HasClock),
+    merchant_id: &MerchantId,
+    store_id: &str,
+) -> Result<(SyncJob, bool), Error> {
     for _ in 0..5 {
         let store = stores::get(app, merchant_id, store_id).await?;
         if !store.connection_status.is_active() {
@@ -180,7 +186,7 @@ pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Resul
                 store.connection_status.as_str()
             )));
         }
-        let now = app.clock.now();
+        let now = app.clock().now();
         if let Some(active) = &store.last_job_id
             && let Some(job) = get_job(app, merchant_id, active).await?
             && !job.is_finished()
@@ -212,7 +218,7 @@ pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Resul
         updated.connection_status = ConnectionStatus::Syncing;
         updated.updated_at = now;
         let ops = vec![WriteOp::Put { item: job.to_item(1)?, condition: Condition::NotExists }, updated.update_op()?];
-        match app.table.transact(ops).await {
+        match app.table().transact(ops).await {
             Ok(()) => {}
             // Another request started one first: return it on the next round.
             Err(StoreError::TransactionCancelled { .. }) => continue,
@@ -224,7 +230,7 @@ pub async fn start(app: &App, merchant_id: &MerchantId, store_id: &str) -> Resul
             job_id: job.job_id.clone(),
         };
         let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.to_string()))?;
-        if let Err(e) = app.queue.send(&app.settings.sync_queue, &body, Duration::ZERO).await {
+        if let Err(e) = app.queue().send(app.sync_queue(), &body, Duration::ZERO).await {
             let mut failed = job.clone();
             failed.state = JobState::Failed;
             failed.error = Some("the job could not be queued".into());

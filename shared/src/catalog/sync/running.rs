@@ -6,12 +6,15 @@ use std::time::{Duration, Instant};
 
 use super::finishing::{finish, remove_unseen};
 use super::{JobState, LEASE, SAFETY_MARGIN, SyncJob, SyncMessage, SyncPhase, get_job};
-use crate::app::App;
 use crate::catalog::products::{self, Product, product_key};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasClock;
+use crate::ports::HasSecrets;
+use crate::ports::HasTable;
 use crate::ports::ItemKey;
 use crate::stores::platforms::{self, PlatformError, ProductPage};
+use crate::stores::url_safety::HasStoreUrls;
 use crate::stores::{self, Store};
 
 const MAX_CONSECUTIVE_FAILURES: u32 = 5;
@@ -33,14 +36,18 @@ pub enum RunOutcome {
 }
 
 /// Runs a job until it finishes or `deadline` (minus a safety margin) comes near.
-pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<RunOutcome, Error> {
+pub async fn run(
+    app: &(impl HasTable + HasSecrets + HasClock + HasStoreUrls),
+    message: &SyncMessage,
+    deadline: Instant,
+) -> Result<RunOutcome, Error> {
     let merchant_id = MerchantId::parse(&message.merchant_id)
         .ok_or_else(|| Error::bad_parameter("merchant_id", "is not a merchant id"))?;
     let Some(mut job) = get_job(app, &merchant_id, &message.job_id).await? else { return Ok(RunOutcome::Done) };
     if job.is_finished() {
         return Ok(RunOutcome::Done);
     }
-    let now = app.clock.now();
+    let now = app.clock().now();
     if job.state == JobState::Running && job.lease_until.is_some_and(|lease| lease > now) {
         return Ok(RunOutcome::Busy);
     }
@@ -66,7 +73,7 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
     let platform = platforms::catalog(store.platform);
     // Honour the rate limit the previous job (or this one's previous run) ended on.
     let not_before = job.not_before.max(store.rate_limited_until);
-    if let Some(wait) = not_before.map(|at| at - app.clock.now()).filter(|w| w.is_positive()) {
+    if let Some(wait) = not_before.map(|at| at - app.clock().now()).filter(|w| w.is_positive()) {
         let wait = Duration::try_from(wait).unwrap_or_default();
         if !pause(app, &mut job, wait, deadline).await? {
             return Ok(RunOutcome::Continue { delay: wait });
@@ -108,8 +115,8 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         let wait = page.wait_before_next;
         let last = page.next.is_none();
         apply_page(app, &store, &mut job, page).await?;
-        job.not_before = (!wait.is_zero()).then(|| app.clock.now() + wait);
-        job.lease_until = Some(app.clock.now() + LEASE);
+        job.not_before = (!wait.is_zero()).then(|| app.clock().now() + wait);
+        job.lease_until = Some(app.clock().now() + LEASE);
         if last {
             job.phase = SyncPhase::Removal;
         }
@@ -134,7 +141,12 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
 }
 
 /// Waits `wait` if the invocation has time for it; otherwise checkpoints (releasing the lease) and says so.
-async fn pause(app: &App, job: &mut SyncJob, wait: Duration, deadline: Instant) -> Result<bool, Error> {
+async fn pause(
+    app: &(impl HasTable + HasClock),
+    job: &mut SyncJob,
+    wait: Duration,
+    deadline: Instant,
+) -> Result<bool, Error> {
     if deadline.saturating_duration_since(Instant::now()) > wait + SAFETY_MARGIN {
         tokio::time::sleep(wait).await;
         return Ok(true);
@@ -145,7 +157,12 @@ async fn pause(app: &App, job: &mut SyncJob, wait: Duration, deadline: Instant) 
 }
 
 /// Writes one page: the changed products, and every product's stamp for the removal phase.
-async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPage) -> Result<(), Error> {
+async fn apply_page(
+    app: &(impl HasTable + HasClock),
+    store: &Store,
+    job: &mut SyncJob,
+    page: ProductPage,
+) -> Result<(), Error> {
     let merchant_id = &job.merchant_id;
     let keys: Vec<ItemKey> = page
         .products
@@ -153,7 +170,7 @@ async fn apply_page(app: &App, store: &Store, job: &mut SyncJob, page: ProductPa
         .map(|p| product_key(merchant_id, &products::product_id(&store.store_id, &p.external_id)))
         .collect();
     let existing: std::collections::HashMap<String, Product> = app
-        .table
+        .table()
         .batch_get(keys)
         .await?
         .iter()

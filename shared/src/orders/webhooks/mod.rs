@@ -8,7 +8,6 @@
 
 use serde::Deserialize;
 
-use crate::app::App;
 use crate::catalog::products;
 use crate::kernel::error::Error;
 use crate::kernel::money::{Currency, Money};
@@ -17,11 +16,17 @@ use crate::onboarding::merchant::MerchantId;
 use crate::orders::redaction;
 use crate::orders::{self, Order, OrderStatus, Recorded, WriteBack};
 use crate::payments::request::{parse_payment_method, parse_psp_customer};
+use crate::ports::HasClock;
+use crate::ports::HasQueue;
+use crate::ports::HasSecrets;
+use crate::ports::HasTable;
+use crate::stores::credentials::HasStoreCredentials;
 use crate::stores::platforms::{
     self, Customer, DeliveryContext, DeliveryTopic, Installation, Platform, ProductEvent, Screening, ShopIdentity,
     WebhookError,
 };
 use crate::stores::tasks::{self, StoreTask, TaskKind};
+use crate::stores::url_safety::HasStoreUrls;
 use crate::stores::{self, ConnectionStatus};
 
 mod setup;
@@ -59,7 +64,7 @@ pub enum Handled {
 /// Handles one delivery to `/webhooks/{platform}/{store_id}`. A missing or bad signature is
 /// `Unauthenticated` before anything is read or written.
 pub async fn receive(
-    app: &App,
+    app: &(impl HasTable + HasSecrets + HasQueue + HasClock + HasStoreUrls + HasStoreCredentials),
     platform: &str,
     store_id: &str,
     headers: &http::HeaderMap,
@@ -96,7 +101,7 @@ pub async fn receive(
         return Err(Error::Unauthenticated);
     }
     let shop = known_shop(&store);
-    let context = DeliveryContext { shop: shop.as_ref(), now: app.clock.now() };
+    let context = DeliveryContext { shop: shop.as_ref(), now: app.clock().now() };
     if let Screening::TooOld { triggered_at } =
         webhooks.screen(&delivery, &context, headers, body).map_err(webhook_error)?
     {
@@ -110,7 +115,7 @@ pub async fn receive(
         DeliveryTopic::Ping => Ok(Handled::Ping),
         DeliveryTopic::OrderCreated => {
             let external = webhooks.parse_order(body).map_err(malformed)?;
-            let now = app.clock.now();
+            let now = app.clock().now();
             // A verified order Pivota cannot charge is still acknowledged (a 4xx would make the store
             // retry, then switch its webhooks off): it is recorded as `not_chargeable`, with the reason.
             let mut unchargeable = None;
@@ -325,7 +330,7 @@ fn known_shop(store: &stores::Store) -> Option<ShopIdentity> {
 /// then (a reinstalled app, or a replayed notice, leaves the store connected). Unanswered, the delivery
 /// fails with a 503, so the platform retries it.
 async fn uninstall_confirmed(
-    app: &App,
+    app: &impl HasStoreUrls,
     store: &stores::Store,
     credentials: &platforms::StoreCredentials,
 ) -> Result<bool, Error> {
@@ -356,9 +361,9 @@ fn storefront_field(
     }
 }
 
-async fn enqueue(app: &App, merchant_id: &MerchantId, order_id: &str) -> Result<(), Error> {
+async fn enqueue(app: &impl HasQueue, merchant_id: &MerchantId, order_id: &str) -> Result<(), Error> {
     let message = PaymentMessage { merchant_id: merchant_id.to_string(), order_id: order_id.to_owned() };
     let body = serde_json::to_string(&message).map_err(|e| Error::Internal(e.to_string()))?;
-    app.queue.send(&app.settings.payment_queue, &body, std::time::Duration::ZERO).await?;
+    app.queue().send(app.payment_queue(), &body, std::time::Duration::ZERO).await?;
     Ok(())
 }

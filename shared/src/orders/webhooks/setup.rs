@@ -1,11 +1,14 @@
 //! Setting up a store's webhooks: the address a store delivers to, and the subscriptions (orders,
 //! products, and Shopify's uninstall) made on the store through its platform, idempotently.
 
-use crate::app::App;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
+use crate::ports::HasClock;
+use crate::ports::HasSecrets;
+use crate::ports::HasTable;
 use crate::stores;
 use crate::stores::platforms::{self, Installation, Platform};
+use crate::stores::url_safety::HasStoreUrls;
 
 /// The address a store delivers to: `{public base}/webhooks/{platform}/{store_id}`, the public base being
 /// `PIVOTA_PUBLIC_BASE_URL` or the API's own domain (`api::request::public_base`). Shopify's compliance
@@ -17,7 +20,7 @@ pub fn address(public_base: &str, platform: Platform, store_id: &str) -> Result<
 
 /// Subscribes the store's order (and product, and uninstall) webhooks to Pivota. Idempotent.
 pub async fn setup(
-    app: &App,
+    app: &(impl HasTable + HasSecrets + HasClock + HasStoreUrls),
     public_base: &str,
     merchant_id: &MerchantId,
     store_id: &str,

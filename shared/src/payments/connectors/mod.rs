@@ -209,3 +209,10 @@ impl Connectors {
         }
     }
 }
+
+/// The PSP connectors (one HTTP connection pool for all) and how long a charge may take.
+pub trait HasConnectors {
+    fn connectors(&self) -> &Connectors;
+    /// A charge's time budget: past it, a charge is left for the worker's retry or a replay.
+    fn payment_budget(&self) -> Duration;
+}
