@@ -19,6 +19,7 @@ use crate::onboarding::kyc::KycDecision;
 use crate::onboarding::merchant::{Merchant, MerchantId, MerchantStatus, Registration};
 use crate::onboarding::merchants::Merchants;
 use crate::ports::KycWaitInput;
+use crate::record::{Record, Written};
 
 /// How often a decision re-reads and retries after losing an optimistic-concurrency race.
 const MAX_DECISION_ATTEMPTS: usize = 5;
@@ -70,7 +71,10 @@ pub enum KycRun {
 /// The `kyc-approve` task: runs the automatic checks, unless the merchant was decided meanwhile. The
 /// write is conditional on the version read, so a concurrent admin decision is never overwritten.
 pub async fn run_automatic_kyc(app: &App, merchant_id: &MerchantId) -> Result<KycRun, Error> {
-    decide_while_pending(app, merchant_id, |merchant| app.settings.kyc_rules.evaluate(&merchant.country, &merchant.email, app.clock.now())).await
+    decide_while_pending(app, merchant_id, |merchant| {
+        app.settings.kyc_rules.evaluate(&merchant.country, &merchant.email, app.clock.now())
+    })
+    .await
 }
 
 /// After the automatic checks failed for good (the state machine's `Catch`): a merchant still pending KYC
@@ -103,7 +107,7 @@ async fn decide_while_pending(
         }
         let decision = decide(&merchant);
         merchant.apply(decision).map_err(|e| Error::Internal(e.to_string()))?;
-        if merchants.save(&merchant).await? {
+        if merchant.save(app.table.as_ref()).await? == Written::Done {
             info!(%merchant_id, status = merchant.status.as_str(), "automatic KYC decision");
             return Ok(KycRun::Decided { status: merchant.status });
         }
@@ -167,8 +171,7 @@ async fn apply_admin_decision(
     for _ in 0..MAX_DECISION_ATTEMPTS {
         let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
         decide(&mut merchant, KycDecision::by_admin(outcome, admin, reason.clone(), app.clock.now()))?;
-        if merchants.save(&merchant).await? {
-            merchant.version += 1;
+        if merchant.save(app.table.as_ref()).await? == Written::Done {
             info!(%merchant_id, status = merchant.status.as_str(), admin, "admin decision");
             return Ok(merchant);
         }

@@ -8,6 +8,7 @@ use crate::onboarding::merchant::{MerchantId, MerchantStatus};
 use crate::onboarding::merchants::Merchants;
 use crate::payments::psp::PspMode;
 use crate::ports::{Condition, Item, StoreError, WriteOp};
+use crate::record::{FIRST_VERSION, Record};
 use crate::stores::platforms::{self, Platform, StoreCredentials, StoreEndpoint};
 use crate::stores::tasks::{StoreTask, TaskKind};
 
@@ -67,12 +68,12 @@ pub async fn connect(
         rate_limited_until: None,
         created_at: now,
         updated_at: now,
-        version: 1,
+        version: FIRST_VERSION,
     };
     let mut owner = serde_json::Map::new();
     owner.insert("merchant_id".into(), merchant_id.as_str().into());
     let ops = vec![
-        WriteOp::Put { item: store.to_item(1)?, condition: Condition::NotExists },
+        store.create_op()?,
         WriteOp::Put { item: Item::new(owner_key(&store_id), owner), condition: Condition::NotExists },
     ];
     app.table.transact(ops).await?;
@@ -143,7 +144,7 @@ pub async fn deactivate(
         store.webhooks.clear();
         store.removal_task_id = Some(task.task_id.clone());
         store.updated_at = app.clock.now();
-        match app.table.transact(vec![store.update_op()?, task.create_op()?]).await {
+        match app.table.transact(vec![store.save_op()?, task.create_op()?]).await {
             Ok(()) => return crate::stores::tasks::enqueue(app, &task).await,
             // The store changed under us (a sync finishing): read it again.
             Err(StoreError::TransactionCancelled { .. }) => continue,

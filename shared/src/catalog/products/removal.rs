@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::{Index, PageCursor, Query};
+use crate::record::Record;
 
 /// Products of the store's index read per step of a removal pass.
 pub const REMOVAL_PAGE: u32 = 200;
@@ -71,7 +72,6 @@ pub async fn mark_removed(
             product.status = "removed".into();
             product.removed_by = pass.map(str::to_owned);
             product.synced_at = now;
-            product.version += 1;
             product
         }))
     })

@@ -9,7 +9,8 @@ use super::{JobState, LEASE, RunOutcome, SAFETY_MARGIN, SyncJob};
 use crate::app::App;
 use crate::catalog::products::{self, Product};
 use crate::kernel::error::Error;
-use crate::ports::{Condition, StoreError, WriteOp};
+use crate::ports::StoreError;
+use crate::record::Record;
 use crate::stores::{self, ConnectionStatus, Store};
 
 /// Ends a job: records the outcome on the job and the store in one transaction, so nobody ever sees a
@@ -25,11 +26,9 @@ pub(super) async fn finish(app: &App, job: &mut SyncJob, error: Option<String>) 
         let mut store = stores::get(app, &job.merchant_id, &job.store_id).await?;
         record_outcome(&mut store, job, error.as_deref(), now);
         store.updated_at = now;
-        let job_write =
-            WriteOp::Put { item: job.to_item(job.version + 1)?, condition: Condition::VersionIs(job.version) };
-        match app.table.transact(vec![job_write, store.update_op()?]).await {
+        match app.table.transact(vec![job.save_op()?, store.save_op()?]).await {
             Ok(()) => {
-                job.version += 1;
+                job.saved();
                 tracing::info!(job_id = job.job_id, state = ?job.state, progress = ?job.progress, "sync finished");
                 return Ok(RunOutcome::Done);
             }
@@ -81,7 +80,7 @@ pub(super) async fn remove_unseen(app: &App, job: &mut SyncJob, deadline: Instan
         let done = next.is_none();
         job.removal_cursor = next;
         job.lease_until = Some(app.clock.now() + LEASE);
-        if !job.save(app).await? {
+        if !job.checkpoint(app).await? {
             return Ok(RunOutcome::Done);
         }
         if done {
@@ -89,7 +88,7 @@ pub(super) async fn remove_unseen(app: &App, job: &mut SyncJob, deadline: Instan
         }
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
             job.lease_until = None;
-            job.save(app).await?;
+            job.checkpoint(app).await?;
             return Ok(RunOutcome::Continue { delay: Duration::ZERO });
         }
     }

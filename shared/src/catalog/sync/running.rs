@@ -11,6 +11,7 @@ use crate::catalog::products::{self, Product, product_key};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::ItemKey;
+use crate::record::Record;
 use crate::stores::platforms::{self, PlatformError, ProductPage};
 use crate::stores::{self, Store};
 
@@ -46,7 +47,7 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
     }
     job.state = JobState::Running;
     job.lease_until = Some(now + LEASE);
-    if !job.save(app).await? {
+    if !job.checkpoint(app).await? {
         return Ok(RunOutcome::Busy);
     }
     let store = stores::get(app, &merchant_id, &job.store_id).await?;
@@ -113,7 +114,7 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         if last {
             job.phase = SyncPhase::Removal;
         }
-        if !job.save(app).await? {
+        if !job.checkpoint(app).await? {
             // Another worker took the job over (our lease ran out): it carries on from its checkpoint.
             return Ok(RunOutcome::Done);
         }
@@ -123,7 +124,7 @@ pub async fn run(app: &App, message: &SyncMessage, deadline: Instant) -> Result<
         // Every run does at least one page; it stops starting pages when little time is left.
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
             job.lease_until = None;
-            job.save(app).await?;
+            job.checkpoint(app).await?;
             return Ok(RunOutcome::Continue { delay: wait });
         }
         let wait = wait.saturating_sub(answered.elapsed());
@@ -140,7 +141,7 @@ async fn pause(app: &App, job: &mut SyncJob, wait: Duration, deadline: Instant) 
         return Ok(true);
     }
     job.lease_until = None;
-    job.save(app).await?;
+    job.checkpoint(app).await?;
     Ok(false)
 }
 
