@@ -15,8 +15,9 @@ use time::OffsetDateTime;
 // Table: one DynamoDB-style table (single-table design, see `shared/ACCESS_PATTERNS.md`).
 // ---------------------------------------------------------------------------------------------------
 
-/// A primary or secondary key: partition key plus sort key.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A primary or secondary key: partition key plus sort key. (The default, both empty, is no item's key:
+/// a record whose key is not among its attributes starts with it until it is read or keyed.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ItemKey {
     pub pk: String,
     pub sk: String,
@@ -42,8 +43,8 @@ pub struct Item {
     pub gsi1: Option<ItemKey>,
     /// Keys in the second global secondary index (`gsi2pk`/`gsi2sk`).
     pub gsi2: Option<ItemKey>,
-    /// Optimistic-concurrency version. Adapters store it as given; callers bump it and write with
-    /// [`Condition::VersionIs`] holding the old value.
+    /// Optimistic-concurrency version. Adapters store it as given; records are written by the one rule of
+    /// [`crate::record::Record`] (created at 1 if absent, saved one up if still at the version read).
     pub version: u64,
     /// DynamoDB TTL (`expires_at`, epoch seconds). Expired items may still be returned until the store
     /// purges them, exactly as on DynamoDB, so readers that care check it.

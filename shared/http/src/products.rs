@@ -136,8 +136,7 @@ pub async fn update_price(app: &App, req: &Request) -> HandlerResult {
     };
     let stored = product.clone();
     product.variants[index].price_override_minor = price;
-    product.version += 1;
-    if !products::save_over(app, &product, &stored).await? {
+    if !products::save_over(app, &mut product, &stored).await? {
         return Err(Error::Conflict("the product changed (a sync ran); read it again and retry".into()));
     }
     let threshold = stores::get(app, &merchant_id, &product.store_id)

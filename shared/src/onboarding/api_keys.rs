@@ -16,7 +16,7 @@ use crate::kernel::error::Error;
 use crate::onboarding::api_key::{ApiKeyHasher, ApiKeyMode, HashedApiKey, PlaintextApiKey};
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::{Condition, Item, ItemKey, Query, StoreError, Table, WriteOp};
-use crate::record::{from_item, to_attributes};
+use crate::record::{FIRST_VERSION, Record};
 
 /// How stale `last_used_at` may get before a request refreshes it (one extra write per key per window,
 /// not one per request).
@@ -56,6 +56,16 @@ fn listing_key(merchant_id: &MerchantId, key_id: &str) -> ItemKey {
     ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("APIKEY#{key_id}"))
 }
 
+/// The record's own item is the lookup item, which authentication reads; the listing item is its copy,
+/// written by the same rule in the same transaction ([`ApiKeyRecord::with_listing`]).
+impl Record for ApiKeyRecord {
+    fn key(&self) -> ItemKey {
+        lookup_key(&self.hash)
+    }
+
+    crate::record::version_field!();
+}
+
 impl ApiKeyRecord {
     pub fn issue(
         merchant_id: &MerchantId,
@@ -76,40 +86,37 @@ impl ApiKeyRecord {
             revoked_at: None,
             last_used_at: None,
             owner: key.is_owner(),
-            version: 1,
+            version: FIRST_VERSION,
         }
     }
 
-    fn items(&self, version: u64) -> Result<[Item; 2], Error> {
-        let attrs = to_attributes(self)?;
-        let mut lookup = Item::new(lookup_key(&self.hash), attrs.clone());
-        let mut listing = Item::new(listing_key(&self.merchant_id, &self.key_id), attrs);
-        lookup.version = version;
-        listing.version = version;
-        Ok([lookup, listing])
+    /// A write of the lookup item, and the same write of the listing item: both always hold the same
+    /// record at the same version.
+    fn with_listing(&self, op: WriteOp) -> Vec<WriteOp> {
+        let listing = listing_key(&self.merchant_id, &self.key_id);
+        let copy = match &op {
+            WriteOp::Put { item, condition } => {
+                WriteOp::Put { item: Item { key: listing, ..item.clone() }, condition: *condition }
+            }
+            WriteOp::Delete { condition, .. } => WriteOp::Delete { key: listing, condition: *condition },
+            WriteOp::Check { condition, .. } => WriteOp::Check { key: listing, condition: *condition },
+        };
+        vec![op, copy]
     }
 
     /// The writes that create this key: both items, neither existing yet.
     pub fn create_ops(&self) -> Result<Vec<WriteOp>, Error> {
-        Ok(self
-            .items(self.version)?
-            .into_iter()
-            .map(|item| WriteOp::Put { item, condition: Condition::NotExists })
-            .collect())
+        Ok(self.with_listing(self.create_op()?))
     }
 
     /// The writes that delete this (new, untouched) key again.
     pub fn delete_ops(&self) -> Vec<WriteOp> {
-        [lookup_key(&self.hash), listing_key(&self.merchant_id, &self.key_id)]
-            .into_iter()
-            .map(|key| WriteOp::Delete { key, condition: Condition::VersionIs(self.version) })
-            .collect()
+        self.with_listing(self.delete_op())
     }
 
     /// The writes that store a change to this key, conditional on both items still being the version read.
-    fn update_ops(&self) -> Result<Vec<WriteOp>, Error> {
-        let condition = Condition::VersionIs(self.version);
-        Ok(self.items(self.version + 1)?.into_iter().map(|item| WriteOp::Put { item, condition }).collect())
+    fn save_ops(&self) -> Result<Vec<WriteOp>, Error> {
+        Ok(self.with_listing(self.save_op()?))
     }
 
     pub fn is_usable(&self, now: OffsetDateTime) -> bool {
@@ -125,12 +132,6 @@ impl ApiKeyRecord {
             "active"
         }
     }
-}
-
-fn record_from(item: &Item) -> Result<ApiKeyRecord, Error> {
-    let mut record: ApiKeyRecord = from_item(item)?;
-    record.version = item.version;
-    Ok(record)
 }
 
 /// The merchant a request authenticated as.
@@ -164,7 +165,7 @@ pub async fn authenticate(
 ) -> Result<AuthenticatedMerchant, Error> {
     let hash = hasher.hash_presented(presented).ok_or(Error::Unauthenticated)?;
     let item = table.get(&lookup_key(&hash)).await?.ok_or(Error::Unauthenticated)?;
-    let mut record = record_from(&item)?;
+    let mut record = ApiKeyRecord::from_item(&item)?;
     if !record.is_usable(now) {
         return Err(Error::Unauthenticated);
     }
@@ -176,7 +177,7 @@ pub async fn authenticate(
     };
     if record.last_used_at.is_none_or(|used| now - used > LAST_USED_RESOLUTION) {
         record.last_used_at = Some(now);
-        match table.transact(record.update_ops()?).await {
+        match table.transact(record.save_ops()?).await {
             Ok(()) | Err(StoreError::TransactionCancelled { .. }) => {}
             Err(e) => tracing::warn!(key_id = %record.key_id, error = %e, "could not record the key's last use"),
         }
@@ -204,13 +205,19 @@ impl<'a> ApiKeys<'a> {
         let mut query = Query::new(crate::ports::Index::Primary, format!("MERCHANT#{merchant_id}"), 1000);
         query.sk_prefix = Some("APIKEY#".into());
         let records: Vec<ApiKeyRecord> =
-            self.table.query(query).await?.items.iter().map(record_from).collect::<Result<_, _>>()?;
+            self.table.query(query).await?.items.iter().map(ApiKeyRecord::from_item).collect::<Result<_, _>>()?;
         Ok(records.into_iter().filter(|record| !record.owner).collect())
     }
 
     /// An API key (never the owner credential).
     pub async fn get(&self, merchant_id: &MerchantId, key_id: &str) -> Result<Option<ApiKeyRecord>, Error> {
-        let record = self.table.get(&listing_key(merchant_id, key_id)).await?.as_ref().map(record_from).transpose()?;
+        let record = self
+            .table
+            .get(&listing_key(merchant_id, key_id))
+            .await?
+            .as_ref()
+            .map(ApiKeyRecord::from_item)
+            .transpose()?;
         Ok(record.filter(|record| !record.owner))
     }
 
@@ -247,14 +254,14 @@ impl<'a> ApiKeys<'a> {
                 ));
             };
             record.revoked_at = Some(now);
-            let mut ops = record.update_ops()?;
+            let mut ops = record.save_ops()?;
             ops.push(WriteOp::Check {
                 key: listing_key(merchant_id, &other.key_id),
                 condition: Condition::VersionIs(other.version),
             });
             match self.table.transact(ops).await {
                 Ok(()) => {
-                    record.version += 1;
+                    record.saved();
                     return Ok(record);
                 }
                 // This key or the other one changed (revoked, used): decide again on fresh reads.

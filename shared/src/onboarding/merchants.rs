@@ -13,7 +13,7 @@ use crate::kernel::error::Error;
 use crate::onboarding::api_keys::ApiKeyRecord;
 use crate::onboarding::merchant::{Merchant, MerchantId, MerchantStatus};
 use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, Table, WriteOp};
-use crate::record::{from_item, to_attributes};
+use crate::record::Record;
 
 pub struct Merchants<'a> {
     table: &'a dyn Table,
@@ -39,18 +39,22 @@ fn status_partition(status: MerchantStatus) -> String {
 
 const ALL_MERCHANTS: &str = "MERCHANTS";
 
-fn merchant_item(merchant: &Merchant) -> Result<Item, Error> {
-    let mut item = Item::new(merchant_key(&merchant.id), to_attributes(merchant)?);
-    item.gsi1 = Some(ItemKey::new(status_partition(merchant.status), merchant.id.as_str()));
-    item.gsi2 = Some(ItemKey::new(ALL_MERCHANTS, merchant.id.as_str()));
-    item.version = merchant.version;
-    Ok(item)
-}
+impl Record for Merchant {
+    fn key(&self) -> ItemKey {
+        merchant_key(&self.id)
+    }
 
-fn merchant_from(item: &Item) -> Result<Merchant, Error> {
-    let mut merchant: Merchant = from_item(item)?;
-    merchant.version = item.version;
-    Ok(merchant)
+    /// Listed by status, newest first.
+    fn gsi1(&self) -> Option<ItemKey> {
+        Some(ItemKey::new(status_partition(self.status), self.id.as_str()))
+    }
+
+    /// Listed all together, newest first.
+    fn gsi2(&self) -> Option<ItemKey> {
+        Some(ItemKey::new(ALL_MERCHANTS, self.id.as_str()))
+    }
+
+    crate::record::version_field!();
 }
 
 impl<'a> Merchants<'a> {
@@ -69,7 +73,7 @@ impl<'a> Merchants<'a> {
         let mut claim = serde_json::Map::new();
         claim.insert("merchant_id".into(), merchant.id.as_str().into());
         let mut ops = vec![
-            WriteOp::Put { item: merchant_item(merchant)?, condition: Condition::NotExists },
+            merchant.create_op()?,
             WriteOp::Put { item: Item::new(email_key(merchant), claim), condition: Condition::NotExists },
         ];
         ops.extend(first_key.create_ops()?);
@@ -91,29 +95,15 @@ impl<'a> Merchants<'a> {
         first_key: &ApiKeyRecord,
         owner: &ApiKeyRecord,
     ) -> Result<(), Error> {
-        let mut ops = vec![
-            WriteOp::Delete { key: merchant_key(&merchant.id), condition: Condition::VersionIs(merchant.version) },
-            WriteOp::Delete { key: email_key(merchant), condition: Condition::Exists },
-        ];
+        let mut ops =
+            vec![merchant.delete_op(), WriteOp::Delete { key: email_key(merchant), condition: Condition::Exists }];
         ops.extend(first_key.delete_ops());
         ops.extend(owner.delete_ops());
         self.table.transact(ops).await.map_err(Error::from)
     }
 
     pub async fn get(&self, id: &MerchantId) -> Result<Option<Merchant>, Error> {
-        self.table.get(&merchant_key(id)).await?.as_ref().map(merchant_from).transpose()
-    }
-
-    /// Saves a changed merchant if nobody else changed it since it was read (its version is still the
-    /// one read). Returns `false` on a concurrent change; the caller re-reads and re-decides.
-    pub async fn save(&self, merchant: &Merchant) -> Result<bool, Error> {
-        let mut item = merchant_item(merchant)?;
-        item.version = merchant.version + 1;
-        match self.table.put(item, Condition::VersionIs(merchant.version)).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        self.table.get(&merchant_key(id)).await?.as_ref().map(Merchant::from_item).transpose()
     }
 
     /// Newest first, optionally only those in one status.
@@ -131,7 +121,7 @@ impl<'a> Merchants<'a> {
         query.cursor = cursor;
         query.descending = true;
         let page = self.table.query(query).await?;
-        let merchants = page.items.iter().map(merchant_from).collect::<Result<_, _>>()?;
+        let merchants = page.items.iter().map(Merchant::from_item).collect::<Result<_, _>>()?;
         Ok(MerchantPage { merchants, next: page.next })
     }
 }

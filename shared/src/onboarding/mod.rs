@@ -23,6 +23,7 @@ use crate::ports::HasClock;
 use crate::ports::HasTable;
 use crate::ports::HasWorkflow;
 use crate::ports::KycWaitInput;
+use crate::record::{Record, Written};
 
 /// How often a decision re-reads and retries after losing an optimistic-concurrency race.
 const MAX_DECISION_ATTEMPTS: usize = 5;
@@ -120,7 +121,7 @@ async fn decide_while_pending(
         }
         let decision = decide(&merchant);
         merchant.apply(decision).map_err(|e| Error::Internal(e.to_string()))?;
-        if merchants.save(&merchant).await? {
+        if merchant.save(app.table()).await? == Written::Done {
             info!(%merchant_id, status = merchant.status.as_str(), "automatic KYC decision");
             return Ok(KycRun::Decided { status: merchant.status });
         }
@@ -184,8 +185,7 @@ async fn apply_admin_decision(
     for _ in 0..MAX_DECISION_ATTEMPTS {
         let mut merchant = merchants.get(merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
         decide(&mut merchant, KycDecision::by_admin(outcome, admin, reason.clone(), app.clock().now()))?;
-        if merchants.save(&merchant).await? {
-            merchant.version += 1;
+        if merchant.save(app.table()).await? == Written::Done {
             info!(%merchant_id, status = merchant.status.as_str(), admin, "admin decision");
             return Ok(merchant);
         }

@@ -25,8 +25,8 @@ use crate::kernel::money::Money;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasClock;
 use crate::ports::HasTable;
-use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, WriteOp};
-use crate::record::{from_item, to_attributes};
+use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError};
+use crate::record::{Record, Written};
 use crate::stores::platforms::{Customer, OrderLine};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -154,20 +154,27 @@ fn status_partition(merchant_id: &MerchantId, status: OrderStatus) -> String {
     format!("MERCHANT#{merchant_id}#ORDERS#{}", status.as_str())
 }
 
-impl Order {
-    pub(crate) fn to_item(&self, version: u64) -> Result<Item, Error> {
-        let mut item = Item::new(order_key(&self.merchant_id, &self.order_id), to_attributes(self)?);
-        let sort = format!("{}#{}", self.received, self.order_id);
-        item.gsi1 = Some(ItemKey::new(status_partition(&self.merchant_id, self.status), sort.clone()));
-        item.gsi2 = Some(ItemKey::new(format!("MERCHANT#{}#ORDERS", self.merchant_id), sort));
-        item.version = version;
-        Ok(item)
+impl Record for Order {
+    fn key(&self) -> ItemKey {
+        order_key(&self.merchant_id, &self.order_id)
     }
 
-    fn from_item(item: &Item) -> Result<Self, Error> {
-        let mut order: Self = from_item(item)?;
-        order.version = item.version;
-        Ok(order)
+    /// Listed by status, newest first.
+    fn gsi1(&self) -> Option<ItemKey> {
+        Some(ItemKey::new(status_partition(&self.merchant_id, self.status), self.list_sort()))
+    }
+
+    /// Listed all together, newest first.
+    fn gsi2(&self) -> Option<ItemKey> {
+        Some(ItemKey::new(format!("MERCHANT#{}#ORDERS", self.merchant_id), self.list_sort()))
+    }
+
+    crate::record::version_field!();
+}
+
+impl Order {
+    fn list_sort(&self) -> String {
+        format!("{}#{}", self.received, self.order_id)
     }
 
     pub fn view(&self) -> serde_json::Value {
@@ -213,7 +220,7 @@ pub enum Recorded {
 /// event id was seen is a duplicate without reading the order. The caller remembers the event id only
 /// once the order's payment message is queued too ([`remember_event`]): a delivery whose queueing
 /// failed is then retried by the store, not taken for a duplicate.
-pub async fn record(app: &impl HasTable, order: Order, event_id: Option<&str>) -> Result<Recorded, Error> {
+pub async fn record(app: &impl HasTable, mut order: Order, event_id: Option<&str>) -> Result<Recorded, Error> {
     if let Some(event_id) = event_id
         && event_recorded(app, &order.store_id, event_id).await?
     {
@@ -221,29 +228,29 @@ pub async fn record(app: &impl HasTable, order: Order, event_id: Option<&str>) -
     }
     let links = crate::orders::redaction::link_puts(&order);
     let written = if links.is_empty() {
-        app.table().put(order.to_item(1)?, Condition::NotExists).await
+        order.create(app.table()).await?
     } else {
         // The order and its customer links together, so a redaction never misses a recorded order.
-        let mut ops = vec![WriteOp::Put { item: order.to_item(1)?, condition: Condition::NotExists }];
+        let mut ops = vec![order.create_op()?];
         ops.extend(links);
         let mut attempt = 0;
         loop {
             attempt += 1;
             match app.table().transact(ops.clone()).await {
-                Err(StoreError::TransactionCancelled { index: Some(0) }) => break Err(StoreError::ConditionFailed),
+                Ok(()) => break Written::Done,
+                Err(StoreError::TransactionCancelled { index: Some(0) }) => break Written::Lost,
                 // A concurrent copy of the delivery in flight (DynamoDB's TransactionConflict): ask again.
                 Err(StoreError::TransactionCancelled { index: None }) if attempt < 3 => continue,
-                other => break other,
+                Err(e) => return Err(e.into()),
             }
         }
     };
     let recorded = match written {
-        Ok(()) => Recorded::New(order.clone()),
-        Err(StoreError::ConditionFailed) => {
+        Written::Done => Recorded::New(order),
+        Written::Lost => {
             let existing = get(app, &order.merchant_id, &order.order_id).await?;
             Recorded::Duplicate(existing.filter(|o| o.status == OrderStatus::Received))
         }
-        Err(e) => return Err(e.into()),
     };
     Ok(recorded)
 }
@@ -279,14 +286,7 @@ pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, order_id: &str) 
 /// Saves a changed order if nobody changed it since it was read.
 pub async fn save(app: &(impl HasTable + HasClock), order: &mut Order) -> Result<bool, Error> {
     order.updated_at = app.clock().now();
-    match app.table().put(order.to_item(order.version + 1)?, Condition::VersionIs(order.version)).await {
-        Ok(()) => {
-            order.version += 1;
-            Ok(true)
-        }
-        Err(StoreError::ConditionFailed) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    Ok(order.save(app.table()).await? == Written::Done)
 }
 
 pub async fn list(

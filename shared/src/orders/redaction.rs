@@ -26,6 +26,7 @@ use crate::orders::{self, Order};
 use crate::ports::HasClock;
 use crate::ports::HasTable;
 use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, StoreError, WriteOp};
+use crate::record::Record;
 use crate::stores::platforms::{Customer, StoreCredentials};
 
 /// Orders read per step.
@@ -141,10 +142,7 @@ async fn redact_order(
         order.customer = None;
         order.customer_index.clear();
         order.updated_at = app.clock().now();
-        ops.insert(
-            0,
-            WriteOp::Put { item: order.to_item(order.version + 1)?, condition: Condition::VersionIs(order.version) },
-        );
+        ops.insert(0, order.save_op()?);
         match app.table().transact(ops).await {
             Ok(()) => return Ok(had_customer),
             Err(StoreError::TransactionCancelled { .. }) => continue,

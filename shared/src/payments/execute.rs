@@ -19,7 +19,8 @@ use crate::ports::HasClock;
 use crate::ports::HasDeployment;
 use crate::ports::HasSecrets;
 use crate::ports::HasTable;
-use crate::ports::{Condition, ItemKey, StoreError, WriteOp};
+use crate::ports::{ItemKey, StoreError};
+use crate::record::{FIRST_VERSION, Record};
 
 use super::eligibility::{PaymentSetup, restrict_to_what_can_be_charged};
 use super::idempotency::{self, Claim, IdempotencyRecord, KeyState};
@@ -64,7 +65,7 @@ pub async fn execute(
         Some(item) => item,
         None => match start(app, payer, setup, &key, &command, &fingerprint, now + lease).await? {
             Some((mut record, payment)) => {
-                return charge(app, setup, &key, &mut record, payment, &command, deadline).await;
+                return charge(app, setup, &mut record, payment, &command, deadline).await;
             }
             // Another request claimed the key between our read and our write: decide on its record.
             None => app.table().get(&key).await?.ok_or_else(|| Error::Conflict("retry the request".into()))?,
@@ -74,9 +75,9 @@ pub async fn execute(
     {
         // A completed payment never changes again: its item is the answer first given.
         Claim::Replay { payment_id } => return stored_payment(app, &payer.merchant_id, &payment_id).await,
-        Claim::Resume(record) => resume(app, &payer.merchant_id, &key, record, now, now + lease).await?,
+        Claim::Resume(record) => resume(app, &payer.merchant_id, record, now, now + lease).await?,
     };
-    charge(app, setup, &key, &mut record, payment, &command, deadline).await
+    charge(app, setup, &mut record, payment, &command, deadline).await
 }
 
 async fn stored_payment(app: &impl HasTable, merchant_id: &MerchantId, payment_id: &str) -> Result<Payment, Error> {
@@ -128,7 +129,7 @@ async fn start(
         attempts: Vec::new(),
         created_at: now,
         updated_at: now,
-        version: 1,
+        version: FIRST_VERSION,
     };
     let record = IdempotencyRecord {
         state: KeyState::InProgress,
@@ -138,12 +139,10 @@ async fn start(
         attempt_index: 0,
         lease_until: Some(lease_until),
         created_at: now,
-        version: 1,
+        key: key.clone(),
+        version: FIRST_VERSION,
     };
-    let ops = vec![
-        WriteOp::Put { item: record.to_item(key.clone(), 1)?, condition: Condition::NotExists },
-        WriteOp::Put { item: payment.to_item(1)?, condition: Condition::NotExists },
-    ];
+    let ops = vec![record.create_op()?, payment.create_op()?];
     match app.table().transact(ops).await {
         Ok(()) => Ok(Some((record, payment))),
         Err(StoreError::TransactionCancelled { .. }) => Ok(None),
@@ -155,7 +154,6 @@ async fn start(
 async fn resume(
     app: &impl HasTable,
     merchant_id: &MerchantId,
-    key: &ItemKey,
     mut record: IdempotencyRecord,
     now: OffsetDateTime,
     lease_until: OffsetDateTime,
@@ -165,11 +163,11 @@ async fn resume(
     record.lease_until = Some(lease_until);
     payment.status = PaymentStatus::Processing;
     payment.updated_at = now;
-    let ops = vec![record.update_op(key.clone())?, payment.update_op()?];
+    let ops = vec![record.save_op()?, payment.save_op()?];
     match app.table().transact(ops).await {
         Ok(()) => {
-            record.version += 1;
-            payment.version += 1;
+            record.saved();
+            payment.saved();
             Ok((record, payment))
         }
         Err(StoreError::TransactionCancelled { .. }) => {
@@ -182,7 +180,6 @@ async fn resume(
 async fn charge(
     app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasConnectors),
     setup: &PaymentSetup,
-    key: &ItemKey,
     record: &mut IdempotencyRecord,
     mut payment: Payment,
     command: &PaymentCommand,
@@ -200,13 +197,13 @@ async fn charge(
                 "the payment ran out of time before {psp} could be asked; nothing was charged by it; retry with \
                  the same Idempotency-Key"
             ));
-            return release(app, key, record, payment, index).await;
+            return release(app, record, payment, index).await;
         }
         if index != record.attempt_index {
             // Falling back: remember that earlier candidates certainly did not charge, before calling.
             record.attempt_index = index;
-            app.table().transact(vec![record.update_op(key.clone())?]).await?;
-            record.version += 1;
+            app.table().transact(vec![record.save_op()?]).await?;
+            record.saved();
         }
         let started = Instant::now();
         let result = match setup.connection(psp, payment.mode) {
@@ -256,7 +253,7 @@ async fn charge(
                     }
                 }
                 payment.attempts.push(attempt);
-                return finish(app, key, record, payment).await;
+                return finish(app, record, payment).await;
             }
             Err(ConnectorError::InvalidRequest { reason }) => {
                 attempt.outcome = "refused".into();
@@ -265,7 +262,7 @@ async fn charge(
                 payment.psp = Some(psp);
                 payment.status = PaymentStatus::Failed;
                 payment.failure = Some(format!("{psp} refused the payment request: {reason}"));
-                return finish(app, key, record, payment).await;
+                return finish(app, record, payment).await;
             }
             Err(ConnectorError::Ambiguous { reason }) => {
                 attempt.outcome = "unknown".into();
@@ -276,7 +273,7 @@ async fn charge(
                 payment.failure =
                     Some(format!("{psp}'s answer was lost ({reason}); retry with the same Idempotency-Key"));
                 // Pinned to this PSP: a retry asks it again with the same PSP idempotency key.
-                return release(app, key, record, payment, index).await;
+                return release(app, record, payment, index).await;
             }
             Err(
                 e @ (ConnectorError::NotProcessed { .. }
@@ -298,7 +295,7 @@ async fn charge(
     payment.psp = None;
     payment.failure =
         Some("no PSP could process the payment; nothing was charged; retry with the same Idempotency-Key".into());
-    release(app, key, record, payment, 0).await
+    release(app, record, payment, 0).await
 }
 
 async fn call_psp(
@@ -329,7 +326,6 @@ async fn call_psp(
 /// Stores the final outcome and its response together; the key is completed.
 async fn finish(
     app: &(impl HasTable + HasClock),
-    key: &ItemKey,
     record: &mut IdempotencyRecord,
     mut payment: Payment,
 ) -> Result<Payment, Error> {
@@ -337,15 +333,15 @@ async fn finish(
     payment.redact_card_numbers();
     record.state = KeyState::Completed;
     record.lease_until = None;
-    app.table().transact(vec![record.update_op(key.clone())?, payment.update_op()?]).await?;
-    payment.version += 1;
+    app.table().transact(vec![record.save_op()?, payment.save_op()?]).await?;
+    record.saved();
+    payment.saved();
     Ok(payment)
 }
 
 /// Stores a failed attempt and releases the key for a retry that resumes at candidate `resume_at`.
 async fn release(
     app: &(impl HasTable + HasClock),
-    key: &ItemKey,
     record: &mut IdempotencyRecord,
     mut payment: Payment,
     resume_at: usize,
@@ -355,7 +351,8 @@ async fn release(
     record.state = KeyState::Retryable;
     record.lease_until = None;
     record.attempt_index = resume_at;
-    app.table().transact(vec![record.update_op(key.clone())?, payment.update_op()?]).await?;
-    payment.version += 1;
+    app.table().transact(vec![record.save_op()?, payment.save_op()?]).await?;
+    record.saved();
+    payment.saved();
     Ok(payment)
 }

@@ -17,8 +17,8 @@ use time::{Duration, OffsetDateTime};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::payments::psp::PspKind;
-use crate::ports::{Condition, Item, ItemKey, WriteOp};
-use crate::record::{from_item, to_attributes};
+use crate::ports::ItemKey;
+use crate::record::Record;
 
 /// How long a claim outlives its request's own deadline before another request may take it over: the
 /// lease is the time the request has left plus this (a request past its deadline has stopped calling PSPs).
@@ -49,6 +49,10 @@ pub struct IdempotencyRecord {
     pub lease_until: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The record's key ([`record_key`]): made of the request's merchant, mode and Idempotency-Key, none of
+    /// which the stored attributes hold, so it is kept beside them and taken from the item read.
+    #[serde(skip)]
+    pub key: ItemKey,
     #[serde(skip)]
     pub version: u64,
 }
@@ -59,24 +63,15 @@ pub fn record_key(merchant_id: &MerchantId, mode: crate::payments::psp::PspMode,
     ItemKey::new(format!("IDEMPOTENCY#{merchant_id}"), format!("KEY#{}#{key}", mode.as_str()))
 }
 
-impl IdempotencyRecord {
-    pub fn to_item(&self, key: ItemKey, version: u64) -> Result<Item, Error> {
-        let mut item = Item::new(key, to_attributes(self)?);
-        item.version = version;
-        item.expires_at = Some((self.created_at + RETENTION).unix_timestamp());
-        Ok(item)
+impl Record for IdempotencyRecord {
+    crate::record::key_field!();
+
+    /// Remembered for [`RETENTION`] after the first claim.
+    fn expires_at(&self) -> Option<i64> {
+        Some((self.created_at + RETENTION).unix_timestamp())
     }
 
-    pub fn from_item(item: &Item) -> Result<Self, Error> {
-        let mut record: Self = from_item(item)?;
-        record.version = item.version;
-        Ok(record)
-    }
-
-    /// The write that moves this record (read at `self.version`) to its new content.
-    pub fn update_op(&self, key: ItemKey) -> Result<WriteOp, Error> {
-        Ok(WriteOp::Put { item: self.to_item(key, self.version + 1)?, condition: Condition::VersionIs(self.version) })
-    }
+    crate::record::version_field!();
 }
 
 /// What a request may do with its key.

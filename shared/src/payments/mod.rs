@@ -35,8 +35,8 @@ use crate::onboarding::merchant::MerchantId;
 use crate::payments::connectors::NextAction;
 use crate::payments::psp::{PspKind, PspMode};
 use crate::ports::HasTable;
-use crate::ports::{Condition, Index, Item, ItemKey, PageCursor, Query, WriteOp};
-use crate::record::{from_item, to_attributes};
+use crate::ports::{Index, ItemKey, PageCursor, Query};
+use crate::record::Record;
 
 pub use eligibility::PaymentSetup;
 pub use execute::{Payer, execute};
@@ -146,24 +146,20 @@ fn status_partition(merchant_id: &MerchantId, status: PaymentStatus) -> String {
     format!("MERCHANT#{merchant_id}#PAYMENTS#{}", status.as_str())
 }
 
+impl Record for Payment {
+    fn key(&self) -> ItemKey {
+        payment_key(&self.merchant_id, &self.payment_id)
+    }
+
+    /// Listed by status.
+    fn gsi1(&self) -> Option<ItemKey> {
+        Some(ItemKey::new(status_partition(&self.merchant_id, self.status), self.payment_id.clone()))
+    }
+
+    crate::record::version_field!();
+}
+
 impl Payment {
-    fn to_item(&self, version: u64) -> Result<Item, Error> {
-        let mut item = Item::new(payment_key(&self.merchant_id, &self.payment_id), to_attributes(self)?);
-        item.gsi1 = Some(ItemKey::new(status_partition(&self.merchant_id, self.status), self.payment_id.clone()));
-        item.version = version;
-        Ok(item)
-    }
-
-    fn from_item(item: &Item) -> Result<Self, Error> {
-        let mut payment: Self = from_item(item)?;
-        payment.version = item.version;
-        Ok(payment)
-    }
-
-    fn update_op(&self) -> Result<WriteOp, Error> {
-        Ok(WriteOp::Put { item: self.to_item(self.version + 1)?, condition: Condition::VersionIs(self.version) })
-    }
-
     /// The outcome of the payment in its current state. A payment still `processing` (being charged by
     /// another request) is not final: `Retry`.
     pub fn outcome(&self) -> PaymentOutcome {

@@ -29,8 +29,8 @@ use crate::ports::HasClock;
 use crate::ports::HasDeployment;
 use crate::ports::HasSecrets;
 use crate::ports::HasTable;
-use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError};
-use crate::record::{from_item, to_attributes};
+use crate::ports::{Index, ItemKey, Query};
+use crate::record::{FIRST_VERSION, Record, Written};
 
 /// A stored connection, without secrets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,8 +47,18 @@ pub struct PspConnection {
     pub connected_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// The record's key ([`connection_key`]): its merchant is not among the stored attributes, so it is
+    /// kept beside them and taken from the item read.
+    #[serde(skip)]
+    pub key: ItemKey,
     #[serde(skip)]
     pub version: u64,
+}
+
+impl Record for PspConnection {
+    crate::record::key_field!();
+
+    crate::record::version_field!();
 }
 
 fn connection_key(merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> ItemKey {
@@ -58,12 +68,6 @@ fn connection_key(merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> Item
 /// A new connection's secret name, never used before.
 fn new_secret_name(app: &impl HasDeployment, merchant_id: &MerchantId, psp: PspKind, mode: PspMode) -> String {
     format!("{}/merchants/{merchant_id}/psp/{psp}/{}/{}", app.secret_namespace(), mode.as_str(), ulid::Ulid::new())
-}
-
-fn connection_from(item: &Item) -> Result<PspConnection, Error> {
-    let mut connection: PspConnection = from_item(item)?;
-    connection.version = item.version;
-    Ok(connection)
 }
 
 /// The body of `POST /merchant/{merchant_id}/psp/connect`.
@@ -228,7 +232,7 @@ pub async fn connect(
     // the two leaves only an unreferenced secret (version), which the item never names.
     let mode = command.credentials.mode;
     let key = connection_key(merchant_id, psp, mode);
-    let existing = app.table().get(&key).await?.as_ref().map(connection_from).transpose()?;
+    let existing = app.table().get(&key).await?.as_ref().map(PspConnection::from_item).transpose()?;
     let secret_ref = match &existing {
         Some(connection) => connection.secret_ref.clone(),
         None => new_secret_name(app, merchant_id, psp, mode),
@@ -237,7 +241,7 @@ pub async fn connect(
     app.secrets().put(&secret_ref, &serialized.into()).await?;
 
     let now = app.clock().now();
-    let connection = PspConnection {
+    let mut connection = PspConnection {
         psp,
         mode: command.credentials.mode,
         last4: last4(command.credentials.api_key.expose_secret()),
@@ -245,15 +249,16 @@ pub async fn connect(
         merchant_account: command.credentials.merchant_account.clone(),
         connected_at: existing.as_ref().map_or(now, |c| c.connected_at),
         updated_at: now,
-        version: existing.as_ref().map_or(1, |c| c.version + 1),
+        key,
+        version: existing.as_ref().map_or(FIRST_VERSION, |c| c.version),
     };
-    let mut item = Item::new(key, to_attributes(&connection)?);
-    item.version = connection.version;
-    let condition = existing.as_ref().map_or(Condition::NotExists, |c| Condition::VersionIs(c.version));
-    app.table().put(item, condition).await.map_err(|e| match e {
-        StoreError::ConditionFailed => Error::Conflict("the connection changed concurrently; retry".into()),
-        other => other.into(),
-    })?;
+    let written = match &existing {
+        Some(_) => connection.save(app.table()).await?,
+        None => connection.create(app.table()).await?,
+    };
+    if written == Written::Lost {
+        return Err(Error::Conflict("the connection changed concurrently; retry".into()));
+    }
     tracing::info!(%merchant_id, psp = psp.as_str(), mode = connection.mode.as_str(), rotated = existing.is_some(), "PSP connected");
     Ok(Connected { connection, rotated: existing.is_some() })
 }
@@ -277,7 +282,7 @@ fn connect_error(psp: PspKind, error: ConnectorError) -> Error {
 pub async fn list(app: &impl HasTable, merchant_id: &MerchantId) -> Result<Vec<PspConnection>, Error> {
     let mut query = Query::new(Index::Primary, format!("MERCHANT#{merchant_id}"), 100);
     query.sk_prefix = Some("PSP#".into());
-    app.table().query(query).await?.items.iter().map(connection_from).collect()
+    app.table().query(query).await?.items.iter().map(PspConnection::from_item).collect()
 }
 
 /// One connection and its credentials, for charging.
@@ -304,15 +309,11 @@ pub async fn disconnect(
         .get(&key)
         .await?
         .as_ref()
-        .map(connection_from)
+        .map(PspConnection::from_item)
         .transpose()?
         .ok_or(Error::NotFound("PSP connection"))?;
-    match app.table().delete(&key, Condition::VersionIs(connection.version)).await {
-        Ok(()) => {}
-        Err(StoreError::ConditionFailed) => {
-            return Err(Error::Conflict("the connection changed concurrently; retry".into()));
-        }
-        Err(e) => return Err(e.into()),
+    if connection.delete(app.table()).await? == Written::Lost {
+        return Err(Error::Conflict("the connection changed concurrently; retry".into()));
     }
     app.secrets().delete(&connection.secret_ref).await?;
     tracing::info!(%merchant_id, psp = psp.as_str(), mode = mode.as_str(), "PSP disconnected");

@@ -12,6 +12,7 @@ use crate::ports::HasQueue;
 use crate::ports::HasSecrets;
 use crate::ports::HasTable;
 use crate::ports::{Condition, Item, StoreError, WriteOp};
+use crate::record::{FIRST_VERSION, Record};
 use crate::stores::credentials::HasStoreCredentials;
 use crate::stores::platforms::{self, Platform, StoreCredentials, StoreEndpoint};
 use crate::stores::tasks::{StoreTask, TaskKind};
@@ -73,12 +74,12 @@ pub async fn connect(
         rate_limited_until: None,
         created_at: now,
         updated_at: now,
-        version: 1,
+        version: FIRST_VERSION,
     };
     let mut owner = serde_json::Map::new();
     owner.insert("merchant_id".into(), merchant_id.as_str().into());
     let ops = vec![
-        WriteOp::Put { item: store.to_item(1)?, condition: Condition::NotExists },
+        store.create_op()?,
         WriteOp::Put { item: Item::new(owner_key(&store_id), owner), condition: Condition::NotExists },
     ];
     app.table().transact(ops).await?;
@@ -153,7 +154,7 @@ pub async fn deactivate(
         store.webhooks.clear();
         store.removal_task_id = Some(task.task_id.clone());
         store.updated_at = app.clock().now();
-        match app.table().transact(vec![store.update_op()?, task.create_op()?]).await {
+        match app.table().transact(vec![store.save_op()?, task.create_op()?]).await {
             Ok(()) => return crate::stores::tasks::enqueue(app, &task).await,
             // The store changed under us (a sync finishing): read it again.
             Err(StoreError::TransactionCancelled { .. }) => continue,

@@ -29,8 +29,8 @@ use crate::onboarding::merchant::MerchantId;
 use crate::payments::psp::PspMode;
 use crate::ports::HasClock;
 use crate::ports::HasTable;
-use crate::ports::{Condition, Index, Item, ItemKey, Query, StoreError, WriteOp};
-use crate::record::{from_item, to_attributes};
+use crate::ports::{Index, ItemKey, Query};
+use crate::record::{Record, Written};
 use crate::stores::platforms::{Platform, PlatformError, StoreEndpoint, WebhookSubscription};
 use crate::stores::url_safety::HasStoreUrls;
 use crate::stores::url_safety::StoreUrlError;
@@ -149,23 +149,12 @@ fn owner_key(store_id: &str) -> ItemKey {
     ItemKey::new(format!("STORE#{store_id}"), "STORE")
 }
 
-impl Store {
-    pub fn to_item(&self, version: u64) -> Result<Item, Error> {
-        let mut item = Item::new(store_key(&self.merchant_id, &self.store_id), to_attributes(self)?);
-        item.version = version;
-        Ok(item)
+impl Record for Store {
+    fn key(&self) -> ItemKey {
+        store_key(&self.merchant_id, &self.store_id)
     }
 
-    pub fn from_item(item: &Item) -> Result<Self, Error> {
-        let mut store: Self = from_item(item)?;
-        store.version = item.version;
-        Ok(store)
-    }
-
-    /// The write that stores this (changed) store, conditional on the version read.
-    pub fn update_op(&self) -> Result<WriteOp, Error> {
-        Ok(WriteOp::Put { item: self.to_item(self.version + 1)?, condition: Condition::VersionIs(self.version) })
-    }
+    crate::record::version_field!();
 }
 
 /// The store's endpoint: its URL checked again (the address may have changed since it was connected) and a
@@ -231,13 +220,8 @@ pub async fn update(
         let mut store = get(app, merchant_id, store_id).await?;
         change(&mut store);
         store.updated_at = app.clock().now();
-        match app.table().transact(vec![store.update_op()?]).await {
-            Ok(()) => {
-                store.version += 1;
-                return Ok(store);
-            }
-            Err(StoreError::TransactionCancelled { .. }) => continue,
-            Err(e) => return Err(e.into()),
+        if store.save(app.table()).await? == Written::Done {
+            return Ok(store);
         }
     }
     Err(Error::Conflict("the store kept changing; retry".into()))

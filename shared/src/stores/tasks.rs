@@ -30,8 +30,8 @@ use crate::orders::redaction;
 use crate::ports::HasClock;
 use crate::ports::HasQueue;
 use crate::ports::HasTable;
-use crate::ports::{Condition, Item, ItemKey, PageCursor, StoreError, WriteOp};
-use crate::record::{from_item, to_attributes};
+use crate::ports::{ItemKey, PageCursor};
+use crate::record::{FIRST_VERSION, Record, Written};
 use crate::stores;
 
 /// How long a worker owns a task before another may take it over.
@@ -97,6 +97,19 @@ fn task_key(merchant_id: &MerchantId, task_id: &str) -> ItemKey {
     ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("STORETASK#{task_id}"))
 }
 
+impl Record for StoreTask {
+    fn key(&self) -> ItemKey {
+        task_key(&self.merchant_id, &self.task_id)
+    }
+
+    /// A task is only history once done: kept for [`RETENTION`] after it was created.
+    fn expires_at(&self) -> Option<i64> {
+        Some((self.created_at + RETENTION).unix_timestamp())
+    }
+
+    crate::record::version_field!();
+}
+
 impl StoreTask {
     /// A new task, not yet stored: write [`StoreTask::create_op`] (with whatever calls for the task), then
     /// [`enqueue`] it.
@@ -116,43 +129,19 @@ impl StoreTask {
             created_at: now,
             updated_at: now,
             finished_at: None,
-            version: 1,
+            version: FIRST_VERSION,
         }
-    }
-
-    fn to_item(&self, version: u64) -> Result<Item, Error> {
-        let mut item = Item::new(task_key(&self.merchant_id, &self.task_id), to_attributes(self)?);
-        item.version = version;
-        item.expires_at = Some((self.created_at + RETENTION).unix_timestamp());
-        Ok(item)
-    }
-
-    fn from_item(item: &Item) -> Result<Self, Error> {
-        let mut task: Self = from_item(item)?;
-        task.version = item.version;
-        Ok(task)
-    }
-
-    /// The write that creates the task record.
-    pub fn create_op(&self) -> Result<WriteOp, Error> {
-        Ok(WriteOp::Put { item: self.to_item(1)?, condition: Condition::NotExists })
     }
 
     pub fn is_finished(&self) -> bool {
         matches!(self.state, JobState::Succeeded | JobState::Failed)
     }
 
-    /// Saves the task if nobody else changed it since it was read. `false` when someone did.
-    async fn save(&mut self, app: &(impl HasTable + HasClock)) -> Result<bool, Error> {
+    /// Saves the task, stamped with the time, if nobody else changed it since it was read. `false` when
+    /// someone did.
+    async fn checkpoint(&mut self, app: &(impl HasTable + HasClock)) -> Result<bool, Error> {
         self.updated_at = app.clock().now();
-        match app.table().put(self.to_item(self.version + 1)?, Condition::VersionIs(self.version)).await {
-            Ok(()) => {
-                self.version += 1;
-                Ok(true)
-            }
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.save(app.table()).await? == Written::Done)
     }
 
     fn message(&self) -> TaskMessage {
@@ -210,7 +199,7 @@ pub async fn run(
     }
     task.state = JobState::Running;
     task.lease_until = Some(now + LEASE);
-    if !task.save(app).await? {
+    if !task.checkpoint(app).await? {
         return Ok(RunOutcome::Busy);
     }
     if task.kind == TaskKind::RemoveProducts {
@@ -235,13 +224,13 @@ pub async fn run(
             return finish(app, &mut task, None).await;
         }
         task.lease_until = Some(app.clock().now() + LEASE);
-        if !task.save(app).await? {
+        if !task.checkpoint(app).await? {
             // Another worker took the task over (our lease ran out): it carries on from its checkpoint.
             return Ok(RunOutcome::Done);
         }
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
             task.lease_until = None;
-            task.save(app).await?;
+            task.checkpoint(app).await?;
             return Ok(RunOutcome::Continue { delay: Duration::ZERO });
         }
     }
@@ -274,7 +263,7 @@ async fn finish(
     task.error = error;
     task.finished_at = Some(now);
     task.lease_until = None;
-    if task.save(app).await? {
+    if task.checkpoint(app).await? {
         tracing::info!(task_id = task.task_id, state = ?task.state, kind = ?task.kind, affected = task.affected, "store task finished");
     }
     Ok(RunOutcome::Done)

@@ -4,7 +4,7 @@
 use super::{CHUNK_LIMIT, INLINE_LIMIT, VariantChunk, chunk_key};
 use crate::catalog::products::{Product, Variant};
 use crate::kernel::error::Error;
-use crate::ports::{Condition, Item, ItemKey, WriteOp};
+use crate::ports::{Item, ItemKey, WriteOp};
 use crate::record::limits::item_size;
 
 /// Writing one product: its new chunks (put first), its head (put conditional on the version read), and
@@ -17,17 +17,14 @@ pub(crate) struct ProductWrite {
     pub stale_chunks: Vec<ItemKey>,
 }
 
-/// Lays out `product` (its version one above `stored`'s), reusing `stored`'s chunks whose variants are
-/// unchanged. `Err` names why it cannot be stored.
+/// Lays out `product` (read at `stored`'s version, or new when nothing is stored), reusing `stored`'s
+/// chunks whose variants are unchanged. `Err` names why it cannot be stored.
 pub(crate) fn plan(product: &Product, stored: Option<&Product>) -> Result<ProductWrite, String> {
     let internal = |e: Error| e.to_string();
-    let condition = stored.map_or(Condition::NotExists, |p| Condition::VersionIs(p.version));
     let stored_chunks = stored.map(Product::chunked_variants).unwrap_or_default();
-    let inline = product.head_item(&product.variants, Vec::new()).map_err(internal)?;
-    let inline_size = item_size(&inline).map_err(|e| e.to_string())?;
-    if inline_size <= INLINE_LIMIT {
+    let head = product.head_write(&product.variants, Vec::new(), stored.is_some()).map_err(internal)?;
+    if head_size(&head)? <= INLINE_LIMIT {
         let stale_chunks = stored.map(|p| p.chunk_keys().collect()).unwrap_or_default();
-        let head = WriteOp::Put { item: inline, condition };
         return Ok(ProductWrite {
             external_id: product.external_id.clone(),
             new_chunks: Vec::new(),
@@ -57,8 +54,8 @@ pub(crate) fn plan(product: &Product, stored: Option<&Product>) -> Result<Produc
             }
         }
     }
-    let head = product.head_item(&[], chunks.clone()).map_err(internal)?;
-    let head_size = item_size(&head).map_err(|e| e.to_string())?;
+    let head = product.head_write(&[], chunks.clone(), stored.is_some()).map_err(internal)?;
+    let head_size = head_size(&head)?;
     if head_size > INLINE_LIMIT {
         return Err(format!(
             "the product's own fields take {head_size} bytes, more than the {INLINE_LIMIT} bytes its item allows"
@@ -70,12 +67,12 @@ pub(crate) fn plan(product: &Product, stored: Option<&Product>) -> Result<Produc
         .into_iter()
         .map(|c| chunk_key(&product.merchant_id, &product.product_id, &c.id))
         .collect();
-    Ok(ProductWrite {
-        external_id: product.external_id.clone(),
-        new_chunks,
-        head: WriteOp::Put { item: head, condition },
-        stale_chunks,
-    })
+    Ok(ProductWrite { external_id: product.external_id.clone(), new_chunks, head, stale_chunks })
+}
+
+fn head_size(head: &WriteOp) -> Result<usize, String> {
+    let WriteOp::Put { item, .. } = head else { return Err("a head is written by a put".into()) };
+    item_size(item).map_err(|e| e.to_string())
 }
 
 fn split_by<'a>(variants: &'a [Variant], counts: &[usize]) -> Vec<&'a [Variant]> {
@@ -131,6 +128,8 @@ mod tests {
     use super::*;
     use crate::kernel::money::Currency;
     use crate::onboarding::merchant::MerchantId;
+    use crate::ports::Condition;
+    use crate::record::Record;
     use crate::record::limits::check_item;
 
     fn variant(i: usize, title: String) -> Variant {
@@ -224,8 +223,7 @@ mod tests {
         let big = product(2048);
         let first = plan(&big, None).unwrap();
         let stored_big = stored(&first, &big);
-        let mut small = product(3);
-        small.version = 2;
+        let small = product(3);
         let write = plan(&small, Some(&stored_big)).unwrap();
         assert!(write.new_chunks.is_empty());
         assert_eq!(write.stale_chunks.len(), first.new_chunks.len(), "every old chunk goes");
@@ -241,13 +239,11 @@ mod tests {
 
         let mut same = stored_p.clone();
         same.status = "removed".into();
-        same.version = 2;
         let write = plan(&same, Some(&stored_p)).unwrap();
         assert!(write.new_chunks.is_empty() && write.stale_chunks.is_empty(), "a removal writes the head only");
 
         let mut repriced = stored_p.clone();
         repriced.variants[2000].price_override_minor = Some(4242);
-        repriced.version = 2;
         let write = plan(&repriced, Some(&stored_p)).unwrap();
         assert_eq!((write.new_chunks.len(), write.stale_chunks.len()), (1, 1), "one chunk replaced");
         let ends: Vec<usize> =
@@ -257,7 +253,6 @@ mod tests {
 
         let mut fewer = stored_p.clone();
         fewer.variants.truncate(1500);
-        fewer.version = 2;
         let write = plan(&fewer, Some(&stored_p)).unwrap();
         let kept = first.new_chunks.len() - write.stale_chunks.len();
         assert!(kept >= 2 && write.new_chunks.len() == 1, "the first chunks are unchanged: {kept} kept");

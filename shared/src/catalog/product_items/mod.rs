@@ -22,12 +22,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::products::{Product, Variant, product_key};
+use crate::catalog::products::{Product, Variant};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
-use crate::ports::{Item, ItemKey};
+use crate::ports::{Item, ItemKey, WriteOp};
 use crate::record::limits::{MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES};
-use crate::record::to_attributes;
+use crate::record::{Record, to_attributes};
 
 mod layout;
 mod read;
@@ -78,12 +78,11 @@ impl Product {
             .collect()
     }
 
-    fn head_item(&self, variants: &[Variant], chunks: Vec<VariantChunk>) -> Result<Item, Error> {
+    /// The write of the product's head, holding `variants` and pointing at `chunks`, by the record's
+    /// version rule: created when nothing is stored, else saved over the version read (the product's).
+    fn head_write(&self, variants: &[Variant], chunks: Vec<VariantChunk>, stored: bool) -> Result<WriteOp, Error> {
         let head = Product { variants: variants.to_vec(), variant_chunks: chunks, ..self.clone() };
-        let mut item = Item::new(product_key(&self.merchant_id, &self.product_id), to_attributes(&head)?);
-        item.gsi1 = Some(ItemKey::new(format!("STORE#{}#PRODUCTS", self.store_id), self.product_id.clone()));
-        item.version = self.version;
-        Ok(item)
+        if stored { head.save_op() } else { head.create_op() }
     }
 
     fn chunk_item(&self, chunk_id: &str, variants: &[Variant]) -> Result<Item, Error> {

@@ -9,6 +9,7 @@ use crate::catalog::products::{Product, Variant, product_key};
 use crate::kernel::error::Error;
 use crate::ports::HasTable;
 use crate::ports::{Item, ItemKey};
+use crate::record::Record;
 
 /// Fills in the variants of chunked heads. A chunk that is missing was replaced since its head was read (or
 /// the head came from an index, which lags): that head is read again, up to a few times.

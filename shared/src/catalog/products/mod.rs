@@ -27,8 +27,8 @@ use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasTable;
-use crate::ports::{Item, ItemKey};
-use crate::record::from_item;
+use crate::ports::ItemKey;
+use crate::record::{FIRST_VERSION, Record};
 use crate::stores::platforms::ExternalProduct;
 
 mod removal;
@@ -119,6 +119,23 @@ fn store_partition(store_id: &str) -> String {
     format!("STORE#{store_id}#PRODUCTS")
 }
 
+/// A product's head item. Read with [`Record::from_item`], a chunked head comes without its variants:
+/// [`get`] and the writes here read those (a reader of heads alone, such as a sync comparing content
+/// hashes, reads no chunk). Written through [`crate::catalog::product_items`], which lays the variants out
+/// and writes the head by the record's version rule.
+impl Record for Product {
+    fn key(&self) -> ItemKey {
+        product_key(&self.merchant_id, &self.product_id)
+    }
+
+    /// The store's products, for a removal pass.
+    fn gsi1(&self) -> Option<ItemKey> {
+        Some(ItemKey::new(store_partition(&self.store_id), self.product_id.clone()))
+    }
+
+    crate::record::version_field!();
+}
+
 /// The hash of what the store says about a product (its `updated_at` aside: a touch without a change is
 /// not a change).
 pub fn content_hash(product: &ExternalProduct, currency: Currency) -> String {
@@ -129,7 +146,7 @@ pub fn content_hash(product: &ExternalProduct, currency: Currency) -> String {
 }
 
 impl Product {
-    /// The product as synced from the store, keeping the overrides of `existing`.
+    /// The product as synced from the store, keeping the overrides (and the version read) of `existing`.
     pub fn from_store(
         merchant_id: &MerchantId,
         store_id: &str,
@@ -171,16 +188,8 @@ impl Product {
             variant_chunks: Vec::new(),
             seen_by_job: existing.and_then(|p| p.seen_by_job.clone()),
             removed_by: None,
-            version: existing.map_or(1, |p| p.version + 1),
+            version: existing.map_or(FIRST_VERSION, |p| p.version),
         }
-    }
-
-    /// The product of a head item, without its variants if they are in chunks: [`get`] and the writes
-    /// here read those (a reader of heads alone, such as a sync comparing content hashes, reads no chunk).
-    pub fn from_item(item: &Item) -> Result<Self, Error> {
-        let mut product: Self = from_item(item)?;
-        product.version = item.version;
-        Ok(product)
     }
 
     /// Whether a tracked variant is at or below the threshold.

@@ -9,6 +9,7 @@ use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasClock;
 use crate::ports::HasTable;
 use crate::ports::{Index, PageCursor, Query};
+use crate::record::Record;
 
 /// Products of the store's index read per step of a removal pass.
 pub const REMOVAL_PAGE: u32 = 200;
@@ -72,7 +73,6 @@ pub async fn mark_removed(
             product.status = "removed".into();
             product.removed_by = pass.map(str::to_owned);
             product.synced_at = now;
-            product.version += 1;
             product
         }))
     })

@@ -7,6 +7,7 @@ use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasTable;
 use crate::ports::{Index, PageCursor, Query};
+use crate::record::Record;
 
 /// A filter over the merchant's catalog.
 #[derive(Clone, Debug, Default)]

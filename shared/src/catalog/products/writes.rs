@@ -11,6 +11,7 @@ use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasClock;
 use crate::ports::HasTable;
+use crate::record::Record;
 use crate::stores::platforms::ExternalProduct;
 
 /// Products written to one transaction (DynamoDB allows 100; 25 keeps a conflict's retry small).
@@ -20,7 +21,7 @@ const WRITE_ATTEMPTS: usize = 5;
 /// Writes products recomputed from what is stored, each head put conditional on the version it was computed
 /// from (or on there being none), a chunk of products to a transaction. A price edit landing in between is
 /// so never overwritten: the conflicting chunk is read again and recomputed. `change(id, stored)` gives the
-/// product to write (its version one above the stored one), or `None` to leave it. `stored` holds what the
+/// product to write (at the stored one's version, as read), or `None` to leave it. `stored` holds what the
 /// caller has already read (heads are enough: their variants are read here). A product the table cannot
 /// hold is skipped, with the reason, and the others are written.
 pub async fn write_merged(
@@ -83,13 +84,16 @@ pub async fn write_merged(
     Ok(outcome)
 }
 
-/// Writes `product` over `stored`, the version it was computed from. `false` when the stored product
-/// changed meanwhile (nothing was written).
-pub async fn save_over(app: &impl HasTable, product: &Product, stored: &Product) -> Result<bool, Error> {
+/// Writes `product`, changed from `stored` (and at its version), over it. `false` when the stored product
+/// changed meanwhile (nothing was written, and the product keeps the version read).
+pub async fn save_over(app: &impl HasTable, product: &mut Product, stored: &Product) -> Result<bool, Error> {
     let write = product_items::plan(product, Some(stored))
         .map_err(|reason| Error::Conflict(format!("the product cannot be stored: {reason}")))?;
     match product_items::write_group(app, &[write]).await? {
-        GroupWrite::Written => Ok(true),
+        GroupWrite::Written => {
+            product.saved();
+            Ok(true)
+        }
         GroupWrite::Conflict => Ok(false),
         GroupWrite::Refused(reason) => Err(Error::Conflict(format!("the product cannot be stored: {reason}"))),
     }
@@ -138,7 +142,6 @@ pub async fn save_from_store(
                 Some(job) if current.seen_by_job.as_deref() != Some(job) => {
                     let mut stamped = current.clone();
                     stamped.seen_by_job = Some(job.to_owned());
-                    stamped.version += 1;
                     Some(stamped)
                 }
                 _ => None,

@@ -10,7 +10,8 @@ use crate::catalog::products::{self, Product};
 use crate::kernel::error::Error;
 use crate::ports::HasClock;
 use crate::ports::HasTable;
-use crate::ports::{Condition, StoreError, WriteOp};
+use crate::ports::StoreError;
+use crate::record::Record;
 use crate::stores::{self, ConnectionStatus, Store};
 
 /// Ends a job: records the outcome on the job and the store in one transaction, so nobody ever sees a
@@ -30,11 +31,9 @@ pub(super) async fn finish(
         let mut store = stores::get(app, &job.merchant_id, &job.store_id).await?;
         record_outcome(&mut store, job, error.as_deref(), now);
         store.updated_at = now;
-        let job_write =
-            WriteOp::Put { item: job.to_item(job.version + 1)?, condition: Condition::VersionIs(job.version) };
-        match app.table().transact(vec![job_write, store.update_op()?]).await {
+        match app.table().transact(vec![job.save_op()?, store.save_op()?]).await {
             Ok(()) => {
-                job.version += 1;
+                job.saved();
                 tracing::info!(job_id = job.job_id, state = ?job.state, progress = ?job.progress, "sync finished");
                 return Ok(RunOutcome::Done);
             }
@@ -90,7 +89,7 @@ pub(super) async fn remove_unseen(
         let done = next.is_none();
         job.removal_cursor = next;
         job.lease_until = Some(app.clock().now() + LEASE);
-        if !job.save(app).await? {
+        if !job.checkpoint(app).await? {
             return Ok(RunOutcome::Done);
         }
         if done {
@@ -98,7 +97,7 @@ pub(super) async fn remove_unseen(
         }
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
             job.lease_until = None;
-            job.save(app).await?;
+            job.checkpoint(app).await?;
             return Ok(RunOutcome::Continue { delay: Duration::ZERO });
         }
     }

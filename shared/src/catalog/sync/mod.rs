@@ -36,8 +36,8 @@ use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasClock;
 use crate::ports::HasQueue;
 use crate::ports::HasTable;
-use crate::ports::{Condition, Item, ItemKey, PageCursor, StoreError, WriteOp};
-use crate::record::{from_item, to_attributes};
+use crate::ports::{ItemKey, PageCursor, StoreError};
+use crate::record::{FIRST_VERSION, Record, Written};
 use crate::stores::{self, ConnectionStatus, SyncProgress};
 
 mod finishing;
@@ -121,35 +121,24 @@ fn job_key(merchant_id: &MerchantId, job_id: &str) -> ItemKey {
     ItemKey::new(format!("MERCHANT#{merchant_id}"), format!("SYNCJOB#{job_id}"))
 }
 
+impl Record for SyncJob {
+    fn key(&self) -> ItemKey {
+        job_key(&self.merchant_id, &self.job_id)
+    }
+
+    crate::record::version_field!();
+}
+
 impl SyncJob {
-    fn to_item(&self, version: u64) -> Result<Item, Error> {
-        let mut item = Item::new(job_key(&self.merchant_id, &self.job_id), to_attributes(self)?);
-        item.version = version;
-        Ok(item)
-    }
-
-    fn from_item(item: &Item) -> Result<Self, Error> {
-        let mut job: Self = from_item(item)?;
-        job.version = item.version;
-        Ok(job)
-    }
-
     pub fn is_finished(&self) -> bool {
         matches!(self.state, JobState::Succeeded | JobState::Failed)
     }
 
-    /// Saves the job if nobody else changed it since it was read. `false` when someone did.
-    async fn save(&mut self, app: &(impl HasTable + HasClock)) -> Result<bool, Error> {
+    /// Saves the job, stamped with the time, if nobody else changed it since it was read. `false` when
+    /// someone did.
+    async fn checkpoint(&mut self, app: &(impl HasTable + HasClock)) -> Result<bool, Error> {
         self.updated_at = app.clock().now();
-        let item = self.to_item(self.version + 1)?;
-        match app.table().put(item, Condition::VersionIs(self.version)).await {
-            Ok(()) => {
-                self.version += 1;
-                Ok(true)
-            }
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.save(app.table()).await? == Written::Done)
     }
 
     pub fn view(&self) -> serde_json::Value {
@@ -211,13 +200,13 @@ pub async fn start(
             created_at: now,
             updated_at: now,
             finished_at: None,
-            version: 1,
+            version: FIRST_VERSION,
         };
         let mut updated = store.clone();
         updated.last_job_id = Some(job.job_id.clone());
         updated.connection_status = ConnectionStatus::Syncing;
         updated.updated_at = now;
-        let ops = vec![WriteOp::Put { item: job.to_item(1)?, condition: Condition::NotExists }, updated.update_op()?];
+        let ops = vec![job.create_op()?, updated.save_op()?];
         match app.table().transact(ops).await {
             Ok(()) => {}
             // Another request started one first: return it on the next round.
@@ -234,7 +223,7 @@ pub async fn start(
             let mut failed = job.clone();
             failed.state = JobState::Failed;
             failed.error = Some("the job could not be queued".into());
-            failed.save(app).await?;
+            failed.checkpoint(app).await?;
             return Err(e.into());
         }
         tracing::info!(%merchant_id, store_id, job_id = job.job_id, "sync queued");

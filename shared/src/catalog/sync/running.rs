@@ -13,6 +13,7 @@ use crate::ports::HasClock;
 use crate::ports::HasSecrets;
 use crate::ports::HasTable;
 use crate::ports::ItemKey;
+use crate::record::Record;
 use crate::stores::platforms::{self, PlatformError, ProductPage};
 use crate::stores::url_safety::HasStoreUrls;
 use crate::stores::{self, Store};
@@ -53,7 +54,7 @@ pub async fn run(
     }
     job.state = JobState::Running;
     job.lease_until = Some(now + LEASE);
-    if !job.save(app).await? {
+    if !job.checkpoint(app).await? {
         return Ok(RunOutcome::Busy);
     }
     let store = stores::get(app, &merchant_id, &job.store_id).await?;
@@ -120,7 +121,7 @@ pub async fn run(
         if last {
             job.phase = SyncPhase::Removal;
         }
-        if !job.save(app).await? {
+        if !job.checkpoint(app).await? {
             // Another worker took the job over (our lease ran out): it carries on from its checkpoint.
             return Ok(RunOutcome::Done);
         }
@@ -130,7 +131,7 @@ pub async fn run(
         // Every run does at least one page; it stops starting pages when little time is left.
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
             job.lease_until = None;
-            job.save(app).await?;
+            job.checkpoint(app).await?;
             return Ok(RunOutcome::Continue { delay: wait });
         }
         let wait = wait.saturating_sub(answered.elapsed());
@@ -152,7 +153,7 @@ async fn pause(
         return Ok(true);
     }
     job.lease_until = None;
-    job.save(app).await?;
+    job.checkpoint(app).await?;
     Ok(false)
 }
 
