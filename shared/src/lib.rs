@@ -15,6 +15,7 @@ pub mod app;
 pub mod catalog;
 pub mod invocation;
 pub mod kernel;
+pub mod lifecycle;
 pub mod onboarding;
 pub mod orders;
 pub mod payments;

@@ -133,7 +133,8 @@ async fn drive(data_dir: PathBuf, merchant_id: MerchantId, job_id: String) -> Va
             let mut event = SqsEvent::default();
             event.records.push(record);
             invocations += 1;
-            let response = pivota::catalog::sync_worker::handle(&app, event, Instant::now() + INVOCATION_TIMEOUT).await;
+            let response =
+                pivota::lifecycle::sync_worker::handle(&app, event, Instant::now() + INVOCATION_TIMEOUT).await;
             if response.batch_item_failures.iter().any(|failure| failure.item_identifier == message.message_id) {
                 failed_invocations += 1;
             } else {

@@ -30,7 +30,7 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 pub type Handler = for<'a> fn(&'a App, SqsEvent, Instant) -> BoxFuture<'a, SqsBatchResponse>;
 
 pub fn sync_worker(app: &App, event: SqsEvent, deadline: Instant) -> BoxFuture<'_, SqsBatchResponse> {
-    Box::pin(pivota::catalog::sync_worker::handle(app, event, deadline))
+    Box::pin(pivota::lifecycle::sync_worker::handle(app, event, deadline))
 }
 
 pub fn payment_worker(app: &App, event: SqsEvent, deadline: Instant) -> BoxFuture<'_, SqsBatchResponse> {

@@ -15,6 +15,7 @@
 
 mod db;
 mod queue;
+mod row;
 mod secret_key;
 mod secrets;
 mod table;

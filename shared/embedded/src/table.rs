@@ -2,10 +2,11 @@
 //! transactions of up to 100 distinct keys, and TTL purged by a sweep rather than hidden on read.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::SharedClock;
 use super::db::Db;
+use super::row::{ITEM_COLUMNS, StoredRow, read_row};
 use super::table_query;
 use pivota::ports::{Condition, Item, ItemKey, Page, Query, StoreError, Table, WriteOp};
 use pivota::record::limits::{check_item as validate, check_transaction as validate_transaction};
@@ -14,8 +15,6 @@ use crate::db::SqlResult as _;
 
 /// DynamoDB's BatchWriteItem limit.
 const BATCH_CHUNK: usize = 25;
-
-pub(crate) const ITEM_COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, version, expires_at, attrs";
 
 #[derive(Debug)]
 pub struct EmbeddedTable {
@@ -194,45 +193,6 @@ fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
 fn remove(conn: &Connection, key: &ItemKey) -> Result<(), StoreError> {
     conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", [&key.pk, &key.sk]).sql()?;
     Ok(())
-}
-
-/// One row of `items` as read, before its attributes are parsed.
-pub(crate) struct StoredRow {
-    key: ItemKey,
-    gsi1: Option<ItemKey>,
-    gsi2: Option<ItemKey>,
-    version: i64,
-    expires_at: Option<i64>,
-    attrs: String,
-}
-
-/// Reads a row selected with [`ITEM_COLUMNS`].
-pub(crate) fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
-    let index_key = |pk: Option<String>, sk: Option<String>| pk.zip(sk).map(|(pk, sk)| ItemKey { pk, sk });
-    Ok(StoredRow {
-        key: ItemKey { pk: row.get(0)?, sk: row.get(1)? },
-        gsi1: index_key(row.get(2)?, row.get(3)?),
-        gsi2: index_key(row.get(4)?, row.get(5)?),
-        version: row.get(6)?,
-        expires_at: row.get(7)?,
-        attrs: row.get(8)?,
-    })
-}
-
-impl StoredRow {
-    pub(crate) fn into_item(self) -> Result<Item, StoreError> {
-        let attrs = serde_json::from_str(&self.attrs).map_err(|e| {
-            StoreError::Other(format!("item ({}, {}) has corrupt attributes: {e}", self.key.pk, self.key.sk))
-        })?;
-        Ok(Item {
-            key: self.key,
-            gsi1: self.gsi1,
-            gsi2: self.gsi2,
-            version: self.version as u64,
-            expires_at: self.expires_at,
-            attrs,
-        })
-    }
 }
 
 #[cfg(test)]

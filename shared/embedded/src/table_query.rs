@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use super::table::{ITEM_COLUMNS, read_row};
+use super::row::{ITEM_COLUMNS, read_row};
 use pivota::ports::{Index, Item, ItemKey, Page, PageCursor, Query, StoreError};
 
 use crate::db::SqlResult as _;

@@ -62,7 +62,7 @@ pub async fn connect(app: &App, req: &Request) -> HandlerResult {
     let merchant_id = own_merchant(req, &caller)?;
     let command = StoreConnectCommand::parse(json_body(req, false)?, app.settings.store_urls)?;
     let mode = command.mode.unwrap_or(caller.mode.into());
-    caller.may_act_in(mode.into(), "connect a live store")?;
+    caller.may_act_in(mode.key_mode(), "connect a live store")?;
     let store = stores::connect(app, &merchant_id, mode, command).await?;
     json_response(StatusCode::CREATED, &view(app, &store).await?)
 }

@@ -57,7 +57,7 @@ pub async fn serve_sync_worker(app: App) -> Result<(), lambda_http::Error> {
         let app = Arc::clone(&app);
         async move {
             let deadline = instant_of(event.context.deadline);
-            Ok::<_, Infallible>(pivota::catalog::sync_worker::handle(app.as_ref(), event.payload, deadline).await)
+            Ok::<_, Infallible>(pivota::lifecycle::sync_worker::handle(app.as_ref(), event.payload, deadline).await)
         }
     }))
     .await

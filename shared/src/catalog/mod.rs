@@ -1,7 +1,5 @@
 //! The catalog: a store's products, variants, inventory and prices, kept in step with the store by sync
 //! jobs on the sync queue.
 
-pub mod product_items;
 pub mod products;
 pub mod sync;
-pub mod sync_worker;

@@ -52,16 +52,15 @@ impl From<crate::onboarding::api_key::ApiKeyMode> for PspMode {
     }
 }
 
-impl From<PspMode> for crate::onboarding::api_key::ApiKeyMode {
-    fn from(mode: PspMode) -> Self {
-        match mode {
+impl PspMode {
+    /// The API-key mode that may act on a connection (or store) of this mode.
+    pub fn key_mode(self) -> crate::onboarding::api_key::ApiKeyMode {
+        match self {
             PspMode::Test => crate::onboarding::api_key::ApiKeyMode::Test,
             PspMode::Live => crate::onboarding::api_key::ApiKeyMode::Live,
         }
     }
-}
 
-impl PspMode {
     pub fn parse(raw: &str) -> Option<Self> {
         [PspMode::Test, PspMode::Live].into_iter().find(|mode| mode.as_str() == raw)
     }

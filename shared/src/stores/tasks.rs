@@ -1,5 +1,7 @@
-//! Long work on a store, run as jobs from the sync queue by the `sync-worker`: removing a disconnected or
-//! uninstalled store's products, and redacting orders (Shopify's `customers/redact` and `shop/redact`).
+//! Long work on a store, run as jobs from the sync queue by the `sync-worker` (`crate::lifecycle`):
+//! removing a disconnected or uninstalled store's products, and redacting orders (Shopify's
+//! `customers/redact` and `shop/redact`). This module holds the task record and its queueing; the run is
+//! `crate::lifecycle::store_tasks`, above the catalog and orders whose data it changes.
 //!
 //! | item       | pk              | sk                     | TTL     |
 //! |------------|-----------------|------------------------|---------|
@@ -17,29 +19,35 @@
 //! carry the task's mark) once; an order redacted by a lost run is not counted again (redaction leaves no
 //! mark to count by: personal data is gone, and the count is only history). Memory holds one page, whatever the size of the catalog or order history.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::catalog::products;
-use crate::catalog::sync::{JobState, RunOutcome};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
-use crate::orders::redaction;
 use crate::ports::HasClock;
 use crate::ports::HasQueue;
 use crate::ports::HasTable;
 use crate::ports::{ItemKey, PageCursor};
 use crate::record::{FIRST_VERSION, Record, Written};
-use crate::stores;
 
 /// How long a worker owns a task before another may take it over.
-const LEASE: time::Duration = time::Duration::minutes(5);
+pub(crate) const LEASE: time::Duration = time::Duration::minutes(5);
 /// Stop starting pages when less than this is left of the invocation.
 pub const SAFETY_MARGIN: Duration = Duration::from_secs(10);
 /// A task record is kept this long after it was created (a finished task is only history).
 const RETENTION: time::Duration = time::Duration::days(30);
+
+/// Where a sync job or a store task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
 
 /// What a task does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +147,7 @@ impl StoreTask {
 
     /// Saves the task, stamped with the time, if nobody else changed it since it was read. `false` when
     /// someone did.
-    async fn checkpoint(&mut self, app: &(impl HasTable + HasClock)) -> Result<bool, Error> {
+    pub(crate) async fn checkpoint(&mut self, app: &(impl HasTable + HasClock)) -> Result<bool, Error> {
         self.updated_at = app.clock().now();
         Ok(self.save(app.table()).await? == Written::Done)
     }
@@ -179,92 +187,4 @@ pub async fn requeue(app: &(impl HasTable + HasQueue), merchant_id: &MerchantId,
         Some(task) if !task.is_finished() => enqueue(app, &task).await,
         _ => Ok(()),
     }
-}
-
-/// Runs a task until it finishes or `deadline` (minus [`SAFETY_MARGIN`]) comes near.
-pub async fn run(
-    app: &(impl HasTable + HasClock),
-    message: &TaskMessage,
-    deadline: Instant,
-) -> Result<RunOutcome, Error> {
-    let merchant_id = MerchantId::parse(&message.merchant_id)
-        .ok_or_else(|| Error::bad_parameter("merchant_id", "is not a merchant id"))?;
-    let Some(mut task) = get(app, &merchant_id, &message.task_id).await? else { return Ok(RunOutcome::Done) };
-    if task.is_finished() {
-        return Ok(RunOutcome::Done);
-    }
-    let now = app.clock().now();
-    if task.state == JobState::Running && task.lease_until.is_some_and(|lease| lease > now) {
-        return Ok(RunOutcome::Busy);
-    }
-    task.state = JobState::Running;
-    task.lease_until = Some(now + LEASE);
-    if !task.checkpoint(app).await? {
-        return Ok(RunOutcome::Busy);
-    }
-    if task.kind == TaskKind::RemoveProducts {
-        let store = stores::get(app, &merchant_id, &task.store_id).await?;
-        // A store is never connected again under its id; this guards the catalog all the same.
-        if store.connection_status.is_active() {
-            return finish(app, &mut task, Some("the store is connected".into())).await;
-        }
-    }
-    loop {
-        let (affected, next) = step(app, &task).await?;
-        task.affected += affected;
-        task.cursor = next;
-        let done = match &task.kind {
-            TaskKind::RedactCustomer { customer_keys } if task.cursor.is_none() => {
-                task.partition += 1;
-                task.partition >= customer_keys.len()
-            }
-            _ => task.cursor.is_none(),
-        };
-        if done {
-            return finish(app, &mut task, None).await;
-        }
-        task.lease_until = Some(app.clock().now() + LEASE);
-        if !task.checkpoint(app).await? {
-            // Another worker took the task over (our lease ran out): it carries on from its checkpoint.
-            return Ok(RunOutcome::Done);
-        }
-        if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
-            task.lease_until = None;
-            task.checkpoint(app).await?;
-            return Ok(RunOutcome::Continue { delay: Duration::ZERO });
-        }
-    }
-}
-
-/// One page of a task's work from its cursor: how many items it changed, and where the next page starts.
-async fn step(app: &(impl HasTable + HasClock), task: &StoreTask) -> Result<(u64, Option<PageCursor>), Error> {
-    let (merchant_id, store_id, cursor) = (&task.merchant_id, task.store_id.as_str(), task.cursor.clone());
-    match &task.kind {
-        TaskKind::RemoveProducts => {
-            products::remove_page(app, merchant_id, store_id, &task.task_id, cursor, |_| true).await
-        }
-        TaskKind::RedactCustomer { customer_keys } => match customer_keys.get(task.partition) {
-            Some(customer_key) => {
-                redaction::redact_customer_page(app, merchant_id, store_id, customer_key, cursor).await
-            }
-            None => Ok((0, None)),
-        },
-        TaskKind::RedactShop => redaction::redact_store_page(app, merchant_id, store_id, cursor).await,
-    }
-}
-
-async fn finish(
-    app: &(impl HasTable + HasClock),
-    task: &mut StoreTask,
-    error: Option<String>,
-) -> Result<RunOutcome, Error> {
-    let now = app.clock().now();
-    task.state = if error.is_some() { JobState::Failed } else { JobState::Succeeded };
-    task.error = error;
-    task.finished_at = Some(now);
-    task.lease_until = None;
-    if task.checkpoint(app).await? {
-        tracing::info!(task_id = task.task_id, state = ?task.state, kind = ?task.kind, affected = task.affected, "store task finished");
-    }
-    Ok(RunOutcome::Done)
 }

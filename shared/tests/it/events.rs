@@ -256,7 +256,7 @@ async fn store_sync_and_product_events_walk_the_catalog_flow() {
         .replace("sto_01EXAMPLE00000000000000000", &store_id)
         .replace("job_01EXAMPLE00000000000000000", &job_id);
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
-    let response = pivota::catalog::sync_worker::handle(
+    let response = pivota::lifecycle::sync_worker::handle(
         &test.app,
         event,
         std::time::Instant::now() + std::time::Duration::from_secs(60),

@@ -11,7 +11,7 @@
 //! of the sync reads to find the products the store no longer has. Prices set in Pivota (`PATCH`) are
 //! overrides kept apart from the store's prices, so a sync never overwrites them. A product whose variants
 //! do not fit in its item (DynamoDB's 400 KB) keeps them in chunk items, written before the product points
-//! at them: see [`crate::catalog::product_items`]. Every read here returns products with all their variants.
+//! at them: see [`crate::catalog::products::items`]. Every read here returns products with all their variants.
 //!
 //! This module holds the product record, its keys and its reads by id; the catalog's search is in
 //! `search.rs`, the writes in `writes.rs`, and marking products removed in `removal.rs`.
@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::catalog::product_items::{self, VariantChunk};
 use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
@@ -30,7 +29,9 @@ use crate::ports::HasTable;
 use crate::ports::ItemKey;
 use crate::record::{FIRST_VERSION, Record};
 use crate::stores::platforms::ExternalProduct;
+use items::VariantChunk;
 
+pub mod items;
 mod removal;
 mod search;
 mod writes;
@@ -77,7 +78,7 @@ pub struct Product {
     #[serde(with = "time::serde::rfc3339")]
     pub synced_at: OffsetDateTime,
     /// Where the variants are stored when they do not fit in the product's item, as read (a write lays
-    /// them out again, see [`crate::catalog::product_items`]).
+    /// them out again, see [`crate::catalog::products::items`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variant_chunks: Vec<VariantChunk>,
     /// The last sync job whose pages listed the product: the end of that job removes the store's products
@@ -121,7 +122,7 @@ fn store_partition(store_id: &str) -> String {
 
 /// A product's head item. Read with [`Record::from_item`], a chunked head comes without its variants:
 /// [`get`] and the writes here read those (a reader of heads alone, such as a sync comparing content
-/// hashes, reads no chunk). Written through [`crate::catalog::product_items`], which lays the variants out
+/// hashes, reads no chunk). Written through [`crate::catalog::products::items`], which lays the variants out
 /// and writes the head by the record's version rule.
 impl Record for Product {
     fn key(&self) -> ItemKey {
@@ -223,7 +224,7 @@ impl Product {
 
 pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, product_id: &str) -> Result<Option<Product>, Error> {
     let Some(item) = app.table().get(&product_key(merchant_id, product_id)).await? else { return Ok(None) };
-    Ok(product_items::complete(app, vec![Product::from_item(&item)?]).await?.pop())
+    Ok(items::complete(app, vec![Product::from_item(&item)?]).await?.pop())
 }
 
 /// The stored products among `ids`, by id.
@@ -234,5 +235,5 @@ pub async fn get_many(
 ) -> Result<HashMap<String, Product>, Error> {
     let keys = ids.iter().map(|id| product_key(merchant_id, id)).collect();
     let heads = app.table().batch_get(keys).await?.iter().map(Product::from_item).collect::<Result<_, _>>()?;
-    Ok(product_items::complete(app, heads).await?.into_iter().map(|p| (p.product_id.clone(), p)).collect())
+    Ok(items::complete(app, heads).await?.into_iter().map(|p| (p.product_id.clone(), p)).collect())
 }

@@ -2,7 +2,7 @@
 //! filtered, a page at a time.
 
 use super::{Product, store_partition};
-use crate::catalog::product_items;
+use crate::catalog::products::items;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasTable;
@@ -63,7 +63,7 @@ pub async fn search(
         query.cursor = cursor.take();
         let page = app.table().query(query).await?;
         let heads = page.items.iter().map(Product::from_item).collect::<Result<_, _>>()?;
-        let products = product_items::complete(app, heads).await?;
+        let products = items::complete(app, heads).await?;
         for (item, product) in page.items.iter().zip(products) {
             scanned += 1;
             let threshold =

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::{Product, SkippedProduct, WriteOutcome, content_hash, get_many, product_id};
-use crate::catalog::product_items::{self, GroupWrite};
+use crate::catalog::products::items::{self, GroupWrite};
 use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
@@ -31,7 +31,7 @@ pub async fn write_merged(
     stored: HashMap<String, Product>,
     mut change: impl FnMut(&str, Option<&Product>) -> Result<Option<Product>, Error>,
 ) -> Result<WriteOutcome, Error> {
-    let mut stored: HashMap<String, Product> = product_items::complete(app, stored.into_values().collect())
+    let mut stored: HashMap<String, Product> = items::complete(app, stored.into_values().collect())
         .await?
         .into_iter()
         .map(|p| (p.product_id.clone(), p))
@@ -44,14 +44,13 @@ pub async fn write_merged(
             for id in &group {
                 let current = stored.get(id);
                 if let Some(product) = change(id, current)? {
-                    match product_items::plan(&product, current) {
+                    match items::plan(&product, current) {
                         Ok(write) => writes.push(write),
                         Err(reason) => skipped.push(SkippedProduct { external_id: product.external_id, reason }),
                     }
                 }
             }
-            let result =
-                if writes.is_empty() { GroupWrite::Written } else { product_items::write_group(app, &writes).await? };
+            let result = if writes.is_empty() { GroupWrite::Written } else { items::write_group(app, &writes).await? };
             match result {
                 GroupWrite::Written => {
                     outcome.written += writes.len() as u64;
@@ -87,9 +86,9 @@ pub async fn write_merged(
 /// Writes `product`, changed from `stored` (and at its version), over it. `false` when the stored product
 /// changed meanwhile (nothing was written, and the product keeps the version read).
 pub async fn save_over(app: &impl HasTable, product: &mut Product, stored: &Product) -> Result<bool, Error> {
-    let write = product_items::plan(product, Some(stored))
+    let write = items::plan(product, Some(stored))
         .map_err(|reason| Error::Conflict(format!("the product cannot be stored: {reason}")))?;
-    match product_items::write_group(app, &[write]).await? {
+    match items::write_group(app, &[write]).await? {
         GroupWrite::Written => {
             product.saved();
             Ok(true)

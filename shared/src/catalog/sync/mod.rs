@@ -38,12 +38,13 @@ use crate::ports::HasQueue;
 use crate::ports::HasTable;
 use crate::ports::{ItemKey, PageCursor, StoreError};
 use crate::record::{FIRST_VERSION, Record, Written};
+pub use crate::stores::tasks::JobState;
 use crate::stores::{self, ConnectionStatus, SyncProgress};
 
 mod finishing;
 mod running;
 
-pub use running::{RunOutcome, run};
+pub use running::run;
 
 /// A queued job that has not moved for this long is considered lost (its message was dropped): a new
 /// sync request replaces it instead of returning it. Longer than the sync queue's visibility timeout (30
@@ -54,15 +55,6 @@ const STALE_AFTER: time::Duration = time::Duration::minutes(40);
 const LEASE: time::Duration = time::Duration::minutes(5);
 /// Stop starting pages when less than this is left of the invocation.
 const SAFETY_MARGIN: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-}
 
 /// Where a job is: reading the platform's pages, or removing what they did not list.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,4 +222,16 @@ pub async fn start(
         return Ok((job, true));
     }
     Err(Error::Conflict("the store kept changing; retry".into()))
+}
+
+/// What a run of a job ended with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The job is finished (or was already, or belongs to another worker now).
+    Done,
+    /// Send the message again after this delay: time ran low, or the platform asked to wait.
+    Continue { delay: Duration },
+    /// Another worker holds the job: this message is a duplicate (the holder continues the job with its own
+    /// message), so it is done.
+    Busy,
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::finishing::{finish, remove_unseen};
-use super::{JobState, LEASE, SAFETY_MARGIN, SyncJob, SyncMessage, SyncPhase, get_job};
+use super::{JobState, LEASE, RunOutcome, SAFETY_MARGIN, SyncJob, SyncMessage, SyncPhase, get_job};
 use crate::catalog::products::{self, Product, product_key};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
@@ -23,18 +23,6 @@ const MAX_CONSECUTIVE_FAILURES: u32 = 5;
 /// small item however much is skipped.
 const MAX_SKIPPED_LISTED: usize = 50;
 const MAX_SKIPPED_CHARS: usize = 300;
-
-/// What a run of a job ended with.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RunOutcome {
-    /// The job is finished (or was already, or belongs to another worker now).
-    Done,
-    /// Send the message again after this delay: time ran low, or the platform asked to wait.
-    Continue { delay: Duration },
-    /// Another worker holds the job: this message is a duplicate (the holder continues the job with its own
-    /// message), so it is done.
-    Busy,
-}
 
 /// Runs a job until it finishes or `deadline` (minus a safety margin) comes near.
 pub async fn run(

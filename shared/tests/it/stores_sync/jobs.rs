@@ -69,7 +69,7 @@ async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backe
         "Records": [{"messageId": "m-dup", "body": serde_json::to_string(&message).unwrap()}]
     }))
     .unwrap();
-    let response = pivota::catalog::sync_worker::handle(&m.test.app, event, deadline).await;
+    let response = pivota::lifecycle::sync_worker::handle(&m.test.app, event, deadline).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 
     // GIVEN the job taken for lost and replaced by a newer sync, WHEN its message comes back after its
@@ -138,7 +138,7 @@ async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_pro
                 .unwrap();
         // Less time than the worker's safety margin: one page, or one removal step, per invocation.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let response = pivota::catalog::sync_worker::handle(app, event, deadline).await;
+        let response = pivota::lifecycle::sync_worker::handle(app, event, deadline).await;
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
         app.queue.delete(&app.settings.sync_queue, &message.receipt_handle).await.unwrap();
         if job.phase == SyncPhase::Removal {

@@ -23,7 +23,7 @@ fn url_escape(text: &str) -> String {
 async fn product_items(m: &Merchant) -> (Vec<pivota::ports::Item>, usize) {
     let items = partition(&m.test.app, &format!("MERCHANT#{}#PRODUCTS", m.id)).await;
     let largest = items.iter().map(|item| pivota::record::limits::item_size(item).unwrap()).max().unwrap_or(0);
-    assert!(largest <= pivota::catalog::product_items::CHUNK_LIMIT, "an item of {largest} bytes");
+    assert!(largest <= pivota::catalog::products::items::CHUNK_LIMIT, "an item of {largest} bytes");
     let referenced: std::collections::HashSet<String> = items
         .iter()
         .filter(|item| item.key.sk.starts_with("PRODUCT#"))

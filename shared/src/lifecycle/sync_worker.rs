@@ -15,11 +15,12 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use crate::catalog::sync::{self, RunOutcome, SyncMessage};
 use crate::kernel::error::Error;
+use crate::lifecycle::store_tasks;
 use crate::ports::HasClock;
 use crate::ports::HasQueue;
 use crate::ports::HasSecrets;
 use crate::ports::HasTable;
-use crate::stores::tasks::{self, TaskMessage};
+use crate::stores::tasks::TaskMessage;
 use crate::stores::url_safety::HasStoreUrls;
 
 /// A message of the sync queue. Untagged: a task message has a `task_id`, a sync message a `job_id`, so
@@ -45,7 +46,7 @@ impl WorkerMessage {
         deadline: Instant,
     ) -> Result<RunOutcome, Error> {
         match self {
-            WorkerMessage::Task(task) => tasks::run(app, task, deadline).await,
+            WorkerMessage::Task(task) => store_tasks::run(app, task, deadline).await,
             WorkerMessage::Sync(sync) => sync::run(app, sync, deadline).await,
         }
     }
