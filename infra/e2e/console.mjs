@@ -1,6 +1,6 @@
 // The console's whole journey in headless Chromium (Debian's), driven by playwright-core.
 //
-// Started by infra/local/tests/console_e2e.rs, which runs the local runner and the fake Stripe and
+// Started by infra/local/tests/it/console_e2e.rs, which runs the local runner and the fake Stripe and
 // Shopify servers and passes their addresses in the environment. Every step asserts what a user would
 // see; a failed step exits non-zero with the step's name and a screenshot of the page at that moment.
 

@@ -78,7 +78,7 @@ MANAGED_POLICIES = {
 # or ARN pattern as written after resolution) -> why.
 UNREACHED_GRANTS: dict[tuple[str, str], str] = {
     ("order-webhook", "dynamodb:BatchWriteItem"): "a product update for a product too large for one item writes "
-    "its variant chunks (shared/src/catalog/product_items.rs); the tests' largest product arrives by sync",
+    "its variant chunks (shared/src/catalog/products/items/); the tests' largest product arrives by sync",
     ("order-webhook", "dynamodb:DeleteItem"): "the same product update deletes the variant chunks its head no "
     "longer points at",
 }
@@ -333,7 +333,7 @@ def load_model(template_path: Path) -> Model:
 
 
 # ---------------------------------------------------------------- recorded calls → IAM requests
-# How the tests and the glue test name things (shared/tests/support/mod.rs, infra/scripts/lambda-glue-test.sh)
+# How the tests and the glue test name things (shared/tests/it/fixtures/backends.rs, infra/scripts/lambda-glue-test.sh)
 # and which template resource each stands for.
 QUEUE_PREFIXES = {"sync-": "SyncQueue", "pay-": "PaymentQueue"}
 PLATFORM_SECRET_SUFFIXES = {"/admin-token": "AdminTokenSecret", "/pepper": "ApiKeyPepperSecret", "/api-key-pepper": "ApiKeyPepperSecret"}

@@ -11,9 +11,9 @@
 //!   `errorType` "security".
 //! - Missing fields are 422 `errorType` "validation" (e.g. errorCode 100 "Required object 'amount' is not
 //!   provided"). `PaymentRequest`'s required fields are those of the Checkout v71 OpenAPI
-//!   (`amount`, `merchantAccount`, `paymentMethod`, `reference`, `returnUrl`; the spec is in
-//!   `shared/vendor-specs/adyen-checkout-v71.json`, and `shared/tests/psp_fakes.rs` checks Pivota's
-//!   requests against it).
+//!   (`amount`, `merchantAccount`, `paymentMethod`, `reference`, `returnUrl`; the spec is
+//!   `../shared/vendor-specs/adyen-checkout-v71.json`, beside the repository, and
+//!   `shared/tests/it/psp_fakes/vendor_contract.rs` checks Pivota's requests against it).
 //! - Metadata beyond 20 pairs, 20-character keys or 80-character values is refused with errorCode 177
 //!   "Metadata size exceeds limit" (the OpenAPI's `PaymentRequest.metadata` description).
 //! - `/payments` answers HTTP 200 for refusals too; the outcome is `resultCode` (Authorised, Refused, Error,

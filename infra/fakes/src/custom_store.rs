@@ -1,5 +1,5 @@
 //! A stateful fake of a store implementing Pivota's custom store contract (`/pivota/v1`, documented in
-//! `shared/src/stores/platforms/custom.rs`).
+//! `shared/src/stores/platforms/custom/mod.rs`).
 //!
 //! Product `i` (ids `p1`..`pn`) has two variants (`p<i>-a`, `p<i>-b`) when `i % 4 == 0`, else one; see
 //! [`FakeCustomStore::expected_price_minor`]. Cursors are opaque offsets. Deliveries are signed as the

@@ -8,7 +8,7 @@
 //! and `WebhookSubscriptionInput.uri` ("webhookSubscriptionCreate and webhookSubscriptionUpdate support all URI
 //! types", https://shopify.dev/changelog/consolidate-webhook-graphql-surfaces;
 //! https://shopify.dev/docs/api/admin-graphql/2026-07/objects/WebhookSubscription). Pivota's own documents
-//! are checked against that schema in `shared/tests/shopify.rs`, from what this fake records
+//! are checked against that schema in `shared/tests/it/shopify/graphql_contract.rs`, from what this fake records
 //! ([`FakeShopify::received_documents`]).
 //!
 //! Wire details reproduced, and where they come from:

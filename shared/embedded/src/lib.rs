@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use pivota::embedded::{EmbeddedBackend, QueueConfig};
+//! use pivota_embedded::{EmbeddedBackend, QueueConfig};
 //!
 //! let backend = EmbeddedBackend::open(std::path::Path::new(".pivota"))?;
 //! backend.queue().declare("kyc-dlq", QueueConfig { max_receive_count: 0, dead_letter: None }).await?;

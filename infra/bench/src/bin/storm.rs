@@ -82,7 +82,7 @@ fn main() {
     }
 }
 
-/// A custom-contract `order.created` payload (the shape of `shared/tests/support/shop.rs`).
+/// A custom-contract `order.created` payload (the shape of `shared/tests/it/fixtures/shop.rs`).
 fn order(n: u32) -> Vec<u8> {
     let id = 7000 + n;
     serde_json::to_vec(&json!({
