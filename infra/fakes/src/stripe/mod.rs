@@ -138,4 +138,3 @@ fn balance(state: &mut State, request: &Request) -> Reply {
     let funds = json!([{ "amount": 0, "currency": "usd", "source_types": { "card": 0 } }]);
     Reply::new(200, json!({ "object": "balance", "available": funds, "pending": funds, "livemode": livemode(&key) }))
 }
-
