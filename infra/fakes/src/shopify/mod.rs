@@ -11,32 +11,20 @@
 //! are checked against that schema in `shared/tests/it/shopify/graphql_contract.rs`, from what this fake records
 //! ([`FakeShopify::received_documents`]).
 //!
+//! This module holds the shop, the fake's handle and its state; [`endpoint`] answers requests (auth, injected
+//! failures, the cost bucket), [`graphql`] parses documents and computes their cost, [`resolve`] and
+//! [`catalog`] answer the fields, and [`signing`] signs webhook deliveries.
+//!
 //! Wire details reproduced, and where they come from:
 //! - A product's image is its `featuredMedia` (the `Media` interface; "Product",
 //!   https://shopify.dev/docs/api/admin-graphql/2025-01/objects/Product: `featuredImage` is deprecated, "Use
 //!   `featuredMedia` instead."). Inline fragments answer only for their type (`... on MediaImage { image }`
 //!   is `{}` for a video), as GraphQL executes them (https://spec.graphql.org/October2021/#sec-Inline-Fragments).
-//! - `X-Shopify-Access-Token` authenticates; a wrong or missing one is a 401
-//!   `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`.
-//! - The cost bucket ("GraphQL Admin API rate limits",
-//!   https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits): a leaky bucket of
-//!   `maximumAvailable` points restoring `restoreRate` points a second, in real time. A query's requested
-//!   cost is computed from the document (see `graphql.rs`); the bucket must hold it or the answer is an HTTP
-//!   200 `{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED","documentation":…}}],
-//!   "extensions":{"cost":{…,"actualQueryCost":null,…}}}`; otherwise the requested cost is taken and the
-//!   difference to the actual cost refunded. Above 1000 requested points the query is refused with
-//!   `MAX_COST_EXCEEDED`. Every answer carries `extensions.cost` shaped as Shopify's.
 //! - `webhookSubscriptionCreate` for a topic and address that already exist answers `userErrors`
 //!   `[{"field":["webhookSubscription","callbackUrl"],"message":"Address for this topic has already been
 //!   taken"}]` and no subscription (the message Shopify's libraries report, e.g. Shopify/shopify_app#263).
-//! - Webhook deliveries ([`FakeShopify::delivery_headers`]) are signed like Shopify's: base64 HMAC-SHA256 of
-//!   the raw body with the app's client secret ("Verify webhook deliveries",
-//!   https://shopify.dev/docs/apps/build/webhooks/verify-deliveries), with the headers of "Webhooks delivery
-//!   structure" (https://shopify.dev/docs/apps/build/webhooks/delivery-structure): `X-Shopify-Shop-Domain`
-//!   (the `*.myshopify.com` domain), `X-Shopify-Event-Id`, `X-Shopify-Webhook-Id`, and
-//!   `X-Shopify-Triggered-At` (when the event happened, RFC 3339: now, for a first delivery).
 //! - [`FakeShopify::uninstall_app`] does what an uninstall does: the access token is revoked at once, so every
-//!   call answers the 401 above (https://shopify.dev/docs/api/usage/response-codes; the uninstall case:
+//!   call answers the wrong-token 401 ([`endpoint`]; https://shopify.dev/docs/api/usage/response-codes; the uninstall case:
 //!   https://community.shopify.com/t/expired-accesstoken-when-handling-app-uninstalled-webhook/105849), and
 //!   the app's webhook subscriptions are deleted ("Uninstalling an app triggers cleanup tasks in Shopify. This
 //!   includes deleting any registered webhooks",
@@ -50,28 +38,23 @@
 //! schema contract test catches those instead.
 
 mod catalog;
+mod endpoint;
 mod graphql;
 mod resolve;
+mod signing;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
-use sha2::Sha256;
+use serde_json::Value;
 use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer};
 
 use self::catalog::{Catalog, currency_digits};
+use self::endpoint::Endpoint;
 
-use crate::failure::{FailurePlan, FakeFailure, retry_after_header};
-
-/// The single-query limit, enforced on the requested cost before anything runs.
-const MAX_SINGLE_QUERY_COST: u64 = 1000;
-const RATE_LIMITS_DOC: &str = "https://shopify.dev/api/usage/rate-limits";
+use crate::failure::{FailurePlan, FakeFailure};
 
 /// The shop a [`FakeShopify`] pretends to be.
 #[derive(Clone, Debug)]
@@ -315,157 +298,9 @@ impl FakeShopify {
         self.lock().orders_marked_paid.clone()
     }
 
-    /// The `X-Shopify-Hmac-Sha256` value for `body`: base64 HMAC-SHA256 keyed with the client secret.
-    pub fn sign_webhook(&self, body: &[u8]) -> String {
-        let secret = self.client_secret();
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-        mac.update(body);
-        STANDARD.encode(mac.finalize().into_bytes())
-    }
-
-    /// The headers Shopify sends with a first delivery of `topic` (`orders/create`, …), triggered now.
-    pub fn delivery_headers(&self, topic: &str, event_id: &str, body: &[u8]) -> Vec<(&'static str, String)> {
-        let domain = self.lock().shop.domain.clone();
-        let now = time::OffsetDateTime::now_utc();
-        let triggered_at = now.format(&time::format_description::well_known::Rfc3339).expect("a current date formats");
-        vec![
-            ("content-type", "application/json".into()),
-            ("x-shopify-topic", topic.into()),
-            ("x-shopify-hmac-sha256", self.sign_webhook(body)),
-            ("x-shopify-shop-domain", domain),
-            ("x-shopify-api-version", "2026-07".into()),
-            ("x-shopify-webhook-id", format!("{event_id}-delivery")),
-            ("x-shopify-event-id", event_id.into()),
-            ("x-shopify-triggered-at", triggered_at),
-        ]
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-impl State {
-    fn refill(&mut self) {
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.refilled_at).as_secs_f64();
-        self.available = (self.available + elapsed * self.shop.restore_rate).min(self.shop.maximum_available);
-        self.refilled_at = now;
-    }
-
-    fn cost(&self, requested: u64, actual: Option<u64>) -> Value {
-        json!({
-            "requestedQueryCost": requested,
-            "actualQueryCost": actual,
-            "throttleStatus": {
-                "maximumAvailable": self.shop.maximum_available,
-                "currentlyAvailable": self.available.floor() as i64,
-                "restoreRate": self.shop.restore_rate,
-            },
-        })
-    }
-}
-
-struct Endpoint {
-    state: Arc<Mutex<State>>,
-}
-
-impl Respond for Endpoint {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.requests += 1;
-        let mut delay = None;
-        match state.failures.next() {
-            Some(FakeFailure::Http500) => return json_reply(500, json!({ "errors": "Internal Server Error" })),
-            Some(FakeFailure::Http503) => {
-                return json_reply(503, json!({ "errors": "Service Unavailable" }));
-            }
-            Some(FakeFailure::Http429 { retry_after }) => {
-                let mut reply = json_reply(429, json!({ "errors": "Too Many Requests" }));
-                if let Some(retry_after) = retry_after {
-                    reply = reply.insert_header("retry-after", retry_after_header(retry_after));
-                }
-                return reply;
-            }
-            Some(FakeFailure::Delay(duration)) => delay = Some(duration),
-            None => {}
-        }
-        let token = request.headers.get("x-shopify-access-token").and_then(|value| value.to_str().ok());
-        if state.token_revoked || token != Some(state.shop.access_token.as_str()) {
-            return json_reply(
-                401,
-                json!({ "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)" }),
-            );
-        }
-        let reply = graphql_reply(&mut state, &request.body);
-        match delay {
-            Some(delay) => reply.set_delay(delay),
-            None => reply,
-        }
-    }
-}
-
-fn json_reply(status: u16, body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(body)
-}
-
-fn error(message: &str, code: &str) -> Value {
-    json!({ "message": message, "extensions": { "code": code } })
-}
-
-fn graphql_reply(state: &mut State, body: &[u8]) -> ResponseTemplate {
-    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let Some(document) = request.get("query").and_then(Value::as_str) else {
-        return json_reply(400, json!({ "errors": { "query": "Required parameter missing or invalid" } }));
-    };
-    let variables = request.get("variables").cloned().unwrap_or(Value::Null);
-    let received = if variables.is_null() { json!({}) } else { variables.clone() };
-    state.documents.push(ReceivedDocument { query: document.to_owned(), variables: received });
-    let operation = match graphql::parse(document, &variables) {
-        Ok(operation) => operation,
-        Err(reason) => {
-            return json_reply(200, json!({ "errors": [error(&format!("Parse error: {reason}"), "parseError")] }));
-        }
-    };
-    let requested = graphql::requested_cost(&operation);
-    if requested > MAX_SINGLE_QUERY_COST {
-        let message = format!(
-            "Query cost is {requested}, which exceeds the single query max cost limit ({MAX_SINGLE_QUERY_COST})."
-        );
-        let mut error = error(&message, "MAX_COST_EXCEEDED");
-        error["extensions"]["cost"] = json!(requested);
-        error["extensions"]["maxCost"] = json!(MAX_SINGLE_QUERY_COST);
-        error["extensions"]["documentation"] = json!(RATE_LIMITS_DOC);
-        return json_reply(200, json!({ "errors": [error] }));
-    }
-    state.refill();
-    if state.available < requested as f64 {
-        state.throttled += 1;
-        let mut error = error("Throttled", "THROTTLED");
-        error["extensions"]["documentation"] = json!(RATE_LIMITS_DOC);
-        return json_reply(200, json!({ "errors": [error], "extensions": { "cost": state.cost(requested, None) } }));
-    }
-    state.available -= requested as f64;
-    let mut data = serde_json::Map::new();
-    let mut errors = Vec::new();
-    for field in &operation.fields {
-        match resolve::resolve(state, operation.kind, field) {
-            Ok(value) => {
-                data.insert(field.key().to_owned(), graphql::project(&value, &field.selection));
-            }
-            Err(message) => errors.push(error(&message, "undefinedField")),
-        }
-    }
-    let data = Value::Object(data);
-    let actual = graphql::actual_cost(&operation, &data).min(requested);
-    state.points_requested += requested;
-    state.points_charged += actual;
-    state.available = (state.available + (requested - actual) as f64).min(state.shop.maximum_available);
-    let mut body = json!({ "data": data, "extensions": { "cost": state.cost(requested, Some(actual)) } });
-    if !errors.is_empty() {
-        body["errors"] = Value::Array(errors);
-    }
-    json_reply(200, body)
 }
 
 #[cfg(test)]

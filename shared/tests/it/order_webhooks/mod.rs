@@ -2,18 +2,20 @@
 //! exactly one charge per order through the routed PSP, and the order marked paid in the store. Includes
 //! the storm test: 200 orders, 1,000 deliveries with duplicates, concurrency and retries, a PSP failing
 //! 20 % of calls transiently, and tampered deliveries.
+//!
+//! Here the flow itself; [`reads`] checks what a delivery reads from the secrets and the table (once,
+//! cached), [`store_updates`] that a product update survives a failed write and a concurrent price edit.
+
+mod reads;
+mod store_updates;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use pivota::ports::{Condition, Item, ItemKey, Page, Query, Secrets, SecretsError, StoreError, Table, WriteOp};
-use secrecy::SecretString;
 
 use pivota_fakes::{FakeCustomStore, FakeFailure};
 use serde_json::json;
 
 use crate::fixtures::shop::{order, shop};
-use crate::fixtures::{Backend, another_process, call, drain_payment_queue, list_all};
+use crate::fixtures::{Backend, call, drain_payment_queue};
 
 on_both_backends!(
     webhook_setup_is_idempotent,
@@ -23,10 +25,6 @@ on_both_backends!(
     paid_declined_and_write_back_failures_are_handled,
     a_message_that_fails_near_the_deadline_comes_back_after_its_backoff,
     storm_of_deliveries_charges_each_order_exactly_once,
-    deliveries_read_the_store_secret_once_until_the_store_changes,
-    an_order_payment_reads_connections_and_routing_once,
-    a_product_update_that_failed_is_applied_when_the_store_retries,
-    a_price_edited_while_the_store_updates_the_product_is_kept,
 );
 
 async fn webhook_setup_is_idempotent(backend: Backend) {
@@ -242,262 +240,4 @@ async fn storm_of_deliveries_charges_each_order_exactly_once(backend: Backend) {
     marked.sort();
     marked.dedup();
     assert_eq!(marked.len(), 200);
-}
-
-/// The secret store, counting reads of store credentials.
-struct CountingSecrets {
-    inner: Arc<dyn Secrets>,
-    store_reads: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Secrets for CountingSecrets {
-    async fn put(&self, name: &str, value: &SecretString) -> Result<String, SecretsError> {
-        self.inner.put(name, value).await
-    }
-
-    async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
-        if name.contains("/stores/") {
-            self.store_reads.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.get(name).await
-    }
-
-    async fn get_previous(&self, name: &str) -> Result<Option<SecretString>, SecretsError> {
-        self.inner.get_previous(name).await
-    }
-
-    async fn delete(&self, name: &str) -> Result<(), SecretsError> {
-        self.inner.delete(name).await
-    }
-}
-
-async fn deliveries_read_the_store_secret_once_until_the_store_changes(backend: Backend) {
-    let s = shop(backend).await;
-    let shared = &s.test.app;
-    let secrets = Arc::new(CountingSecrets { inner: shared.secrets.clone(), store_reads: AtomicUsize::new(0) });
-    // A warm webhook function: one process, many deliveries.
-    let warm = another_process(shared, |ports| ports.secrets = secrets.clone());
-    for id in 1..=5 {
-        assert_eq!(s.deliver_to(&warm, &order(id, json!({})), &format!("e-{id}"), None).await, 200);
-    }
-    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 1, "read once, then cached");
-
-    // Any change to the store item (here its low-stock threshold) makes the cached credentials stale.
-    let (status, _) = call(shared, "PATCH", &format!("/merchant/{}/store/{}", s.id, s.store_id))
-        .bearer(&s.key)
-        .json(json!({"low_stock_threshold": 3}))
-        .send()
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(s.deliver_to(&warm, &order(6, json!({})), "e-6", None).await, 200);
-    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 2);
-
-    // Disconnected (by another process): the cached credentials are not used; the secret store is asked
-    // (the secret is gone) and the delivery refused.
-    let (status, _) =
-        call(shared, "DELETE", &format!("/merchant/{}/store/{}", s.id, s.store_id)).bearer(&s.key).send().await;
-    assert!(status == 200 || status == 204, "{status}");
-    assert_eq!(s.deliver_to(&warm, &order(7, json!({})), "e-7", None).await, 401);
-    assert_eq!(secrets.store_reads.load(Ordering::SeqCst), 3);
-    assert_eq!(s.orders().await.len(), 6);
-}
-
-/// The table, counting reads of a merchant's PSP connections (a query of `PSP#…`) and of its routing
-/// document.
-struct CountingTable {
-    inner: Arc<dyn Table>,
-    connection_reads: AtomicUsize,
-    routing_reads: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Table for CountingTable {
-    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-        if key.sk == "ROUTING" {
-            self.routing_reads.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.get(key).await
-    }
-
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        self.inner.put(item, condition).await
-    }
-
-    async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
-        self.inner.delete(key, condition).await
-    }
-
-    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        self.inner.transact(ops).await
-    }
-
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        if query.sk_prefix.as_deref().is_some_and(|prefix| prefix.starts_with("PSP#")) {
-            self.connection_reads.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.query(query).await
-    }
-
-    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
-        if keys.iter().any(|key| key.sk == "ROUTING") {
-            self.routing_reads.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.batch_get(keys).await
-    }
-
-    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        self.inner.batch_put(items).await
-    }
-}
-
-async fn an_order_payment_reads_connections_and_routing_once(backend: Backend) {
-    // GIVEN a merchant with a routing document and a recorded order
-    let s = shop(backend).await;
-    let (status, body) = call(&s.test.app, "PUT", &format!("/merchant/{}/routing", s.id))
-        .bearer(&s.key)
-        .json(json!({"priority": ["stripe"], "test_payment_method": "pm_card_visa"}))
-        .send()
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let table = Arc::new(CountingTable {
-        inner: s.test.app.table.clone(),
-        connection_reads: AtomicUsize::new(0),
-        routing_reads: AtomicUsize::new(0),
-    });
-    let worker = another_process(&s.test.app, |ports| ports.table = table.clone());
-    assert_eq!(s.deliver(&order(1, json!({})), "e-1", None).await, 200);
-
-    // WHEN the payment worker pays it
-    drain_payment_queue(&worker).await;
-
-    // THEN it was charged, reading the connections once and the routing document once
-    let orders = s.orders().await;
-    assert_eq!(orders[0]["status"], "paid", "{orders:?}");
-    assert_eq!(s.stripe.charges(), 1);
-    assert_eq!(table.connection_reads.load(Ordering::SeqCst), 1, "PSP connections read once");
-    assert_eq!(table.routing_reads.load(Ordering::SeqCst), 1, "routing read once");
-}
-
-/// The table, failing the next `failing_transactions` transactions as DynamoDB does when throttled; and,
-/// when `edit_price_before_write` is set, editing a product's price (as a merchant's `PATCH` would) just
-/// before the next transaction that writes that product.
-struct FlakyTable {
-    inner: Arc<dyn Table>,
-    failing_transactions: AtomicUsize,
-    edit_price_before_write: std::sync::Mutex<Option<i64>>,
-}
-
-impl FlakyTable {
-    fn new(inner: Arc<dyn Table>, failing_transactions: usize, edit_price_before_write: Option<i64>) -> Self {
-        Self {
-            inner,
-            failing_transactions: AtomicUsize::new(failing_transactions),
-            edit_price_before_write: std::sync::Mutex::new(edit_price_before_write),
-        }
-    }
-
-    /// The concurrent edit: the stored product's first variant gets a price override, and a new version.
-    async fn edit_price(&self, key: &ItemKey, price: i64) {
-        let mut item = self.inner.get(key).await.unwrap().expect("the product exists");
-        item.attrs["variants"][0]["price_override_minor"] = json!(price);
-        let read = item.version;
-        item.version += 1;
-        self.inner.put(item, Condition::VersionIs(read)).await.unwrap();
-    }
-}
-
-#[async_trait::async_trait]
-impl Table for FlakyTable {
-    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-        self.inner.get(key).await
-    }
-
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        self.inner.put(item, condition).await
-    }
-
-    async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
-        self.inner.delete(key, condition).await
-    }
-
-    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        let product = ops.iter().find_map(|op| match op {
-            WriteOp::Put { item, condition: Condition::VersionIs(_) } if item.key.sk.starts_with("PRODUCT#") => {
-                Some(item.key.clone())
-            }
-            _ => None,
-        });
-        let edit =
-            product.and_then(|key| self.edit_price_before_write.lock().unwrap().take().map(|price| (key, price)));
-        if let Some((key, price)) = edit {
-            self.edit_price(&key, price).await;
-        }
-        let failing = self.failing_transactions.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if failing.is_ok() {
-            return Err(StoreError::Transient("ProvisionedThroughputExceededException".into()));
-        }
-        self.inner.transact(ops).await
-    }
-
-    async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
-    }
-
-    async fn batch_get(&self, keys: Vec<ItemKey>) -> Result<Vec<Item>, StoreError> {
-        self.inner.batch_get(keys).await
-    }
-
-    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        self.inner.batch_put(items).await
-    }
-}
-
-async fn a_product_update_that_failed_is_applied_when_the_store_retries(backend: Backend) {
-    let s = shop(backend).await;
-    let table = Arc::new(FlakyTable::new(s.test.app.table.clone(), 1, None));
-    let flaky = another_process(&s.test.app, |ports| ports.table = table);
-    let product = serde_json::to_vec(&json!({
-        "id": "p-77", "title": "Trail shoe v2", "status": "active",
-        "variants": [{"id": "v-77", "title": "42", "sku": "TS-42", "price_minor": 12900, "inventory_quantity": 3}],
-    }))
-    .unwrap();
-    let (status, _) = s.delivery_to(&flaky, "product.updated", &product, "evt-p77", None).await;
-    assert!(status >= 500, "the write failed, so the store must retry: {status}");
-    // The store retries the same event: it is applied, not taken for a duplicate.
-    assert_eq!(s.delivery_to(&flaky, "product.updated", &product, "evt-p77", None).await.0, 200);
-    let products = list_all(&s.test.app, &s.key, &format!("/merchant/{}/products", s.id)).await;
-    let updated = products.iter().find(|p| p["external_id"] == "p-77").expect("the product was written");
-    assert_eq!(
-        (updated["title"].as_str(), updated["variants"][0]["price_minor"].as_i64()),
-        (Some("Trail shoe v2"), Some(12900))
-    );
-}
-
-async fn a_price_edited_while_the_store_updates_the_product_is_kept(backend: Backend) {
-    let s = shop(backend).await;
-    let product = |title: &str, price: i64| {
-        serde_json::to_vec(&json!({
-            "id": "p-88", "title": title, "status": "active",
-            "variants": [{"id": "v-88", "title": "42", "sku": "TS-88", "price_minor": price, "inventory_quantity": 9}],
-        }))
-        .unwrap()
-    };
-    assert_eq!(
-        s.delivery_to(&s.test.app, "product.updated", &product("Trail shoe", 10000), "evt-1", None).await.0,
-        200
-    );
-    // The merchant edits the price between the store update's read and its write.
-    let table = Arc::new(FlakyTable::new(s.test.app.table.clone(), 0, Some(8800)));
-    let racing = another_process(&s.test.app, |ports| ports.table = table.clone());
-    let (status, _) = s.delivery_to(&racing, "product.updated", &product("Trail shoe v2", 10500), "evt-2", None).await;
-    assert_eq!(status, 200);
-    assert!(table.edit_price_before_write.lock().unwrap().is_none(), "the edit happened mid-write");
-    let products = list_all(&s.test.app, &s.key, &format!("/merchant/{}/products", s.id)).await;
-    let stored = products.iter().find(|p| p["external_id"] == "p-88").unwrap();
-    // Both changes are there: the store's title and price, and the merchant's override on top.
-    assert_eq!(stored["title"], "Trail shoe v2");
-    assert_eq!(stored["variants"][0]["store_price_minor"], 10500);
-    assert_eq!(stored["variants"][0]["price_override_minor"], 8800);
-    assert_eq!(stored["variants"][0]["price_minor"], 8800);
 }

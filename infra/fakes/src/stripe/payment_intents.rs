@@ -1,19 +1,11 @@
-//! A stateful fake of the Stripe API, for what Pivota calls: `GET /v1/balance` and `POST /v1/payment_intents`.
+//! `POST /v1/payment_intents`: parameter validation, idempotent replays, and how test PaymentMethods confirm.
 //!
-//! Wire details reproduced, and where they come from:
-//! - Errors are `{"error": {"type", "code", "decline_code", "message", "param", "payment_intent", …}}` with
-//!   the documented statuses: 400 invalid request, 401 no valid API key, 402 the request failed (a card
-//!   decline), 429 too many requests, 5xx Stripe's servers (Stripe API reference, "Errors",
-//!   https://docs.stripe.com/api/errors).
-//! - An unknown key gets 401 `invalid_request_error` "Invalid API Key provided: sk_test_****abcd": Stripe
-//!   echoes the key masked to its prefix and last four characters.
 //! - Idempotency ("Idempotent requests", https://docs.stripe.com/api/idempotent_requests, and "Advanced error
 //!   handling", https://docs.stripe.com/error-low-level): the status and body of the first request that began
 //!   executing are saved and replayed for the same key (we mark replays with `Idempotent-Replayed: true`);
 //!   the same key with different parameters is a 400 `idempotency_error` ("Keys for idempotent requests can
 //!   only be used with the same parameters they were first used with…"); requests that fail validation, a
 //!   401, or a 429 (the rate limiter runs before the idempotency layer) are not saved.
-//! - Every response carries a `Request-Id: req_…` header.
 //! - Test PaymentMethods ("Testing", https://docs.stripe.com/testing): `pm_card_visa`, `pm_card_mastercard`
 //!   succeed; `pm_card_visa_chargeDeclined` is a 402 `card_declined` / `generic_decline`;
 //!   `pm_card_visa_chargeDeclinedInsufficientFunds` a 402 `card_declined` / `insufficient_funds`;
@@ -24,281 +16,32 @@
 //!   left in `requires_payment_method` ("Charge the saved payment method later",
 //!   https://docs.stripe.com/payments/save-during-payment; "Decline codes", https://docs.stripe.com/declines/codes).
 //! - `off_session` "can only be used with `confirm=true`" (API reference, PaymentIntent create): 400 otherwise.
-//! - Customers: [`FakeStripe::attach_payment_method`] makes a `pm_…` attached to a `cus_…` that behaves like
-//!   a test PaymentMethod. Confirming it without `customer` is a 400 `parameter_missing` ("The `payment_method`
-//!   parameter supplied pm_… belongs to the Customer cus_…. Please include the Customer in the `customer`
-//!   parameter on the PaymentIntent.", as Stripe answers it: reported in
+//! - Customers: [`FakeStripe::attach_payment_method`](super::FakeStripe::attach_payment_method) makes a `pm_…`
+//!   attached to a `cus_…` that behaves like a test PaymentMethod. Confirming it without `customer` is a 400
+//!   `parameter_missing` ("The `payment_method` parameter supplied pm_… belongs to the Customer cus_…. Please
+//!   include the Customer in the `customer` parameter on the PaymentIntent.", as Stripe answers it: reported in
 //!   https://github.com/202-ecommerce/stripe_official/issues/84); with another customer a 400 (Stripe's
 //!   wording for that case is not published; the fake's is ours); an unknown `customer` is a 400
 //!   `resource_missing` "No such customer: 'cus_…'".
-//!
-//! Keys: by default any key starting `sk_test_` or `rk_test_` is valid unless it contains `invalid`;
-//! [`FakeStripe::set_valid_keys`] replaces that rule with an exact list (where `sk_live_…` keys make the
-//! balance report `livemode: true`). Idempotency keys are global to the fake (Stripe scopes them per account).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::Request;
 
-use crate::failure::{FailurePlan, FakeFailure, retry_after_header};
+use super::wire::{Reply, authenticate, error_body, livemode, param_error};
+use super::{RecordedRequest, Saved, State};
 use crate::ids;
 
-/// A request the fake received on `POST /v1/payment_intents`, for assertions on the wire format.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordedRequest {
-    /// The form fields, decoded, in the order sent (`metadata[order_id]` etc.).
-    pub params: Vec<(String, String)>,
-    /// Header name (lowercase) → value, without `authorization`.
-    pub headers: BTreeMap<String, String>,
-}
-
-pub struct FakeStripe {
-    server: MockServer,
-    state: Arc<Mutex<State>>,
-}
-
-#[derive(Default)]
-struct State {
-    valid_keys: Option<BTreeSet<String>>,
-    requests: usize,
-    charges: usize,
-    failures: FailurePlan,
-    /// Idempotency key → the saved first response.
-    saved: HashMap<String, Saved>,
-    payment_intent_requests: Vec<RecordedRequest>,
-    customers: BTreeSet<String>,
-    /// `pm_…` attached to a Customer → (the test PaymentMethod it behaves like, the customer).
-    attached: HashMap<String, (String, String)>,
-}
-
-#[derive(Clone)]
-struct Saved {
-    params: Vec<(String, String)>,
-    status: u16,
-    body: Value,
-}
-
-impl FakeStripe {
-    pub async fn start() -> Self {
-        let server = MockServer::start().await;
-        let state = Arc::new(Mutex::new(State::default()));
-        Mock::given(method("GET"))
-            .and(path("/v1/balance"))
-            .respond_with(Endpoint { state: state.clone(), handler: balance })
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/v1/payment_intents"))
-            .respond_with(Endpoint { state: state.clone(), handler: create_payment_intent })
-            .mount(&server)
-            .await;
-        Self { server, state }
-    }
-
-    /// The base URL, e.g. `http://127.0.0.1:38211` (what `PIVOTA_STRIPE_API_BASE` takes).
-    pub fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    /// PaymentIntents that succeeded, i.e. money moved. Replays and declines do not count.
-    pub fn charges(&self) -> usize {
-        self.lock().charges
-    }
-
-    /// Every request received, failed and replayed ones included.
-    pub fn requests(&self) -> usize {
-        self.lock().requests
-    }
-
-    /// The `POST /v1/payment_intents` requests received, oldest first.
-    pub fn payment_intent_requests(&self) -> Vec<RecordedRequest> {
-        self.lock().payment_intent_requests.clone()
-    }
-
-    /// A PaymentMethod attached to `customer` (created if new) that behaves like `test_payment_method`
-    /// (`pm_card_visa`, `pm_card_authenticationRequired`, …). Returns its `pm_…` id.
-    pub fn attach_payment_method(&self, test_payment_method: &str, customer: &str) -> String {
-        assert!(test_card(test_payment_method).is_some(), "{test_payment_method} is not a test PaymentMethod");
-        let id = ids::stripe("pm", 24);
-        let mut state = self.lock();
-        state.customers.insert(customer.to_owned());
-        state.attached.insert(id.clone(), (test_payment_method.to_owned(), customer.to_owned()));
-        id
-    }
-
-    /// The next `n` requests (any endpoint) get `failure`.
-    pub fn fail_next(&self, n: usize, failure: FakeFailure) {
-        self.lock().failures.queue(n, failure);
-    }
-
-    /// From now on, `percent`% of requests (drawn from an RNG seeded with `seed`) get `failure`.
-    pub fn fail_randomly(&self, percent: u8, seed: u64, failure: FakeFailure) {
-        self.lock().failures.randomly(percent, seed, failure);
-    }
-
-    /// Only these keys are valid from now on (replaces the default `sk_test_`/`rk_test_` rule).
-    pub fn set_valid_keys<I, S>(&self, keys: I)
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.lock().valid_keys = Some(keys.into_iter().map(Into::into).collect());
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-type Handler = fn(&mut State, &Request) -> Reply;
-
-struct Endpoint {
-    state: Arc<Mutex<State>>,
-    handler: Handler,
-}
-
-/// What an endpoint answers, before the common headers are added.
-struct Reply {
-    status: u16,
-    body: Value,
-    headers: Vec<(&'static str, String)>,
-}
-
-impl Reply {
-    fn new(status: u16, body: Value) -> Self {
-        Self { status, body, headers: Vec::new() }
-    }
-}
-
-impl Respond for Endpoint {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.requests += 1;
-        let mut delay = None;
-        let reply = match state.failures.next() {
-            Some(FakeFailure::Http500) => {
-                Reply::new(500, error_body("api_error", None, "An unknown error occurred on Stripe's end."))
-            }
-            Some(FakeFailure::Http503) => {
-                Reply::new(503, error_body("api_error", None, "Stripe is temporarily unavailable. Please retry."))
-            }
-            Some(FakeFailure::Http429 { retry_after }) => {
-                let mut reply = Reply::new(
-                    429,
-                    error_body(
-                        "invalid_request_error",
-                        Some("rate_limit"),
-                        "Request rate limit exceeded. Learn more about rate limits here \
-                         https://stripe.com/docs/rate-limits.",
-                    ),
-                );
-                if let Some(retry_after) = retry_after {
-                    reply.headers.push(("retry-after", retry_after_header(retry_after)));
-                }
-                reply
-            }
-            Some(FakeFailure::Delay(duration)) => {
-                delay = Some(duration);
-                (self.handler)(&mut state, request)
-            }
-            None => (self.handler)(&mut state, request),
-        };
-        drop(state);
-        let mut template = ResponseTemplate::new(reply.status)
-            .set_body_json(reply.body)
-            .insert_header("request-id", ids::stripe("req", 14));
-        for (name, value) in reply.headers {
-            template = template.insert_header(name, value);
-        }
-        match delay {
-            Some(delay) => template.set_delay(delay),
-            None => template,
-        }
-    }
-}
-
-fn error_body(kind: &str, code: Option<&str>, message: &str) -> Value {
-    let mut error = json!({ "type": kind, "message": message });
-    if let Some(code) = code {
-        error["code"] = json!(code);
-        error["doc_url"] = json!(format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")));
-    }
-    json!({ "error": error })
-}
-
-fn param_error(code: &str, param: &str, message: &str) -> Reply {
-    let mut body = error_body("invalid_request_error", Some(code), message);
-    body["error"]["param"] = json!(param);
-    Reply::new(400, body)
-}
-
-/// Checks `Authorization: Bearer <key>`; the error reply Stripe gives otherwise.
-fn authenticate(state: &State, request: &Request) -> Result<String, Reply> {
-    let Some(key) = request
-        .headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|key| !key.is_empty())
-    else {
-        return Err(Reply::new(
-            401,
-            error_body(
-                "invalid_request_error",
-                None,
-                "You did not provide an API key. You need to provide your API key in the Authorization header, \
-                 using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
-            ),
-        ));
-    };
-    let valid = match &state.valid_keys {
-        Some(keys) => keys.contains(key),
-        None => (key.starts_with("sk_test_") || key.starts_with("rk_test_")) && !key.contains("invalid"),
-    };
-    if valid {
-        Ok(key.to_owned())
-    } else {
-        let message = format!("Invalid API Key provided: {}", masked(key));
-        Err(Reply::new(401, error_body("invalid_request_error", None, &message)))
-    }
-}
-
-/// `sk_test_4eC39HqLyjWDarjtT1zdp7dc` → `sk_test_****p7dc`, as Stripe shows it.
-fn masked(key: &str) -> String {
-    let prefix_len = ["sk_test_", "sk_live_", "rk_test_", "rk_live_", "pk_test_", "pk_live_"]
-        .iter()
-        .find(|prefix| key.starts_with(*prefix))
-        .map_or(0, |prefix| prefix.len());
-    let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("{}****{tail}", &key[..prefix_len])
-}
-
-fn livemode(key: &str) -> bool {
-    key.starts_with("sk_live_") || key.starts_with("rk_live_")
-}
-
-fn balance(state: &mut State, request: &Request) -> Reply {
-    let key = match authenticate(state, request) {
-        Ok(key) => key,
-        Err(reply) => return reply,
-    };
-    let funds = json!([{ "amount": 0, "currency": "usd", "source_types": { "card": 0 } }]);
-    Reply::new(200, json!({ "object": "balance", "available": funds, "pending": funds, "livemode": livemode(&key) }))
-}
-
 /// How a test PaymentMethod behaves when confirmed.
-enum TestCard {
+pub(super) enum TestCard {
     Succeeds,
     Declines { code: &'static str, decline_code: Option<&'static str>, message: &'static str },
     RequiresAction,
 }
 
-fn test_card(payment_method: &str) -> Option<TestCard> {
+pub(super) fn test_card(payment_method: &str) -> Option<TestCard> {
     Some(match payment_method {
         "pm_card_visa" | "pm_card_mastercard" | "pm_card_amex" => TestCard::Succeeds,
         "pm_card_visa_chargeDeclined" => TestCard::Declines {
@@ -319,7 +62,7 @@ fn test_card(payment_method: &str) -> Option<TestCard> {
     })
 }
 
-fn create_payment_intent(state: &mut State, request: &Request) -> Reply {
+pub(super) fn create_payment_intent(state: &mut State, request: &Request) -> Reply {
     let mut params: Vec<(String, String)> = serde_urlencoded::from_bytes(&request.body).unwrap_or_default();
     let headers = request
         .headers

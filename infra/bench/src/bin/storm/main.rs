@@ -19,6 +19,12 @@
 //! delivery to the first poll that saw it paid, so up to one poll late), how many were paid after each
 //! second, Stripe charges and the orders marked paid in the store. Exits non-zero unless all orders were
 //! paid and marked paid within [`DEADLINE`] with exactly one charge each.
+//!
+//! This file holds the storm itself and its figures; [`api`] is the merchant's HTTP client and the poll for
+//! paid orders, [`deliveries`] the store's side: order payloads and signed deliveries with retries.
+
+mod api;
+mod deliveries;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,6 +34,9 @@ use pivota::settings::Settings;
 use pivota_bench::{Runner, quantile};
 use pivota_fakes::{DEFAULT_CUSTOM_TOKEN, FakeCustomStore, FakeFailure, FakeStripe};
 use serde_json::{Value, json};
+
+use api::{Api, poll_until_paid};
+use deliveries::{deliver, external_id};
 
 /// The seed that draws which Stripe requests get a 503.
 const PSP_FAILURE_SEED: u64 = 7;
@@ -80,109 +89,6 @@ fn main() {
     if !outcome {
         std::process::exit(1);
     }
-}
-
-/// A custom-contract `order.created` payload (the shape of `shared/tests/it/fixtures/shop.rs`).
-fn order(n: u32) -> Vec<u8> {
-    let id = 7000 + n;
-    serde_json::to_vec(&json!({
-        "id": id.to_string(), "number": format!("#{id}"), "currency": "EUR", "total_minor": 1000 + n as i64, "paid": false,
-        "line_items": [{"title": "Trail shoe", "quantity": 1, "sku": "TS-42", "price_minor": 1000 + n as i64}],
-        "customer": {"id": format!("c-{id}"), "email": format!("buyer{id}@example.com"), "name": "Ada Buyer"},
-    }))
-    .unwrap()
-}
-
-fn external_id(n: u32) -> String {
-    (7000 + n).to_string()
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(key) = key {
-            request = request.bearer_auth(key);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the runner answers");
-        let status = response.status().as_u16();
-        (status, response.json::<Value>().await.unwrap_or(Value::Null))
-    }
-
-    /// Every order of the merchant, all pages.
-    async fn orders(&self, id: &str, key: &str) -> Result<Vec<Value>, String> {
-        let mut all = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut request = self
-                .http
-                .get(format!("{}/merchant/{id}/orders", self.base))
-                .bearer_auth(key)
-                .query(&[("limit", "100")]);
-            if let Some(cursor) = &cursor {
-                request = request.query(&[("cursor", cursor)]);
-            }
-            let response = request.send().await.map_err(|e| e.to_string())?;
-            let status = response.status().as_u16();
-            let page: Value = response.json().await.map_err(|e| e.to_string())?;
-            if status != 200 {
-                return Err(format!("{status}: {page}"));
-            }
-            all.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return Ok(all),
-            }
-        }
-    }
-}
-
-/// One delivery, with the store's retries. Returns when it was first sent, the final status (0: never
-/// answered), and the attempts made.
-async fn deliver(
-    http: reqwest::Client,
-    url: String,
-    secret: Arc<str>,
-    n: u32,
-    event_id: String,
-) -> (Instant, u16, u32) {
-    let body = order(n);
-    let signature = FakeCustomStore::sign_with(&secret, "order.created", &body);
-    let first_sent = Instant::now();
-    let mut status = 0;
-    let mut attempts = 0;
-    while attempts < DELIVERY_ATTEMPTS {
-        attempts += 1;
-        let sent = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("x-pivota-topic", "order.created")
-            .header("x-pivota-event-id", &event_id)
-            .header("x-pivota-signature", &signature)
-            .body(body.clone())
-            .send()
-            .await;
-        status = match sent {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let _ = response.bytes().await;
-                status
-            }
-            Err(_) => 0,
-        };
-        if (1..500).contains(&status) {
-            break;
-        }
-        tokio::time::sleep(DELIVERY_RETRY_PAUSE).await;
-    }
-    (first_sent, status, attempts)
 }
 
 async fn run(shape: Shape, base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
@@ -388,41 +294,5 @@ async fn run(shape: Shape, base: &str, stripe: &FakeStripe, store: &FakeCustomSt
             println!("  - {failure}");
         }
         false
-    }
-}
-
-/// Polls the orders list every [`POLL_EVERY`] until all `orders` orders are paid with their write-back
-/// done, or [`GIVE_UP`] after `started`. Returns when each was first seen so (by external id), and the
-/// last list read.
-async fn poll_until_paid(
-    api: &Api,
-    id: &str,
-    key: &str,
-    orders: u32,
-    started: Instant,
-) -> (BTreeMap<String, Instant>, Vec<Value>) {
-    let mut paid_at: BTreeMap<String, Instant> = BTreeMap::new();
-    let mut last_seen = Vec::new();
-    loop {
-        let tick = Instant::now();
-        match api.orders(id, key).await {
-            Ok(orders) => {
-                let seen = Instant::now();
-                for o in &orders {
-                    if o["status"] == "paid"
-                        && o["write_back"] == "done"
-                        && let Some(external) = o["external_id"].as_str()
-                    {
-                        paid_at.entry(external.to_owned()).or_insert(seen);
-                    }
-                }
-                last_seen = orders;
-            }
-            Err(e) => eprintln!("orders list failed: {e}"),
-        }
-        if paid_at.len() >= orders as usize || started.elapsed() >= GIVE_UP {
-            return (paid_at, last_seen);
-        }
-        tokio::time::sleep(POLL_EVERY.saturating_sub(tick.elapsed())).await;
     }
 }
