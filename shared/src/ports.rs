@@ -2,7 +2,7 @@
 //!
 //! Every port has two adapters: `pivota_aws` (DynamoDB, SQS, Secrets Manager, Step Functions) for
 //! production and `pivota_embedded` (SQLite in a data directory) for running locally. Both pass the same
-//! conformance suite in `shared/tests/conformance`.
+//! conformance suite in `shared/tests/it/conformance`.
 
 use std::time::Duration;
 

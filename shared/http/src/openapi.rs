@@ -64,8 +64,8 @@ pub async fn serve(_app: &App, _req: &Request) -> HandlerResult {
 }
 
 /// The document as served: generated from the annotations and checked in (`shared/http/openapi.json`), so a
-/// cold start serves bytes instead of building the document. `shared/tests/contract.rs` fails when the
-/// file is stale; `PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test contract` rewrites it.
+/// cold start serves bytes instead of building the document. `shared/tests/it/contract.rs` fails when
+/// the file is stale; `PIVOTA_UPDATE_OPENAPI=1 cargo test -p pivota-shared --test it contract::` rewrites it.
 pub const DOCUMENT: &str = include_str!("../openapi.json");
 
 /// [`DOCUMENT`] without its indentation (by `shared/http/build.rs`): what `GET /openapi.json` sends.

@@ -1,4 +1,4 @@
-//! The domain's error type. Every failure a handler can meet is one of these; `api::problem` maps each to
+//! The domain's error type. Every failure a handler can meet is one of these; `pivota_http::problem` maps each to
 //! an RFC 9457 problem response, in one place.
 
 use crate::kernel::validation::FieldErrors;

@@ -1,5 +1,5 @@
 //! The `sync-worker`: SQS events of the sync queue's messages, with partial batch failures
-//! (`ReportBatchItemFailures`). A message runs a catalog sync (`sync.rs`) or a store task (`store_tasks.rs`:
+//! (`ReportBatchItemFailures`). A message runs a catalog sync (`catalog/sync/`) or a store task (`lifecycle/store_tasks.rs`:
 //! removing a store's products, redacting orders); both run until done or the deadline comes near, and are
 //! continued the same way.
 //!

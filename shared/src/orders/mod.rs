@@ -11,7 +11,7 @@
 //! first check, written only after the order is recorded (so a failed recording is retried, not lost).
 //! The ULID in the index keys lists orders newest first. An order with a customer is recorded with one
 //! customer link per identifier (id, e-mail), keyed by a keyed hash of it, so that a redaction request
-//! finds the customer's orders without reading the others (`order_redaction.rs`).
+//! finds the customer's orders without reading the others (`redaction.rs`).
 
 pub mod payment_worker;
 pub mod redaction;

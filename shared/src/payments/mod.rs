@@ -11,7 +11,7 @@
 //! - `idempotency.rs`: the key's record, retries and replays.
 //!
 //! Services return the [`Payment`]; callers act on its [`PaymentOutcome`]. The HTTP rendering (statuses,
-//! problem documents) is the API's (`api/payments.rs`).
+//! problem documents) is the API's (`shared/http/src/payments.rs`).
 
 pub mod card;
 pub mod connectors;

@@ -1,5 +1,5 @@
-//! The routes are one contract in four places: `api::ROUTES` (what the functions and the local runner
-//! serve), `template.yaml` (what API Gateway routes), the OpenAPI document, and `functions/` + `events/`.
+//! The routes are one contract in four places: `pivota_http::routes` (what the functions and the local
+//! runner serve), `template.yaml` (what API Gateway routes), the OpenAPI document, and `functions/` + `events/`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

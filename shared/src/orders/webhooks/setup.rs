@@ -11,7 +11,7 @@ use crate::stores::platforms::{self, Installation, Platform};
 use crate::stores::url_safety::HasStoreUrls;
 
 /// The address a store delivers to: `{public base}/webhooks/{platform}/{store_id}`, the public base being
-/// `PIVOTA_PUBLIC_BASE_URL` or the API's own domain (`api::request::public_base`). Shopify's compliance
+/// `PIVOTA_PUBLIC_BASE_URL` or the API's own domain (`pivota_http::request::public_base`). Shopify's compliance
 /// topics (configured in the app, not through the API) go to the same address.
 pub fn address(public_base: &str, platform: Platform, store_id: &str) -> Result<url::Url, Error> {
     url::Url::parse(&format!("{public_base}/webhooks/{platform}/{store_id}"))

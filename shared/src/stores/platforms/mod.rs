@@ -3,7 +3,7 @@
 //!
 //! Each platform verifies a connection, pages through the catalog, and (for order webhooks) manages
 //! webhook subscriptions and marks orders paid. Every call goes through a [`StoreEndpoint`]: the store's
-//! checked URL and an HTTP client pinned to the address that was checked (see `store_url.rs`).
+//! checked URL and an HTTP client pinned to the address that was checked (see `stores/url_safety.rs`).
 //!
 //! This module holds what every platform shares and the catalog side ([`StorePlatform`]); the webhook side
 //! ([`StoreWebhooks`] and what it speaks) is in `store_webhooks.rs`, re-exported here.
