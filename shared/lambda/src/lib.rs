@@ -1,6 +1,6 @@
 //! Glue for the Lambda binaries: build the [`App`] on the AWS adapters a function uses ([`AwsApp`]) and
-//! run a handler under the Lambda runtime. Nothing here makes a network call or loads the AWS SDK: the adapters, and the secrets,
-//! are set up on first use.
+//! run a handler under the Lambda runtime. Nothing here makes a network call or loads the AWS SDK: the
+//! adapters, and the secrets, are set up on first use.
 
 use std::convert::Infallible;
 use std::future::Future;
