@@ -106,7 +106,9 @@ start_moto() {
     local port
     port=$(free_port)
     mkdir -p "$PIVOTA_RUN_DIR"
-    # infra/moto/serve.py is moto_server with DynamoDB's transaction isolation (see its docstring).
+    # infra/moto/serve.py is moto_server with DynamoDB's transaction isolation and an item-level rollback
+    # (see its docstring); its self-test checks that rollback on moto in process first.
+    python infra/moto/serve.py --self-test >&2 || die "infra/moto/serve.py's rollback self-test failed"
     MOTO_PORT=$port python infra/moto/serve.py -H 127.0.0.1 -p "$port" >"$PIVOTA_RUN_DIR/moto.log" 2>&1 &
     MOTO_PID=$!
     export MOTO_PID
@@ -120,7 +122,9 @@ start_moto() {
 
 stop_moto() {
     if [[ -n "${MOTO_PID:-}" ]] && kill -0 "$MOTO_PID" 2>/dev/null; then
-        kill "$MOTO_PID" 2>/dev/null || true
+        # SIGKILL: moto keeps nothing worth flushing, and its SIGTERM path (the interpreter's shutdown
+        # over everything the tests stored) was seen spinning a core for over ten minutes.
+        kill -9 "$MOTO_PID" 2>/dev/null || true
         wait "$MOTO_PID" 2>/dev/null || true
     fi
     MOTO_PID=

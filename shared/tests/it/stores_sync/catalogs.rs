@@ -40,7 +40,10 @@ async fn assert_woocommerce_catalog(m: &Merchant, store_id: &str, n: u64) {
 
 async fn a_shopify_catalog_syncs_then_resyncs_writing_only_changes(backend: Backend) {
     let m = merchant(backend, true).await;
-    let fake = FakeShopify::start(FakeShop::default().with_products(120)).await;
+    // A bucket that refills ten times faster than Shopify's, so three passes need no rate-limit waits
+    // (honouring them is `a_full_pass_that_sleeps_as_told_is_never_throttled_by_a_small_bucket`).
+    let shop = FakeShop { restore_rate: 1_000.0, ..FakeShop::default() };
+    let fake = FakeShopify::start(shop.with_products(120)).await;
     let store_id = m.connected_store(stores::shopify(&fake)).await;
     let (job, _) = m.sync(&store_id, Duration::from_secs(120)).await;
     assert_eq!(job["progress"]["products_seen"], 120, "{job}");

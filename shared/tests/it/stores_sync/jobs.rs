@@ -100,7 +100,10 @@ async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_pro
     use pivota::catalog::sync::SyncPhase;
     let m = merchant(backend, true).await;
     let products = 450;
-    let fake = FakeShopify::start(FakeShop::default().with_products(products)).await;
+    // A bucket that refills ten times faster than Shopify's: the catalog's pages need no rate-limit waits
+    // here (honouring them is `a_full_pass_that_sleeps_as_told_is_never_throttled_by_a_small_bucket`).
+    let shop = FakeShop { restore_rate: 1_000.0, ..FakeShop::default() };
+    let fake = FakeShopify::start(shop.with_products(products)).await;
     let store_id = m.connected_store(stores::shopify(&fake)).await;
     m.sync(&store_id, Duration::from_secs(120)).await;
     let gone: Vec<usize> = (0..products).step_by(10).collect();
