@@ -4,6 +4,10 @@
 //! production and `pivota_embedded` (SQLite in a data directory) for running locally. Both pass the same
 //! conformance suite in `shared/tests/it/conformance`.
 
+mod search;
+
+pub use search::*;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
