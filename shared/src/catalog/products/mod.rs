@@ -13,8 +13,8 @@
 //! do not fit in its item (DynamoDB's 400 KB) keeps them in chunk items, written before the product points
 //! at them: see [`crate::catalog::products::items`]. Every read here returns products with all their variants.
 //!
-//! This module holds the product record, its keys and its reads by id; the catalog's search is in
-//! `search.rs`, the writes in `writes.rs`, and marking products removed in `removal.rs`.
+//! This module holds the product record, its keys and its reads; the writes are in `writes.rs`, and
+//! marking products removed in `removal.rs`. Searching the catalog is `crate::catalog::search`'s.
 
 use std::collections::HashMap;
 
@@ -26,18 +26,16 @@ use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasTable;
-use crate::ports::ItemKey;
+use crate::ports::{Index, ItemKey, PageCursor, Query};
 use crate::record::{FIRST_VERSION, Record};
 use crate::stores::platforms::ExternalProduct;
 use items::VariantChunk;
 
 pub mod items;
 mod removal;
-mod search;
 mod writes;
 
 pub use removal::{REMOVAL_PAGE, mark_removed, remove_page};
-pub use search::{ProductFilter, search};
 pub use writes::{WRITE_CHUNK, save_from_store, save_over, write_merged};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -226,6 +224,23 @@ pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, product_id: &str
     let Some(item) = app.table().get(&product_key(merchant_id, product_id)).await? else { return Ok(None) };
     Ok(items::complete(app, vec![Product::from_item(&item)?]).await?.pop())
 }
+
+/// A page of the merchant's whole catalog, in the table's order, with where the next one starts.
+pub async fn catalog_page(
+    app: &impl HasTable,
+    merchant_id: &MerchantId,
+    cursor: Option<PageCursor>,
+) -> Result<(Vec<Product>, Option<PageCursor>), Error> {
+    let mut query = Query::new(Index::Primary, format!("MERCHANT#{merchant_id}#PRODUCTS"), CATALOG_PAGE);
+    query.sk_prefix = Some("PRODUCT#".into());
+    query.cursor = cursor;
+    let page = app.table().query(query).await?;
+    let heads = page.items.iter().map(Product::from_item).collect::<Result<_, _>>()?;
+    Ok((items::complete(app, heads).await?, page.next))
+}
+
+/// Products per page of [`catalog_page`].
+const CATALOG_PAGE: u32 = 500;
 
 /// The stored products among `ids`, by id.
 pub async fn get_many(
