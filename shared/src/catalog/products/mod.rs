@@ -33,6 +33,8 @@ use items::VariantChunk;
 
 pub mod items;
 mod removal;
+#[cfg(test)]
+mod tests;
 mod writes;
 
 pub use removal::{REMOVAL_PAGE, mark_removed, remove_page};
@@ -67,6 +69,12 @@ pub struct Product {
     /// `active`, `draft`, `archived`, or `removed` once it disappeared from the store.
     pub status: String,
     pub image_url: Option<String>,
+    /// The store's vendor (Shopify) or brand (Wix), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// The merchant's category name for the product (Shopify's product type), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_type: Option<String>,
     pub currency: Currency,
     pub variants: Vec<Variant>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -180,6 +188,8 @@ impl Product {
             title: external.title,
             status: external.status,
             image_url: external.image_url,
+            vendor: external.vendor,
+            product_type: external.product_type,
             currency,
             store_updated_at: external.updated_at,
             content_hash: hash,
@@ -204,6 +214,8 @@ impl Product {
             "title": self.title,
             "status": self.status,
             "image_url": self.image_url,
+            "vendor": self.vendor,
+            "product_type": self.product_type,
             "currency": self.currency,
             "low_stock": self.is_low_stock(low_stock_threshold),
             "variants": self.variants.iter().map(|v| serde_json::json!({
