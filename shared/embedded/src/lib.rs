@@ -51,11 +51,11 @@ pub enum OpenError {
     SecretKey(#[from] SecretKeyError),
 }
 
-/// Every embedded adapter over one data directory.
-#[derive(Clone, Debug)]
 /// The search indexes' directory inside the data directory.
 const SEARCH_DIR: &str = "search";
 
+/// Every embedded adapter over one data directory.
+#[derive(Clone, Debug)]
 pub struct EmbeddedBackend {
     table: Arc<EmbeddedTable>,
     queue: Arc<EmbeddedQueue>,

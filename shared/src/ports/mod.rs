@@ -225,8 +225,9 @@ pub trait Queue: Send + Sync {
     async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError>;
     /// Sends to a FIFO queue (SQS's `.fifo`): messages of one `group` are received in the order sent, and
     /// none while an earlier one of its group is in flight, so a group's consumer runs one at a time. A
-    /// `dedup_id` sent again within five minutes is accepted and dropped (SQS's deduplication interval).
-    /// Returns the message id.
+    /// `dedup_id` sent again within five minutes is accepted and never delivered (SQS's deduplication
+    /// interval). Returns a message id (for a duplicate, the first message's or one of its own: SQS does
+    /// not say which, and moto returns a new one).
     async fn send_in_group(
         &self,
         queue: &QueueRef,

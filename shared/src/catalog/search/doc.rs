@@ -21,8 +21,8 @@ pub fn doc_of(product: &Product) -> ProductDoc {
             .map(str::to_owned)
             .collect(),
         skus: product.variants.iter().filter_map(|v| v.sku.clone()).filter(|s| !s.trim().is_empty()).collect(),
-        vendor: None,
-        product_type: None,
+        vendor: product.vendor.clone(),
+        product_type: product.product_type.clone(),
         status: product.status.clone(),
         in_stock: product.variants.iter().any(|v| v.inventory_quantity.is_none_or(|q| q > 0)),
         min_stock: tracked.min(),

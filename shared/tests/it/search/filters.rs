@@ -10,9 +10,7 @@ use crate::fixtures::Backend;
 on_both_backends!(each_filter_and_their_combinations, sorts_and_paging_are_stable, bad_search_parameters_are_named);
 
 /// Two stores: the first's low-stock threshold 5 (the default), the second's 1.
-async fn catalog(
-    backend: Backend,
-) -> (crate::fixtures::Merchant, String, String, Vec<pivota_fakes::shopify::FakeShopify>) {
+async fn catalog(backend: Backend) -> (crate::fixtures::Merchant, String, String, Vec<pivota_fakes::FakeShopify>) {
     let m = merchant(backend).await;
     let (first, fake_a) = empty_store(&m).await;
     let (second, fake_b) = empty_store(&m).await;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use pivota::catalog::products;
 use pivota::onboarding::merchant::MerchantId;
 use pivota::stores::platforms::ExternalProduct;
-use pivota_fakes::shopify::{FakeShop, FakeShopify};
+use pivota_fakes::{FakeShop, FakeShopify};
 use serde_json::{Value, json};
 
 use pivota::settings::Settings;
