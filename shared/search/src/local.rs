@@ -37,6 +37,12 @@ struct MerchantIndex {
     writing: Mutex<()>,
 }
 
+impl std::fmt::Debug for LocalIndexes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalIndexes").field("root", &self.inner.root).finish_non_exhaustive()
+    }
+}
+
 impl LocalIndexes {
     pub fn new(root: PathBuf) -> Self {
         Self { inner: Arc::new(Indexes { root, open: Mutex::new(HashMap::new()) }) }
