@@ -73,3 +73,50 @@ pub async fn first_matches(
         cursor = next;
     }
 }
+
+/// The catalog the search benchmark indexes, written to a table as products (one variant per price, SKU
+/// and stock of the document), so the scan reads what the index was built from.
+pub async fn write_catalog(
+    app: &impl HasTable,
+    merchant_id: &MerchantId,
+    docs: &[pivota::ports::ProductDoc],
+) -> Result<(), Error> {
+    use pivota::record::Record as _;
+    let now = time::OffsetDateTime::now_utc();
+    let mut items = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let variants = (0..doc.prices.len().max(doc.skus.len()))
+            .map(|n| products::Variant {
+                variant_id: format!("{}-{n}", doc.product_id),
+                title: doc.variant_titles.get(n).cloned().unwrap_or_default(),
+                sku: doc.skus.get(n).cloned(),
+                store_price_minor: doc.prices.get(n).copied().unwrap_or_default(),
+                price_override_minor: None,
+                inventory_quantity: doc.min_stock,
+            })
+            .collect();
+        let product = Product {
+            product_id: doc.product_id.clone(),
+            merchant_id: merchant_id.clone(),
+            store_id: doc.store_id.clone(),
+            external_id: doc.product_id.clone(),
+            title: doc.title.clone(),
+            status: doc.status.clone(),
+            image_url: None,
+            vendor: doc.vendor.clone(),
+            product_type: doc.product_type.clone(),
+            currency: pivota::kernel::money::Currency::parse("USD").expect("USD"),
+            variants,
+            store_updated_at: None,
+            content_hash: String::new(),
+            synced_at: now,
+            variant_chunks: Vec::new(),
+            seen_by_job: None,
+            removed_by: None,
+            version: 1,
+        };
+        items.push(product.to_item()?);
+    }
+    app.table().batch_put(items).await?;
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! Waits are short and real (1–2 s): the AWS side runs against an emulator on wall-clock time.
 
 mod messaging;
+mod search;
 mod table;
 
 use std::collections::HashSet;
@@ -20,6 +21,7 @@ use ulid::Ulid;
 use crate::fixtures::ports::Fixture;
 
 pub use messaging::*;
+pub use search::*;
 pub use table::*;
 
 /// Instantiates every case below as a test against `$fixture`.
@@ -58,6 +60,10 @@ macro_rules! conformance_cases {
             a_deleted_secret_reads_as_absent,
             kyc_wait_started_twice_fires_once,
             kyc_wait_survives_restart_and_completes,
+            search_index_commits_are_visible_and_removals_stick,
+            search_index_replace_all_replaces_everything,
+            search_index_keeps_merchants_apart,
+            concurrent_writers_of_one_merchant_lose_nothing,
         );
     };
     (@each $fixture:ty; $($case:ident),* $(,)?) => {
