@@ -20,7 +20,8 @@ use pivota_aws::LazyAws;
 
 /// An [`App`] on the AWS adapters a function names: DynamoDB (`PIVOTA_TABLE_NAME`), Secrets Manager (new
 /// secrets encrypted under the customer-managed key `PIVOTA_SECRETS_KMS_KEY_ID` when set), SQS and Step
-/// Functions (`PIVOTA_KYC_STATE_MACHINE_ARN`). The AWS endpoint, region and credentials come from the
+/// Functions (`PIVOTA_KYC_STATE_MACHINE_ARN`); search indexes live in S3 (`PIVOTA_SEARCH_BUCKET`, read
+/// here for `LazyAws::search_index`). The AWS endpoint, region and credentials come from the
 /// standard AWS configuration (`AWS_ENDPOINT_URL`, …). Nothing is loaded before the first call.
 pub struct AwsApp {
     aws: LazyAws,
@@ -35,7 +36,9 @@ impl AwsApp {
             .map_err(|_| "the environment variable PIVOTA_TABLE_NAME is not set".to_owned())?;
         let state_machine = std::env::var("PIVOTA_KYC_STATE_MACHINE_ARN").unwrap_or_default();
         let kms_key = std::env::var("PIVOTA_SECRETS_KMS_KEY_ID").ok().filter(|key| !key.is_empty());
-        let aws = LazyAws::new(table_name, state_machine).with_secrets_kms_key(kms_key);
+        let search_bucket = std::env::var(pivota_aws::SEARCH_BUCKET_ENV).ok().filter(|bucket| !bucket.is_empty());
+        let aws =
+            LazyAws::new(table_name, state_machine).with_secrets_kms_key(kms_key).with_search_bucket(search_bucket);
         let unwired = Arc::new(Unwired);
         let ports = Ports {
             table: unwired.clone(),
