@@ -114,7 +114,9 @@ pub async fn create_queue(
 
 /// The search index bucket, with the lifecycle rules of `template.yaml`'s `SearchIndexBucket`: objects
 /// tagged obsolete ([`crate::OBSOLETE_TAG`]) expire after a day, incomplete multipart uploads are aborted
-/// after a day. (moto stores the rules but never runs them; S3 does, once a day.)
+/// after a day. (moto stores the rules but never runs them; S3 does, once a day.) The template's other
+/// controls (encryption, public access block, a bucket policy refusing plain HTTP and unconditional writes)
+/// are AWS's to enforce: moto does not.
 pub async fn create_search_bucket(client: &aws_sdk_s3::Client, name: &str) -> Result<(), ProvisionError> {
     use aws_sdk_s3::types::{
         AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration,
