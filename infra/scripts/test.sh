@@ -54,6 +54,9 @@ ensure_venv
 activate_venv
 ensure_browser
 ensure_iam_simulator
+# Every locked crate, for every platform: `cargo build` fetches only this host's, and the contract test's
+# `cargo metadata --locked --offline` reads them all (windows-only ones too).
+cargo fetch --locked --quiet || die "cargo fetch failed (the crates.io registry must be reachable)"
 # Half the size of target/ and no slower; Cargo.toml sets the same, this covers overrides.
 export CARGO_PROFILE_DEV_DEBUG=0
 mkdir -p "$PIVOTA_RUN_DIR"

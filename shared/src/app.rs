@@ -14,8 +14,8 @@ use crate::onboarding::api_key::{ApiKeyHasher, HasApiKeyHasher};
 use crate::onboarding::kyc::{HasKycRules, KycRules};
 use crate::payments::connectors::{Connectors, HasConnectors};
 use crate::ports::{
-    Clock, HasClock, HasDeployment, HasQueue, HasSecrets, HasTable, HasWorkflow, Queue, QueueRef, Secrets, Table,
-    Workflow,
+    Clock, HasClock, HasDeployment, HasQueue, HasSearchIndex, HasSecrets, HasTable, HasWorkflow, Queue, QueueRef,
+    SearchIndex, Secrets, Table, Workflow,
 };
 use crate::settings::Settings;
 use crate::stores::credentials::{CredentialsCache, HasStoreCredentials};
@@ -28,6 +28,7 @@ pub struct App {
     pub workflow: Arc<dyn Workflow>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
+    pub search: Arc<dyn SearchIndex>,
     pub settings: Settings,
     /// Every PSP connector, sharing one HTTP connection pool; built on first use, so functions that
     /// never call a PSP never pay for the TLS setup at cold start.
@@ -45,6 +46,7 @@ pub struct Ports {
     pub workflow: Arc<dyn Workflow>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
+    pub search: Arc<dyn SearchIndex>,
 }
 
 impl App {
@@ -57,6 +59,7 @@ impl App {
             workflow: ports.workflow,
             queue: ports.queue,
             clock: ports.clock,
+            search: ports.search,
             connectors: std::sync::OnceLock::new(),
             store_credentials: Default::default(),
             settings,
@@ -105,6 +108,15 @@ impl HasQueue for App {
     }
     fn payment_queue(&self) -> &QueueRef {
         &self.settings.payment_queue
+    }
+    fn index_queue(&self) -> &QueueRef {
+        &self.settings.index_queue
+    }
+}
+
+impl HasSearchIndex for App {
+    fn search_index(&self) -> &dyn SearchIndex {
+        self.search.as_ref()
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Settings {
     /// `PIVOTA_PAYMENT_QUEUE_URL`: store orders waiting to be paid (locally the embedded queue
     /// `pivota-payments`).
     pub payment_queue: QueueRef,
+    /// `PIVOTA_INDEX_QUEUE_URL`: product changes for the search index, an SQS FIFO queue with the merchant
+    /// as message group (locally the embedded queue `pivota-index.fifo`).
+    pub index_queue: QueueRef,
     /// `PIVOTA_PUBLIC_BASE_URL`: where stores reach Pivota's webhooks (default `http://127.0.0.1:3000`).
     pub public_base_url: String,
     /// `PIVOTA_ALLOW_INSECURE_STORE_URLS=1` lifts the store URL safety rules (local testing only).
@@ -68,6 +71,7 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_API_KEY_PEPPER_SECRET_ID.to_owned()),
             sync_queue: QueueRef(lookup("PIVOTA_SYNC_QUEUE_URL").unwrap_or_else(|| "pivota-sync".to_owned())),
             payment_queue: QueueRef(lookup("PIVOTA_PAYMENT_QUEUE_URL").unwrap_or_else(|| "pivota-payments".to_owned())),
+            index_queue: QueueRef(lookup("PIVOTA_INDEX_QUEUE_URL").unwrap_or_else(|| "pivota-index.fifo".to_owned())),
             // Set but empty (the template's default): the API's own domain, from each request.
             public_base_url: lookup("PIVOTA_PUBLIC_BASE_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned())

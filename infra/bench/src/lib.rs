@@ -2,6 +2,7 @@
 
 pub mod connect_trace;
 pub mod runtime_api;
+pub mod scan_search;
 pub mod sync_worker_process;
 
 use std::time::Duration;

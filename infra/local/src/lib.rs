@@ -39,7 +39,7 @@ pub enum StartError {
 /// them on SQS).
 async fn declare_queues(backend: &EmbeddedBackend, settings: &pivota::settings::Settings) -> Result<(), StartError> {
     let queue = backend.queue();
-    for work in [&settings.sync_queue, &settings.payment_queue] {
+    for work in [&settings.sync_queue, &settings.payment_queue, &settings.index_queue] {
         let dead_letter = format!("{}-dlq", work.0);
         queue.declare(&dead_letter, QueueConfig { max_receive_count: 0, dead_letter: None }).await?;
         queue.declare(&work.0, QueueConfig { max_receive_count: 5, dead_letter: Some(dead_letter) }).await?;
@@ -96,8 +96,16 @@ impl Platform {
             sqs_consumer::payment_worker,
             signal.clone(),
         ));
+        // FIFO: the embedded queue hands out one message of a merchant's group at a time, as SQS does.
+        let indexer = tokio::spawn(sqs_consumer::run(
+            Arc::clone(&app),
+            backend.queue(),
+            app.settings.index_queue.clone(),
+            sqs_consumer::search_indexer,
+            signal.clone(),
+        ));
         let timers = tokio::spawn(step_functions::run(Arc::clone(&app), backend.workflow(), signal));
-        Ok(Self { local_addr, admin_token, app, shutdown, tasks: vec![server, timers, sync, payments] })
+        Ok(Self { local_addr, admin_token, app, shutdown, tasks: vec![server, timers, sync, payments, indexer] })
     }
 
     /// Stops accepting requests, lets in-flight ones finish, and stops the timers.

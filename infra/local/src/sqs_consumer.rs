@@ -1,4 +1,5 @@
-//! Plays Lambda's SQS event source for the queue-fed functions (`sync-worker`, `payment-worker`):
+//! Plays Lambda's SQS event source for the queue-fed functions (`sync-worker`, `payment-worker`,
+//! `search-indexer`):
 //! receives from the embedded queue with a visibility timeout, invokes the handler with an SQS event (batch size 1, as `template.yaml` sets it, and
 //! up to [`CONCURRENCY`] invocations at once), deletes what succeeded, and leaves the reported failures to
 //! come back after the visibility timeout; the queue dead-letters them after its max receive count.
@@ -35,6 +36,10 @@ pub fn sync_worker(app: &App, event: SqsEvent, deadline: Instant) -> BoxFuture<'
 
 pub fn payment_worker(app: &App, event: SqsEvent, deadline: Instant) -> BoxFuture<'_, SqsBatchResponse> {
     Box::pin(pivota::orders::payment_worker::handle(app, event, deadline))
+}
+
+pub fn search_indexer(app: &App, event: SqsEvent, _deadline: Instant) -> BoxFuture<'_, SqsBatchResponse> {
+    Box::pin(pivota::catalog::search::indexer::handle(app, event))
 }
 
 pub async fn run(

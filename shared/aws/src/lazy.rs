@@ -187,6 +187,15 @@ impl Queue for Lazy<SqsQueue> {
     async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError> {
         self.adapter().await.send(queue, body, delay).await
     }
+    async fn send_in_group(
+        &self,
+        queue: &QueueRef,
+        body: &str,
+        group: &str,
+        dedup_id: &str,
+    ) -> Result<String, QueueError> {
+        self.adapter().await.send_in_group(queue, body, group, dedup_id).await
+    }
     async fn receive(
         &self,
         queue: &QueueRef,

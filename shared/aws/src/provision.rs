@@ -78,7 +78,31 @@ pub async fn create_queue_with_dlq(
     name: &str,
     max_receive_count: u32,
 ) -> Result<(QueueRef, QueueRef), ProvisionError> {
-    let dlq_url = create_queue(client, &format!("{name}-dlq"), HashMap::new()).await?;
+    queue_pair(client, name, "", HashMap::new(), max_receive_count).await
+}
+
+/// A FIFO work queue `<name>.fifo` and its FIFO dead-letter queue `<name>-dlq.fifo` (a FIFO queue's DLQ
+/// must be FIFO too), without content-based deduplication: senders give a deduplication id.
+pub async fn create_fifo_queue_with_dlq(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    max_receive_count: u32,
+) -> Result<(QueueRef, QueueRef), ProvisionError> {
+    let fifo = HashMap::from([
+        (QueueAttributeName::FifoQueue, "true".to_owned()),
+        (QueueAttributeName::ContentBasedDeduplication, "false".to_owned()),
+    ]);
+    queue_pair(client, name, ".fifo", fifo, max_receive_count).await
+}
+
+async fn queue_pair(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    suffix: &str,
+    attributes: HashMap<QueueAttributeName, String>,
+    max_receive_count: u32,
+) -> Result<(QueueRef, QueueRef), ProvisionError> {
+    let dlq_url = create_queue(client, &format!("{name}-dlq{suffix}"), attributes.clone()).await?;
     let dlq_arn = client
         .get_queue_attributes()
         .queue_url(&dlq_url)
@@ -88,10 +112,11 @@ pub async fn create_queue_with_dlq(
         .map_err(|err| ProvisionError(describe("GetQueueAttributes", &err)))?
         .attributes
         .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
-        .ok_or_else(|| ProvisionError(format!("queue {name}-dlq has no ARN")))?;
+        .ok_or_else(|| ProvisionError(format!("queue {name}-dlq{suffix} has no ARN")))?;
     let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count});
-    let work_url =
-        create_queue(client, name, HashMap::from([(QueueAttributeName::RedrivePolicy, redrive.to_string())])).await?;
+    let mut attributes = attributes;
+    attributes.insert(QueueAttributeName::RedrivePolicy, redrive.to_string());
+    let work_url = create_queue(client, &format!("{name}{suffix}"), attributes).await?;
     Ok((QueueRef(work_url), QueueRef(dlq_url)))
 }
 

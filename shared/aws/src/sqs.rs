@@ -38,6 +38,26 @@ impl Queue for SqsQueue {
         output.message_id.ok_or_else(|| QueueError::Other("SendMessage returned no message id".into()))
     }
 
+    async fn send_in_group(
+        &self,
+        queue: &QueueRef,
+        body: &str,
+        group: &str,
+        dedup_id: &str,
+    ) -> Result<String, QueueError> {
+        let output = self
+            .client
+            .send_message()
+            .queue_url(&queue.0)
+            .message_body(body)
+            .message_group_id(group)
+            .message_deduplication_id(dedup_id)
+            .send()
+            .await
+            .map_err(|err| queue_error("SendMessage", queue, &err))?;
+        output.message_id.ok_or_else(|| QueueError::Other("SendMessage returned no message id".into()))
+    }
+
     async fn receive(
         &self,
         queue: &QueueRef,

@@ -77,6 +77,18 @@ const MIGRATIONS: &[&str] = &[
         deleted_ms INTEGER NOT NULL
     );
     ",
+    // FIFO queues: a message's group, and the deduplication ids seen in the last five minutes.
+    "
+    ALTER TABLE messages ADD COLUMN group_id TEXT;
+    CREATE INDEX messages_group ON messages (queue, group_id, seq) WHERE group_id IS NOT NULL;
+    CREATE TABLE message_dedup (
+        queue      TEXT    NOT NULL,
+        dedup_id   TEXT    NOT NULL,
+        message_id TEXT    NOT NULL,
+        sent_ms    INTEGER NOT NULL,
+        PRIMARY KEY (queue, dedup_id)
+    );
+    ",
 ];
 
 /// A shared connection. Every adapter holds a clone; the mutex serialises work in this process and

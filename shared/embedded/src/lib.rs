@@ -2,7 +2,8 @@
 //! cloud and no containers.
 //!
 //! One database (`<data_dir>/pivota.sqlite3`, WAL mode) holds the table, the queues, the secrets and the
-//! KYC timers; `<data_dir>/secret.key` encrypts the secrets. Everything survives a restart.
+//! KYC timers; `<data_dir>/secret.key` encrypts the secrets; `<data_dir>/search/` holds each merchant's
+//! product search index (tantivy, `pivota_search::LocalIndexes`). Everything survives a restart.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +23,7 @@ mod table;
 mod table_query;
 mod timers;
 
+use pivota_search::LocalIndexes;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -49,6 +51,9 @@ pub enum OpenError {
     SecretKey(#[from] SecretKeyError),
 }
 
+/// The search indexes' directory inside the data directory.
+const SEARCH_DIR: &str = "search";
+
 /// Every embedded adapter over one data directory.
 #[derive(Clone, Debug)]
 pub struct EmbeddedBackend {
@@ -56,6 +61,8 @@ pub struct EmbeddedBackend {
     queue: Arc<EmbeddedQueue>,
     secrets: Arc<EmbeddedSecrets>,
     workflow: Arc<EmbeddedWorkflow>,
+    /// Each merchant's product search index, in `<data dir>/search/<merchant id>/`.
+    search: Arc<LocalIndexes>,
     clock: SharedClock,
 }
 
@@ -75,6 +82,7 @@ impl EmbeddedBackend {
             queue: Arc::new(EmbeddedQueue::new(db.clone(), clock.clone())),
             secrets: Arc::new(EmbeddedSecrets::new(db.clone(), key, clock.clone())),
             workflow: Arc::new(EmbeddedWorkflow::new(db, clock.clone())),
+            search: Arc::new(LocalIndexes::new(data_dir.join(SEARCH_DIR))),
             clock,
         })
     }
@@ -86,6 +94,7 @@ impl EmbeddedBackend {
             secrets: self.secrets(),
             workflow: self.workflow(),
             queue: self.queue(),
+            search: self.search(),
             clock: Arc::clone(&self.clock.0),
         }
     }
@@ -104,6 +113,10 @@ impl EmbeddedBackend {
 
     pub fn workflow(&self) -> Arc<EmbeddedWorkflow> {
         Arc::clone(&self.workflow)
+    }
+
+    pub fn search(&self) -> Arc<LocalIndexes> {
+        Arc::clone(&self.search)
     }
 }
 

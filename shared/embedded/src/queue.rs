@@ -19,6 +19,10 @@ use crate::db::SqlResult as _;
 /// SQS's limits.
 const MAX_RECEIVE_BATCH: u32 = 10;
 const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// SQS FIFO's deduplication interval: "If a message with a particular message deduplication ID is sent
+/// successfully, any messages sent with the same message deduplication ID are accepted successfully but
+/// aren't delivered during the 5-minute deduplication interval."
+const DEDUP_INTERVAL_MS: i64 = 5 * 60 * 1000;
 
 /// A queue's redrive policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +124,48 @@ impl Queue for EmbeddedQueue {
                     params![id, name, body, visible_at],
                 )
                 .sql()?;
+                Ok(id)
+            })
+            .await
+    }
+
+    async fn send_in_group(
+        &self,
+        queue: &QueueRef,
+        body: &str,
+        group: &str,
+        dedup_id: &str,
+    ) -> Result<String, QueueError> {
+        let (name, body, group, dedup_id) = (queue.0.clone(), body.to_owned(), group.to_owned(), dedup_id.to_owned());
+        let now = epoch_ms(self.clock.now());
+        let id = Ulid::new().to_string();
+        self.db
+            .run(move |conn| {
+                redrive_policy(conn, &name)?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).sql()?;
+                tx.execute("DELETE FROM message_dedup WHERE sent_ms < ?1", params![now - DEDUP_INTERVAL_MS]).sql()?;
+                let earlier: Option<String> = tx
+                    .query_row(
+                        "SELECT message_id FROM message_dedup WHERE queue = ?1 AND dedup_id = ?2",
+                        params![name, dedup_id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .sql()?;
+                if let Some(earlier) = earlier {
+                    return Ok(earlier);
+                }
+                tx.execute(
+                    "INSERT INTO messages (id, queue, body, visible_at_ms, group_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, name, body, now, group],
+                )
+                .sql()?;
+                tx.execute(
+                    "INSERT INTO message_dedup (queue, dedup_id, message_id, sent_ms) VALUES (?1, ?2, ?3, ?4)",
+                    params![name, dedup_id, id, now],
+                )
+                .sql()?;
+                tx.commit().sql()?;
                 Ok(id)
             })
             .await
@@ -235,8 +281,13 @@ struct Candidate {
 fn visible_messages(conn: &Connection, queue: &str, now: i64, limit: usize) -> Result<Vec<Candidate>, QueueError> {
     let mut statement = conn
         .prepare_cached(
-            "SELECT id, body, receive_count FROM messages
-         WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, seq LIMIT ?3",
+            // A FIFO message is deliverable only as the first of its group: while that one is in flight
+            // (or waits to be retried), the group's later messages wait behind it.
+            "SELECT id, body, receive_count FROM messages AS m
+         WHERE queue = ?1 AND visible_at_ms <= ?2
+           AND (group_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM messages AS e WHERE e.queue = m.queue AND e.group_id = m.group_id AND e.seq < m.seq))
+         ORDER BY visible_at_ms, seq LIMIT ?3",
         )
         .sql()?;
     let rows = statement

@@ -184,3 +184,23 @@ pub async fn suspend(app: &App, req: &Request) -> HandlerResult {
 pub async fn reinstate(app: &App, req: &Request) -> HandlerResult {
     decide(app, req, MerchantStatus::Approved, true).await
 }
+
+/// Rebuild a merchant's product search index from the catalog (the table is the source of truth): queued
+/// for the search indexer, which replaces the index in one commit. Searches go on meanwhile.
+#[utoipa::path(
+    post, path = "/admin/merchants/{merchant_id}/search-index/rebuild", operation_id = "rebuildSearchIndex", tag = "admin",
+    params(("merchant_id" = String, Path, description = "The merchant's id")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 202, description = "Queued: {merchant_id, status: \"queued\"}"),
+        (status = 401, description = "Missing or invalid admin token", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such merchant", body = super::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn rebuild_search_index(app: &App, req: &Request) -> HandlerResult {
+    require_admin(app, req).await?;
+    let merchant_id = path_param(req, "merchant_id").and_then(MerchantId::parse).ok_or(Error::NotFound("merchant"))?;
+    Merchants::new(app.table.as_ref()).get(&merchant_id).await?.ok_or(Error::NotFound("merchant"))?;
+    pivota::catalog::search::request_rebuild(app, &merchant_id).await?;
+    json_response(StatusCode::ACCEPTED, &serde_json::json!({"merchant_id": merchant_id, "status": "queued"}))
+}

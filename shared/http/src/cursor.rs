@@ -11,10 +11,19 @@ use pivota::kernel::error::Error;
 use pivota::ports::PageCursor;
 
 pub fn seal(cursor: &PageCursor) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+    seal_any(cursor)
 }
 
 pub fn open(raw: &str) -> Result<PageCursor, Error> {
+    open_any(raw)
+}
+
+/// Any position (a search's, say) sealed the same way.
+pub fn seal_any(cursor: &impl serde::Serialize) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+pub fn open_any<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, Error> {
     let invalid = || Error::bad_parameter("cursor", "is not a cursor returned by this listing");
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
     serde_json::from_slice(&bytes).map_err(|_| invalid())

@@ -16,6 +16,7 @@ use pivota::app::App;
     info(title = "Pivota API", description = "Merchant onboarding, PSP connections, stores and payments."),
     paths(
         merchants::register, merchants::get, admin::list, admin::approve, admin::reject, admin::suspend, admin::reinstate,
+        admin::rebuild_search_index,
         psp::connect, psp::list, psp::disconnect, api_keys::create, api_keys::list, api_keys::revoke,
         routing::put, routing::get, payments::execute, payments::list,
         stores::connect, stores::list, stores::update, stores::disconnect, stores::start_sync, stores::sync_job,

@@ -7,66 +7,143 @@ use lambda_http::Request;
 use serde::Deserialize;
 
 use super::merchants::own_merchant;
-use super::request::{json_body, json_response, paging, path_param, query_param};
+use super::request::{json_body, json_response, limit, path_param, query_param};
 use super::{HandlerResult, cursor, require_merchant};
 use pivota::app::App;
-use pivota::catalog::products::{self, ProductFilter};
+use pivota::catalog::products;
+use pivota::catalog::search;
 use pivota::kernel::error::Error;
 use pivota::kernel::money::MAX_AMOUNT_MINOR;
 use pivota::kernel::validation::FieldErrors;
+use pivota::ports::{SearchCursor, SearchQuery, SearchSort};
 use pivota::stores;
 
-/// Search the catalog by name or SKU, filtered by store, status and low stock.
+/// Search the catalog: by words of the title, variant titles, SKU, vendor or product type (the last word as
+/// a prefix, longer words forgiving one typo, an exact SKU first), filtered and sorted, a page at a time.
 #[utoipa::path(
     get, path = "/merchant/{merchant_id}/products", operation_id = "listProducts", tag = "products",
     params(
         ("merchant_id" = String, Path, description = "The merchant's id"),
+        ("q" = Option<String>, Query, description = "Words to find (at most 200 characters); an exact SKU ranks its product first"),
         ("store_id" = Option<String>, Query, description = "Only this store's products"),
-        ("q" = Option<String>, Query, description = "Case-insensitive part of the title or a SKU"),
-        ("status" = Option<String>, Query, pattern = "^(active|draft|archived|removed)$", description = "active, draft, archived or removed"),
+        ("status" = Option<String>, Query, pattern = "^(active|draft|archived|removed)$", description = "active, draft, archived or removed (default: all but removed)"),
+        ("in_stock" = Option<bool>, Query, description = "true: some variant can be sold (untracked, or above zero); false: none can"),
         ("low_stock" = Option<bool>, Query, description = "true: only products at or below their store's threshold"),
+        ("price_min" = Option<i64>, Query, minimum = 0, description = "Some variant costs at least this, minor units"),
+        ("price_max" = Option<i64>, Query, minimum = 0, description = "Some variant costs at most this, minor units"),
+        ("sort" = Option<String>, Query, pattern = "^(relevance|price_asc|price_desc|updated)$", description = "relevance (default), price_asc, price_desc (by the lowest variant price) or updated (latest first)"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 100 (default 20)"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (same query)"),
     ),
     security(("merchant_api_key" = [])),
-    responses((status = 200, description = "{items: [...], next_cursor}"), (status = 400, description = "Invalid parameter", content_type = "application/problem+json"))
+    responses((status = 200, description = "{items: [...], next_cursor, total, total_is_lower_bound}"), (status = 400, description = "Invalid parameter", content_type = "application/problem+json"))
 )]
 pub async fn list(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
+    let stores = stores::list(app, &merchant_id).await?;
+    let thresholds: HashMap<String, i64> = stores.iter().map(|s| (s.store_id.clone(), s.low_stock_threshold)).collect();
+    let query = search_query(req, &thresholds)?;
+    if let Some(id) = &query.store_id
+        && !thresholds.contains_key(id)
+    {
+        return Err(Error::bad_parameter("store_id", "is not one of the merchant's connected stores"));
+    }
+    let (found, hits) = search::search_products(app, &merchant_id, &query).await?;
+    let items: Vec<serde_json::Value> = found
+        .iter()
+        .map(|p| p.view(thresholds.get(&p.store_id).copied().unwrap_or(stores::DEFAULT_LOW_STOCK_THRESHOLD)))
+        .collect();
+    let next_cursor = hits.next.map(|at| cursor::seal_any(&SearchPosition { sort: query.sort, at }));
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({
+            "items": items,
+            "next_cursor": next_cursor,
+            "total": hits.total,
+            "total_is_lower_bound": hits.total_is_lower_bound,
+        }),
+    )
+}
+
+/// A search cursor: where the page ended, in the sort it was taken in.
+#[derive(serde::Serialize, Deserialize)]
+struct SearchPosition {
+    sort: SearchSort,
+    #[serde(flatten)]
+    at: SearchCursor,
+}
+
+/// The search the query string asks for; each bad parameter is a 400 naming it.
+fn search_query(req: &Request, thresholds: &HashMap<String, i64>) -> Result<SearchQuery, Error> {
     let status = query_param(req, "status")
         .map(|s| match s {
             "active" | "draft" | "archived" | "removed" => Ok(s.to_owned()),
             _ => Err(Error::bad_parameter("status", "must be one of active, draft, archived, removed")),
         })
         .transpose()?;
-    let low_stock = query_param(req, "low_stock")
+    let text = query_param(req, "q").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
+    if text.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(Error::bad_parameter("q", "must be at most 200 characters"));
+    }
+    let price = |name: &str| {
+        query_param(req, name)
+            .map(|raw| {
+                raw.parse::<i64>().ok().filter(|p| (0..=MAX_AMOUNT_MINOR).contains(p)).ok_or_else(|| {
+                    Error::bad_parameter(name, format!("must be an integer from 0 to {MAX_AMOUNT_MINOR} (minor units)"))
+                })
+            })
+            .transpose()
+    };
+    let (price_min, price_max) = (price("price_min")?, price("price_max")?);
+    if let (Some(min), Some(max)) = (price_min, price_max)
+        && min > max
+    {
+        return Err(Error::bad_parameter("price_max", "must not be below price_min"));
+    }
+    let sort = match query_param(req, "sort") {
+        None | Some("relevance") => SearchSort::Relevance,
+        Some("price_asc") => SearchSort::PriceAsc,
+        Some("price_desc") => SearchSort::PriceDesc,
+        Some("updated") => SearchSort::Updated,
+        Some(_) => {
+            return Err(Error::bad_parameter("sort", "must be one of relevance, price_asc, price_desc, updated"));
+        }
+    };
+    let after = match query_param(req, "cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let position: SearchPosition = cursor::open_any(raw)?;
+            if position.sort != sort {
+                return Err(Error::bad_parameter("cursor", "belongs to a search with another sort"));
+            }
+            Some(position.at)
+        }
+    };
+    Ok(SearchQuery {
+        text,
+        store_id: query_param(req, "store_id").map(str::to_owned),
+        status,
+        in_stock: bool_param(req, "in_stock")?,
+        low_stock: bool_param(req, "low_stock")?,
+        thresholds: thresholds.iter().map(|(store, threshold)| (store.clone(), *threshold)).collect(),
+        default_threshold: stores::DEFAULT_LOW_STOCK_THRESHOLD,
+        price_min,
+        price_max,
+        sort,
+        limit: limit(req)?,
+        after,
+    })
+}
+
+fn bool_param(req: &Request, name: &str) -> Result<Option<bool>, Error> {
+    query_param(req, name)
         .map(|v| match v {
             "true" => Ok(true),
             "false" => Ok(false),
-            _ => Err(Error::bad_parameter("low_stock", "must be true or false")),
+            _ => Err(Error::bad_parameter(name, "must be true or false")),
         })
-        .transpose()?;
-    let query = query_param(req, "q").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
-    if query.as_ref().is_some_and(|q| q.len() > 200) {
-        return Err(Error::bad_parameter("q", "must be at most 200 characters"));
-    }
-    let stores = stores::list(app, &merchant_id).await?;
-    let store_id = query_param(req, "store_id").map(str::to_owned);
-    if let Some(id) = &store_id
-        && !stores.iter().any(|s| &s.store_id == id)
-    {
-        return Err(Error::bad_parameter("store_id", "is not one of the merchant's connected stores"));
-    }
-    let thresholds: HashMap<String, i64> = stores.iter().map(|s| (s.store_id.clone(), s.low_stock_threshold)).collect();
-    let (limit, page_cursor) = paging(req)?;
-    let filter = ProductFilter { store_id, query, status, low_stock };
-    let (found, next) = products::search(app, &merchant_id, &filter, &thresholds, limit, page_cursor).await?;
-    let items: Vec<serde_json::Value> = found
-        .iter()
-        .map(|p| p.view(thresholds.get(&p.store_id).copied().unwrap_or(stores::DEFAULT_LOW_STOCK_THRESHOLD)))
-        .collect();
-    json_response(StatusCode::OK, &serde_json::json!({"items": items, "next_cursor": next.as_ref().map(cursor::seal)}))
+        .transpose()
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

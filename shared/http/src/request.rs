@@ -75,16 +75,20 @@ pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 /// `?limit=` (default 20, 1..=100) and `?cursor=`.
 pub fn paging(req: &Request) -> Result<(u32, Option<PageCursor>), Error> {
-    let limit = match query_param(req, "limit") {
+    let cursor = query_param(req, "cursor").filter(|c| !c.is_empty()).map(super::cursor::open).transpose()?;
+    Ok((limit(req)?, cursor))
+}
+
+/// `?limit=` (default 20, 1..=100).
+pub fn limit(req: &Request) -> Result<u32, Error> {
+    Ok(match query_param(req, "limit") {
         None => 20,
         Some(raw) => raw
             .parse::<u32>()
             .ok()
             .filter(|limit| (1..=100).contains(limit))
             .ok_or_else(|| Error::bad_parameter("limit", "must be an integer from 1 to 100"))?,
-    };
-    let cursor = query_param(req, "cursor").filter(|c| !c.is_empty()).map(super::cursor::open).transpose()?;
-    Ok((limit, cursor))
+    })
 }
 
 /// Pivota's public base URL, where stores deliver webhooks and shoppers come back: `PIVOTA_PUBLIC_BASE_URL`

@@ -57,6 +57,12 @@ pub static ADMIN_REVIEW: &[Route] = &[
         path: "/admin/merchants/{merchant_id}/reinstate",
         handler: |a, r| Box::pin(admin::reinstate(a, r)),
     },
+    Route {
+        function: "admin-review",
+        method: Method::POST,
+        path: "/admin/merchants/{merchant_id}/search-index/rebuild",
+        handler: |a, r| Box::pin(admin::rebuild_search_index(a, r)),
+    },
 ];
 
 /// `psp-connect`.

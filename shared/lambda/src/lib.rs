@@ -4,9 +4,10 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::SqsEvent;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::{Body, Request, Response, service_fn};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 
@@ -52,25 +53,33 @@ where
 /// Serves the `sync-worker`: SQS batches with partial failures, each run bounded by the invocation's
 /// deadline.
 pub async fn serve_sync_worker(app: App) -> Result<(), lambda_http::Error> {
-    let app = Arc::new(app);
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let app = Arc::clone(&app);
-        async move {
-            let deadline = instant_of(event.context.deadline);
-            Ok::<_, Infallible>(pivota::lifecycle::sync_worker::handle(app.as_ref(), event.payload, deadline).await)
-        }
-    }))
-    .await
+    serve_queue(app, |app, event, deadline| Box::pin(pivota::lifecycle::sync_worker::handle(app, event, deadline)))
+        .await
 }
 
 /// Serves the `payment-worker`: store orders from SQS, with partial batch failures.
 pub async fn serve_payment_worker(app: App) -> Result<(), lambda_http::Error> {
+    serve_queue(app, |app, event, deadline| Box::pin(pivota::orders::payment_worker::handle(app, event, deadline)))
+        .await
+}
+
+/// Serves the `search-indexer`: product changes from the index queue (FIFO, one merchant's messages one at
+/// a time), with partial batch failures.
+pub async fn serve_search_indexer(app: App) -> Result<(), lambda_http::Error> {
+    serve_queue(app, |app, event, _| Box::pin(pivota::catalog::search::indexer::handle(app, event))).await
+}
+
+/// A queue-fed function's handler: a batch, and the invocation's deadline.
+type QueueHandler =
+    for<'a> fn(&'a App, SqsEvent, std::time::Instant) -> Pin<Box<dyn Future<Output = SqsBatchResponse> + Send + 'a>>;
+
+async fn serve_queue(app: App, handler: QueueHandler) -> Result<(), lambda_http::Error> {
     let app = Arc::new(app);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = Arc::clone(&app);
         async move {
             let deadline = instant_of(event.context.deadline);
-            Ok::<_, Infallible>(pivota::orders::payment_worker::handle(app.as_ref(), event.payload, deadline).await)
+            Ok::<_, Infallible>(handler(app.as_ref(), event.payload, deadline).await)
         }
     }))
     .await

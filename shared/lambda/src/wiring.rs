@@ -12,8 +12,9 @@ use secrecy::SecretString;
 
 use pivota::app::{App, Ports};
 use pivota::ports::{
-    Condition, Item, ItemKey, KycWaitInput, Page, Query, Queue, QueueError, QueueRef, ReceivedMessage, Secrets,
-    SecretsError, StoreError, SystemClock, Table, WaitStatus, Workflow, WorkflowError, WriteOp,
+    Condition, IndexChange, Item, ItemKey, KycWaitInput, Page, ProductDoc, Query, Queue, QueueError, QueueRef,
+    ReceivedMessage, SearchError, SearchHits, SearchIndex, SearchQuery, Secrets, SecretsError, StoreError, SystemClock,
+    Table, WaitStatus, Workflow, WorkflowError, WriteOp,
 };
 use pivota::settings::Settings;
 use pivota_aws::LazyAws;
@@ -44,7 +45,8 @@ impl AwsApp {
             table: unwired.clone(),
             secrets: unwired.clone(),
             workflow: unwired.clone(),
-            queue: unwired,
+            queue: unwired.clone(),
+            search: unwired,
             clock: Arc::new(SystemClock),
         };
         Ok(Self { aws, settings, ports })
@@ -142,6 +144,9 @@ impl Queue for Unwired {
     async fn send(&self, _: &QueueRef, _: &str, _: Duration) -> Result<String, QueueError> {
         Err(QueueError::Other(unwired("queue")))
     }
+    async fn send_in_group(&self, _: &QueueRef, _: &str, _: &str, _: &str) -> Result<String, QueueError> {
+        Err(QueueError::Other(unwired("queue")))
+    }
     async fn receive(&self, _: &QueueRef, _: u32, _: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
         Err(QueueError::Other(unwired("queue")))
     }
@@ -150,6 +155,19 @@ impl Queue for Unwired {
     }
     async fn change_visibility(&self, _: &QueueRef, _: &str, _: Duration) -> Result<(), QueueError> {
         Err(QueueError::Other(unwired("queue")))
+    }
+}
+
+#[async_trait]
+impl SearchIndex for Unwired {
+    async fn apply(&self, _: &str, _: Vec<IndexChange>) -> Result<(), SearchError> {
+        Err(SearchError::Other(unwired("search index")))
+    }
+    async fn replace_all(&self, _: &str, _: Vec<ProductDoc>) -> Result<(), SearchError> {
+        Err(SearchError::Other(unwired("search index")))
+    }
+    async fn search(&self, _: &str, _: &SearchQuery) -> Result<SearchHits, SearchError> {
+        Err(SearchError::Other(unwired("search index")))
     }
 }
 

@@ -2,4 +2,5 @@
 //! jobs on the sync queue.
 
 pub mod products;
+pub mod search;
 pub mod sync;

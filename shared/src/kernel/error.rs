@@ -2,7 +2,7 @@
 //! an RFC 9457 problem response, in one place.
 
 use crate::kernel::validation::FieldErrors;
-use crate::ports::{QueueError, SecretsError, StoreError, WorkflowError};
+use crate::ports::{QueueError, SearchError, SecretsError, StoreError, WorkflowError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -108,6 +108,16 @@ impl From<WorkflowError> for Error {
         match error {
             WorkflowError::Transient(e) => Error::Unavailable(format!("workflow: {e}")),
             WorkflowError::Other(e) => Error::Internal(format!("workflow: {e}")),
+        }
+    }
+}
+
+impl From<SearchError> for Error {
+    fn from(error: SearchError) -> Self {
+        match error {
+            SearchError::InvalidCursor => Error::bad_parameter("cursor", "is not a cursor returned by this search"),
+            SearchError::Transient(e) => Error::Unavailable(format!("search index: {e}")),
+            SearchError::Other(e) => Error::Internal(format!("search index: {e}")),
         }
     }
 }

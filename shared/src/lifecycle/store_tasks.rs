@@ -10,6 +10,7 @@ use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::orders::redaction;
 use crate::ports::HasClock;
+use crate::ports::HasQueue;
 use crate::ports::HasTable;
 use crate::ports::PageCursor;
 use crate::stores;
@@ -17,7 +18,7 @@ use crate::stores::tasks::{JobState, LEASE, SAFETY_MARGIN, StoreTask, TaskKind, 
 
 /// Runs a task until it finishes or `deadline` (minus [`SAFETY_MARGIN`]) comes near.
 pub async fn run(
-    app: &(impl HasTable + HasClock),
+    app: &(impl HasTable + HasClock + HasQueue),
     message: &TaskMessage,
     deadline: Instant,
 ) -> Result<RunOutcome, Error> {
@@ -71,7 +72,10 @@ pub async fn run(
 }
 
 /// One page of a task's work from its cursor: how many items it changed, and where the next page starts.
-async fn step(app: &(impl HasTable + HasClock), task: &StoreTask) -> Result<(u64, Option<PageCursor>), Error> {
+async fn step(
+    app: &(impl HasTable + HasClock + HasQueue),
+    task: &StoreTask,
+) -> Result<(u64, Option<PageCursor>), Error> {
     let (merchant_id, store_id, cursor) = (&task.merchant_id, task.store_id.as_str(), task.cursor.clone());
     match &task.kind {
         TaskKind::RemoveProducts => {

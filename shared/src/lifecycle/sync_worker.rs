@@ -42,7 +42,7 @@ impl WorkerMessage {
 
     async fn run(
         &self,
-        app: &(impl HasTable + HasSecrets + HasClock + HasStoreUrls),
+        app: &(impl HasTable + HasSecrets + HasClock + HasStoreUrls + HasQueue),
         deadline: Instant,
     ) -> Result<RunOutcome, Error> {
         match self {

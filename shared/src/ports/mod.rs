@@ -223,6 +223,18 @@ impl QueueError {
 pub trait Queue: Send + Sync {
     /// Returns the message id.
     async fn send(&self, queue: &QueueRef, body: &str, delay: Duration) -> Result<String, QueueError>;
+    /// Sends to a FIFO queue (SQS's `.fifo`): messages of one `group` are received in the order sent, and
+    /// none while an earlier one of its group is in flight, so a group's consumer runs one at a time. A
+    /// `dedup_id` sent again within five minutes is accepted and never delivered (SQS's deduplication
+    /// interval). Returns a message id (for a duplicate, the first message's or one of its own: SQS does
+    /// not say which, and moto returns a new one).
+    async fn send_in_group(
+        &self,
+        queue: &QueueRef,
+        body: &str,
+        group: &str,
+        dedup_id: &str,
+    ) -> Result<String, QueueError>;
     /// Up to `max` (1..=10) visible messages, hidden for `visibility_timeout` after this receive. A message
     /// received more often than the queue's max receive count moves to its dead-letter queue instead.
     async fn receive(
@@ -361,6 +373,8 @@ pub trait HasQueue {
     fn sync_queue(&self) -> &QueueRef;
     /// Store orders waiting to be paid.
     fn payment_queue(&self) -> &QueueRef;
+    /// Product changes for the search index (FIFO, the merchant as message group).
+    fn index_queue(&self) -> &QueueRef;
 }
 
 pub trait HasWorkflow {

@@ -38,6 +38,9 @@ pub struct ProductDoc {
 }
 
 /// One change to a merchant's index.
+// Most changes are upserts, so boxing the document would cost an allocation on nearly every change to save
+// the bytes of the few removals.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IndexChange {
     /// Adds the product, or replaces what the index had for its id.

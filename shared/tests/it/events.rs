@@ -295,6 +295,8 @@ async fn store_sync_and_product_events_walk_the_catalog_flow() {
 }
 
 async fn call_products(test: &TestApp, id: &str, key: &str) -> (u16, Value) {
+    // The products the sync wrote reach the search index first, as the indexer does within seconds.
+    crate::fixtures::drain_index_queue(&test.app).await;
     let request = http::Request::builder()
         .uri(format!("/merchant/{id}/products?limit=100"))
         .header("authorization", format!("Bearer {key}"))

@@ -18,6 +18,7 @@ mod money_safety;
 mod order_webhooks;
 mod order_webhooks_platforms;
 mod psp_fakes;
+mod search;
 mod search_s3;
 mod shopify;
 mod state_machine;

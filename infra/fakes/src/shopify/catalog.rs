@@ -6,7 +6,13 @@
 //! tenth product is `DRAFT` and every 25th `ARCHIVED`. Its `featuredMedia` (the `Media` interface) is a
 //! `MediaImage`, except that every fourth product has no media and every seventh (of the others) leads with
 //! an `ExternalVideo`, whose preview image is not a product image. Variant `j` costs
-//! `100 + (i * 7919 + j * 104729) % 50000` minor units.
+//! `100 + (i * 7919 + j * 104729) % 50000` minor units. Its `vendor` is one of [`VENDORS`] (`i % 3`) and its
+//! `productType` one of [`PRODUCT_TYPES`] (`i % 4`), `""` for every fourth: both are `String!` in Shopify's
+//! schema, empty when the merchant set none.
+//!
+//! [`Catalog::rest_product`] is the same product as a `products/update` webhook carries it: the REST resource
+//! ("Webhooks delivery structure", https://shopify.dev/docs/apps/build/webhooks/delivery-structure), numeric
+//! ids beside `admin_graphql_api_id`, lowercase `status`, `vendor` and `product_type`.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -18,6 +24,8 @@ pub(crate) const PRODUCT_ID_BASE: u64 = 7_000_000_000;
 const VARIANT_ID_BASE: u64 = 40_000_000_000;
 /// Room for each product's variants in the variant id space (Shopify's own limit is 2048).
 const VARIANT_ID_STRIDE: u64 = 4096;
+pub(crate) const VENDORS: [&str; 3] = ["Acme Outfitters", "Globex", "Initech"];
+pub(crate) const PRODUCT_TYPES: [&str; 4] = ["Shirts", "Mugs", "Posters", ""];
 
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
@@ -29,6 +37,8 @@ pub(crate) struct Catalog {
     /// Products whose variant titles and SKUs are padded to this many characters.
     pub text_lengths: HashMap<usize, usize>,
     pub updated: HashSet<usize>,
+    /// Vendors and product types the merchant changed, by product.
+    pub labels: HashMap<usize, (String, String)>,
 }
 
 impl Catalog {
@@ -46,6 +56,13 @@ impl Catalog {
         }
         let minor = 100 + (index as u64 * 7919 + variant as u64 * 104_729) % 50_000;
         format_minor(minor, self.currency_digits)
+    }
+
+    /// Product `index`'s `(vendor, productType)`.
+    pub fn labels(&self, index: usize) -> (String, String) {
+        self.labels.get(&index).cloned().unwrap_or_else(|| {
+            (VENDORS[index % VENDORS.len()].to_owned(), PRODUCT_TYPES[index % PRODUCT_TYPES.len()].to_owned())
+        })
     }
 
     pub fn index_of(&self, product_gid: &str) -> Option<usize> {
@@ -80,12 +97,15 @@ impl Catalog {
         };
         let media = featured_media(index);
         let updated_at = if self.updated.contains(&index) { "2026-06-01T12:00:00Z" } else { "2026-01-15T10:00:00Z" };
+        let (vendor, product_type) = self.labels(index);
         json!({
             "id": format!("gid://shopify/Product/{id}"),
             "title": format!("Product {}", index + 1),
             "handle": format!("product-{}", index + 1),
             "status": status,
             "updatedAt": updated_at,
+            "vendor": vendor,
+            "productType": product_type,
             "featuredMedia": media,
             "variants": {
                 "pageInfo": {
@@ -96,6 +116,43 @@ impl Catalog {
                 },
                 "nodes": variants,
             },
+        })
+    }
+
+    /// Product `index` as a `products/update` webhook carries it (all its variants).
+    pub fn rest_product(&self, index: usize) -> Value {
+        let product = self.product(index, self.variant_count(index), None);
+        let numeric = |gid: &Value| gid.as_str().and_then(|gid| gid.rsplit('/').next()?.parse::<u64>().ok());
+        let variants: Vec<Value> = product["variants"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|variant| {
+                json!({
+                    "id": numeric(&variant["id"]),
+                    "product_id": numeric(&product["id"]),
+                    "admin_graphql_api_id": variant["id"],
+                    "title": variant["title"],
+                    "sku": variant["sku"],
+                    "price": variant["price"],
+                    "inventory_quantity": variant["inventoryQuantity"],
+                })
+            })
+            .collect();
+        let image = product["featuredMedia"]["image"]["url"].as_str().map(|src| json!({ "src": src }));
+        json!({
+            "id": numeric(&product["id"]),
+            "admin_graphql_api_id": product["id"],
+            "title": product["title"],
+            "handle": product["handle"],
+            "status": product["status"].as_str().map(str::to_ascii_lowercase),
+            "vendor": product["vendor"],
+            "product_type": product["productType"],
+            "updated_at": product["updatedAt"],
+            "tags": "",
+            "variants": variants,
+            "image": image,
+            "images": image.iter().collect::<Vec<_>>(),
         })
     }
 

@@ -280,6 +280,24 @@ impl FakeShopify {
         self.lock().catalog.text_lengths.insert(product_index, chars);
     }
 
+    /// Product `index`'s `(vendor, productType)` as the shop has them (`""`: none set).
+    pub fn product_labels(&self, product_index: usize) -> (String, String) {
+        self.lock().catalog.labels(product_index)
+    }
+
+    /// The merchant changes a product's vendor and product type (`""`: none), which marks it updated.
+    pub fn set_product_labels(&self, product_index: usize, vendor: &str, product_type: &str) {
+        let mut state = self.lock();
+        state.catalog.labels.insert(product_index, (vendor.to_owned(), product_type.to_owned()));
+        state.catalog.updated.insert(product_index);
+    }
+
+    /// The body of the `products/update` webhook Shopify sends for product `index` as the shop has it now:
+    /// the REST product resource (sign it with [`FakeShopify::delivery_headers`]).
+    pub fn product_update_body(&self, product_index: usize) -> Vec<u8> {
+        serde_json::to_vec(&self.lock().catalog.rest_product(product_index)).expect("JSON serialises")
+    }
+
     pub fn remove_product(&self, product_index: usize) {
         self.lock().catalog.removed.insert(product_index);
     }

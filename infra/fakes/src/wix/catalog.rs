@@ -2,7 +2,11 @@
 //!
 //! Product `i` (1-based) has two variants (`S`, `L`) when [`FakeWix::has_options`], one otherwise; a
 //! product with options tracks its stock, one without does not. On V3, products with options whose index
-//! is a multiple of 8 also hold stock in a second location.
+//! is a multiple of 8 also hold stock in a second location. Every product but each fifth has a brand
+//! ([`FakeWix::expected_brand`]): V1's `brand` is a string, V3's a Brand `{id, name}` (the "Product Object"
+//! pages of Catalog V1, https://dev.wix.com/api/rest/wix-stores/catalog/products/product-object, and V3,
+//! https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/products-v3/product-object);
+//! a product without one has no `brand` at all.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -100,6 +104,9 @@ impl Catalog {
             "media": { "mainMedia": { "image": { "url": format!("https://static.wixstatic.com/media/p{i}.jpg"), "width": 100, "height": 100 } } },
             "lastUpdated": self.updated(i),
         });
+        if let Some(brand) = FakeWix::expected_brand(i) {
+            product["brand"] = json!(brand);
+        }
         if include_variants {
             let variants: Vec<Value> = if FakeWix::has_options(i) {
                 (0..2)
@@ -172,6 +179,9 @@ impl Catalog {
         });
         if currency {
             product["currency"] = json!("USD");
+        }
+        if let Some(brand) = FakeWix::expected_brand(i) {
+            product["brand"] = json!({ "id": format!("b0000000-0000-4000-8000-{:012x}", i % 3), "name": brand });
         }
         if let Some(names) = variants {
             let variants: Vec<Value> = (0..count)

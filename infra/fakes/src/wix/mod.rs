@@ -238,6 +238,11 @@ impl FakeWix {
         (500 + i * 7 + k * 100) as i64
     }
 
+    /// Product `i`'s brand: one of three, none for every fifth product.
+    pub fn expected_brand(i: u64) -> Option<&'static str> {
+        (!i.is_multiple_of(5)).then(|| ["Northwind", "Contoso", "Fabrikam"][(i % 3) as usize])
+    }
+
     /// The stock of product `i`'s variant `k` (`None`: not tracked). On V3, products with options whose
     /// index is a multiple of 8 hold 10 more in a second location.
     pub fn expected_quantity(&self, i: u64, k: u64) -> Option<i64> {

@@ -9,7 +9,7 @@ use super::super::layout::{FormState, badge, csrf, empty, form_message, money, p
 use super::super::{ConsoleError, Ctx, PageResult, html as respond, redirect};
 use pivota::kernel::money::Currency;
 
-const PRODUCT_FILTERS: [&str; 4] = ["q", "store_id", "status", "low_stock"];
+const PRODUCT_FILTERS: [&str; 6] = ["q", "store_id", "status", "in_stock", "low_stock", "sort"];
 
 pub async fn products(ctx: &Ctx<'_>) -> PageResult {
     products_page(ctx, StatusCode::OK, &FormState::default()).await
@@ -36,7 +36,7 @@ async fn products_page(ctx: &Ctx<'_>, status: StatusCode, state: &FormState) -> 
     let body = html! {
         form.filters method="get" action="/console/products" role="search" {
             div.field {
-                label for="q" { "Search by name or SKU" }
+                label for="q" { "Search by name, SKU, vendor or type" }
                 input #q type="search" name="q" value=(value("q")) aria-describedby="q-error";
                 p.error #q-error { @if let Some(e) = refused.as_ref().and_then(|e| e.get("q")) { (e) } }
             }
@@ -58,8 +58,20 @@ async fn products_page(ctx: &Ctx<'_>, status: StatusCode, state: &FormState) -> 
                 }
             }
             div.field.check {
+                input #in_stock type="checkbox" name="in_stock" value="true" checked[value("in_stock") == "true"];
+                label for="in_stock" { "Only in stock" }
+            }
+            div.field.check {
                 input #low_stock type="checkbox" name="low_stock" value="true" checked[value("low_stock") == "true"];
                 label for="low_stock" { "Only low stock" }
+            }
+            div.field {
+                label for="sort" { "Sort by" }
+                select #sort name="sort" {
+                    @for (s, label) in [("relevance", "Best match"), ("price_asc", "Price, low to high"), ("price_desc", "Price, high to low"), ("updated", "Recently updated")] {
+                        option value=(s) selected[value("sort") == s] { (label) }
+                    }
+                }
             }
             button type="submit" { "Search" }
         }
@@ -75,6 +87,8 @@ async fn products_page(ctx: &Ctx<'_>, status: StatusCode, state: &FormState) -> 
                 (empty("No products yet. Sync a store to import its catalog.", Some(("/console/stores", "Go to stores"))))
             }
         } @else {
+            @let total = reply.body["total"].as_u64().unwrap_or_default();
+            p.count { (total) @if total == 1 { " product" } @else { " products" } }
             div.table-wrap { table.products {
                 caption.visually-hidden { "Products" }
                 thead { tr { th scope="col" { "Product" } th scope="col" { "Variant / SKU" } th scope="col" { "Stock" } th scope="col" { "Price" } } }

@@ -13,8 +13,8 @@
 //! do not fit in its item (DynamoDB's 400 KB) keeps them in chunk items, written before the product points
 //! at them: see [`crate::catalog::products::items`]. Every read here returns products with all their variants.
 //!
-//! This module holds the product record, its keys and its reads by id; the catalog's search is in
-//! `search.rs`, the writes in `writes.rs`, and marking products removed in `removal.rs`.
+//! This module holds the product record, its keys and its reads; the writes are in `writes.rs`, and
+//! marking products removed in `removal.rs`. Searching the catalog is `crate::catalog::search`'s.
 
 use std::collections::HashMap;
 
@@ -26,18 +26,18 @@ use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasTable;
-use crate::ports::ItemKey;
+use crate::ports::{Index, ItemKey, PageCursor, Query};
 use crate::record::{FIRST_VERSION, Record};
 use crate::stores::platforms::ExternalProduct;
 use items::VariantChunk;
 
 pub mod items;
 mod removal;
-mod search;
+#[cfg(test)]
+mod tests;
 mod writes;
 
 pub use removal::{REMOVAL_PAGE, mark_removed, remove_page};
-pub use search::{ProductFilter, search};
 pub use writes::{WRITE_CHUNK, save_from_store, save_over, write_merged};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -69,6 +69,12 @@ pub struct Product {
     /// `active`, `draft`, `archived`, or `removed` once it disappeared from the store.
     pub status: String,
     pub image_url: Option<String>,
+    /// The store's vendor (Shopify) or brand (Wix), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// The merchant's category name for the product (Shopify's product type), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_type: Option<String>,
     pub currency: Currency,
     pub variants: Vec<Variant>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -182,6 +188,8 @@ impl Product {
             title: external.title,
             status: external.status,
             image_url: external.image_url,
+            vendor: external.vendor,
+            product_type: external.product_type,
             currency,
             store_updated_at: external.updated_at,
             content_hash: hash,
@@ -206,6 +214,8 @@ impl Product {
             "title": self.title,
             "status": self.status,
             "image_url": self.image_url,
+            "vendor": self.vendor,
+            "product_type": self.product_type,
             "currency": self.currency,
             "low_stock": self.is_low_stock(low_stock_threshold),
             "variants": self.variants.iter().map(|v| serde_json::json!({
@@ -226,6 +236,23 @@ pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, product_id: &str
     let Some(item) = app.table().get(&product_key(merchant_id, product_id)).await? else { return Ok(None) };
     Ok(items::complete(app, vec![Product::from_item(&item)?]).await?.pop())
 }
+
+/// A page of the merchant's whole catalog, in the table's order, with where the next one starts.
+pub async fn catalog_page(
+    app: &impl HasTable,
+    merchant_id: &MerchantId,
+    cursor: Option<PageCursor>,
+) -> Result<(Vec<Product>, Option<PageCursor>), Error> {
+    let mut query = Query::new(Index::Primary, format!("MERCHANT#{merchant_id}#PRODUCTS"), CATALOG_PAGE);
+    query.sk_prefix = Some("PRODUCT#".into());
+    query.cursor = cursor;
+    let page = app.table().query(query).await?;
+    let heads = page.items.iter().map(Product::from_item).collect::<Result<_, _>>()?;
+    Ok((items::complete(app, heads).await?, page.next))
+}
+
+/// Products per page of [`catalog_page`].
+const CATALOG_PAGE: u32 = 500;
 
 /// The stored products among `ids`, by id.
 pub async fn get_many(

@@ -7,6 +7,7 @@ use super::{Product, store_partition, write_merged};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasClock;
+use crate::ports::HasQueue;
 use crate::ports::HasTable;
 use crate::ports::{Index, PageCursor, Query};
 use crate::record::Record;
@@ -22,7 +23,7 @@ pub const REMOVAL_PAGE: u32 = 200;
 /// on DynamoDB: a product it shows is read again (strongly consistent) and judged on that, so a write the
 /// index has not caught up with (a sync's stamp) is never overruled.
 pub async fn remove_page(
-    app: &(impl HasTable + HasClock),
+    app: &(impl HasTable + HasClock + HasQueue),
     merchant_id: &MerchantId,
     store_id: &str,
     pass: &str,
@@ -60,7 +61,7 @@ pub async fn remove_page(
 /// Marks the `stored` products removed (one the store deleted, or all of a store that is gone), with the
 /// removal pass that did it, if one did.
 pub async fn mark_removed(
-    app: &(impl HasTable + HasClock),
+    app: &(impl HasTable + HasClock + HasQueue),
     merchant_id: &MerchantId,
     stored: HashMap<String, Product>,
     pass: Option<&str>,

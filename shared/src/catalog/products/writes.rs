@@ -6,10 +6,12 @@ use std::collections::{HashMap, VecDeque};
 
 use super::{Product, SkippedProduct, WriteOutcome, content_hash, get_many, product_id};
 use crate::catalog::products::items::{self, GroupWrite};
+use crate::catalog::search::{self, doc_of};
 use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasClock;
+use crate::ports::HasQueue;
 use crate::ports::HasTable;
 use crate::record::Record;
 use crate::stores::platforms::ExternalProduct;
@@ -23,9 +25,10 @@ const WRITE_ATTEMPTS: usize = 5;
 /// so never overwritten: the conflicting chunk is read again and recomputed. `change(id, stored)` gives the
 /// product to write (at the stored one's version, as read), or `None` to leave it. `stored` holds what the
 /// caller has already read (heads are enough: their variants are read here). A product the table cannot
-/// hold is skipped, with the reason, and the others are written.
+/// hold is skipped, with the reason, and the others are written. The products whose searchable content
+/// changed go to the search index's queue once their chunk is written.
 pub async fn write_merged(
-    app: &impl HasTable,
+    app: &(impl HasTable + HasQueue),
     merchant_id: &MerchantId,
     ids: &[String],
     stored: HashMap<String, Product>,
@@ -40,12 +43,17 @@ pub async fn write_merged(
     let mut groups: VecDeque<Vec<String>> = ids.chunks(WRITE_CHUNK).map(<[String]>::to_vec).collect();
     while let Some(group) = groups.pop_front() {
         for attempt in 1..=WRITE_ATTEMPTS {
-            let (mut writes, mut skipped) = (Vec::new(), Vec::new());
+            let (mut writes, mut skipped, mut searchable) = (Vec::new(), Vec::new(), Vec::new());
             for id in &group {
                 let current = stored.get(id);
                 if let Some(product) = change(id, current)? {
                     match items::plan(&product, current) {
-                        Ok(write) => writes.push(write),
+                        Ok(write) => {
+                            if current.map(doc_of) != Some(doc_of(&product)) {
+                                searchable.push(product.product_id.clone());
+                            }
+                            writes.push(write)
+                        }
                         Err(reason) => skipped.push(SkippedProduct { external_id: product.external_id, reason }),
                     }
                 }
@@ -55,6 +63,7 @@ pub async fn write_merged(
                 GroupWrite::Written => {
                     outcome.written += writes.len() as u64;
                     outcome.skipped.append(&mut skipped);
+                    search::products_changed(app, merchant_id, &searchable).await?;
                     break;
                 }
                 GroupWrite::Conflict if attempt < WRITE_ATTEMPTS => {
@@ -85,11 +94,18 @@ pub async fn write_merged(
 
 /// Writes `product`, changed from `stored` (and at its version), over it. `false` when the stored product
 /// changed meanwhile (nothing was written, and the product keeps the version read).
-pub async fn save_over(app: &impl HasTable, product: &mut Product, stored: &Product) -> Result<bool, Error> {
+pub async fn save_over(
+    app: &(impl HasTable + HasQueue),
+    product: &mut Product,
+    stored: &Product,
+) -> Result<bool, Error> {
     let write = items::plan(product, Some(stored))
         .map_err(|reason| Error::Conflict(format!("the product cannot be stored: {reason}")))?;
     match items::write_group(app, &[write]).await? {
         GroupWrite::Written => {
+            if doc_of(stored) != doc_of(product) {
+                search::products_changed(app, &product.merchant_id, std::slice::from_ref(&product.product_id)).await?;
+            }
             product.saved();
             Ok(true)
         }
@@ -104,7 +120,7 @@ pub async fn save_over(app: &impl HasTable, product: &mut Product, stored: &Prod
 /// unchanged. A sync passes its job as `seen_by`: every product of the page then carries the job's stamp,
 /// an unchanged one by a write of its head with only the stamp (and version) changed.
 pub async fn save_from_store(
-    app: &(impl HasTable + HasClock),
+    app: &(impl HasTable + HasClock + HasQueue),
     merchant_id: &MerchantId,
     store_id: &str,
     currency: Currency,

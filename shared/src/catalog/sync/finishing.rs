@@ -9,6 +9,7 @@ use super::{JobState, LEASE, RunOutcome, SAFETY_MARGIN, SyncJob};
 use crate::catalog::products::{self, Product};
 use crate::kernel::error::Error;
 use crate::ports::HasClock;
+use crate::ports::HasQueue;
 use crate::ports::HasTable;
 use crate::ports::StoreError;
 use crate::record::Record;
@@ -73,7 +74,7 @@ fn record_outcome(store: &mut Store, job: &SyncJob, error: Option<&str>, now: Of
 /// version (a step redone after a lost checkpoint counts the products its lost run removed, once).
 /// Every run does at least one step; it stops starting steps when little time is left.
 pub(super) async fn remove_unseen(
-    app: &(impl HasTable + HasClock),
+    app: &(impl HasTable + HasClock + HasQueue),
     job: &mut SyncJob,
     deadline: Instant,
 ) -> Result<RunOutcome, Error> {

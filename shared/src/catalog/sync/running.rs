@@ -10,6 +10,7 @@ use crate::catalog::products::{self, Product, product_key};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasClock;
+use crate::ports::HasQueue;
 use crate::ports::HasSecrets;
 use crate::ports::HasTable;
 use crate::ports::ItemKey;
@@ -26,7 +27,7 @@ const MAX_SKIPPED_CHARS: usize = 300;
 
 /// Runs a job until it finishes or `deadline` (minus a safety margin) comes near.
 pub async fn run(
-    app: &(impl HasTable + HasSecrets + HasClock + HasStoreUrls),
+    app: &(impl HasTable + HasSecrets + HasClock + HasStoreUrls + HasQueue),
     message: &SyncMessage,
     deadline: Instant,
 ) -> Result<RunOutcome, Error> {
@@ -147,7 +148,7 @@ async fn pause(
 
 /// Writes one page: the changed products, and every product's stamp for the removal phase.
 async fn apply_page(
-    app: &(impl HasTable + HasClock),
+    app: &(impl HasTable + HasClock + HasQueue),
     store: &Store,
     job: &mut SyncJob,
     page: ProductPage,

@@ -132,6 +132,20 @@ pub struct ExternalProduct {
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub updated_at: Option<OffsetDateTime>,
     pub variants: Vec<ExternalVariant>,
+    /// Who makes or sells the product, where the platform says (Shopify's `vendor`, Wix's brand). Skipped
+    /// when absent, so the content hash of a product without one is what it was before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// The merchant's own category name, where the platform has one (Shopify's `productType`); not a
+    /// physical/digital or simple/variable kind. Skipped when absent, as `vendor` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_type: Option<String>,
+}
+
+/// A platform's label (a vendor, a product type) as the catalog keeps it: trimmed, and `None` when blank.
+/// Shopify's `vendor` and `productType` are non-null strings, `""` when the merchant set none.
+pub fn label(raw: Option<String>) -> Option<String> {
+    raw.map(|raw| raw.trim().to_owned()).filter(|label| !label.is_empty())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,5 +230,19 @@ pub trait StorePlatform: Send + Sync {
     ) -> Result<ProductPage, PlatformError> {
         let _ = deadline;
         self.products_page(endpoint, credentials, cursor).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn a_blank_label_is_none_and_a_label_is_trimmed() {
+        assert_eq!(label(Some("Acme".into())).as_deref(), Some("Acme"));
+        assert_eq!(label(Some(" Acme Co ".into())).as_deref(), Some("Acme Co"));
+        assert_eq!(label(Some(String::new())), None);
+        assert_eq!(label(Some(" \t".into())), None);
+        assert_eq!(label(None), None);
     }
 }

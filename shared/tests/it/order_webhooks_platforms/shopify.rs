@@ -13,6 +13,7 @@ on_both_backends!(
     a_shopify_order_is_charged_once_and_marked_paid,
     shopify_deliveries_with_a_tampered_body_or_bad_hmac_get_401_and_leave_no_trace,
     a_shopify_product_update_changes_that_product_without_a_sync,
+    a_shopify_product_update_changes_its_vendor_and_product_type,
     a_shopify_delivery_for_another_shop_is_refused,
     a_shopify_body_replayed_under_another_topic_is_refused,
     a_shopify_product_update_applies_only_when_newer,
@@ -128,6 +129,27 @@ async fn a_shopify_product_update_changes_that_product_without_a_sync(backend: B
     assert_eq!(others(&after), others(&before), "the other products are untouched");
     assert_eq!(s.fake.pages_served(), pages_served, "the catalog was not read again");
     assert_eq!(s.m.last_sync_job().await, sync_job, "no sync job was started");
+}
+
+async fn a_shopify_product_update_changes_its_vendor_and_product_type(backend: Backend) {
+    let s = shopify(backend, TEST_KEY, FakeShop::default().with_products(3)).await;
+    let (status, job) = s.m.send("POST", &format!("/store/{}/sync", s.store_id), None).await;
+    assert_eq!(status, 202, "{job}");
+    drain_sync_queue(&s.m.test.app, Duration::from_secs(60)).await;
+    let synced = |products: Vec<Value>| products.into_iter().find(|p| p["external_id"] == s.fake.product_id(1));
+    let before = synced(s.m.products().await).unwrap();
+    let (vendor, product_type) = s.fake.product_labels(1);
+    assert!(!product_type.is_empty());
+    assert_eq!((&before["vendor"], &before["product_type"]), (&json!(vendor), &json!(product_type)), "{before}");
+
+    // The merchant renames the vendor and clears the product type; Shopify sends the product as it now is.
+    s.fake.set_product_labels(1, "Umbrella Corp", "");
+    assert_eq!(s.deliver("products/update", "evt-labels", &s.fake.product_update_body(1)).await, 200);
+
+    let after = synced(s.m.products().await).unwrap();
+    assert_eq!(after["vendor"], "Umbrella Corp", "{after}");
+    assert!(after["product_type"].is_null(), "a blank product type is none: {after}");
+    assert_eq!(after["variants"], before["variants"], "the rest of the product is as synced");
 }
 
 async fn a_shopify_delivery_for_another_shop_is_refused(backend: Backend) {

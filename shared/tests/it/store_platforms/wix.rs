@@ -305,3 +305,23 @@ async fn wix_reads_one_product_as_the_site_has_it_now_on_either_catalog() {
         assert_eq!(Wix.product(&api, &wix_credentials(), &FakeWix::product_id(8), usd).await, Ok(None), "{catalog:?}");
     }
 }
+
+#[tokio::test]
+async fn wix_brands_of_both_catalogs_are_the_vendor_and_no_product_type_is_made_up() {
+    let usd = pivota::kernel::money::Currency::parse("USD").unwrap();
+    assert_eq!(FakeWix::expected_brand(5), None, "the fake leaves a product without a brand");
+    for catalog in [WixCatalog::V1, WixCatalog::V3] {
+        let fake = FakeWix::start().await.with_catalog(catalog).with_products(6);
+        let api = endpoint(&fake.uri());
+        let products = all_products(&Wix, &api, &wix_credentials()).await;
+        for i in 1..=6 {
+            let product = products.iter().find(|p| p.external_id == FakeWix::product_id(i)).unwrap();
+            assert_eq!(product.vendor.as_deref(), FakeWix::expected_brand(i), "{catalog:?} product {i}");
+            // `productType` is physical/digital on both catalogs: a kind, not the merchant's category.
+            assert_eq!(product.product_type, None, "{catalog:?} product {i}");
+        }
+        // A product event reads the product alone (V3: Get Product), brand included.
+        let one = Wix.product(&api, &wix_credentials(), &FakeWix::product_id(2), usd).await.unwrap().unwrap();
+        assert_eq!(one.vendor.as_deref(), FakeWix::expected_brand(2), "{catalog:?}");
+    }
+}

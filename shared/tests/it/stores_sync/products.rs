@@ -1,5 +1,6 @@
-//! The products API over a synced catalog: search, filters, low stock and repricing kept across syncs; and
-//! the largest products, stored in items under DynamoDB's limit.
+//! The products API over a synced catalog: search, filters, low stock and repricing kept across syncs; each
+//! product's vendor and product type as the store gives them; and the largest products, stored in items
+//! under DynamoDB's limit.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use crate::fixtures::{Backend, Merchant, call, partition, stores};
 
 on_both_backends!(
     products_are_searched_filtered_and_repriced,
+    a_shopify_sync_stores_each_products_vendor_and_product_type_and_the_view_shows_them,
     the_largest_shopify_product_syncs_in_items_under_the_limit_and_an_unstorable_one_is_skipped,
 );
 
@@ -93,6 +95,40 @@ async fn products_are_searched_filtered_and_repriced(backend: Backend) {
     assert_eq!(kept["variants"][0]["price_minor"], 4242, "the override survives a sync: {kept}");
     let (status, _) = m.get("/products?low_stock=maybe").await;
     assert_eq!(status, 400);
+}
+
+async fn a_shopify_sync_stores_each_products_vendor_and_product_type_and_the_view_shows_them(backend: Backend) {
+    // GIVEN a shop whose products have vendors, and product types except every fourth (Shopify's `""`)
+    let m = merchant(backend, true).await;
+    let fake = FakeShopify::start(FakeShop::default().with_products(8)).await;
+    assert_eq!(fake.product_labels(3).1, "", "the fake leaves a product without a type");
+    let store_id = m.connected_store(stores::shopify(&fake)).await;
+
+    // WHEN the store syncs
+    m.sync(&store_id, Duration::from_secs(60)).await;
+
+    // THEN each stored product and its view carry them, and a blank type is none (no attribute at all)
+    let (items, _) = product_items(&m).await;
+    let views = m.products_of(&store_id).await;
+    assert_eq!(views.len(), 8);
+    for index in 0..8 {
+        let (vendor, product_type) = fake.product_labels(index);
+        let product_type = Some(product_type).filter(|t| !t.is_empty());
+        let external_id = fake.product_id(index);
+        let head = items.iter().find(|item| item.attrs.get("external_id") == Some(&json!(external_id))).unwrap();
+        assert_eq!(head.attrs.get("vendor"), Some(&json!(vendor)), "{external_id}");
+        assert_eq!(head.attrs.get("product_type"), product_type.as_ref().map(|t| json!(t)).as_ref(), "{external_id}");
+        let view = views.iter().find(|p| p["external_id"] == external_id.as_str()).unwrap();
+        assert_eq!((&view["vendor"], &view["product_type"]), (&json!(vendor), &json!(product_type)), "{view}");
+    }
+
+    // AND a changed vendor is a change: the next sync writes that product, and only it
+    fake.set_product_labels(2, "Umbrella Corp", "Coats");
+    let (job, _) = m.sync(&store_id, Duration::from_secs(60)).await;
+    assert_eq!(job["progress"]["written"], 1, "{job}");
+    let views = m.products_of(&store_id).await;
+    let changed = views.iter().find(|p| p["external_id"] == fake.product_id(2).as_str()).unwrap();
+    assert_eq!((changed["vendor"].as_str(), changed["product_type"].as_str()), (Some("Umbrella Corp"), Some("Coats")));
 }
 
 /// Shopify's largest product (2,048 variants, 255-character titles and SKUs: about 1.2 MB) is stored in

@@ -153,6 +153,8 @@ mod tests {
             title: "T".repeat(255),
             status: "active".into(),
             image_url: None,
+            vendor: None,
+            product_type: None,
             currency: Currency::parse("EUR").unwrap(),
             variants: (0..variants).map(|i| variant(i, format!("{i}-{}", "é".repeat(250)))).collect(),
             store_updated_at: None,

@@ -11,7 +11,7 @@ use super::{CustomStore, call, parse, url};
 use crate::kernel::money::Currency;
 use crate::stores::platforms::{
     ExternalProduct, ExternalVariant, Platform, PlatformError, ProductPage, StoreCredentials, StoreEndpoint, StoreInfo,
-    StorePlatform,
+    StorePlatform, label,
 };
 
 const PAGE_SIZE: u32 = 100;
@@ -49,6 +49,10 @@ pub(super) struct Product {
     updated_at: Option<OffsetDateTime>,
     #[serde(default)]
     variants: Vec<Variant>,
+    #[serde(default)]
+    vendor: Option<String>,
+    #[serde(default)]
+    product_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +77,8 @@ impl Product {
             status: self.status,
             image_url: self.image_url,
             updated_at: self.updated_at,
+            vendor: label(self.vendor),
+            product_type: label(self.product_type),
             variants: self
                 .variants
                 .into_iter()
@@ -144,5 +150,33 @@ impl StorePlatform for CustomStore {
             wait_before_next: Duration::ZERO,
             total: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Product;
+
+    fn normalised(product: serde_json::Value) -> crate::stores::platforms::ExternalProduct {
+        serde_json::from_value::<Product>(product).unwrap().normalise().unwrap()
+    }
+
+    #[test]
+    fn vendor_and_product_type_are_optional_and_an_empty_one_is_none() {
+        let base = serde_json::json!({ "id": "p1", "title": "Mug", "status": "active", "variants": [] });
+        let bare = normalised(base.clone());
+        assert_eq!((bare.vendor, bare.product_type), (None, None));
+
+        let mut labelled = base.clone();
+        labelled["vendor"] = "Acme".into();
+        labelled["product_type"] = "Mugs".into();
+        let labelled = normalised(labelled);
+        assert_eq!((labelled.vendor.as_deref(), labelled.product_type.as_deref()), (Some("Acme"), Some("Mugs")));
+
+        let mut blank = base;
+        blank["vendor"] = "".into();
+        blank["product_type"] = serde_json::Value::Null;
+        let blank = normalised(blank);
+        assert_eq!((blank.vendor, blank.product_type), (None, None));
     }
 }

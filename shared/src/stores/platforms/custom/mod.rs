@@ -14,9 +14,11 @@
 //! | mark paid | `POST {base}/pivota/v1/orders/{id}/paid` `{"psp_reference": "…"}` | 200/204 |
 //!
 //! Products page: `{"products": [{"id", "title", "status": "active"|"draft"|"archived", "image_url": …|null,
-//! "updated_at": RFC 3339|null, "variants": [{"id", "title", "sku": …|null, "price_minor": integer,
-//! "inventory_quantity": integer|null}]}], "next_cursor": "…"|null}`, in a stable order; `next_cursor` is
-//! `null` on the last page. Prices are integer minor units of the store's currency (1999 = 19.99 EUR).
+//! "updated_at": RFC 3339|null, "vendor"?: …|null, "product_type"?: …|null, "variants": [{"id", "title",
+//! "sku": …|null, "price_minor": integer, "inventory_quantity": integer|null}]}], "next_cursor": "…"|null}`,
+//! in a stable order; `next_cursor` is `null` on the last page. Prices are integer minor units of the store's
+//! currency (1999 = 19.99 EUR). `vendor` (who makes or sells it) and `product_type` (the store's own category
+//! name) are optional; an empty one counts as none.
 //!
 //! Webhooks: `topic` is `order.created` or `product.updated`. Creating a webhook whose topic and URL
 //! already exist must return the existing `id` (and take the new secret), so subscribing twice leaves one.

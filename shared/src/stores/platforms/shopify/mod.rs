@@ -3,6 +3,10 @@
 //! money strings and cost-bucket arithmetic in [`wire`], the call and its error classification in
 //! [`transport`], the webhook deliveries in [`webhooks`].
 //!
+//! A product's vendor and product type are `Product.vendor` and `Product.productType` in GraphQL
+//! ([`queries::PRODUCTS_PAGE`]) and `vendor` and `product_type` in the REST webhook payload
+//! ([`webhooks`]); both are strings, `""` when the merchant set none, which is kept as none.
+//!
 //! How answers are classified ("Shopify API response status and error codes",
 //! https://shopify.dev/docs/api/usage/response-codes; "GraphQL Admin API rate limits",
 //! https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits):
@@ -41,7 +45,7 @@ pub use self::wire::{MoneyError, parse_money};
 use self::wire::{QueryCost, wait_for};
 use super::{
     Delivery, ExternalOrder, ExternalProduct, ExternalVariant, Platform, PlatformError, ProductPage, StoreCredentials,
-    StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError, WebhookSubscription, WebhookTopic,
+    StoreEndpoint, StoreInfo, StorePlatform, StoreWebhooks, WebhookError, WebhookSubscription, WebhookTopic, label,
 };
 use crate::kernel::money::Currency;
 
@@ -116,6 +120,8 @@ fn product(
         image_url: node.featured_media.and_then(|media| media.image).map(|image| image.url),
         updated_at: node.updated_at.and_then(|at| OffsetDateTime::parse(&at, &Rfc3339).ok()),
         variants: variants.into_iter().map(|node| variant(node, currency)).collect::<Result<_, _>>()?,
+        vendor: label(node.vendor),
+        product_type: label(node.product_type),
     })
 }
 

@@ -42,12 +42,15 @@ pub(super) const SHOP: &str = "query Shop { shop { name myshopifyDomain currency
 /// the sync's progress; it counts up to 10,000 by default and then says `AT_LEAST`, which is not used.
 /// `featuredImage` is deprecated ("Use `featuredMedia` instead.", 2025-01 schema); the featured media's image
 /// is the same product image. A video or 3D model as featured media has no image here, so no image URL.
+/// `vendor` and `productType` are `String!` on `Product` ("The name of the product's vendor"; "The product
+/// type that merchants define": the 2025-01 schema in `../shared/vendor-specs/`, and "Product",
+/// https://shopify.dev/docs/api/admin-graphql/latest/objects/Product), so `""` when unset; scalars, free.
 pub(super) const PRODUCTS_PAGE: &str = "query ProductsPage($after: String) { \
     shop { currencyCode } \
     productsCount { count precision } \
     products(first: 50, after: $after) { \
       pageInfo { hasNextPage endCursor } \
-      nodes { id title status updatedAt featuredMedia { ... on MediaImage { image { url } } } \
+      nodes { id title status updatedAt vendor productType featuredMedia { ... on MediaImage { image { url } } } \
         variants(first: 13) { pageInfo { hasNextPage endCursor } \
           nodes { id title sku price inventoryQuantity } } } } }";
 
@@ -163,6 +166,10 @@ pub(super) struct ProductNode {
     pub updated_at: Option<String>,
     #[serde(default)]
     pub featured_media: Option<FeaturedMedia>,
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub product_type: Option<String>,
     pub variants: Connection<VariantNode>,
 }
 
@@ -282,6 +289,8 @@ mod tests {
         assert_eq!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT), 955);
         assert_eq!(product_variants_cost(VARIANTS_PER_FOLLOW_UP), 254);
         assert!(PRODUCTS_PAGE.contains("featuredMedia { ... on MediaImage { image { url } } }"));
+        // Scalars: free, so the page's cost above does not move.
+        assert!(PRODUCTS_PAGE.contains("updatedAt vendor productType featuredMedia"));
         // The single-query limit is 1000 points; one more variant per product would break it.
         assert!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT) <= 1000);
         assert!(products_page_cost(PRODUCTS_PER_PAGE, VARIANTS_PER_PRODUCT + 1) > 1000);

@@ -5,6 +5,9 @@
 //! client secret. "Ignore duplicate webhooks" (https://shopify.dev/apps/build/webhooks/ignore-duplicates):
 //! the same `X-Shopify-Event-Id` on two deliveries means the same event (`X-Shopify-Webhook-Id`, one per
 //! delivery attempt series, is the fallback). `X-Shopify-Topic` is `orders/create`, `products/update`, ….
+//! The body is the REST resource of the topic ("Webhooks delivery structure",
+//! https://shopify.dev/docs/apps/build/webhooks/delivery-structure, whose `products/update` example carries
+//! `vendor` and `product_type` beside `title`, `status` and `variants`).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -20,7 +23,7 @@ use super::wire::parse_money;
 use crate::kernel::money::Currency;
 use crate::stores::platforms::{
     Customer, Delivery, DeliveryTopic, ExternalOrder, ExternalProduct, ExternalVariant, OrderLine, StoreCredentials,
-    WebhookError,
+    WebhookError, label,
 };
 
 /// The note attributes the storefront sets: the payment method the buyer chose, and the PSP customer it
@@ -186,6 +189,10 @@ struct ProductPayload {
     images: Vec<ImagePayload>,
     #[serde(default)]
     variants: Vec<VariantPayload>,
+    #[serde(default)]
+    vendor: Option<String>,
+    #[serde(default)]
+    product_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -241,5 +248,7 @@ pub(super) fn parse_product(body: &[u8], currency: Option<Currency>) -> Result<E
         image_url: product.image.or_else(|| product.images.into_iter().next()).map(|image| image.src),
         updated_at: product.updated_at.and_then(|at| OffsetDateTime::parse(&at, &Rfc3339).ok()),
         variants,
+        vendor: label(product.vendor),
+        product_type: label(product.product_type),
     })
 }

@@ -9,6 +9,10 @@
 //! `variants[].stock.quantity`. Stores "Pagination" (https://dev.wix.com/api/rest/wix-stores/pagination):
 //! limit/offset, designed for up to 10,000 items.
 //!
+//! The V1 "Product Object" (https://dev.wix.com/api/rest/wix-stores/catalog/products/product-object) has
+//! `brand`, a string of 1 to 50 characters ("Product brand"), kept as the vendor. Its `productType` is
+//! `physical` or `digital`, a kind and not a merchant's category, so no product type is kept.
+//!
 //! Choices: paging is limit/offset, not the `numericId` filter the pagination article suggests past
 //! 10,000 items; a V1 catalog past 10,000 products is not paged fully (V1 is legacy: Wix moves every
 //! site to V3).
@@ -22,7 +26,7 @@ use super::{NO_WAIT, call, image_url, invalid, parse, paths, site_currency, url,
 use crate::kernel::money::Currency;
 use crate::stores::platforms::store_http::decimal_to_minor;
 use crate::stores::platforms::{
-    ExternalProduct, ExternalVariant, PlatformError, ProductPage, StoreCredentials, StoreEndpoint,
+    ExternalProduct, ExternalVariant, PlatformError, ProductPage, StoreCredentials, StoreEndpoint, label,
 };
 
 const PAGE_SIZE: u64 = 100;
@@ -55,6 +59,8 @@ struct WixProduct {
     last_updated: Option<OffsetDateTime>,
     #[serde(default)]
     variants: Vec<WixVariant>,
+    #[serde(default)]
+    brand: Option<String>,
 }
 
 fn visible_by_default() -> bool {
@@ -144,6 +150,8 @@ fn normalise(product: WixProduct, currency: Currency) -> Result<ExternalProduct,
         status: if product.visible { "active" } else { "draft" }.to_owned(),
         updated_at: product.last_updated,
         variants,
+        vendor: label(product.brand),
+        product_type: None,
     })
 }
 

@@ -174,6 +174,9 @@ pub(super) fn normalise(
         image_url: product.images.into_iter().next().map(|image| image.src),
         updated_at: gmt_time(product.date_modified_gmt.as_deref()),
         variants,
+        // No vendor or product type: see the parent module.
+        vendor: None,
+        product_type: None,
     })
 }
 

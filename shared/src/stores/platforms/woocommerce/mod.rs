@@ -37,6 +37,12 @@
 //! what a catalog page already fetched is kept: when the page cannot finish in time, the products completed
 //! so far (in id order) are returned with a cursor after the last of them and a wait.
 //!
+//! No vendor or product type. The REST product (Products, "Product properties") has no vendor field, and
+//! its `type` is `simple`, `grouped`, `external` or `variable`: how the product is built, not a merchant's
+//! category (those are `categories`, a list, not one type). WooCommerce's Brands feature adds a `brands`
+//! list to `/products` answers ("Brands REST API", woocommerce.com's Product Brands documentation), but the
+//! REST API docs above do not describe it, so it is not read yet.
+//!
 //! Why the currency comes from `settings/general/woocommerce_currency`: it is one setting, read by id, while
 //! `system_status` builds a whole environment report (database, plugins, theme) on every call. The products
 //! API does not say the currency, so it is a per-job fact: the first catalog call reads it and every cursor

@@ -50,6 +50,7 @@ macro_rules! conformance_cases {
             deleted_message_visibility_cannot_change,
             visibility_beyond_twelve_hours_is_refused,
             unknown_queue_is_reported,
+            fifo_group_is_delivered_in_order_one_at_a_time,
             secret_round_trips,
             secret_rotation_keeps_the_previous_version,
             unknown_secret_is_none,

@@ -14,6 +14,13 @@
 //! which does return `variantsInfo.variants` (`choices[].optionChoiceNames` only with
 //! `"VARIANT_OPTION_CHOICE_NAMES"` in `fields`), and is consistent at once, unlike Read-Only Variants.
 //! The V1 → V3 field mapping is Wix's "Catalog V1 to V3 Migration Guide".
+//!
+//! The V3 "Product Object"
+//! (https://dev.wix.com/docs/api-reference/business-solutions/stores/catalog-v3/products-v3/product-object)
+//! has `brand`, a Brand (`id`, `name`; "Product brand"; unlike `breadcrumbsInfo` and the like, the page asks
+//! for no `fields` value to return it): `brand.name` is kept as the vendor. Its `productType` is `PHYSICAL`
+//! or `DIGITAL`, a kind and not a merchant's category, and its categories (`mainCategoryId`) are ids that
+//! only the Categories API names, so no product type is kept.
 
 use std::collections::HashMap;
 
@@ -27,7 +34,7 @@ use super::{
 use crate::kernel::money::Currency;
 use crate::stores::platforms::store_http::decimal_to_minor;
 use crate::stores::platforms::{
-    ExternalProduct, ExternalVariant, PlatformError, ProductPage, StoreCredentials, StoreEndpoint,
+    ExternalProduct, ExternalVariant, PlatformError, ProductPage, StoreCredentials, StoreEndpoint, label,
 };
 
 pub(super) mod inventory;
@@ -78,6 +85,15 @@ struct V3Product {
     updated_date: Option<OffsetDateTime>,
     #[serde(default)]
     variants_info: Option<VariantsInfo>,
+    #[serde(default)]
+    brand: Option<Brand>,
+}
+
+/// A product's brand, `{"id", "name"}`.
+#[derive(Deserialize)]
+struct Brand {
+    #[serde(default)]
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -121,6 +137,8 @@ fn normalise(
         image_url: image_url(product.media.as_ref()),
         updated_at: product.updated_date,
         variants,
+        vendor: label(product.brand.as_ref().and_then(|brand| brand.name.clone())),
+        product_type: None,
     })
 }
 
