@@ -31,9 +31,7 @@ How:
 4. Every (action, resource) of every statement in a function's own policies is evaluated alone against
    that function's recorded requests (the console's: those of the API functions its pages call, see
    CONSOLE_CALLS); one that allows none of them is an unused grant and fails the
-   check, unless UNREACHED_GRANTS says why the tests cannot reach its call, or PENDING_GRANTS names it as
-   granted ahead of the code that will call it (listed in the report, and not counted as a port the
-   function must wire).
+   check, unless UNREACHED_GRANTS says why the tests cannot reach its call.
 5. NEVER_ALLOWED requests (order-webhook deleting or reading a PSP secret, …) must be denied.
 """
 
@@ -78,47 +76,6 @@ UNREACHED_GRANTS: dict[tuple[str, str], str] = {
     ("order-webhook", "dynamodb:DeleteItem"): "the same product update deletes the variant chunks its head no "
     "longer points at",
 }
-
-# Grants made ahead of their callers, each with what will call it: (function, action, template resource
-# logical id) -> why. Such a grant is listed, not failed as unused, and does not count as a port its function
-# must wire. Remove an entry when its caller lands (its calls are then recorded and checked).
-_INDEX_SEND = "sends product changes to the index queue once the catalog queues re-indexing (issue 14)"
-_SEARCH_READ = "searches through S3Indexes once the App has a search port and this main.rs wires it (issue 14)"
-_INDEXER = "functions/search-indexer (issue 14), whose handler is not written yet"
-PENDING_GRANTS: dict[tuple[str, str, str], str] = {
-    ("products", "sqs:SendMessage", "IndexQueue"): _INDEX_SEND,
-    ("sync-worker", "sqs:SendMessage", "IndexQueue"): _INDEX_SEND,
-    ("order-webhook", "sqs:SendMessage", "IndexQueue"): _INDEX_SEND,
-    ("console", "sqs:SendMessage", "IndexQueue"): _INDEX_SEND,
-    ("products", "s3:GetObject", "SearchIndexBucket"): _SEARCH_READ,
-    ("products", "s3:ListBucket", "SearchIndexBucket"): _SEARCH_READ,
-    ("console", "s3:GetObject", "SearchIndexBucket"): _SEARCH_READ,
-    ("console", "s3:ListBucket", "SearchIndexBucket"): _SEARCH_READ,
-    **{
-        ("search-indexer", action, resource): _INDEXER
-        for action, resource in [
-            ("dynamodb:GetItem", "PivotaTable"),
-            ("dynamodb:BatchGetItem", "PivotaTable"),
-            ("dynamodb:Query", "PivotaTable"),
-            ("s3:GetObject", "SearchIndexBucket"),
-            ("s3:PutObject", "SearchIndexBucket"),
-            ("s3:PutObjectTagging", "SearchIndexBucket"),
-            ("s3:GetObjectTagging", "SearchIndexBucket"),
-            ("s3:ListBucket", "SearchIndexBucket"),
-        ]
-    },
-}
-
-
-def pending(model: Model, binary: str, action: str, resource: str) -> str | None:
-    """Why this grant is pending, if PENDING_GRANTS names it (its resource is the named one or under it)."""
-    for (function, pending_action, logical_id), why in PENDING_GRANTS.items():
-        if function == binary and pending_action == action:
-            arn = model.stack.get_att(logical_id, "Arn")
-            if resource == arn or resource.startswith(f"{arn}/"):
-                return why
-    return None
-
 
 # The console is a client of the public API in process (shared/console/src/client.rs): each page action is
 # an API request dispatched to the API functions in its `API` list, the only handlers its binary links, so
@@ -238,7 +195,7 @@ PORT_OF_SERVICE = {
     "kms": "secrets",
     "sqs": "queue",
     "states": "workflow",
-    "s3": "search_index",
+    "s3": "search",
 }
 
 
@@ -247,17 +204,17 @@ def wired_ports(main_source: str) -> set[str]:
     match = re.search(r"AwsApp::from_env\(\)\?((?:\s*\.\w+\(\))*)", main_source)
     if not match:
         raise CheckError("a function's main.rs does not build its App with pivota_lambda::AwsApp::from_env()")
-    return set(re.findall(r"\.(table|secrets|queue|workflow|search_index)\(\)", match.group(1)))
+    return set(re.findall(r"\.(table|secrets|queue|workflow|search)\(\)", match.group(1)))
 
 
-def granted_ports(function: Function, model: Model | None = None) -> set[str]:
-    """The ports the function's grants need; with the model, leaving out PENDING_GRANTS."""
+def granted_ports(function: Function) -> set[str]:
     ports = set()
-    for action, resource, _ in grant_units(function):
-        service = action.split(":")[0]
-        if service not in PORT_OF_SERVICE:
-            raise CheckError(f"{function.logical_id} is granted {action}: no port of AwsApp covers {service}")
-        if model is None or not pending(model, function.binary, action, resource):
+    for statement in function.statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            service = action.split(":")[0]
+            if service not in PORT_OF_SERVICE:
+                raise CheckError(f"{function.logical_id} is granted {action}: no port of AwsApp covers {service}")
             ports.add(PORT_OF_SERVICE[service])
     return ports
 
@@ -270,7 +227,7 @@ def miswired(model: Model, functions_dir: Path) -> list[tuple[str, str]]:
         if not main.is_file():
             problems.append((binary, f"is declared in the template, but there is no {main.relative_to(functions_dir.parent)}"))
             continue
-        wired, granted = wired_ports(main.read_text()), granted_ports(function, model)
+        wired, granted = wired_ports(main.read_text()), granted_ports(function)
         for port in sorted(granted - wired):
             problems.append((binary, f"uses the {port} port (its role grants it) but its main.rs does not wire it"))
         for port in sorted(wired - granted):
@@ -304,7 +261,7 @@ def check(model: Model, calls: list[dict], unattributed: int = 0) -> Report:
     unused = [
         (binary, action, resource)
         for ((binary, action, resource), _), used in zip(grants, results["grants"])
-        if used is None and (binary, action) not in UNREACHED_GRANTS and not pending(model, binary, action, resource)
+        if used is None and (binary, action) not in UNREACHED_GRANTS
     ]
     return Report(requests, denied, unused, forbidden, unattributed, miswired(model, ROOT / "functions"))
 
@@ -328,8 +285,6 @@ def print_report(report: Report, model: Model) -> None:
         print(f"MISWIRED: {binary} {why}")
     for (binary, action), why in sorted(UNREACHED_GRANTS.items()):
         print(f"  not reached by the tests, kept: {binary} {action}: {why}")
-    for (binary, action, logical_id), why in sorted(PENDING_GRANTS.items()):
-        print(f"  granted ahead of its caller: {binary} {action} on {logical_id}: {why}")
     print("IAM check: ok" if report.ok else "IAM check: FAILED")
 
 

@@ -21,9 +21,9 @@ use pivota_aws::LazyAws;
 
 /// An [`App`] on the AWS adapters a function names: DynamoDB (`PIVOTA_TABLE_NAME`), Secrets Manager (new
 /// secrets encrypted under the customer-managed key `PIVOTA_SECRETS_KMS_KEY_ID` when set), SQS and Step
-/// Functions (`PIVOTA_KYC_STATE_MACHINE_ARN`); search indexes live in S3 (`PIVOTA_SEARCH_BUCKET`, read
-/// here for `LazyAws::search_index`). The AWS endpoint, region and credentials come from the
-/// standard AWS configuration (`AWS_ENDPOINT_URL`, …). Nothing is loaded before the first call.
+/// Functions (`PIVOTA_KYC_STATE_MACHINE_ARN`), and merchants' search indexes in S3 (`PIVOTA_SEARCH_BUCKET`,
+/// cached under `/tmp/pivota-search`). The AWS endpoint, region and credentials come from the standard AWS
+/// configuration (`AWS_ENDPOINT_URL`, …). Nothing is loaded before the first call.
 pub struct AwsApp {
     aws: LazyAws,
     settings: Settings,
@@ -73,6 +73,12 @@ impl AwsApp {
     /// The KYC wait, on Step Functions.
     pub fn workflow(mut self) -> Self {
         self.ports.workflow = Arc::new(self.aws.workflow());
+        self
+    }
+
+    /// Merchants' search indexes, in S3.
+    pub fn search(mut self) -> Self {
+        self.ports.search = Arc::new(self.aws.search_index());
         self
     }
 

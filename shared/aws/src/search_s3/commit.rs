@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt};
-use tantivy::Directory;
-use tantivy::directory::RamDirectory;
+use pivota_search::tantivy::{self, Directory, directory::RamDirectory};
 
 use super::bucket::{IndexBucket, PARALLEL_TRANSFERS, local};
 use super::engine;

@@ -26,7 +26,6 @@
 
 mod bucket;
 mod commit;
-mod engine;
 mod reader;
 mod writer;
 
@@ -36,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pivota_search as engine;
 
 use self::bucket::IndexBucket;
 use self::reader::ReaderState;

@@ -8,11 +8,11 @@
 
 use std::path::PathBuf;
 
-use tantivy::{IndexReader, ReloadPolicy, Searcher};
+use pivota_search::tantivy::{IndexReader, ReloadPolicy, Searcher};
 
 use super::bucket::MetaRead;
 use super::commit::{self, Commit, META};
-use super::{S3Indexes, Side, blocking};
+use super::{S3Indexes, Side, blocking, engine};
 use pivota::ports::SearchError;
 
 #[derive(Default)]
@@ -65,13 +65,13 @@ impl S3Indexes {
     }
 }
 
-/// Each commit gets its own `Index` (its schema may differ from the last one's); nothing reloads behind
-/// our back (`ReloadPolicy::Manual`: tantivy would otherwise watch `meta.json`).
+/// Each commit gets its own `Index`, opened by the engine (which registers its text analysis); nothing
+/// reloads behind our back (`ReloadPolicy::Manual`: tantivy would otherwise watch `meta.json`).
 async fn open_reader(dir: PathBuf) -> Result<IndexReader, SearchError> {
     blocking(move || {
-        let failed = |err: tantivy::TantivyError| SearchError::Other(format!("opening {}: {err}", dir.display()));
-        let index = tantivy::Index::open_in_dir(&dir).map_err(failed)?;
-        index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(failed)
+        let index = engine::open_or_create(&dir)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into();
+        reader.map_err(|err| SearchError::Other(format!("opening {}: {err}", dir.display())))
     })
     .await
 }

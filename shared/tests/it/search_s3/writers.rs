@@ -100,6 +100,12 @@ async fn files_a_commit_drops_are_tagged_obsolete_and_current_files_never() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delete_file_left_by_a_lost_writer_is_replaced_only_once_given_up() {
+    // As the search-indexer, so the IAM check sees the calls only this path makes (HeadObject,
+    // GetObjectTagging).
+    pivota::invocation::serve_as("search-indexer", left_file_replaced_once_given_up()).await
+}
+
+async fn left_file_replaced_once_given_up() {
     // GIVEN a commit C1, and the delete file the next update of p1 will make, already in S3 with other
     // contents: as a writer that lost the race to publish, or died, leaves it
     let bucket = bucket().await;
