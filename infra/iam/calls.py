@@ -20,7 +20,8 @@ from template_model import ACCOUNT, PARTITION, REGION, STACK, URL_SUFFIX, VIA_SE
 # ---------------------------------------------------------------- recorded calls → IAM requests
 # How the tests and the glue test name things (shared/tests/it/fixtures/backends.rs, infra/scripts/lambda-glue-test.sh)
 # and which template resource each stands for.
-QUEUE_PREFIXES = {"sync-": "SyncQueue", "pay-": "PaymentQueue"}
+QUEUE_PREFIXES = {"sync-": "SyncQueue", "pay-": "PaymentQueue", "index-": "IndexQueue"}
+BUCKET_PREFIXES = {"search-": "SearchIndexBucket"}
 PLATFORM_SECRET_SUFFIXES = {"/admin-token": "AdminTokenSecret", "/pepper": "ApiKeyPepperSecret", "/api-key-pepper": "ApiKeyPepperSecret"}
 
 
@@ -50,7 +51,8 @@ def to_requests(model: Model, call: dict) -> list[Request]:
     if kind == "index":
         return [Request(function, action, f"{model.table_arn}/index/{resource.split('/index/', 1)[1]}")]
     if kind == "queue":
-        name = resource.rstrip("/").rsplit("/", 1)[-1]
+        # A FIFO queue's name ends in `.fifo` (its dead-letter queue's in `-dlq.fifo`).
+        name = resource.rstrip("/").rsplit("/", 1)[-1].removesuffix(".fifo")
         for prefix, logical_id in QUEUE_PREFIXES.items():
             if name.startswith(prefix):
                 dead_letter = logical_id.replace("Queue", "DeadLetterQueue")
@@ -71,6 +73,18 @@ def to_requests(model: Model, call: dict) -> list[Request]:
         if action in ("secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"):
             requests.append(Request(function, "kms:GenerateDataKey", model.key_arn, via, f"{action} {arn}"))
         return requests
+    if kind in ("object", "bucket"):
+        # `bucket/key` or `bucket`: the key stays as the program named it, under the template's bucket.
+        bucket, _, key = resource.partition("/")
+        logical_id = next((b for prefix, b in BUCKET_PREFIXES.items() if bucket.startswith(prefix)), None)
+        if logical_id is None or logical_id not in model.buckets:
+            raise CheckError(f"{function} called {action} on bucket {bucket}, which no template bucket stands for")
+        arn = f"arn:{PARTITION}:s3:::{model.buckets[logical_id]}"
+        if kind == "bucket":
+            return [Request(function, action, arn)]
+        if not key:
+            raise CheckError(f"{function} called {action} on {resource}, which names no object")
+        return [Request(function, action, f"{arn}/{key}")]
     if kind == "state-machine":
         return [Request(function, action, model.state_machine_arn)]
     if kind == "execution":

@@ -17,7 +17,9 @@ How:
    IAM role with its policies, and its intrinsics (!Ref, !GetAtt, !Sub) are resolved to concrete ARNs of a
    test stack (account 111122223333, eu-central-1, stack `pivota-iam-check`) - not moto's, so nothing
    passes by accident of the emulator's names.
-2. Each recorded call is mapped onto the template's resources: the table, its indexes, the queues, the
+2. Each recorded call is mapped onto the template's resources: the table, its indexes, the queues (the
+   index queue is FIFO: `…-index.fifo`), the search bucket and its objects (`arn:aws:s3:::<bucket>/<key>`;
+   a GetObject is also checked as s3:ListBucket on the bucket, which S3 wants before it answers 404), the
    platform secrets, merchant secrets (`<namespace>/merchants/…` → `<stack>/merchants/…-XXXXXX`, with the
    6-character suffix Secrets Manager adds to every secret ARN, which a policy must allow for), the KYC
    state machine and its executions. A merchant secret is encrypted under MerchantSecretsKey, so its reads
@@ -187,7 +189,14 @@ class Report:
 # A function's main.rs wires the AWS ports it uses (`AwsApp::from_env()?.table().secrets()…`,
 # shared/lambda/src/wiring.rs); the others fail every call. Its role's grants are exactly what its recorded
 # calls need (the checks above), so the ports it wires must be exactly the services its role grants.
-PORT_OF_SERVICE = {"dynamodb": "table", "secretsmanager": "secrets", "kms": "secrets", "sqs": "queue", "states": "workflow"}
+PORT_OF_SERVICE = {
+    "dynamodb": "table",
+    "secretsmanager": "secrets",
+    "kms": "secrets",
+    "sqs": "queue",
+    "states": "workflow",
+    "s3": "search",
+}
 
 
 def wired_ports(main_source: str) -> set[str]:
@@ -195,7 +204,7 @@ def wired_ports(main_source: str) -> set[str]:
     match = re.search(r"AwsApp::from_env\(\)\?((?:\s*\.\w+\(\))*)", main_source)
     if not match:
         raise CheckError("a function's main.rs does not build its App with pivota_lambda::AwsApp::from_env()")
-    return set(re.findall(r"\.(table|secrets|queue|workflow)\(\)", match.group(1)))
+    return set(re.findall(r"\.(table|secrets|queue|workflow|search)\(\)", match.group(1)))
 
 
 def granted_ports(function: Function) -> set[str]:
@@ -215,6 +224,9 @@ def miswired(model: Model, functions_dir: Path) -> list[tuple[str, str]]:
     problems = []
     for binary, function in sorted(model.functions.items()):
         main = functions_dir / binary / "src" / "main.rs"
+        if not main.is_file():
+            problems.append((binary, f"is declared in the template, but there is no {main.relative_to(functions_dir.parent)}"))
+            continue
         wired, granted = wired_ports(main.read_text()), granted_ports(function)
         for port in sorted(granted - wired):
             problems.append((binary, f"uses the {port} port (its role grants it) but its main.rs does not wire it"))

@@ -123,6 +123,8 @@ class Stack:
             "AWS::IAM::Role": f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}",
             "AWS::KMS::Key": f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{self._key_id(logical_id)}",
             "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}",
+            # S3 ARNs name neither region nor account: bucket names are global.
+            "AWS::S3::Bucket": f"arn:{PARTITION}:s3:::{name}",
         }
         if attribute == "Arn" and kind in arns:
             return arns[kind]
@@ -135,9 +137,10 @@ class Stack:
         return "0a1b2c3d-4e5f-4a6b-8c7d-" + _token(logical_id).lower()
 
     def name(self, logical_id: str) -> str:
-        """The physical name CloudFormation would generate: stack, logical id, a random tail."""
-        self._type(logical_id)
-        return f"{STACK}-{logical_id}-{_token(logical_id)}"
+        """The physical name CloudFormation would generate: stack, logical id, a random tail (in lower case
+        for a bucket, whose names must be)."""
+        name = f"{STACK}-{logical_id}-{_token(logical_id)}"
+        return name.lower() if self._type(logical_id) == "AWS::S3::Bucket" else name
 
     def _type(self, logical_id: str) -> str:
         try:
@@ -210,6 +213,7 @@ class Model:
     table_arn: str
     queues: dict[str, str]  # logical id -> ARN
     secrets: dict[str, str]  # logical id -> ARN
+    buckets: dict[str, str]  # logical id -> bucket name
     state_machine_arn: str
     key_arn: str
     key_policy: dict
@@ -251,6 +255,7 @@ def load_model(template_path: Path) -> Model:
         table_arn=stack.get_att(tables[0], "Arn"),
         queues={q: stack.get_att(q, "Arn") for q in of_type("AWS::SQS::Queue")},
         secrets={s: stack.ref(s) for s in of_type("AWS::SecretsManager::Secret")},
+        buckets={b: stack.ref(b) for b in of_type("AWS::S3::Bucket")},
         state_machine_arn=stack.ref(machines[0]),
         key_arn=stack.get_att(keys[0], "Arn"),
         key_policy=stack.resolve(cfn["Resources"][keys[0]]["Properties"]["KeyPolicy"]),

@@ -89,6 +89,66 @@ class CallsAgainstPolicies(unittest.TestCase):
         self.assertIn(("order-webhook", "secretsmanager:GetSecretValue"), denied(report))
 
 
+INDEX_KEY = "search-01run/indexes/mer_1/0a1b2c3d4e5f.idx"
+
+
+class SearchIndexes(unittest.TestCase):
+    def test_the_indexer_writes_and_tags_index_objects_and_readers_only_read(self):
+        calls = [
+            call("search-indexer", "s3:PutObject", "object", INDEX_KEY),
+            call("search-indexer", "s3:PutObjectTagging", "object", INDEX_KEY),
+            call("search-indexer", "s3:GetObject", "object", INDEX_KEY),
+            call("search-indexer", "s3:ListBucket", "bucket", "search-01run"),
+            call("products", "s3:GetObject", "object", INDEX_KEY),
+            call("products", "s3:ListBucket", "bucket", "search-01run"),
+            call("console", "s3:GetObject", "object", INDEX_KEY),
+            call("products", "s3:PutObject", "object", INDEX_KEY),
+            call("console", "s3:PutObjectTagging", "object", INDEX_KEY),
+        ]
+        report = check.check(MODEL, calls)
+        self.assertEqual(denied(report), {("products", "s3:PutObject"), ("console", "s3:PutObjectTagging")})
+
+    def test_objects_outside_the_indexes_prefix_are_denied(self):
+        calls = [
+            call("search-indexer", "s3:PutObject", "object", "search-01run/other/mer_1/meta.json"),
+            call("products", "s3:GetObject", "object", "search-01run/meta.json"),
+        ]
+        report = check.check(MODEL, calls)
+        self.assertEqual(denied(report), {("search-indexer", "s3:PutObject"), ("products", "s3:GetObject")})
+
+    def test_a_missing_key_reads_as_404_only_with_list_bucket(self):
+        # S3 answers 403 for a missing key to a caller without s3:ListBucket on the bucket: the call log records
+        # each GetObject as both, and the check wants both allowed.
+        model = without(MODEL, "products", "s3:ListBucket", "search")
+        report = check.check(model, [call("products", "s3:ListBucket", "bucket", "search-01run")])
+        self.assertIn(("products", "s3:ListBucket"), denied(report))
+
+    def test_objects_map_onto_the_template_bucket_key_by_key(self):
+        (request,) = check.to_requests(MODEL, call("products", "s3:GetObject", "object", INDEX_KEY))
+        bucket = MODEL.buckets["SearchIndexBucket"]
+        self.assertEqual(request.resource, f"arn:aws:s3:::{bucket}/indexes/mer_1/0a1b2c3d4e5f.idx")
+        self.assertEqual(bucket, bucket.lower())
+        (request,) = check.to_requests(MODEL, call("products", "s3:ListBucket", "bucket", "search-01run"))
+        self.assertEqual(request.resource, f"arn:aws:s3:::{bucket}")
+
+    def test_a_bucket_no_template_bucket_stands_for_is_an_error(self):
+        with self.assertRaises(check.CheckError):
+            check.check(MODEL, [call("products", "s3:GetObject", "object", "other-01run/indexes/mer_1/meta.json")])
+
+    def test_fifo_queues_map_onto_the_index_queue_and_its_dead_letter_queue(self):
+        base = "http://127.0.0.1:5000/123456789012"
+        (work,) = check.to_requests(MODEL, call("products", "sqs:SendMessage", "queue", f"{base}/index-01run.fifo"))
+        (dead,) = check.to_requests(MODEL, call("products", "sqs:SendMessage", "queue", f"{base}/index-01run-dlq.fifo"))
+        self.assertEqual((work.resource, dead.resource), (MODEL.queues["IndexQueue"], MODEL.queues["IndexDeadLetterQueue"]))
+
+    def test_only_product_writers_may_queue_index_changes(self):
+        queue = "http://127.0.0.1:5000/123456789012/index-01run.fifo"
+        writers = ["products", "sync-worker", "order-webhook", "admin-review", "console"]
+        calls = [call(function, "sqs:SendMessage", "queue", queue) for function in [*writers, "store-sync", "search-indexer"]]
+        report = check.check(MODEL, calls)
+        self.assertEqual(denied(report), {("store-sync", "sqs:SendMessage"), ("search-indexer", "sqs:SendMessage")})
+
+
 class MerchantSecretsKey(unittest.TestCase):
     def test_reading_a_merchant_secret_needs_the_key_policy(self):
         model = copy.deepcopy(MODEL)

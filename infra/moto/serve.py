@@ -1,4 +1,5 @@
-"""moto_server, with DynamoDB's transaction isolation, and without moto's per-request overheads.
+"""moto_server, with DynamoDB's transaction isolation and S3's atomic conditional writes, and without moto's
+per-request overheads.
 
 DynamoDB runs each TransactWriteItems request in isolation: "the changes made by a transaction are isolated
 from other operations", and transactions that touch the same item at once are cancelled, never both applied
@@ -10,7 +11,12 @@ cancelled transaction undoes every write that landed meanwhile, transactional or
 isolation (the last usable API key, payment leases), so the conformance case
 `concurrent_transactions_are_serializable` fails on a stock moto server.
 
-This launcher runs moto's own server with three changes, none of which changes an answer:
+S3 checks a conditional PutObject's `If-Match` / `If-None-Match` and writes in one step: of two writers
+that read the same ETag, one gets 412 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
+moto 5.2 honours both headers, but checks then writes, concurrently with other requests: two conditional
+PUTs can both pass the check. The search index publishes commits that way (shared/aws/src/search_s3/).
+
+This launcher runs moto's own server with four changes, none of which changes an answer:
 
 1. DynamoDB requests are handled one at a time. Each single-item request is atomic in DynamoDB;
    serializing them all is stronger than AWS, never weaker. Every other service (SQS long polls, Step
@@ -21,6 +27,7 @@ This launcher runs moto's own server with three changes, none of which changes a
    the server's time in `cargo test`, and grew as tests filled their tables.
 3. No access log line per request (werkzeug's), and moto's list of its own service modules is read from
    disk once, not on every request. Errors are still logged.
+4. S3 PutObject requests are handled one at a time, so a conditional one checks and writes atomically.
 
 `python infra/moto/serve.py --self-test` checks (2): a cancelled transaction leaves every table as it was.
 
@@ -37,6 +44,7 @@ import moto.backends
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3.responses import S3Response
 from moto.server import main
 
 _DYNAMODB = threading.Lock()
@@ -50,6 +58,18 @@ def _one_at_a_time(self):
 
 
 DynamoHandler.call_action = _one_at_a_time
+
+_S3_PUT = threading.Lock()
+_put_object = S3Response.put_object
+
+
+@functools.wraps(_put_object)
+def _put_one_at_a_time(self):
+    with _S3_PUT:
+        return _put_object(self)
+
+
+S3Response.put_object = _put_one_at_a_time
 
 
 class _NoTableCopy:

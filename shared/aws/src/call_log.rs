@@ -8,9 +8,11 @@
 //!
 //! A line is what IAM authorizes, not what the SDK sends: a `TransactWriteItems` of a put and a condition
 //! check is authorized as `dynamodb:PutItem` and `dynamodb:ConditionCheckItem` on each item's table (the
-//! transaction has no IAM action of its own), so it is logged as those. Resources are logged as the
-//! program named them (table name, queue URL, secret id, state machine or execution ARN); the check maps
-//! them onto the template's resources. An operation this module does not know is logged with no
+//! transaction has no IAM action of its own), so it is logged as those; an S3 `GetObject` or `HeadObject`
+//! also as `s3:ListBucket` on the bucket, which S3 requires before it answers 404 for a missing key
+//! rather than 403. Resources are logged as the program named them (table name, queue URL, secret id,
+//! state machine or execution ARN, `bucket/key`, bucket); the check maps them onto the template's
+//! resources. An operation this module does not know is logged with no
 //! resource, which the check refuses, so a new kind of call cannot pass unexamined.
 
 use std::collections::HashSet;
@@ -84,12 +86,14 @@ instrument_fn!(dynamodb, aws_sdk_dynamodb);
 instrument_fn!(sqs, aws_sdk_sqs);
 instrument_fn!(secrets_manager, aws_sdk_secretsmanager);
 instrument_fn!(step_functions, aws_sdk_sfn);
+instrument_fn!(s3, aws_sdk_s3);
 
 /// One request as IAM sees it: the action and what the program named its resource.
 #[derive(Debug, PartialEq, Eq)]
 struct IamRequest {
     action: String,
-    /// `table`, `index` (`<table>/index/<name>`), `queue` (URL), `secret` (id), `state-machine`, `execution`.
+    /// `table`, `index` (`<table>/index/<name>`), `queue` (URL), `secret` (id), `state-machine`, `execution`,
+    /// `object` (`<bucket>/<key>`), `bucket`.
     kind: &'static str,
     resource: Option<String>,
     /// The KMS key a new secret is encrypted under.
@@ -145,6 +149,7 @@ fn iam_requests(
     input: &aws_smithy_runtime_api::client::interceptors::context::Input,
 ) -> Vec<IamRequest> {
     use aws_sdk_dynamodb::operation as ddb;
+    use aws_sdk_s3::operation as s3;
     use aws_sdk_secretsmanager::operation as sm;
     use aws_sdk_sfn::operation as sfn;
     use aws_sdk_sqs::operation as sqs;
@@ -154,6 +159,7 @@ fn iam_requests(
         "sqs" => "sqs",
         "secretsmanager" => "secretsmanager",
         "sfn" => "states",
+        "s3" => "s3",
         other => return vec![IamRequest::on(&format!("{other}:{operation}"), "unknown", None)],
     };
     let action = |name: &str| format!("{prefix}:{name}");
@@ -229,6 +235,32 @@ fn iam_requests(
         let mut request = IamRequest::on(&action(operation), "secret", i.name());
         request.kms_key = i.kms_key_id().map(str::to_owned);
         return vec![request];
+    }
+    let object = |bucket: Option<&str>, key: Option<&str>| match (bucket, key) {
+        (Some(bucket), Some(key)) => Some(format!("{bucket}/{key}")),
+        _ => None,
+    };
+    // Reads: GetObject also authorizes HeadObject; a missing key is 404 only with ListBucket (see above).
+    let read = |bucket: Option<&str>, key: Option<&str>| {
+        vec![
+            IamRequest::on(&action("GetObject"), "object", object(bucket, key).as_deref()),
+            IamRequest::on(&action("ListBucket"), "bucket", bucket),
+        ]
+    };
+    if let Some(i) = input.downcast_ref::<s3::get_object::GetObjectInput>() {
+        return read(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<s3::head_object::HeadObjectInput>() {
+        return read(i.bucket(), i.key());
+    }
+    if let Some(i) = input.downcast_ref::<s3::put_object::PutObjectInput>() {
+        return one("object", object(i.bucket(), i.key()).as_deref());
+    }
+    if let Some(i) = input.downcast_ref::<s3::put_object_tagging::PutObjectTaggingInput>() {
+        return one("object", object(i.bucket(), i.key()).as_deref());
+    }
+    if let Some(i) = input.downcast_ref::<s3::get_object_tagging::GetObjectTaggingInput>() {
+        return one("object", object(i.bucket(), i.key()).as_deref());
     }
     if let Some(i) = input.downcast_ref::<sfn::start_execution::StartExecutionInput>() {
         return one("state-machine", i.state_machine_arn());

@@ -9,6 +9,7 @@
 //! Each port is its own type, so a function's binary links only the SDK clients of the ports its
 //! `main.rs` asks for (`pivota_lambda::AwsApp`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,19 +18,25 @@ use aws_config::SdkConfig;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
-use super::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, load_sdk_config};
+use super::{
+    DEFAULT_SEARCH_CACHE_ROOT, DynamoTable, S3Indexes, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow,
+    load_sdk_config,
+};
 use pivota::ports::{
-    Condition, Item, ItemKey, KycWaitInput, Page, Query, Queue, QueueError, QueueRef, ReceivedMessage, Secrets,
-    SecretsError, StoreError, Table, WaitStatus, Workflow, WorkflowError, WriteOp,
+    Condition, IndexChange, Item, ItemKey, KycWaitInput, Page, ProductDoc, Query, Queue, QueueError, QueueRef,
+    ReceivedMessage, SearchError, SearchHits, SearchIndex, SearchQuery, Secrets, SecretsError, StoreError, Table,
+    WaitStatus, Workflow, WorkflowError, WriteOp,
 };
 
-/// The AWS side of a process: the table's name, the state machine, the secrets' KMS key, and the one SDK
-/// configuration its adapters share.
+/// The AWS side of a process: the table's name, the state machine, the secrets' KMS key, the search
+/// bucket and its local cache, and the one SDK configuration its adapters share.
 #[derive(Clone)]
 pub struct LazyAws {
     table_name: String,
     state_machine_arn: String,
     secrets_kms_key: Option<String>,
+    search_bucket: Option<String>,
+    search_cache_root: PathBuf,
     config: Arc<OnceCell<SdkConfig>>,
 }
 
@@ -57,6 +64,8 @@ impl LazyAws {
             table_name: table_name.into(),
             state_machine_arn: state_machine_arn.into(),
             secrets_kms_key: None,
+            search_bucket: None,
+            search_cache_root: PathBuf::from(DEFAULT_SEARCH_CACHE_ROOT),
             config: Arc::new(OnceCell::new()),
         }
     }
@@ -64,6 +73,18 @@ impl LazyAws {
     /// New secrets are encrypted under this KMS key (id, ARN or alias) instead of Secrets Manager's own.
     pub fn with_secrets_kms_key(mut self, key: Option<String>) -> Self {
         self.secrets_kms_key = key;
+        self
+    }
+
+    /// Search indexes live in this bucket (`PIVOTA_SEARCH_BUCKET`); without one, every search call fails.
+    pub fn with_search_bucket(mut self, bucket: Option<String>) -> Self {
+        self.search_bucket = bucket;
+        self
+    }
+
+    /// Where search indexes are cached locally (default `/tmp/pivota-search`).
+    pub fn with_search_cache_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.search_cache_root = root.into();
         self
     }
 
@@ -94,6 +115,19 @@ impl LazyAws {
     /// Queues on SQS.
     pub fn queue(&self) -> Lazy<SqsQueue> {
         self.lazy(|config| SqsQueue::new(aws_sdk_sqs::Client::new(config)))
+    }
+
+    /// Merchants' search indexes in S3, cached locally.
+    pub fn search_index(&self) -> Lazy<Result<S3Indexes, String>> {
+        let (bucket, root) = (self.search_bucket.clone(), self.search_cache_root.clone());
+        self.lazy(move |config| {
+            let bucket =
+                bucket.clone().ok_or_else(|| format!("no search bucket: {} is not set", super::SEARCH_BUCKET_ENV))?;
+            // An emulator (moto) answers on one host: bucket names go in the path, not the host name.
+            let s3 =
+                aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some()).build();
+            Ok(S3Indexes::new(aws_sdk_s3::Client::from_conf(s3), bucket, root.clone()))
+        })
     }
 }
 
@@ -180,5 +214,24 @@ impl Queue for Lazy<SqsQueue> {
         visible_after: Duration,
     ) -> Result<(), QueueError> {
         self.adapter().await.change_visibility(queue, receipt_handle, visible_after).await
+    }
+}
+
+impl Lazy<Result<S3Indexes, String>> {
+    async fn indexes(&self) -> Result<&S3Indexes, SearchError> {
+        self.adapter().await.as_ref().map_err(|why| SearchError::Other(why.clone()))
+    }
+}
+
+#[async_trait]
+impl SearchIndex for Lazy<Result<S3Indexes, String>> {
+    async fn apply(&self, merchant_id: &str, changes: Vec<IndexChange>) -> Result<(), SearchError> {
+        self.indexes().await?.apply(merchant_id, changes).await
+    }
+    async fn replace_all(&self, merchant_id: &str, docs: Vec<ProductDoc>) -> Result<(), SearchError> {
+        self.indexes().await?.replace_all(merchant_id, docs).await
+    }
+    async fn search(&self, merchant_id: &str, query: &SearchQuery) -> Result<SearchHits, SearchError> {
+        self.indexes().await?.search(merchant_id, query).await
     }
 }

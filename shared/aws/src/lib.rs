@@ -1,4 +1,4 @@
-//! AWS adapters: DynamoDB, SQS, Secrets Manager and Step Functions behind the ports.
+//! AWS adapters: DynamoDB, SQS, Secrets Manager, Step Functions and S3 (the search index) behind the ports.
 //!
 //! Each adapter wraps an SDK client built from one [`aws_config::SdkConfig`]; [`load_sdk_config`] reads
 //! it from the standard provider chain, so `AWS_ENDPOINT_URL` (a local emulator), the region and the
@@ -10,12 +10,14 @@ mod dynamodb;
 mod lazy;
 pub mod provision;
 mod sdk_error;
+mod search_s3;
 mod secrets_manager;
 mod sqs;
 mod step_functions;
 
 pub use dynamodb::DynamoTable;
 pub use lazy::LazyAws;
+pub use search_s3::{DEFAULT_SEARCH_CACHE_ROOT, OBSOLETE_TAG, S3Indexes, SEARCH_BUCKET_ENV};
 pub use secrets_manager::SecretsManagerStore;
 pub use sqs::SqsQueue;
 pub use step_functions::StepFunctionsWorkflow;

@@ -137,6 +137,46 @@ pub async fn create_queue(
         .ok_or_else(|| ProvisionError(format!("CreateQueue {name} returned no URL")))
 }
 
+/// The search index bucket, with the lifecycle rules of `template.yaml`'s `SearchIndexBucket`: objects
+/// tagged obsolete ([`crate::OBSOLETE_TAG`]) expire after a day, incomplete multipart uploads are aborted
+/// after a day. (moto stores the rules but never runs them; S3 does, once a day.) The template's other
+/// controls (encryption, public access block, a bucket policy refusing plain HTTP and unconditional writes)
+/// are AWS's to enforce: moto does not.
+pub async fn create_search_bucket(client: &aws_sdk_s3::Client, name: &str) -> Result<(), ProvisionError> {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration,
+        LifecycleRule, LifecycleRuleFilter, Tag,
+    };
+    let s3_built = |err: aws_sdk_s3::error::BuildError| ProvisionError(format!("building a request: {err}"));
+    client.create_bucket().bucket(name).send().await.map_err(|err| ProvisionError(describe("CreateBucket", &err)))?;
+    let (key, value) = crate::OBSOLETE_TAG;
+    let obsolete = LifecycleRule::builder()
+        .id("expire-obsolete-index-files")
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder().tag(Tag::builder().key(key).value(value).build().map_err(s3_built)?).build(),
+        )
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()
+        .map_err(s3_built)?;
+    let uploads = LifecycleRule::builder()
+        .id("abort-incomplete-uploads")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .abort_incomplete_multipart_upload(AbortIncompleteMultipartUpload::builder().days_after_initiation(1).build())
+        .build()
+        .map_err(s3_built)?;
+    let rules = BucketLifecycleConfiguration::builder().rules(obsolete).rules(uploads).build().map_err(s3_built)?;
+    client
+        .put_bucket_lifecycle_configuration()
+        .bucket(name)
+        .lifecycle_configuration(rules)
+        .send()
+        .await
+        .map_err(|err| ProvisionError(describe("PutBucketLifecycleConfiguration", &err)))?;
+    Ok(())
+}
+
 /// A standard state machine from an ASL definition whose `${…}` substitutions are already applied;
 /// returns its ARN.
 pub async fn create_state_machine(

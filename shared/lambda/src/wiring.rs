@@ -21,8 +21,9 @@ use pivota_aws::LazyAws;
 
 /// An [`App`] on the AWS adapters a function names: DynamoDB (`PIVOTA_TABLE_NAME`), Secrets Manager (new
 /// secrets encrypted under the customer-managed key `PIVOTA_SECRETS_KMS_KEY_ID` when set), SQS and Step
-/// Functions (`PIVOTA_KYC_STATE_MACHINE_ARN`). The AWS endpoint, region and credentials come from the
-/// standard AWS configuration (`AWS_ENDPOINT_URL`, …). Nothing is loaded before the first call.
+/// Functions (`PIVOTA_KYC_STATE_MACHINE_ARN`), and merchants' search indexes in S3 (`PIVOTA_SEARCH_BUCKET`,
+/// cached under `/tmp/pivota-search`). The AWS endpoint, region and credentials come from the standard AWS
+/// configuration (`AWS_ENDPOINT_URL`, …). Nothing is loaded before the first call.
 pub struct AwsApp {
     aws: LazyAws,
     settings: Settings,
@@ -36,7 +37,9 @@ impl AwsApp {
             .map_err(|_| "the environment variable PIVOTA_TABLE_NAME is not set".to_owned())?;
         let state_machine = std::env::var("PIVOTA_KYC_STATE_MACHINE_ARN").unwrap_or_default();
         let kms_key = std::env::var("PIVOTA_SECRETS_KMS_KEY_ID").ok().filter(|key| !key.is_empty());
-        let aws = LazyAws::new(table_name, state_machine).with_secrets_kms_key(kms_key);
+        let search_bucket = std::env::var(pivota_aws::SEARCH_BUCKET_ENV).ok().filter(|bucket| !bucket.is_empty());
+        let aws =
+            LazyAws::new(table_name, state_machine).with_secrets_kms_key(kms_key).with_search_bucket(search_bucket);
         let unwired = Arc::new(Unwired);
         let ports = Ports {
             table: unwired.clone(),
@@ -70,6 +73,12 @@ impl AwsApp {
     /// The KYC wait, on Step Functions.
     pub fn workflow(mut self) -> Self {
         self.ports.workflow = Arc::new(self.aws.workflow());
+        self
+    }
+
+    /// Merchants' search indexes, in S3.
+    pub fn search(mut self) -> Self {
+        self.ports.search = Arc::new(self.aws.search_index());
         self
     }
 

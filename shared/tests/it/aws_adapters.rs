@@ -5,10 +5,10 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use pivota::ports::{
-    Index, Item, ItemKey, KycWaitInput, PageCursor, Query, Queue, QueueError, QueueRef, Secrets, SecretsError,
-    StoreError, Table, Workflow, WorkflowError,
+    Index, Item, ItemKey, KycWaitInput, PageCursor, Query, Queue, QueueError, QueueRef, SearchError, SearchIndex,
+    SearchQuery, Secrets, SecretsError, StoreError, Table, Workflow, WorkflowError,
 };
-use pivota_aws::{DynamoTable, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
+use pivota_aws::{DynamoTable, S3Indexes, SecretsManagerStore, SqsQueue, StepFunctionsWorkflow, provision};
 use serde_json::json;
 use ulid::Ulid;
 
@@ -44,6 +44,13 @@ async fn an_unreachable_service_is_a_transient_failure_for_every_adapter() {
     assert!(matches!(got, Err(SecretsError::Transient(_))), "got {got:?}");
     let got = workflow.start_kyc_wait(&KycWaitInput { merchant_id: "mer_1".into(), wait_seconds: 1 }).await;
     assert!(matches!(got, Err(WorkflowError::Transient(_))), "got {got:?}");
+    let cache = tempfile::tempdir().unwrap();
+    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
+    let indexes = S3Indexes::new(aws_sdk_s3::Client::from_conf(s3), "b", cache.path());
+    let got = indexes.search("mer_1", &SearchQuery { limit: 10, ..Default::default() }).await;
+    assert!(matches!(got, Err(SearchError::Transient(_))), "got {got:?}");
+    let got = indexes.replace_all("mer_1", vec![]).await;
+    assert!(matches!(got, Err(SearchError::Transient(_))), "got {got:?}");
 }
 
 async fn moto_table() -> DynamoTable {

@@ -274,6 +274,14 @@ async fn store_sync_and_product_events_walk_the_catalog_flow() {
     let (response, updated) = invoke_with(&test, "store-update", "store-update.json", &id, &key, &with_store).await;
     assert_eq!((response.status().as_u16(), updated["low_stock_threshold"].as_i64()), (200, Some(3)));
 
+    // The search-indexer's SQS FIFO event (a rebuild of this merchant's index), run as Lambda would: the
+    // products are searchable before the sync's own index messages are consumed.
+    let sqs = event_text("search-indexer.json").replace(PLACEHOLDER_MERCHANT, &id);
+    let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
+    let response = pivota::catalog::search::indexer::handle(&test.app, event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let everything = pivota::ports::SearchQuery { limit: 10, ..Default::default() };
+    assert_eq!(test.app.search.search(&id, &everything).await.unwrap().total, 5);
     let (response, products) = invoke(&test, "products", "products-list.json", &id, &key).await;
     assert_eq!(response.status(), 200, "{products}");
     let (_, all) = call_products(&test, &id, &key).await;

@@ -19,6 +19,7 @@ mod order_webhooks;
 mod order_webhooks_platforms;
 mod psp_fakes;
 mod search;
+mod search_s3;
 mod shopify;
 mod state_machine;
 mod store_platforms;
