@@ -1,5 +1,6 @@
 //! Shared helpers of the benchmark binaries.
 
+pub mod catalog;
 pub mod connect_trace;
 pub mod runtime_api;
 pub mod scan_search;

@@ -113,8 +113,10 @@ pub(crate) fn tie_of(product_id: &str) -> u64 {
 pub(crate) struct Fields {
     pub product_id: Field,
     pub title: Field,
-    /// Variant titles, SKUs, vendor and product type: matched like the title, weighted lower.
-    pub secondary: [Field; 4],
+    pub variant_titles: Field,
+    pub skus: Field,
+    pub vendor: Field,
+    pub product_type: Field,
     pub sku_exact: Field,
     pub store_id: Field,
     pub status: Field,
@@ -124,10 +126,6 @@ pub(crate) struct Fields {
     min_price: Field,
     updated_at: Field,
     tie: Field,
-    variant_titles: Field,
-    skus: Field,
-    vendor: Field,
-    product_type: Field,
 }
 
 impl Fields {
@@ -135,12 +133,13 @@ impl Fields {
         let field = |name: &str| {
             schema.get_field(name).map_err(|_| SearchError::Other(format!("the index has no `{name}` field")))
         };
-        let (variant_titles, skus, vendor, product_type) =
-            (field(VARIANT_TITLES)?, field(SKUS)?, field(VENDOR)?, field(PRODUCT_TYPE)?);
         Ok(Self {
             product_id: field(PRODUCT_ID)?,
             title: field(TITLE)?,
-            secondary: [variant_titles, skus, vendor, product_type],
+            variant_titles: field(VARIANT_TITLES)?,
+            skus: field(SKUS)?,
+            vendor: field(VENDOR)?,
+            product_type: field(PRODUCT_TYPE)?,
             sku_exact: field(SKU_EXACT)?,
             store_id: field(STORE_ID)?,
             status: field(STATUS)?,
@@ -150,10 +149,6 @@ impl Fields {
             min_price: field(MIN_PRICE)?,
             updated_at: field(UPDATED_AT)?,
             tie: field(TIE)?,
-            variant_titles,
-            skus,
-            vendor,
-            product_type,
         })
     }
 

@@ -55,6 +55,14 @@ fn the_last_word_matches_as_a_prefix_and_only_the_last() {
 }
 
 #[test]
+fn a_sku_word_matches_as_a_prefix_from_three_characters() {
+    let catalog = Catalog::with(&[ProductDoc { skus: vec!["AB-1234".into()], ..product("p1", "Amber mug") }]);
+    assert!(catalog.ids(&text("ab 12")).is_empty());
+    assert_eq!(catalog.ids(&text("ab 123")), ids(&["p1"]));
+    assert_eq!(catalog.ids(&text("a")), ids(&["p1"]), "a title word still matches from one character");
+}
+
+#[test]
 fn every_word_must_match() {
     let catalog = Catalog::with(&[product("blue", "Blue shirt"), product("red", "Red shirt")]);
     assert_eq!(catalog.ids(&text("blue shirt")), ids(&["blue"]));
