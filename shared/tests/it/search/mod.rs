@@ -211,8 +211,8 @@ async fn merchants_never_see_each_others_products(backend: Backend) {
     let stores_of = |found: &Value| -> Vec<String> {
         found["items"].as_array().unwrap().iter().map(|p| p["store_id"].as_str().unwrap().to_owned()).collect()
     };
-    assert_eq!(stores_of(&mine), [store_id.clone()], "{mine}");
-    assert_eq!(stores_of(&theirs), [other_store.clone()], "{theirs}");
+    assert_eq!(stores_of(&mine), std::slice::from_ref(&store_id), "{mine}");
+    assert_eq!(stores_of(&theirs), std::slice::from_ref(&other_store), "{theirs}");
     assert_eq!((mine["total"].as_u64(), theirs["total"].as_u64()), (Some(1), Some(1)));
     // Another merchant's path, or its store as a filter, with one's own key: refused.
     let (status, _) =
