@@ -11,6 +11,13 @@
 //!    words, an exact SKU and a word misspelt by one edit, each alone and with a filter (store, in stock,
 //!    price range), 20 per page. Latency p50/p99/max per kind and overall, with the mean number of matches.
 //!
+//! 4. Baseline (the first catalog only, unless `--skip-baseline`): the same catalog written to the embedded
+//!    table as products, and `BASELINE_QUERIES` of the same kinds through the scan search Pivota had before
+//!    the index ([`pivota_bench::scan_search`]): the time until a client has its first page of matches,
+//!    following "nothing yet, continue" cursors, and how many requests that took. The scan had no typo
+//!    tolerance nor in-stock or price filters: its misspelt queries walk the whole catalog, and its
+//!    filtered rows filter by store only.
+//!
 //! The catalog and the queries are deterministic: see [`pivota_bench::catalog`].
 
 use std::path::Path;
@@ -29,6 +36,8 @@ const PAGE: u32 = 20;
 const APPLY_CALLS: usize = 20;
 const APPLY_BATCH: usize = 500;
 const MERCHANT: &str = "mer_bench";
+/// The scan reads the whole catalog for a query that matches nothing: a few dozen queries tell its story.
+const BASELINE_QUERIES: usize = 48;
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -86,13 +95,14 @@ struct Row {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut products, mut queries, mut million) = (DEFAULT_PRODUCTS, DEFAULT_QUERIES, true);
+    let (mut products, mut queries, mut million, mut baseline) = (DEFAULT_PRODUCTS, DEFAULT_QUERIES, true, true);
     while let Some(arg) = args.next() {
         let mut number = || args.next().and_then(|n| n.replace('_', "").parse().ok()).expect("a number after the flag");
         match arg.as_str() {
             "--products" => products = number(),
             "--queries" => queries = number(),
             "--skip-million" => million = false,
+            "--skip-baseline" => baseline = false,
             other => panic!("unknown argument {other:?}"),
         }
     }
@@ -101,8 +111,11 @@ fn main() {
     if million && products < MILLION {
         sizes.push(MILLION);
     }
-    for size in sizes {
-        runtime.block_on(run(size, queries));
+    for size in &sizes {
+        runtime.block_on(run(*size, queries));
+    }
+    if baseline {
+        runtime.block_on(scan_baseline(sizes[0]));
     }
 }
 
@@ -177,6 +190,57 @@ async fn run(products: usize, queries: usize) {
             ms(quantile(&row.latencies, 0.99)),
             ms(row.latencies.last().copied().unwrap_or_default()),
             row.matches as f64 / row.latencies.len().max(1) as f64,
+        );
+    }
+}
+
+/// The same catalog and kinds of query through the scan search that came before the index.
+async fn scan_baseline(products: usize) {
+    use pivota::onboarding::merchant::MerchantId;
+    use pivota_bench::scan_search::{self, ScanFilter};
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let backend = pivota_embedded::EmbeddedBackend::open(dir.path()).expect("the embedded backend");
+    let app = pivota::app::App::new(backend.ports(), pivota::settings::Settings::default());
+    let merchant_id = MerchantId::parse("mer_01KBENCH000000000000000000").expect("a merchant id");
+    let started = Instant::now();
+    scan_search::write_catalog(&app, &merchant_id, &catalog::products(42, products, 0)).await.expect("the catalog");
+    println!(
+        "\n## Baseline: the scan search over the same {products} products (written to the table in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    let mut rng = Rng(2024);
+    let mut rows: Vec<(String, Vec<Duration>, usize)> = Vec::new();
+    for n in 0..BASELINE_QUERIES {
+        let (kind, filtered) = (KINDS[n % KINDS.len()], n / KINDS.len() % 2 == 1);
+        let filter = ScanFilter {
+            query: Some(kind.text(&mut rng, products)),
+            store_id: filtered.then(|| rng.pick(&STORES).to_owned()),
+            low_stock: None,
+        };
+        let started = Instant::now();
+        let (requests, _) =
+            scan_search::first_matches(&app, &merchant_id, &filter, PAGE as usize).await.expect("a scan");
+        let label = if filtered { format!("{} + store", kind.label()) } else { kind.label().to_owned() };
+        match rows.iter_mut().find(|row| row.0 == label) {
+            Some(row) => {
+                row.1.push(started.elapsed());
+                row.2 += requests;
+            }
+            None => rows.push((label, vec![started.elapsed()], requests)),
+        }
+    }
+    println!("\n| query (scan) | n | p50 ms | p99 ms | mean requests to a first page |\n|---|---:|---:|---:|---:|");
+    let all: Vec<Duration> = rows.iter().flat_map(|row| row.1.iter().copied()).collect();
+    let requests: usize = rows.iter().map(|row| row.2).sum();
+    rows.push(("all".into(), all, requests));
+    for (label, latencies, requests) in &mut rows {
+        latencies.sort();
+        println!(
+            "| {label} | {} | {:.1} | {:.1} | {:.1} |",
+            latencies.len(),
+            ms(quantile(latencies, 0.5)),
+            ms(quantile(latencies, 0.99)),
+            *requests as f64 / latencies.len() as f64
         );
     }
 }
