@@ -188,7 +188,7 @@ try {
   await step("5. search products, edit a price inline, see a low-stock badge", page, async () => {
     await page.getByRole("link", { name: "Products" }).click();
     await page.locator("table.products").waitFor();
-    await page.getByLabel("Search by name or SKU").fill("PV-000002");
+    await page.getByLabel("Search by name, SKU, vendor or type").fill("PV-000002");
     await page.getByRole("button", { name: "Search" }).click();
     const rows = page.locator("table.products tbody tr");
     await waitForText(rows, /Product 3/);

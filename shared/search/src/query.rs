@@ -113,7 +113,9 @@ fn text_query(fields: &Fields, text: &str) -> Option<Box<dyn Query>> {
 /// The best of the word's matches in any text field.
 fn word_query(fields: &Fields, word: &str, is_last: bool) -> Box<dyn Query> {
     let chars = word.chars().count();
-    let fuzzy = chars >= FUZZY_MIN_CHARS;
+    // Typos are forgiven in words of letters: a number one edit away (a SKU's `000002` and `000003`, a size)
+    // is another product, not a misspelling.
+    let fuzzy = chars >= FUZZY_MIN_CHARS && word.chars().all(char::is_alphabetic);
     let weighted = [
         (fields.title, &TITLE),
         (fields.variant_titles, &SECONDARY),

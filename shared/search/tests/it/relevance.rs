@@ -47,6 +47,20 @@ fn a_four_letter_misspelling_does_not_match() {
 }
 
 #[test]
+fn a_number_one_edit_away_is_another_product_not_a_typo() {
+    // GIVEN two products whose SKUs differ in one digit, and one whose title has a long number
+    let catalog = Catalog::with(&[
+        ProductDoc { skus: vec!["PV-000002-0".into()], ..product("p3", "Product 3") },
+        ProductDoc { skus: vec!["PV-000003-0".into()], ..product("p4", "Product 4") },
+        product("year", "Vintage 19842 poster"),
+    ]);
+    // THEN a number finds only what carries it (as a word or a word's prefix), never its neighbours
+    assert_eq!(catalog.ids(&text("PV-000002")), ids(&["p3"]));
+    assert!(catalog.ids(&text("19843")).is_empty());
+    assert!(catalog.ids(&text("000004")).is_empty());
+}
+
+#[test]
 fn the_last_word_matches_as_a_prefix_and_only_the_last() {
     let catalog = Catalog::with(&[product("wallet", "Leather wallet")]);
     assert_eq!(catalog.ids(&text("leather wal")), ids(&["wallet"]));
