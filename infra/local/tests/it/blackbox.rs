@@ -332,7 +332,9 @@ async fn a_store_syncs_through_the_runners_queue_consumer() {
             .unwrap();
         let job = &stores["items"][0]["last_sync_job"];
         assert_eq!(job["job_id"], started["job_id"]);
-        if job["state"] == "succeeded" {
+        // The list reads the store, then its last job: two reads, so the job may show as finished one poll
+        // before the store's count does (both are written in one transaction).
+        if job["state"] == "succeeded" && stores["items"][0]["product_count"] != 0 {
             assert_eq!(job["progress"]["products_seen"], 40);
             assert_eq!(stores["items"][0]["product_count"], 40);
             assert_eq!(stores["items"][0]["connection_status"], "connected");
