@@ -42,6 +42,17 @@ impl Runner {
     }
 }
 
+/// `POST /merchant/register` through a runner at `base`: the new merchant's id and its test API key.
+pub async fn register(http: &reqwest::Client, base: &str, business_name: &str, email: &str) -> (String, String) {
+    let body = serde_json::json!({
+        "business_name": business_name, "email": email, "country": "DE", "website": "https://shop.example",
+    });
+    let registered: serde_json::Value =
+        http.post(format!("{base}/merchant/register")).json(&body).send().await.unwrap().json().await.unwrap();
+    let field = |name: &str| registered[name].as_str().unwrap_or_else(|| panic!("no {name}: {registered}")).to_owned();
+    (field("merchant_id"), field("api_key"))
+}
+
 /// The `q`-quantile (0..=1) of sorted samples, nearest-rank.
 pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {

@@ -49,16 +49,8 @@ fn main() {
 
 async fn measure(base: &str, payments: usize) -> (Vec<Duration>, Vec<Duration>) {
     let http = reqwest::Client::new();
-    let registered: Value = http
-        .post(format!("{base}/merchant/register"))
-        .json(&json!({"business_name": "Bench", "email": "bench@shop.example", "country": "DE", "website": "https://shop.example"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (id, key) = (registered["merchant_id"].as_str().unwrap(), registered["api_key"].as_str().unwrap());
+    let (id, key) = pivota_bench::register(&http, base, "Bench", "bench@shop.example").await;
+    let (id, key) = (id.as_str(), key.as_str());
     // The KYC wait is 0 s: the runner's timer approves the merchant within its poll interval.
     loop {
         let merchant: Value =

@@ -35,16 +35,8 @@ fn main() {
 
 async fn measure(runner: &Runner, changes: usize) -> (Vec<Duration>, Vec<Duration>) {
     let http = reqwest::Client::new();
-    let registered: Value = http
-        .post(format!("{}/merchant/register", runner.base))
-        .json(&json!({"business_name": "Fresh Goods", "email": "fresh@bench.example", "country": "DE", "website": "https://fresh.example"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (id, key) = (registered["merchant_id"].as_str().unwrap(), registered["api_key"].as_str().unwrap());
+    let (id, key) = pivota_bench::register(&http, &runner.base, "Fresh Goods", "fresh@bench.example").await;
+    let (id, key) = (id.as_str(), key.as_str());
     let approved = http
         .post(format!("{}/admin/merchants/{id}/approve", runner.base))
         .bearer_auth("bench-admin-token")
