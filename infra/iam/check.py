@@ -110,6 +110,9 @@ NEVER_ALLOWED = [
     ("store-connect", "secretsmanager:CreateSecret", "psp"),
     ("merchant-get", "secretsmanager:GetSecretValue", "admin-token"),
     ("console", "kms:Decrypt", "key-direct"),
+    ("mcp", "secretsmanager:GetSecretValue", "stores"),
+    ("mcp", "secretsmanager:DeleteSecret", "psp"),
+    ("mcp", "kms:Decrypt", "key-direct"),
 ]
 
 

@@ -103,7 +103,7 @@ while IFS='=' read -r key value; do
 done <"$PIVOTA_RUN_DIR/provision.env"
 
 # ---------------------------------------------------------------- cargo lambda watch
-functions=(openapi register merchant-get kyc-approve admin-merchants admin-review psp-connect payment-execute payments-list console)
+functions=(openapi register merchant-get kyc-approve admin-merchants admin-review psp-connect payment-execute payments-list console mcp)
 
 # watch starts a function with `cargo run --bin <fn>` at the workspace root, and cargo looks
 # for that binary only in the default members: a function outside them never starts and its
@@ -216,5 +216,19 @@ check "console: the sign-in page, in HTML" \
 check "console: a sealed session cookie, HttpOnly, SameSite=Strict, Secure" \
     '[.cookies[] | select(startswith("pivota_session=") and test("HttpOnly; SameSite=Strict; Secure"))] | length == 1' \
     "$response"
+
+# The MCP server: Streamable HTTP in one API Gateway event each, stateless (no session header), JSON.
+response=$(invoke mcp "$(event events/mcp-initialize.json)")
+check "mcp: initialize names pivota, JSON, no session" \
+    '.statusCode == 200 and (.headers["content-type"] | startswith("application/json")) and (.headers["mcp-session-id"] == null) and (.body | fromjson | .result.serverInfo.name == "pivota")' \
+    "$response"
+response=$(invoke mcp "$(event events/mcp-tools-call.json)")
+check "mcp: list_orders through tools/call, structured" \
+    '.statusCode == 200 and (.body | fromjson | .result.isError != true and (.result.structuredContent.items | type == "array"))' \
+    "$response"
+jq 'del(.headers.authorization)' "$(event events/mcp-tools-call.json)" >"$PIVOTA_RUN_DIR/mcp-no-key.json"
+response=$(invoke mcp "$PIVOTA_RUN_DIR/mcp-no-key.json")
+check "mcp: no key is 401 with the protected-resource challenge" \
+    '.statusCode == 401 and (.headers["www-authenticate"] | test("resource_metadata="))' "$response"
 
 printf 'lambda glue: %d checks passed\n' "$checks"

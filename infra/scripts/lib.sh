@@ -141,7 +141,8 @@ ensure_jq() {
 }
 
 # The console's browser tests: Debian's Chromium (tools cannot download browsers here), playwright-core
-# and axe-core from npm, pinned by infra/e2e/package-lock.json.
+# and axe-core from npm; and the MCP test's client, the official TypeScript SDK (@modelcontextprotocol/sdk);
+# all pinned by infra/e2e/package-lock.json.
 ensure_browser() {
     if [[ ! -x /usr/bin/chromium ]]; then
         command -v apt-get >/dev/null && [[ $(id -u) == 0 ]] ||
@@ -151,8 +152,9 @@ ensure_browser() {
             die "could not install chromium"
     fi
     command -v npm >/dev/null || die "npm not found (the console's browser tests need Node.js 20 and npm)"
-    if [[ ! -d infra/e2e/node_modules/playwright-core || ! -d infra/e2e/node_modules/axe-core ]]; then
-        log "installing playwright-core (npm ci in infra/e2e)"
+    if [[ ! -d infra/e2e/node_modules/playwright-core || ! -d infra/e2e/node_modules/axe-core ||
+        ! -d infra/e2e/node_modules/@modelcontextprotocol/sdk ]]; then
+        log "installing playwright-core, axe-core and the MCP SDK (npm ci in infra/e2e)"
         (cd infra/e2e && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in infra/e2e"
     fi
 }

@@ -38,7 +38,9 @@ pub async fn handle(
         Ok(request) => request,
         Err(e) => return refused(Error::bad_parameter("request", format!("is malformed: {e}"))),
     };
-    let response = if console::owns(request.uri().path()) {
+    let response = if pivota_mcp::owns(request.uri().path()) {
+        pivota_mcp::handle(Arc::clone(&app), request).await
+    } else if console::owns(request.uri().path()) {
         console::handle(&app, request).await
     } else if request.uri().path() == "/" {
         console::redirect(console::PREFIX)
@@ -56,6 +58,7 @@ fn api_gateway_event(parts: &http::request::Parts, body: &[u8], peer: SocketAddr
     let routes: Vec<&api::Route> = api::routes::all().collect();
     let (route_key, path_parameters) = match api::find_route(&routes, &parts.method, path) {
         RouteMatch::Found(route, params) => (format!("{} {}", route.method, route.path), Some(params)),
+        _ if pivota_mcp::owns(path) => (format!("{} {path}", parts.method), None),
         _ if path == console::PREFIX => (format!("GET {}", console::PREFIX), None),
         _ if console::owns(path) => {
             let proxy = path.trim_start_matches(console::PREFIX).trim_start_matches('/');

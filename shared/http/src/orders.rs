@@ -4,12 +4,13 @@ use http::StatusCode;
 use lambda_http::Request;
 
 use super::merchants::own_merchant;
-use super::request::{json_response, paging, path_param, query_param};
+use super::request::{Params, json_response, paging, path_param};
 use super::{HandlerResult, cursor, require_merchant};
 use pivota::app::App;
 use pivota::kernel::error::Error;
 use pivota::orders::webhooks;
 use pivota::orders::{self, OrderStatus};
+use pivota::ports::PageCursor;
 
 /// Register Pivota's order-created (and product-updated, app-uninstalled) webhooks on the store.
 /// Idempotent: calling it again leaves one subscription per topic.
@@ -67,7 +68,17 @@ pub async fn receive(app: &App, req: &Request) -> HandlerResult {
 pub async fn list(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
-    let status = query_param(req, "status")
+    let (status, limit, page_cursor) = list_filter(req)?;
+    let (found, next) = orders::list(app, &merchant_id, status, limit, page_cursor).await?;
+    let items: Vec<serde_json::Value> = found.iter().map(|o| o.view()).collect();
+    json_response(StatusCode::OK, &serde_json::json!({"items": items, "next_cursor": next.as_ref().map(cursor::seal)}))
+}
+
+/// The `status`, `limit` and `cursor` of an orders listing (from a query string or a tool call); each bad
+/// one is a 400 naming it.
+pub fn list_filter(params: &impl Params) -> Result<(Option<OrderStatus>, u32, Option<PageCursor>), Error> {
+    let status = params
+        .param("status")
         .map(|raw| {
             OrderStatus::parse(raw).ok_or_else(|| {
                 Error::bad_parameter(
@@ -77,8 +88,6 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
             })
         })
         .transpose()?;
-    let (limit, page_cursor) = paging(req)?;
-    let (found, next) = orders::list(app, &merchant_id, status, limit, page_cursor).await?;
-    let items: Vec<serde_json::Value> = found.iter().map(|o| o.view()).collect();
-    json_response(StatusCode::OK, &serde_json::json!({"items": items, "next_cursor": next.as_ref().map(cursor::seal)}))
+    let (limit, page_cursor) = paging(params)?;
+    Ok((status, limit, page_cursor))
 }

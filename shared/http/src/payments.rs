@@ -6,13 +6,15 @@ use serde::Serialize;
 
 use super::merchants::own_merchant;
 use super::problem::PROBLEM_JSON;
-use super::request::{json_body, json_response, paging, query_param};
+use super::request::{Params, json_body, json_response, paging};
 use super::{HandlerResult, cursor, require_merchant};
 use pivota::app::App;
 use pivota::kernel::error::Error;
+use pivota::onboarding::api_keys::AuthenticatedMerchant;
 use pivota::payments::{
     self, ExecuteRequest, Payer, Payment, PaymentCommand, PaymentOutcome, PaymentSetup, PaymentStatus,
 };
+use pivota::ports::PageCursor;
 
 /// Charge through the routed PSP, exactly once per `Idempotency-Key`.
 ///
@@ -36,13 +38,10 @@ pub async fn execute(app: &App, req: &Request) -> HandlerResult {
     // The answer comes within the payment budget (25 s) of the request, whatever the PSPs do.
     let deadline = std::time::Instant::now() + app.settings.connectors.payment_budget;
     let caller = require_merchant(app, req).await?;
-    let idempotency_key =
-        payments::parse_idempotency_key(req.headers().get("idempotency-key").map(|v| v.to_str().unwrap_or_default()))?;
-    let mut command = PaymentCommand::parse(json_body::<ExecuteRequest>(req, false)?)?;
-    command.return_base = Some(super::request::public_base(app, req)?);
-    let payer = Payer { merchant_id: caller.merchant_id.clone(), mode: caller.mode.into() };
-    let setup = PaymentSetup::load(app, &payer.merchant_id).await?;
-    let payment = payments::execute(app, &payer, &setup, &idempotency_key, command, deadline).await?;
+    let idempotency_key = req.headers().get("idempotency-key").map(|v| v.to_str().unwrap_or_default());
+    let request = json_body::<ExecuteRequest>(req, false)?;
+    let payment =
+        charge(app, &caller, idempotency_key, request, super::request::public_base(app, req)?, deadline).await?;
     let (status, body) = render(&payment);
     let body = serde_json::to_string(&body).map_err(|e| Error::Internal(e.to_string()))?;
     let mut response = Response::new(Body::Text(body));
@@ -53,12 +52,30 @@ pub async fn execute(app: &App, req: &Request) -> HandlerResult {
     Ok(response)
 }
 
+/// `/payment/execute` for an authenticated caller (the REST route, or the MCP tool): the key, then the
+/// body, are validated as the route does; then the payment is charged once per key, or replayed.
+pub async fn charge(
+    app: &App,
+    caller: &AuthenticatedMerchant,
+    idempotency_key: Option<&str>,
+    request: ExecuteRequest,
+    return_base: String,
+    deadline: std::time::Instant,
+) -> Result<Payment, Error> {
+    let idempotency_key = payments::parse_idempotency_key(idempotency_key)?;
+    let mut command = PaymentCommand::parse(request)?;
+    command.return_base = Some(return_base);
+    let payer = Payer { merchant_id: caller.merchant_id.clone(), mode: caller.mode.into() };
+    let setup = PaymentSetup::load(app, &payer.merchant_id).await?;
+    payments::execute(app, &payer, &setup, &idempotency_key, command, deadline).await
+}
+
 /// A payment as `/payment/execute` answers with it, by its outcome: 200 when charged; 402 for a decline
 /// (`/problems/payment-declined`) or a payment that requires the shopper's action
 /// (`/problems/payment-requires-action`, with `next_action`); 422 when the PSP refused the request; 502 when
 /// no PSP charged or the answer was lost. Problems are RFC 9457 bodies carrying the payment's fields as
 /// extension members. A replay renders the same stored payment, so it gets the same answer.
-fn render(payment: &Payment) -> (StatusCode, serde_json::Value) {
+pub fn render(payment: &Payment) -> (StatusCode, serde_json::Value) {
     let mut body = payment.view();
     let failure = || payment.failure.clone().unwrap_or_default();
     let (status, slug, title, detail) = match payment.outcome() {
@@ -121,7 +138,22 @@ pub struct PaymentList {
 pub async fn list(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
-    let status = query_param(req, "status")
+    let (status, limit, cursor) = list_filter(req)?;
+    let (payments, next) = payments::list(app, &merchant_id, status, limit, cursor).await?;
+    json_response(
+        StatusCode::OK,
+        &PaymentList {
+            items: payments.iter().map(|p| p.view()).collect(),
+            next_cursor: next.as_ref().map(cursor::seal),
+        },
+    )
+}
+
+/// The `status`, `limit` and `cursor` of a payments listing (from a query string or a tool call); each bad
+/// one is a 400 naming it.
+pub fn list_filter(params: &impl Params) -> Result<(Option<PaymentStatus>, u32, Option<PageCursor>), Error> {
+    let status = params
+        .param("status")
         .map(|raw| {
             PaymentStatus::parse(raw).ok_or_else(|| {
                 Error::bad_parameter(
@@ -131,13 +163,6 @@ pub async fn list(app: &App, req: &Request) -> HandlerResult {
             })
         })
         .transpose()?;
-    let (limit, cursor) = paging(req)?;
-    let (payments, next) = payments::list(app, &merchant_id, status, limit, cursor).await?;
-    json_response(
-        StatusCode::OK,
-        &PaymentList {
-            items: payments.iter().map(|p| p.view()).collect(),
-            next_cursor: next.as_ref().map(cursor::seal),
-        },
-    )
+    let (limit, cursor) = paging(params)?;
+    Ok((status, limit, cursor))
 }

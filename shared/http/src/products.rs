@@ -7,14 +7,15 @@ use lambda_http::Request;
 use serde::Deserialize;
 
 use super::merchants::own_merchant;
-use super::request::{json_body, json_response, limit, path_param, query_param};
+use super::request::{Params, json_body, json_response, limit, path_param};
 use super::{HandlerResult, cursor, require_merchant};
 use pivota::app::App;
-use pivota::catalog::products;
+use pivota::catalog::products::{self, Product};
 use pivota::catalog::search;
 use pivota::kernel::error::Error;
 use pivota::kernel::money::MAX_AMOUNT_MINOR;
 use pivota::kernel::validation::FieldErrors;
+use pivota::onboarding::merchant::MerchantId;
 use pivota::ports::{SearchCursor, SearchQuery, SearchSort};
 use pivota::stores;
 
@@ -41,29 +42,57 @@ use pivota::stores;
 pub async fn list(app: &App, req: &Request) -> HandlerResult {
     let caller = require_merchant(app, req).await?;
     let merchant_id = own_merchant(req, &caller)?;
-    let stores = stores::list(app, &merchant_id).await?;
+    let page = search(app, &merchant_id, req).await?;
+    let items: Vec<serde_json::Value> = page.products.iter().map(|p| p.view(page.threshold_of(p))).collect();
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({
+            "items": items,
+            "next_cursor": page.next_cursor,
+            "total": page.total,
+            "total_is_lower_bound": page.total_is_lower_bound,
+        }),
+    )
+}
+
+/// One page of a product search.
+pub struct SearchPage {
+    pub products: Vec<Product>,
+    /// Each connected store's low-stock threshold.
+    pub thresholds: HashMap<String, i64>,
+    /// Sealed: the `cursor` parameter of the next page, if there is one.
+    pub next_cursor: Option<String>,
+    pub total: u64,
+    pub total_is_lower_bound: bool,
+}
+
+impl SearchPage {
+    /// The low-stock threshold of the product's store.
+    pub fn threshold_of(&self, product: &Product) -> i64 {
+        self.thresholds.get(&product.store_id).copied().unwrap_or(stores::DEFAULT_LOW_STOCK_THRESHOLD)
+    }
+}
+
+/// The merchant's products a search asks for (the parameters of `GET /merchant/{id}/products`, from a
+/// query string or a tool call); each bad parameter is a 400 naming it.
+pub async fn search(app: &App, merchant_id: &MerchantId, params: &impl Params) -> Result<SearchPage, Error> {
+    let stores = stores::list(app, merchant_id).await?;
     let thresholds: HashMap<String, i64> = stores.iter().map(|s| (s.store_id.clone(), s.low_stock_threshold)).collect();
-    let query = search_query(req, &thresholds)?;
+    let query = search_query(params, &thresholds)?;
     if let Some(id) = &query.store_id
         && !thresholds.contains_key(id)
     {
         return Err(Error::bad_parameter("store_id", "is not one of the merchant's connected stores"));
     }
-    let (found, hits) = search::search_products(app, &merchant_id, &query).await?;
-    let items: Vec<serde_json::Value> = found
-        .iter()
-        .map(|p| p.view(thresholds.get(&p.store_id).copied().unwrap_or(stores::DEFAULT_LOW_STOCK_THRESHOLD)))
-        .collect();
+    let (products, hits) = search::search_products(app, merchant_id, &query).await?;
     let next_cursor = hits.next.map(|at| cursor::seal_any(&SearchPosition { sort: query.sort, at }));
-    json_response(
-        StatusCode::OK,
-        &serde_json::json!({
-            "items": items,
-            "next_cursor": next_cursor,
-            "total": hits.total,
-            "total_is_lower_bound": hits.total_is_lower_bound,
-        }),
-    )
+    Ok(SearchPage {
+        products,
+        thresholds,
+        next_cursor,
+        total: hits.total,
+        total_is_lower_bound: hits.total_is_lower_bound,
+    })
 }
 
 /// A search cursor: where the page ended, in the sort it was taken in.
@@ -75,19 +104,21 @@ struct SearchPosition {
 }
 
 /// The search the query string asks for; each bad parameter is a 400 naming it.
-fn search_query(req: &Request, thresholds: &HashMap<String, i64>) -> Result<SearchQuery, Error> {
-    let status = query_param(req, "status")
+fn search_query(params: &impl Params, thresholds: &HashMap<String, i64>) -> Result<SearchQuery, Error> {
+    let status = params
+        .param("status")
         .map(|s| match s {
             "active" | "draft" | "archived" | "removed" => Ok(s.to_owned()),
             _ => Err(Error::bad_parameter("status", "must be one of active, draft, archived, removed")),
         })
         .transpose()?;
-    let text = query_param(req, "q").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
+    let text = params.param("q").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
     if text.as_ref().is_some_and(|q| q.chars().count() > 200) {
         return Err(Error::bad_parameter("q", "must be at most 200 characters"));
     }
     let price = |name: &str| {
-        query_param(req, name)
+        params
+            .param(name)
             .map(|raw| {
                 raw.parse::<i64>().ok().filter(|p| (0..=MAX_AMOUNT_MINOR).contains(p)).ok_or_else(|| {
                     Error::bad_parameter(name, format!("must be an integer from 0 to {MAX_AMOUNT_MINOR} (minor units)"))
@@ -101,7 +132,7 @@ fn search_query(req: &Request, thresholds: &HashMap<String, i64>) -> Result<Sear
     {
         return Err(Error::bad_parameter("price_max", "must not be below price_min"));
     }
-    let sort = match query_param(req, "sort") {
+    let sort = match params.param("sort") {
         None | Some("relevance") => SearchSort::Relevance,
         Some("price_asc") => SearchSort::PriceAsc,
         Some("price_desc") => SearchSort::PriceDesc,
@@ -110,7 +141,7 @@ fn search_query(req: &Request, thresholds: &HashMap<String, i64>) -> Result<Sear
             return Err(Error::bad_parameter("sort", "must be one of relevance, price_asc, price_desc, updated"));
         }
     };
-    let after = match query_param(req, "cursor").filter(|c| !c.is_empty()) {
+    let after = match params.param("cursor").filter(|c| !c.is_empty()) {
         None => None,
         Some(raw) => {
             let position: SearchPosition = cursor::open_any(raw)?;
@@ -122,22 +153,23 @@ fn search_query(req: &Request, thresholds: &HashMap<String, i64>) -> Result<Sear
     };
     Ok(SearchQuery {
         text,
-        store_id: query_param(req, "store_id").map(str::to_owned),
+        store_id: params.param("store_id").map(str::to_owned),
         status,
-        in_stock: bool_param(req, "in_stock")?,
-        low_stock: bool_param(req, "low_stock")?,
+        in_stock: bool_param(params, "in_stock")?,
+        low_stock: bool_param(params, "low_stock")?,
         thresholds: thresholds.iter().map(|(store, threshold)| (store.clone(), *threshold)).collect(),
         default_threshold: stores::DEFAULT_LOW_STOCK_THRESHOLD,
         price_min,
         price_max,
         sort,
-        limit: limit(req)?,
+        limit: limit(params)?,
         after,
     })
 }
 
-fn bool_param(req: &Request, name: &str) -> Result<Option<bool>, Error> {
-    query_param(req, name)
+fn bool_param(params: &impl Params, name: &str) -> Result<Option<bool>, Error> {
+    params
+        .param(name)
         .map(|v| match v {
             "true" => Ok(true),
             "false" => Ok(false),

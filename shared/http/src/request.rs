@@ -73,15 +73,33 @@ pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.query_string_parameters_ref().and_then(|params| params.first(name))
 }
 
+/// Named text parameters: a request's query string, or an MCP tool call's arguments written the same way,
+/// so both are read, and refused, by the same code with the same messages.
+pub trait Params {
+    fn param(&self, name: &str) -> Option<&str>;
+}
+
+impl Params for Request {
+    fn param(&self, name: &str) -> Option<&str> {
+        query_param(self, name)
+    }
+}
+
+impl Params for std::collections::BTreeMap<&str, String> {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+}
+
 /// `?limit=` (default 20, 1..=100) and `?cursor=`.
-pub fn paging(req: &Request) -> Result<(u32, Option<PageCursor>), Error> {
-    let cursor = query_param(req, "cursor").filter(|c| !c.is_empty()).map(super::cursor::open).transpose()?;
-    Ok((limit(req)?, cursor))
+pub fn paging(params: &impl Params) -> Result<(u32, Option<PageCursor>), Error> {
+    let cursor = params.param("cursor").filter(|c| !c.is_empty()).map(super::cursor::open).transpose()?;
+    Ok((limit(params)?, cursor))
 }
 
 /// `?limit=` (default 20, 1..=100).
-pub fn limit(req: &Request) -> Result<u32, Error> {
-    Ok(match query_param(req, "limit") {
+pub fn limit(params: &impl Params) -> Result<u32, Error> {
+    Ok(match params.param("limit") {
         None => 20,
         Some(raw) => raw
             .parse::<u32>()

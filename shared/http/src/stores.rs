@@ -40,7 +40,12 @@ async fn view(app: &App, store: &Store) -> Result<serde_json::Value, Error> {
 }
 
 fn store_id(req: &Request) -> Result<&str, Error> {
-    path_param(req, "store_id").filter(|id| id.starts_with("sto_") && id.len() < 64).ok_or(Error::NotFound("store"))
+    path_param(req, "store_id").map_or(Err(Error::NotFound("store")), checked_store_id)
+}
+
+/// A store id as the store routes take it: anything else is no store (404), without a read.
+pub fn checked_store_id(raw: &str) -> Result<&str, Error> {
+    Some(raw).filter(|id| id.starts_with("sto_") && id.len() < 64).ok_or(Error::NotFound("store"))
 }
 
 /// Connect a store. The connection is verified live with the platform first; nothing is stored unless it

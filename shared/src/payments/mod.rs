@@ -206,6 +206,11 @@ impl Payment {
     }
 }
 
+/// One of the merchant's payments, by its id.
+pub async fn get(app: &impl HasTable, merchant_id: &MerchantId, payment_id: &str) -> Result<Option<Payment>, Error> {
+    app.table().get(&payment_key(merchant_id, payment_id)).await?.as_ref().map(Payment::from_item).transpose()
+}
+
 /// A page of a merchant's payments, newest first, optionally in one status.
 pub async fn list(
     app: &impl HasTable,

@@ -37,7 +37,10 @@ fn code_routes() -> BTreeSet<(String, String, String)> {
     let console = pivota_console::GATEWAY_ROUTES
         .iter()
         .map(|(method, path)| (pivota_console::FUNCTION.to_owned(), (*method).to_owned(), (*path).to_owned()));
-    api.chain(console).collect()
+    let mcp = pivota_mcp::GATEWAY_ROUTES
+        .iter()
+        .map(|(method, path)| (pivota_mcp::FUNCTION.to_owned(), (*method).to_owned(), (*path).to_owned()));
+    api.chain(console).chain(mcp).collect()
 }
 
 #[test]
@@ -50,10 +53,10 @@ fn template_routes_are_exactly_the_served_routes() {
 #[test]
 fn openapi_documents_exactly_the_template_routes() {
     let (_, template) = template_routes();
-    // The console serves HTML pages, not API operations.
+    // The console serves HTML pages, and the MCP function JSON-RPC (README, "MCP"), not API operations.
     let template: BTreeSet<(String, String)> = template
         .into_iter()
-        .filter(|(function, ..)| function != pivota_console::FUNCTION)
+        .filter(|(function, ..)| function != pivota_console::FUNCTION && function != pivota_mcp::FUNCTION)
         .map(|(_, method, path)| (method, path))
         .collect();
     let doc = pivota_http::openapi::document();

@@ -13,6 +13,7 @@ mod connectors;
 mod console;
 mod contract;
 mod events;
+mod mcp;
 mod merchant_api;
 mod money_safety;
 mod order_webhooks;

@@ -6,3 +6,4 @@ mod fixtures;
 
 mod blackbox;
 mod console_e2e;
+mod mcp_client;

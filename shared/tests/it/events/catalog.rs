@@ -29,7 +29,7 @@ async fn store_sync_and_product_events_walk_the_catalog_flow() {
         .replace("job_01EXAMPLE00000000000000000", &job_id);
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
     let response = pivota::lifecycle::sync_worker::handle(
-        &test.app,
+        &*test.app,
         event,
         std::time::Instant::now() + std::time::Duration::from_secs(60),
     )
@@ -50,7 +50,7 @@ async fn store_sync_and_product_events_walk_the_catalog_flow() {
     // products are searchable before the sync's own index messages are consumed.
     let sqs = event_text("search-indexer.json").replace(PLACEHOLDER_MERCHANT, &id);
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
-    let response = pivota::catalog::search::indexer::handle(&test.app, event).await;
+    let response = pivota::catalog::search::indexer::handle(&*test.app, event).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let everything = pivota::ports::SearchQuery { limit: 10, ..Default::default() };
     assert_eq!(test.app.search.search(&id, &everything).await.unwrap().total, 5);

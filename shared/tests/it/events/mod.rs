@@ -107,20 +107,20 @@ async fn kyc_approve_event_decides_once() {
     let (id, _) = register(&test).await;
     let input: KycWaitInput =
         serde_json::from_str(&event_text("kyc-approve.json").replace(PLACEHOLDER_MERCHANT, &id)).unwrap();
-    let first = kyc_task::handle(&test.app, input.clone()).await.unwrap();
+    let first = kyc_task::handle(&*test.app, input.clone()).await.unwrap();
     assert_eq!(
         first,
         KycTaskOutput { merchant_id: id.clone(), run: KycRun::Decided { status: MerchantStatus::Approved } }
     );
-    let second = kyc_task::handle(&test.app, input).await.unwrap();
+    let second = kyc_task::handle(&*test.app, input).await.unwrap();
     assert_eq!(second.run, KycRun::AlreadyDecided { status: MerchantStatus::Approved });
 
     // A well-formed id of no merchant (its registration was undone): nothing to do, not an error.
     let gone = KycWaitInput { merchant_id: "mer_01ARZ3NDEKTSV4RRFFQ69G5FAV".into(), wait_seconds: 5 };
-    assert_eq!(kyc_task::handle(&test.app, gone).await.unwrap().run, KycRun::UnknownMerchant);
+    assert_eq!(kyc_task::handle(&*test.app, gone).await.unwrap().run, KycRun::UnknownMerchant);
     // The file's placeholder id is not an id at all: a fatal error, which the state machine does not retry.
     let placeholder: KycWaitInput = serde_json::from_str(&event_text("kyc-approve.json")).unwrap();
-    let error = kyc_task::handle(&test.app, placeholder).await.unwrap_err();
+    let error = kyc_task::handle(&*test.app, placeholder).await.unwrap_err();
     assert_eq!(error.error_type(), "KycTaskError");
 }
 
@@ -132,13 +132,13 @@ async fn kyc_approve_failed_event_routes_a_pending_merchant_to_manual_review() {
     let (id, key) = register(&test).await;
     let input: kyc_task::KycTaskInput =
         serde_json::from_str(&event_text("kyc-approve-failed.json").replace(PLACEHOLDER_MERCHANT, &id)).unwrap();
-    let routed = kyc_task::handle_event(&test.app, input.clone()).await.unwrap();
+    let routed = kyc_task::handle_event(&*test.app, input.clone()).await.unwrap();
     assert_eq!(routed.run, KycRun::Decided { status: MerchantStatus::ManualReview });
     let (_, merchant) = invoke(&test, "merchant-get", "merchant-get.json", &id, &key).await;
     assert_eq!(merchant["status"], "manual_review", "{merchant}");
     let reason = merchant["kyc"]["decisions"][0]["reason"].as_str().or(merchant["kyc_decisions"][0]["reason"].as_str());
     assert!(format!("{merchant}").contains("the automatic KYC checks failed (KycTaskError"), "{merchant} {reason:?}");
-    let again = kyc_task::handle_event(&test.app, input).await.unwrap();
+    let again = kyc_task::handle_event(&*test.app, input).await.unwrap();
     assert_eq!(again.run, KycRun::AlreadyDecided { status: MerchantStatus::ManualReview });
 }
 
@@ -309,7 +309,7 @@ async fn webhook_setup_delivery_payment_and_orders_events_close_the_loop() {
         .replace("ord_01EXAMPLE00000000000000000", &order_id);
     let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&sqs).unwrap();
     let response = pivota::orders::payment_worker::handle(
-        &test.app,
+        &*test.app,
         sqs,
         std::time::Instant::now() + std::time::Duration::from_secs(30),
     )

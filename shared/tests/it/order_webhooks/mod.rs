@@ -126,7 +126,7 @@ async fn paid_declined_and_write_back_failures_are_handled(backend: Backend) {
 /// visibility timeout.
 async fn a_message_that_fails_near_the_deadline_comes_back_after_its_backoff(backend: Backend) {
     let s = shop(backend).await;
-    let app = &s.test.app;
+    let app: &pivota::app::App = &s.test.app;
     assert_eq!(s.deliver(&order(5, json!({})), "b-5", None).await, 200);
     s.store.fail_next(1, FakeFailure::Http503);
     // Received as Lambda's event source would, hidden for a minute.

@@ -185,7 +185,7 @@ async fn a_customer_redaction_finds_the_customers_orders_through_the_index(backe
     for (id, who) in orders {
         assert_eq!(s.deliver("orders/create", &format!("evt-{id}"), &shopify_order(id, who)).await, 200);
     }
-    let app = &s.m.test.app;
+    let app: &pivota::app::App = &s.m.test.app;
     let merchant_id = pivota::onboarding::merchant::MerchantId::parse(&s.m.id).unwrap();
     let store = pivota::stores::get(app, &merchant_id, &s.store_id).await.unwrap();
     let credentials = pivota::stores::credentials(app, &store).await.unwrap();

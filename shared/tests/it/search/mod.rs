@@ -59,7 +59,7 @@ pub(super) fn product(id: &str, title: &str, variants: &[(&str, &str, i64, Optio
 pub(super) async fn write(m: &Merchant, store_id: &str, externals: Vec<ExternalProduct>) {
     let merchant_id = MerchantId::parse(&m.id).unwrap();
     let currency = pivota::kernel::money::Currency::parse("USD").unwrap();
-    products::save_from_store(&m.test.app, &merchant_id, store_id, currency, externals, HashMap::new(), None)
+    products::save_from_store(&*m.test.app, &merchant_id, store_id, currency, externals, HashMap::new(), None)
         .await
         .unwrap();
 }
@@ -130,8 +130,8 @@ async fn changes_reach_the_index_and_a_removal_leaves_it(backend: Backend) {
 
     // Removed from the store: gone from results, unless removed products are asked for.
     let merchant_id = MerchantId::parse(&m.id).unwrap();
-    let stored = products::get_many(&m.test.app, &merchant_id, std::slice::from_ref(&product_id)).await.unwrap();
-    products::mark_removed(&m.test.app, &merchant_id, stored, None).await.unwrap();
+    let stored = products::get_many(&*m.test.app, &merchant_id, std::slice::from_ref(&product_id)).await.unwrap();
+    products::mark_removed(&*m.test.app, &merchant_id, stored, None).await.unwrap();
     assert!(titles(&m, "q=hemp").await.0.is_empty(), "a removed product disappears");
     assert_eq!(titles(&m, "q=hemp&status=removed").await.0, ["Hemp Shirt"]);
 }
@@ -193,12 +193,12 @@ async fn merchants_never_see_each_others_products(backend: Backend) {
     let merchant_id = MerchantId::parse(&other_id).unwrap();
     let currency = pivota::kernel::money::Currency::parse("USD").unwrap();
     let lamp = vec![product("1", "Shared Name Lamp", &[("One", "LAMP-1", 3100, Some(5))])];
-    products::save_from_store(&m.test.app, &merchant_id, &other_store, currency, lamp, HashMap::new(), None)
+    products::save_from_store(&*m.test.app, &merchant_id, &other_store, currency, lamp, HashMap::new(), None)
         .await
         .unwrap();
 
     let search = |id: String, key: String| {
-        let app = &m.test.app;
+        let app = &*m.test.app;
         async move {
             let (status, found) =
                 call(app, "GET", &format!("/merchant/{id}/products?q=lamp")).bearer(&key).send().await;

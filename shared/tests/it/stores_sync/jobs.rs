@@ -64,12 +64,12 @@ async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backe
 
     // WHEN its duplicate message arrives THEN the worker reports no failure for it
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    assert_eq!(pivota::catalog::sync::run(&m.test.app, &message, deadline).await.unwrap(), RunOutcome::Busy);
+    assert_eq!(pivota::catalog::sync::run(&*m.test.app, &message, deadline).await.unwrap(), RunOutcome::Busy);
     let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({
         "Records": [{"messageId": "m-dup", "body": serde_json::to_string(&message).unwrap()}]
     }))
     .unwrap();
-    let response = pivota::lifecycle::sync_worker::handle(&m.test.app, event, deadline).await;
+    let response = pivota::lifecycle::sync_worker::handle(&*m.test.app, event, deadline).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 
     // GIVEN the job taken for lost and replaced by a newer sync, WHEN its message comes back after its
@@ -86,8 +86,8 @@ async fn a_duplicate_message_of_a_held_job_is_done_and_a_replaced_job_ends(backe
         call(&m.test.app, "POST", &format!("/merchant/{}/store/{store_id}/sync", m.id)).bearer(&m.key).send().await;
     assert_eq!(status, 202, "{newer}");
     assert_ne!(newer["job_id"], started["job_id"], "a stale job is replaced");
-    assert_eq!(pivota::catalog::sync::run(&m.test.app, &message, deadline).await.unwrap(), RunOutcome::Done);
-    let old = pivota::catalog::sync::get_job(&m.test.app, &merchant_id, &job_id).await.unwrap().unwrap();
+    assert_eq!(pivota::catalog::sync::run(&*m.test.app, &message, deadline).await.unwrap(), RunOutcome::Done);
+    let old = pivota::catalog::sync::get_job(&*m.test.app, &merchant_id, &job_id).await.unwrap().unwrap();
     assert_eq!((old.state, old.error.as_deref()), (JobState::Failed, Some("replaced by a newer sync of the store")));
     let (_, store) = m.get(&format!("/store/{store_id}")).await;
     assert_ne!(store["connection_status"], "error", "the replaced job does not speak for the store: {store}");
@@ -117,7 +117,7 @@ async fn the_end_of_sync_removal_resumes_from_its_checkpoint_and_counts_each_pro
     let job_id = started["job_id"].as_str().unwrap().to_owned();
     let merchant_id = pivota::onboarding::merchant::MerchantId::parse(&m.id).unwrap();
     let job_key = pivota::ports::ItemKey::new(format!("MERCHANT#{}", m.id), format!("SYNCJOB#{job_id}"));
-    let app = &m.test.app;
+    let app: &pivota::app::App = &m.test.app;
     let (mut removal_invocations, mut lost_checkpoint) = (0, None);
     let mut restored = false;
     let give_up = std::time::Instant::now() + Duration::from_secs(120);
