@@ -45,8 +45,7 @@ pub async fn handle(
     } else if request.uri().path() == "/" {
         console::redirect(console::PREFIX)
     } else {
-        let routes: Vec<&api::Route> = api::routes::all().collect();
-        api::dispatch(&app, &routes, request).await
+        api::dispatch(&app, api::routes::table(), request).await
     };
     let (parts, body) = response.into_parts();
     Response::from_parts(parts, AxumBody::from(body.to_vec()))
@@ -55,8 +54,7 @@ pub async fn handle(
 /// The API Gateway v2 event for a request, with the route key and path parameters of the matching route.
 fn api_gateway_event(parts: &http::request::Parts, body: &[u8], peer: SocketAddr) -> Value {
     let path = parts.uri.path();
-    let routes: Vec<&api::Route> = api::routes::all().collect();
-    let (route_key, path_parameters) = match api::find_route(&routes, &parts.method, path) {
+    let (route_key, path_parameters) = match api::find_route(api::routes::table(), &parts.method, path) {
         RouteMatch::Found(route, params) => (format!("{} {}", route.method, route.path), Some(params)),
         _ if pivota_mcp::owns(path) => (format!("{} {path}", parts.method), None),
         _ if path == console::PREFIX => (format!("GET {}", console::PREFIX), None),

@@ -11,9 +11,7 @@ use super::{HandlerResult, cursor, require_merchant};
 use pivota::app::App;
 use pivota::kernel::error::Error;
 use pivota::onboarding::api_keys::AuthenticatedMerchant;
-use pivota::payments::{
-    self, ExecuteRequest, Payer, Payment, PaymentCommand, PaymentOutcome, PaymentSetup, PaymentStatus,
-};
+use pivota::payments::{self, ExecuteRequest, Payer, Payment, PaymentCommand, PaymentOutcome, PaymentStatus};
 use pivota::ports::PageCursor;
 
 /// Charge through the routed PSP, exactly once per `Idempotency-Key`.
@@ -66,8 +64,8 @@ pub async fn charge(
     let mut command = PaymentCommand::parse(request)?;
     command.return_base = Some(return_base);
     let payer = Payer { merchant_id: caller.merchant_id.clone(), mode: caller.mode.into() };
-    let setup = PaymentSetup::load(app, &payer.merchant_id).await?;
-    payments::execute(app, &payer, &setup, &idempotency_key, command, deadline).await
+    // The merchant's connections and routing are read only if the payment is charged (not for a replay).
+    payments::execute(app, &payer, None, &idempotency_key, command, deadline).await
 }
 
 /// A payment as `/payment/execute` answers with it, by its outcome: 200 when charged; 402 for a decline

@@ -268,6 +268,13 @@ pub fn all() -> impl Iterator<Item = &'static Route> {
     FUNCTIONS.iter().flat_map(|routes| routes.iter())
 }
 
+/// [`all`], collected once per process: what a server of every route (the local runner) matches each
+/// request against.
+pub fn table() -> &'static [&'static Route] {
+    static TABLE: std::sync::OnceLock<Vec<&'static Route>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| all().collect())
+}
+
 /// The routes one Lambda function serves, by its name in `template.yaml` (for the local runner and tests;
 /// a function's binary names its list instead).
 pub fn of(function: &str) -> Vec<&'static Route> {

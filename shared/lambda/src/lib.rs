@@ -26,10 +26,10 @@ pub fn init_tracing() {
 /// Serves one function's HTTP routes (its list in `pivota_http::routes`).
 pub async fn serve_http(app: App, routes: &'static [Route]) -> Result<(), lambda_http::Error> {
     let app = Arc::new(app);
-    let routes: Vec<&'static Route> = routes.iter().collect();
+    // Collected once: every request matches against the same list.
+    let routes: Arc<[&'static Route]> = routes.iter().collect();
     lambda_http::run(service_fn(move |req: Request| {
-        let app = Arc::clone(&app);
-        let routes = routes.clone();
+        let (app, routes) = (Arc::clone(&app), Arc::clone(&routes));
         async move { Ok::<_, Infallible>(pivota_http::dispatch(&app, &routes, req).await) }
     }))
     .await

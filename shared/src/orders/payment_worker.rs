@@ -224,7 +224,7 @@ async fn charge(
     let key = format!("order-{}-{}", order.store_id, order.external_id);
     // The payment answers before the invocation's margin, and within /payment/execute's own budget.
     let deadline = (deadline - DEADLINE_MARGIN / 2).min(Instant::now() + app.payment_budget());
-    let payment = match payments::execute(app, &payer, &setup, &key, command, deadline).await {
+    let payment = match payments::execute(app, &payer, Some(&setup), &key, command, deadline).await {
         Ok(payment) => payment,
         // Nothing about this order can be charged by any routed PSP (its amount, its currency, a test card
         // on a live store): retrying changes nothing, so it is recorded, not retried.

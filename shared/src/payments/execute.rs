@@ -45,16 +45,22 @@ const MIN_PSP_CALL: Duration = Duration::from_secs(1);
 /// [`idempotency::LEASE_SLACK`]), so a retry after a lost answer is served soon.
 ///
 /// The payment comes back in its state after this request: final (see [`Payment::outcome`]), or released
-/// for a retry with the same key. `setup` is the merchant's connections and routing, read once by the
-/// caller; nothing here reads them again.
+/// for a retry with the same key. `setup` is the merchant's connections and routing, when the caller has
+/// read them already (nothing here reads them again); `None` reads them here, only if the payment is
+/// charged: a replay of a completed payment reads neither.
 pub async fn execute(
     app: &(impl HasTable + HasSecrets + HasClock + HasDeployment + HasApiKeyHasher + HasConnectors),
     payer: &Payer,
-    setup: &PaymentSetup,
+    setup: Option<&PaymentSetup>,
     idempotency_key: &str,
     command: PaymentCommand,
     deadline: Instant,
 ) -> Result<Payment, Error> {
+    let mut loaded = None;
+    let setup = match setup {
+        Some(setup) => Setup::Read(setup),
+        None => Setup::OnDemand,
+    };
     let now = app.clock().now();
     let lease = time::Duration::try_from(deadline.saturating_duration_since(Instant::now())).unwrap_or_default()
         + idempotency::LEASE_SLACK;
@@ -63,8 +69,19 @@ pub async fn execute(
 
     let item = match app.table().get(&key).await? {
         Some(item) => item,
-        None => match start(app, payer, setup, &key, &command, &fingerprint, now + lease).await? {
+        None => match start(
+            app,
+            payer,
+            setup.read(app, &payer.merchant_id, &mut loaded).await?,
+            &key,
+            &command,
+            &fingerprint,
+            now + lease,
+        )
+        .await?
+        {
             Some((mut record, payment)) => {
+                let setup = setup.read(app, &payer.merchant_id, &mut loaded).await?;
                 return charge(app, setup, &mut record, payment, &command, deadline).await;
             }
             // Another request claimed the key between our read and our write: decide on its record.
@@ -77,7 +94,39 @@ pub async fn execute(
         Claim::Replay { payment_id } => return stored_payment(app, &payer.merchant_id, &payment_id).await,
         Claim::Resume(record) => resume(app, &payer.merchant_id, record, now, now + lease).await?,
     };
+    let setup = setup.read(app, &payer.merchant_id, &mut loaded).await?;
     charge(app, setup, &mut record, payment, &command, deadline).await
+}
+
+/// Where [`execute`] gets the merchant's connections and routing.
+#[derive(Clone, Copy)]
+enum Setup<'a> {
+    /// Read by the caller.
+    Read(&'a PaymentSetup),
+    /// Read on first need, into the caller's slot.
+    OnDemand,
+}
+
+impl<'a> Setup<'a> {
+    async fn read<'s>(
+        self,
+        app: &impl HasTable,
+        merchant_id: &MerchantId,
+        slot: &'s mut Option<PaymentSetup>,
+    ) -> Result<&'s PaymentSetup, Error>
+    where
+        'a: 's,
+    {
+        match self {
+            Setup::Read(setup) => Ok(setup),
+            Setup::OnDemand => {
+                if slot.is_none() {
+                    *slot = Some(PaymentSetup::load(app, merchant_id).await?);
+                }
+                Ok(slot.as_ref().expect("just filled"))
+            }
+        }
+    }
 }
 
 async fn stored_payment(app: &impl HasTable, merchant_id: &MerchantId, payment_id: &str) -> Result<Payment, Error> {

@@ -1,5 +1,5 @@
 //! What an order delivery reads, counted: the store's secret once until the store changes, a merchant's PSP
-//! connections and routing once per payment.
+//! connections and routing once per payment, and not at all for a replayed one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +15,7 @@ use crate::fixtures::{Backend, another_process, call, drain_payment_queue};
 on_both_backends!(
     deliveries_read_the_store_secret_once_until_the_store_changes,
     an_order_payment_reads_connections_and_routing_once,
+    a_replayed_payment_reads_neither_connections_nor_routing,
 );
 
 /// The secret store, counting reads of store credentials.
@@ -150,4 +151,28 @@ async fn an_order_payment_reads_connections_and_routing_once(backend: Backend) {
     assert_eq!(s.stripe.charges(), 1);
     assert_eq!(table.connection_reads.load(Ordering::SeqCst), 1, "PSP connections read once");
     assert_eq!(table.routing_reads.load(Ordering::SeqCst), 1, "routing read once");
+}
+
+async fn a_replayed_payment_reads_neither_connections_nor_routing(backend: Backend) {
+    let s = shop(backend).await;
+    let table = Arc::new(CountingTable {
+        inner: s.test.app.table.clone(),
+        connection_reads: AtomicUsize::new(0),
+        routing_reads: AtomicUsize::new(0),
+    });
+    let api = another_process(&s.test.app, |ports| ports.table = table.clone());
+    let reads = || (table.connection_reads.load(Ordering::SeqCst), table.routing_reads.load(Ordering::SeqCst));
+    let pay = || {
+        call(&api, "POST", "/payment/execute")
+            .bearer(&s.key)
+            .header("idempotency-key", "replay-1")
+            .json(json!({"order_id": "o-1", "amount": 1000, "currency": "EUR", "payment_method": "pm_card_visa"}))
+    };
+    let (status, first) = pay().send().await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(reads(), (1, 1), "the charge read the connections and the routing once each");
+    let (status, again) = pay().send().await;
+    assert_eq!((status, &again["payment_id"]), (200, &first["payment_id"]));
+    assert_eq!(reads(), (1, 1), "the replay read neither");
+    assert_eq!(s.stripe.charges(), 1);
 }
