@@ -14,7 +14,7 @@ use crate::ports::HasQueue;
 use crate::ports::HasTable;
 use crate::ports::PageCursor;
 use crate::stores;
-use crate::stores::tasks::{JobState, LEASE, SAFETY_MARGIN, StoreTask, TaskKind, TaskMessage, get};
+use crate::stores::tasks::{Leased, SAFETY_MARGIN, StoreTask, TaskKind, TaskMessage, get};
 
 /// Runs a task until it finishes or `deadline` (minus [`SAFETY_MARGIN`]) comes near.
 pub async fn run(
@@ -28,13 +28,7 @@ pub async fn run(
     if task.is_finished() {
         return Ok(RunOutcome::Done);
     }
-    let now = app.clock().now();
-    if task.state == JobState::Running && task.lease_until.is_some_and(|lease| lease > now) {
-        return Ok(RunOutcome::Busy);
-    }
-    task.state = JobState::Running;
-    task.lease_until = Some(now + LEASE);
-    if !task.checkpoint(app).await? {
+    if !task.take_lease(app.clock().now()) || !task.checkpoint(app).await? {
         return Ok(RunOutcome::Busy);
     }
     if task.kind == TaskKind::RemoveProducts {
@@ -58,13 +52,13 @@ pub async fn run(
         if done {
             return finish(app, &mut task, None).await;
         }
-        task.lease_until = Some(app.clock().now() + LEASE);
+        task.renew_lease(app.clock().now());
         if !task.checkpoint(app).await? {
             // Another worker took the task over (our lease ran out): it carries on from its checkpoint.
             return Ok(RunOutcome::Done);
         }
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
-            task.lease_until = None;
+            task.release_lease();
             task.checkpoint(app).await?;
             return Ok(RunOutcome::Continue { delay: Duration::ZERO });
         }
@@ -97,10 +91,9 @@ async fn finish(
     error: Option<String>,
 ) -> Result<RunOutcome, Error> {
     let now = app.clock().now();
-    task.state = if error.is_some() { JobState::Failed } else { JobState::Succeeded };
+    task.end(error.is_some());
     task.error = error;
     task.finished_at = Some(now);
-    task.lease_until = None;
     if task.checkpoint(app).await? {
         tracing::info!(task_id = task.task_id, state = ?task.state, kind = ?task.kind, affected = task.affected, "store task finished");
     }

@@ -32,12 +32,50 @@ use crate::ports::HasTable;
 use crate::ports::{ItemKey, PageCursor};
 use crate::record::{FIRST_VERSION, Record, Written};
 
-/// How long a worker owns a task before another may take it over.
+/// How long a worker owns a job or task before another may take it over ([`Leased`]).
 pub(crate) const LEASE: time::Duration = time::Duration::minutes(5);
 /// Stop starting pages when less than this is left of the invocation.
 pub const SAFETY_MARGIN: Duration = Duration::from_secs(10);
 /// A task record is kept this long after it was created (a finished task is only history).
 const RETENTION: time::Duration = time::Duration::days(30);
+
+/// Long work that one worker runs at a time, taken over by another when its lease runs out: a sync job
+/// or a store task. Its state and lease are the record's own fields (written with each checkpoint); these
+/// are the one set of rules for them.
+pub trait Leased {
+    /// The record's state and lease fields.
+    fn lease_fields(&mut self) -> (&mut JobState, &mut Option<OffsetDateTime>);
+
+    /// Takes the lease for [`LEASE`] from `now`, unless another worker holds it (the work is running and its
+    /// lease has not run out): `false` then.
+    fn take_lease(&mut self, now: OffsetDateTime) -> bool {
+        let (state, until) = self.lease_fields();
+        if *state == JobState::Running && until.is_some_and(|lease| lease > now) {
+            return false;
+        }
+        *state = JobState::Running;
+        *until = Some(now + LEASE);
+        true
+    }
+
+    /// Extends the lease held, before a checkpoint.
+    fn renew_lease(&mut self, now: OffsetDateTime) {
+        *self.lease_fields().1 = Some(now + LEASE);
+    }
+
+    /// Lets the lease go (before the checkpoint of a run that stops early), so the next message runs the work
+    /// at once.
+    fn release_lease(&mut self) {
+        *self.lease_fields().1 = None;
+    }
+
+    /// Ends the work, failed or succeeded, and lets the lease go.
+    fn end(&mut self, failed: bool) {
+        let (state, until) = self.lease_fields();
+        *state = if failed { JobState::Failed } else { JobState::Succeeded };
+        *until = None;
+    }
+}
 
 /// Where a sync job or a store task is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -118,6 +156,12 @@ impl Record for StoreTask {
     crate::record::version_field!();
 }
 
+impl Leased for StoreTask {
+    fn lease_fields(&mut self) -> (&mut JobState, &mut Option<OffsetDateTime>) {
+        (&mut self.state, &mut self.lease_until)
+    }
+}
+
 impl StoreTask {
     /// A new task, not yet stored: write [`StoreTask::create_op`] (with whatever calls for the task), then
     /// [`enqueue`] it.
@@ -186,5 +230,39 @@ pub async fn requeue(app: &(impl HasTable + HasQueue), merchant_id: &MerchantId,
     match get(app, merchant_id, task_id).await? {
         Some(task) if !task.is_finished() => enqueue(app, &task).await,
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Work {
+        state: JobState,
+        lease_until: Option<OffsetDateTime>,
+    }
+
+    impl Leased for Work {
+        fn lease_fields(&mut self) -> (&mut JobState, &mut Option<OffsetDateTime>) {
+            (&mut self.state, &mut self.lease_until)
+        }
+    }
+
+    #[test]
+    fn one_worker_holds_the_lease_until_it_runs_out_or_is_let_go() {
+        let now = time::macros::datetime!(2026-11-30 12:00 UTC);
+        let mut work = Work { state: JobState::Queued, lease_until: None };
+        assert!(work.take_lease(now));
+        assert_eq!((work.state, work.lease_until), (JobState::Running, Some(now + LEASE)));
+        assert!(!work.take_lease(now + LEASE - time::Duration::SECOND), "held by the first worker");
+        work.renew_lease(now + time::Duration::MINUTE);
+        assert!(!work.take_lease(now + LEASE), "renewed");
+        assert!(work.take_lease(now + time::Duration::MINUTE + LEASE), "ran out: taken over");
+        work.release_lease();
+        assert!(work.take_lease(now), "let go: taken at once");
+        work.end(true);
+        assert_eq!((work.state, work.lease_until), (JobState::Failed, None));
+        work.end(false);
+        assert_eq!(work.state, JobState::Succeeded);
     }
 }

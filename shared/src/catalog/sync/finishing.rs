@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use super::{JobState, LEASE, RunOutcome, SAFETY_MARGIN, SyncJob};
+use super::{Leased, RunOutcome, SAFETY_MARGIN, SyncJob};
 use crate::catalog::products::{self, Product};
 use crate::kernel::error::Error;
 use crate::ports::HasClock;
@@ -23,10 +23,9 @@ pub(super) async fn finish(
     error: Option<String>,
 ) -> Result<RunOutcome, Error> {
     let now = app.clock().now();
-    job.state = if error.is_some() { JobState::Failed } else { JobState::Succeeded };
+    job.end(error.is_some());
     job.error = error.clone();
     job.finished_at = Some(now);
-    job.lease_until = None;
     job.updated_at = now;
     for _ in 0..8 {
         let mut store = stores::get(app, &job.merchant_id, &job.store_id).await?;
@@ -89,7 +88,7 @@ pub(super) async fn remove_unseen(
         job.progress.removed += removed;
         let done = next.is_none();
         job.removal_cursor = next;
-        job.lease_until = Some(app.clock().now() + LEASE);
+        job.renew_lease(app.clock().now());
         if !job.checkpoint(app).await? {
             return Ok(RunOutcome::Done);
         }
@@ -97,7 +96,7 @@ pub(super) async fn remove_unseen(
             return finish(app, job, None).await;
         }
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
-            job.lease_until = None;
+            job.release_lease();
             job.checkpoint(app).await?;
             return Ok(RunOutcome::Continue { delay: Duration::ZERO });
         }

@@ -38,7 +38,7 @@ use crate::ports::HasQueue;
 use crate::ports::HasTable;
 use crate::ports::{ItemKey, PageCursor, StoreError};
 use crate::record::{FIRST_VERSION, Record, Written};
-pub use crate::stores::tasks::JobState;
+pub use crate::stores::tasks::{JobState, Leased};
 use crate::stores::{self, ConnectionStatus, SyncProgress};
 
 mod finishing;
@@ -51,8 +51,6 @@ pub use running::run;
 /// minutes, `template.yaml`) plus a run: until then a crashed run's message may still come back and take
 /// its job up again. (A replaced job's message that comes back later finds its job superseded and ends it.)
 const STALE_AFTER: time::Duration = time::Duration::minutes(40);
-/// How long a worker owns a job before another may take it over.
-const LEASE: time::Duration = time::Duration::minutes(5);
 /// Stop starting pages when less than this is left of the invocation.
 const SAFETY_MARGIN: Duration = Duration::from_secs(10);
 
@@ -119,6 +117,12 @@ impl Record for SyncJob {
     }
 
     crate::record::version_field!();
+}
+
+impl Leased for SyncJob {
+    fn lease_fields(&mut self) -> (&mut JobState, &mut Option<OffsetDateTime>) {
+        (&mut self.state, &mut self.lease_until)
+    }
 }
 
 impl SyncJob {

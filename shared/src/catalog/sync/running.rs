@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::finishing::{finish, remove_unseen};
-use super::{JobState, LEASE, RunOutcome, SAFETY_MARGIN, SyncJob, SyncMessage, SyncPhase, get_job};
+use super::{Leased, RunOutcome, SAFETY_MARGIN, SyncJob, SyncMessage, SyncPhase, get_job};
 use crate::catalog::products::{self, Product, product_key};
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
@@ -37,13 +37,7 @@ pub async fn run(
     if job.is_finished() {
         return Ok(RunOutcome::Done);
     }
-    let now = app.clock().now();
-    if job.state == JobState::Running && job.lease_until.is_some_and(|lease| lease > now) {
-        return Ok(RunOutcome::Busy);
-    }
-    job.state = JobState::Running;
-    job.lease_until = Some(now + LEASE);
-    if !job.checkpoint(app).await? {
+    if !job.take_lease(app.clock().now()) || !job.checkpoint(app).await? {
         return Ok(RunOutcome::Busy);
     }
     let store = stores::get(app, &merchant_id, &job.store_id).await?;
@@ -106,7 +100,7 @@ pub async fn run(
         let last = page.next.is_none();
         apply_page(app, &store, &mut job, page).await?;
         job.not_before = (!wait.is_zero()).then(|| app.clock().now() + wait);
-        job.lease_until = Some(app.clock().now() + LEASE);
+        job.renew_lease(app.clock().now());
         if last {
             job.phase = SyncPhase::Removal;
         }
@@ -119,7 +113,7 @@ pub async fn run(
         }
         // Every run does at least one page; it stops starting pages when little time is left.
         if deadline.saturating_duration_since(Instant::now()) < SAFETY_MARGIN {
-            job.lease_until = None;
+            job.release_lease();
             job.checkpoint(app).await?;
             return Ok(RunOutcome::Continue { delay: wait });
         }
@@ -141,7 +135,7 @@ async fn pause(
         tokio::time::sleep(wait).await;
         return Ok(true);
     }
-    job.lease_until = None;
+    job.release_lease();
     job.checkpoint(app).await?;
     Ok(false)
 }
