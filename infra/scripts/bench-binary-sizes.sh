@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 mapfile -t functions < <(ls functions)
 # The functions that are no HTTP API: the console serves pages, the rest are event handlers.
-non_http=" console kyc-approve payment-worker sync-worker "
+non_http=" console kyc-approve payment-worker sync-worker search-indexer "
 packages=()
 for function in "${functions[@]}"; do
     packages+=(-p "$function")

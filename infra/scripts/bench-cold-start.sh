@@ -3,7 +3,7 @@
 #
 #   infra/scripts/bench-cold-start.sh [cold_start options…]
 #
-# Builds seven functions and infra/bench/hello-lambda with `cargo lambda build --release` (x86_64
+# Builds every function and infra/bench/hello-lambda with `cargo lambda build --release` (x86_64
 # only: --arm64 would download a Rust target from outside the package registries), then runs
 # `cold_start`, which prints binary sizes and spawn-to-first-answer times against a local Runtime API.
 # Extra arguments go to cold_start, e.g. `--runs 50`, `--trace-connects` (needs strace) or a list of
@@ -14,7 +14,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=infra/scripts/lib.sh
 source infra/scripts/lib.sh
 
-FUNCTIONS=(register merchant-get admin-merchants admin-review openapi kyc-approve console hello-lambda)
+# Every function, and the baseline.
+mapfile -t FUNCTIONS < <(ls functions)
+FUNCTIONS+=(hello-lambda)
 
 ensure_venv
 activate_venv

@@ -15,6 +15,8 @@ pub(crate) enum Expected {
     InvocationError(&'static str),
     /// The hello-world echo.
     Hello,
+    /// An SQS batch response with no failed items.
+    NoBatchFailures,
 }
 
 pub(crate) struct Case {
@@ -36,6 +38,19 @@ pub(crate) fn without_authorization(event: &mut Value) {
     if let Some(headers) = event["headers"].as_object_mut() {
         headers.remove("authorization");
     }
+}
+
+/// The sample event `events/<file>` without its bearer token: 401 before the API key hasher secret or the
+/// table is read.
+macro_rules! unauthenticated {
+    ($file:literal) => {
+        (http_event(include_str!(concat!("../../../../../events/", $file)), without_authorization), Expected::Http(401))
+    };
+}
+
+/// An SQS batch with no records: the worker answers with no failures, touching nothing.
+fn empty_batch() -> (Vec<u8>, Expected) {
+    (br#"{"Records": []}"#.to_vec(), Expected::NoBatchFailures)
 }
 
 pub(crate) fn case_for(function: &str, lambda_dir: &Path) -> Result<Case, String> {
@@ -77,6 +92,32 @@ pub(crate) fn case_for(function: &str, lambda_dir: &Path) -> Result<Case, String
             serde_json::to_vec(&json!({ "merchant_id": "not-an-id", "wait_seconds": 5 })).expect("serializes"),
             Expected::InvocationError("KycTaskError"),
         ),
+        "psp-connect" => unauthenticated!("psp-connect.json"),
+        "psp-connections" => unauthenticated!("psp-connections-list.json"),
+        "api-keys" => unauthenticated!("api-keys-list.json"),
+        "routing" => unauthenticated!("routing-get.json"),
+        "payment-execute" => unauthenticated!("payment-execute.json"),
+        "payments-list" => unauthenticated!("payments-list.json"),
+        "store-connect" => unauthenticated!("store-connect.json"),
+        "stores-list" => unauthenticated!("stores-list.json"),
+        "store-update" => unauthenticated!("store-update.json"),
+        "store-disconnect" => unauthenticated!("store-disconnect.json"),
+        "store-sync" => unauthenticated!("store-sync-start.json"),
+        "products" => unauthenticated!("products-list.json"),
+        "orders-list" => unauthenticated!("orders-list.json"),
+        "webhooks-setup" => unauthenticated!("webhooks-setup.json"),
+        "mcp" => unauthenticated!("mcp-tools-call.json"),
+        // A platform Pivota has no webhooks for: 404 before the store is looked up.
+        "order-webhook" => (
+            http_event(include_str!("../../../../../events/order-webhook.json"), |e| {
+                let path = e["rawPath"].as_str().unwrap_or_default().replacen("/custom/", "/magento/", 1);
+                e["rawPath"] = json!(path);
+                e["requestContext"]["http"]["path"] = json!(path);
+                e["pathParameters"]["platform"] = json!("magento");
+            }),
+            Expected::Http(404),
+        ),
+        "sync-worker" | "payment-worker" | "search-indexer" => empty_batch(),
         "hello-lambda" => (b"{}".to_vec(), Expected::Hello),
         other => return Err(format!("no benchmark event for the function {other}")),
     };
@@ -106,6 +147,11 @@ pub(crate) fn check(expected: Expected, outcome: &Outcome) -> Result<String, Str
             }
         }
         (Expected::Hello, Outcome::Response { body }) if json(body)["hello"] == "world" => Ok("hello world".into()),
+        (Expected::NoBatchFailures, Outcome::Response { body })
+            if json(body)["batchItemFailures"].as_array().is_some_and(Vec::is_empty) =>
+        {
+            Ok("no batch item failures".into())
+        }
         (_, Outcome::InitError { error_type, body }) => Err(format!("init error {error_type:?}: {}", short(body))),
         (_, Outcome::Response { body }) => Err(format!("unexpected response: {}", short(body))),
         (_, Outcome::Error { error_type, body }) => Err(format!("unexpected error {error_type:?}: {}", short(body))),

@@ -29,9 +29,6 @@ use measure::benchmark;
 use report::print_table;
 use trace::trace_connects;
 
-const DEFAULT_FUNCTIONS: &[&str] =
-    &["register", "merchant-get", "admin-merchants", "admin-review", "openapi", "kyc-approve", "hello-lambda"];
-
 struct Options {
     lambda_dir: PathBuf,
     functions: Vec<String>,
@@ -83,7 +80,18 @@ fn parse_options() -> Result<Options, String> {
         }
     }
     if options.functions.is_empty() {
-        options.functions = DEFAULT_FUNCTIONS.iter().map(|f| f.to_string()).collect();
+        // Every function built into the directory (`<function>/bootstrap`), the baseline last.
+        let entries = std::fs::read_dir(&options.lambda_dir)
+            .map_err(|e| format!("cannot read {}: {e}", options.lambda_dir.display()))?;
+        let mut functions: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().join("bootstrap").is_file())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "hello-lambda")
+            .collect();
+        functions.sort();
+        functions.push("hello-lambda".into());
+        options.functions = functions;
     }
     Ok(options)
 }
