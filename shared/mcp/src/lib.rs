@@ -114,9 +114,13 @@ async fn serve(app: Arc<App>, req: Request, request_id: &str) -> Result<Response
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
     let answered = service.handle(forwarded).await;
-    let (parts, body) = answered.into_parts();
+    let (mut parts, body) = answered.into_parts();
     let bytes = body.collect().await.map(|collected| collected.to_bytes()).unwrap_or_default();
     let body = match String::from_utf8(bytes.to_vec()) {
+        Ok(text) if is_plain_refusal(&parts) => {
+            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(problem::PROBLEM_JSON));
+            Body::Text(transport_problem(parts.status, &text, request_id))
+        }
         Ok(text) if text.is_empty() => Body::Empty,
         Ok(text) => Body::Text(text),
         Err(raw) => Body::Binary(raw.into_bytes()),
@@ -124,6 +128,33 @@ async fn serve(app: Arc<App>, req: Request, request_id: &str) -> Result<Response
     let mut response = Response::from_parts(parts, body);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// A refusal of the transport's own (a wrong method, no `Accept` of JSON and event streams, a body that is
+/// not JSON), which the SDK answers in plain text rather than JSON-RPC.
+fn is_plain_refusal(parts: &http::response::Parts) -> bool {
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/event-stream"));
+    (parts.status.is_client_error() || parts.status.is_server_error()) && !json
+}
+
+/// The transport's refusal as problem+json, like every other refusal, with the SDK's words as the detail.
+fn transport_problem(status: StatusCode, text: &str, request_id: &str) -> String {
+    let title = status.canonical_reason().unwrap_or("Refused");
+    let problem = problem::Problem {
+        kind: format!("/problems/{}", title.to_ascii_lowercase().replace(' ', "-")),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail: text.trim().chars().take(500).collect(),
+        instance: PATH.to_owned(),
+        request_id: request_id.to_owned(),
+        errors: Vec::new(),
+        extensions: Default::default(),
+    };
+    serde_json::to_string(&problem).unwrap_or_default()
 }
 
 /// A refusal before the SDK: problem+json, and for a missing or bad key the challenge MCP clients follow.

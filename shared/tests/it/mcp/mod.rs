@@ -20,6 +20,7 @@ on_both_backends!(
     initialize_names_pivota_and_lists_ten_tools_with_schemas,
     a_missing_or_bad_key_is_401_with_the_challenge,
     the_sample_events_initialize_and_call_a_tool,
+    transport_refusals_are_problems,
 );
 
 /// The protocol version the requests here ask for (one the SDK supports).
@@ -206,4 +207,34 @@ async fn the_sample_events_initialize_and_call_a_tool(backend: Backend) {
     assert_eq!(response.status(), 200);
     let called: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
     assert_eq!(called["result"]["structuredContent"], json!({"items": [], "next_cursor": null}), "{called}");
+}
+
+/// The transport's own refusals (a GET for a server-sent stream this stateless server does not offer, a
+/// request that does not accept JSON) are problem+json like every other refusal.
+async fn transport_refusals_are_problems(backend: Backend) {
+    let m = merchant(backend).await;
+    let send = |method: &str, accept: &str| {
+        let request: Request = http::Request::builder()
+            .method(method)
+            .uri("/mcp")
+            .header("host", "api.pivota.example")
+            .header("authorization", format!("Bearer {}", m.key))
+            .header("content-type", "application/json")
+            .header("accept", accept)
+            .body(Body::Text(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string()))
+            .unwrap();
+        pivota_mcp::handle(Arc::clone(&m.test.app), request)
+    };
+    for (method, accept, status) in
+        [("GET", "text/event-stream", 405), ("DELETE", "*/*", 405), ("POST", "text/html", 406)]
+    {
+        let response = send(method, accept).await;
+        assert_eq!(response.status(), status, "{method} {accept}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let problem: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!((problem["status"].as_u64(), problem["instance"].as_str()), (Some(status.into()), Some("/mcp")));
+        if status == 405 {
+            assert_eq!(response.headers()["allow"], "POST");
+        }
+    }
 }
