@@ -94,14 +94,21 @@ fn classify(error: &Error) -> (StatusCode, &'static str, &'static str) {
     }
 }
 
-/// The response for an error, logged at a level that fits it.
-pub fn error_response(error: &Error, instance: &str, request_id: &str) -> Response<Body> {
+/// The problem for an error, logged at a level that fits it (the REST API's responses, the MCP tools'
+/// refusals).
+pub fn logged(error: &Error, instance: &str, request_id: &str) -> Problem {
     let problem = Problem::from_error(error, instance, request_id);
     if problem.status >= 500 {
-        error!(status = problem.status, error = %error, "request failed");
+        error!(status = problem.status, error = %error, instance, "request failed");
     } else {
-        info!(status = problem.status, error = %error, "request refused");
+        info!(status = problem.status, error = %error, instance, "request refused");
     }
+    problem
+}
+
+/// The response for an error, logged at a level that fits it.
+pub fn error_response(error: &Error, instance: &str, request_id: &str) -> Response<Body> {
+    let problem = logged(error, instance, request_id);
     let body = serde_json::to_string(&problem).unwrap_or_default();
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -64,7 +64,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
         let started = Instant::now();
         let path = req.uri().path().to_owned();
         let mut response = match (req.method(), path.as_str()) {
-            (&Method::GET, METADATA_PATH | ROOT_METADATA_PATH) => metadata(&app, &req),
+            (&Method::GET, METADATA_PATH | ROOT_METADATA_PATH) => metadata(&app, &req, &request_id),
             (
                 &Method::HEAD | &Method::POST | &Method::PUT | &Method::PATCH | &Method::DELETE,
                 METADATA_PATH | ROOT_METADATA_PATH,
@@ -183,10 +183,10 @@ fn with_allow(mut response: Response<Body>, allow: &'static str) -> Response<Bod
 /// The protected-resource metadata (RFC 9728 §2): the resource, that keys go in the `Authorization`
 /// header, and how to get one. There is no authorization server: a key is created in the console or with
 /// `POST /merchant/{merchant_id}/api-keys`.
-fn metadata(app: &App, req: &Request) -> Response<Body> {
+fn metadata(app: &App, req: &Request, request_id: &str) -> Response<Body> {
     let base = match pivota_http::request::public_base(app, req) {
         Ok(base) => base,
-        Err(error) => return problem::error_response(&error, req.uri().path(), "metadata"),
+        Err(error) => return problem::error_response(&error, req.uri().path(), request_id),
     };
     let document = serde_json::json!({
         "resource": format!("{base}{PATH}"),

@@ -21,7 +21,7 @@ use rmcp::{ServerHandler, tool_handler};
 use pivota::app::App;
 use pivota::kernel::error::Error;
 use pivota::onboarding::api_keys::AuthenticatedMerchant;
-use pivota_http::problem::Problem;
+use pivota_http::problem;
 
 pub use catalog::{GetProductArgs, ListLowStockArgs, SearchProductsArgs};
 pub use orders::{GetOrderArgs, ListOrdersArgs};
@@ -35,13 +35,7 @@ fn instance(tool: &str) -> String {
 
 /// A refused call: the REST API's problem+json body for `error`, logged as the REST API logs it.
 fn refusal(tool: &str, request_id: &str, error: &Error) -> String {
-    let problem = Problem::from_error(error, &instance(tool), request_id);
-    if problem.status >= 500 {
-        tracing::error!(tool, status = problem.status, error = %error, "tool call failed");
-    } else {
-        tracing::info!(tool, status = problem.status, error = %error, "tool call refused");
-    }
-    serde_json::to_string(&problem).unwrap_or_default()
+    serde_json::to_string(&problem::logged(error, &instance(tool), request_id)).unwrap_or_default()
 }
 
 /// A tool's arguments as the named text parameters of the REST route's query string.

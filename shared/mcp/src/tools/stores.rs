@@ -81,7 +81,7 @@ impl PivotaMcp {
             sync::start(self.app.as_ref(), &self.caller.merchant_id, store_id).await
         };
         let (job, created) = started.await.map_err(|e| self.refuse("sync_store", &e))?;
-        Ok(Json(SyncStarted { job_id: job.job_id.clone(), state: crate::views::SyncJobView::of(&job).state, created }))
+        Ok(Json(SyncStarted { job_id: job.job_id, state: crate::views::label(&job.state), created }))
     }
 
     #[tool(
