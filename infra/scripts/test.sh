@@ -4,7 +4,8 @@
 #   infra/scripts/test.sh
 #
 # Steps (each one counted in the final "N passed, M failed" line):
-#   rustfmt, clippy, no import cycles (cargo-modules), cfn-lint, sam validate --lint + sam build, cargo test,
+#   rustfmt, clippy, no Rust file over 400 lines, no import cycles (cargo-modules), cfn-lint, sam validate
+#   --lint + sam build, cargo test,
 #   Lambda runtime glue, the IAM check of the AWS calls those two made, the README's run command with the
 #   OpenAPI contract (schemathesis).
 # Setup (virtualenv, moto_server, Chromium + playwright-core for the console's browser test) is not a step: if it fails, nothing can be tested and the
@@ -64,6 +65,20 @@ mkdir -p "$PIVOTA_RUN_DIR"
 # ---------------------------------------------------------------- static checks
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+
+# Files stay readable: no Rust source file of ours over 400 lines (git's list, files not yet committed
+# included, so target/ is out; without git, every .rs outside target/).
+short_files() {
+    local long
+    long=$(if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git ls-files -z --cached --others --exclude-standard '*.rs'
+    else
+        find . -name '*.rs' -not -path './target/*' -not -path '*/node_modules/*' -print0
+    fi | xargs -0 -r wc -l 2>/dev/null | awk '$2 != "total" && $1 > 400')
+    [[ -z $long ]] || { printf 'over 400 lines:\n%s\n' "$long"; return 1; }
+    echo "ok: no Rust source over 400 lines"
+}
+step "no Rust source file over 400 lines" short_files
 
 # No import cycle between the modules, nor between the top-level modules (pivota-shared's bounded contexts),
 # of any library crate: cargo-modules' graph, tsort's verdict (infra/scripts/module-cycles.sh). About 20 s a

@@ -12,7 +12,7 @@ use tokio::sync::RwLock;
 use crate::kernel::error::Error;
 use crate::onboarding::api_key::{ApiKeyHasher, HasApiKeyHasher};
 use crate::onboarding::kyc::{HasKycRules, KycRules};
-use crate::payments::connectors::{Connectors, HasConnectors};
+use crate::payments::psp::{Connectors, HasConnectors};
 use crate::ports::{
     Clock, HasClock, HasDeployment, HasQueue, HasSearchIndex, HasSecrets, HasTable, HasWorkflow, Queue, QueueRef,
     SearchIndex, Secrets, Table, Workflow,

@@ -1,7 +1,7 @@
 //! Configuration read from the environment. The same names apply on Lambda and in the local runner.
 
 use crate::onboarding::kyc::{DEFAULT_RESTRICTED_COUNTRIES, KycRules};
-use crate::payments::connectors::ConnectorSettings;
+use crate::payments::psp::ConnectorSettings;
 use crate::ports::QueueRef;
 use crate::stores::url_safety::StoreUrlPolicy;
 

@@ -8,6 +8,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Ctx;
 use super::session::Role;
+use pivota::kernel::connect_form::{ConnectForm, FieldKind, FormField};
 use pivota::kernel::money::Currency;
 
 /// A whole page: header with navigation for who is signed in, a skip link, then `body`.
@@ -180,6 +181,54 @@ impl<'a> Field<'a> {
                     aria-invalid=[error.map(|_| "true")];
                 p.error id=(error_id) aria-live="polite" { @if let Some(error) = error { (error) } }
             }
+        }
+    }
+}
+
+/// A connect form's fields (`pivota::kernel::connect_form`), as the PSP's or platform's module declares
+/// them; a choice is a select, the first option chosen unless the refused form chose another.
+pub fn connect_fields(form: &ConnectForm, state: &FormState, form_id: &str) -> Markup {
+    html! {
+        @for field in form.fields {
+            @match field.kind {
+                FieldKind::Choice(options) => {
+                    @let id = format!("{form_id}-{}", field.name);
+                    @let chosen = state.value(field.name);
+                    @let chosen = if options.iter().any(|(value, _)| *value == chosen) { chosen } else { options.first().map_or("", |o| o.0) };
+                    div.field {
+                        label for=(id) { (field.label) }
+                        select id=(id) name=(field.name) {
+                            @for (value, label) in options { option value=(value) selected[*value == chosen] { (label) } }
+                        }
+                    }
+                }
+                _ => { (input(field).render(state, form_id)) }
+            }
+        }
+    }
+}
+
+fn input(field: &FormField) -> Field<'static> {
+    let kind = match field.kind {
+        FieldKind::Url => "url",
+        FieldKind::Secret => "password",
+        FieldKind::Text | FieldKind::Choice(_) => "text",
+    };
+    let mut input = Field::new(field.name, field.label).kind(kind);
+    if let Some(hint) = field.hint {
+        input = input.hint(hint);
+    }
+    if field.optional {
+        input = input.optional();
+    }
+    input
+}
+
+/// A sentence whose parts in backticks are code.
+pub fn with_code(text: &str) -> Markup {
+    html! {
+        @for (at, part) in text.split('`').enumerate() {
+            @if at % 2 == 1 { code { (part) } } @else { (part) }
         }
     }
 }

@@ -10,8 +10,8 @@ use super::request::{json_body, json_response, path_param};
 use super::{HandlerResult, require_merchant};
 use pivota::app::App;
 use pivota::kernel::error::Error;
-use pivota::payments::psp::{PspKind, PspMode};
 use pivota::payments::psp_connections::{self, ConnectCommand, ConnectRequest, PspConnection};
+use pivota::payments::{connectors::PspMode, psp::PspKind};
 
 /// A connection as the API shows it: never the key, only its last four characters.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

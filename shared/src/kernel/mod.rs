@@ -1,6 +1,7 @@
 //! The shared kernel: value types and rules every context uses (money, email, country, secrets,
-//! validation) and the one domain error.
+//! validation, connect forms) and the one domain error.
 
+pub mod connect_form;
 pub mod country;
 pub mod email;
 pub mod error;

@@ -4,9 +4,9 @@
 use crate::kernel::error::Error;
 use crate::kernel::money::Money;
 use crate::onboarding::merchant::MerchantId;
-use crate::payments::psp::{PspKind, PspMode};
 use crate::payments::psp_connections::{self, PspConnection};
 use crate::payments::routing::{self, RoutingDocument};
+use crate::payments::{connectors::PspMode, psp::PspKind};
 use crate::ports::HasTable;
 
 use super::PaymentCommand;
@@ -67,6 +67,37 @@ impl PaymentSetup {
     }
 }
 
+/// Where [`execute`](super::execute) gets the merchant's connections and routing.
+#[derive(Clone, Copy)]
+pub(super) enum Setup<'a> {
+    /// Read by the caller.
+    Read(&'a PaymentSetup),
+    /// Read on first need, into the caller's slot.
+    OnDemand,
+}
+
+impl<'a> Setup<'a> {
+    pub(super) async fn read<'s>(
+        self,
+        app: &impl HasTable,
+        merchant_id: &MerchantId,
+        slot: &'s mut Option<PaymentSetup>,
+    ) -> Result<&'s PaymentSetup, Error>
+    where
+        'a: 's,
+    {
+        match self {
+            Setup::Read(setup) => Ok(setup),
+            Setup::OnDemand => {
+                if slot.is_none() {
+                    *slot = Some(PaymentSetup::load(app, merchant_id).await?);
+                }
+                Ok(slot.as_ref().expect("just filled"))
+            }
+        }
+    }
+}
+
 /// Narrows the routed PSPs to those that may take this payment, before any PSP is called:
 /// - a sandbox test card (the only card number accepted) is charged in test mode through the sandbox only;
 /// - each PSP must represent the amount in its own minor units (`connectors::minor_units`);
@@ -85,7 +116,7 @@ pub(super) fn restrict_to_what_can_be_charged(
         if mode == PspMode::Live {
             return Err(refuse("payment_method", crate::payments::card::REFUSAL.into()));
         }
-        candidates.retain(|psp| *psp == PspKind::Sandbox);
+        candidates.retain(|psp| psp.profile().takes_test_cards());
         if candidates.is_empty() {
             return Err(refuse(
                 "payment_method",
@@ -94,26 +125,33 @@ pub(super) fn restrict_to_what_can_be_charged(
         }
     }
     for psp in candidates.iter() {
-        crate::payments::connectors::metadata::check(*psp, &command.metadata)
+        let limits = psp.profile().metadata_limits();
+        crate::payments::connectors::metadata::check(psp.as_str(), limits, &command.metadata)
             .map_err(|e| Error::Validation(e.into()))?;
     }
-    // An Adyen token is found by (shopperReference, storedPaymentMethodId): without the reference Adyen
-    // cannot charge it, so it is not asked to.
-    if command.customer.is_none() && candidates.contains(&PspKind::Adyen) {
-        candidates.retain(|psp| *psp != PspKind::Adyen);
-        if candidates.is_empty() {
-            return Err(refuse(
-                "customer",
-                "is required by Adyen: the shopperReference the payment method was stored under".into(),
-            ));
+    // A PSP that finds a stored payment method only under its customer (Adyen's shopperReference) is not
+    // asked to charge without one.
+    if command.customer.is_none() {
+        let mut first_need = None;
+        candidates.retain(|psp| match psp.profile().customer_required() {
+            Some(why) => {
+                first_need.get_or_insert(format!("is required by {}: {why}", psp.profile().display_name()));
+                false
+            }
+            None => true,
+        });
+        if let Some(need) = first_need.filter(|_| candidates.is_empty()) {
+            return Err(refuse("customer", need));
         }
     }
     let mut first_refusal = None;
-    candidates.retain(|psp| match crate::payments::connectors::minor_units::psp_amount(*psp, &command.amount) {
-        Ok(_) => true,
-        Err(refusal) => {
-            first_refusal.get_or_insert((refusal.field, format!("{psp}: {}", refusal.message)));
-            false
+    candidates.retain(|psp| {
+        match crate::payments::connectors::minor_units::psp_amount(psp.profile(), &command.amount) {
+            Ok(_) => true,
+            Err(refusal) => {
+                first_refusal.get_or_insert((refusal.field, format!("{psp}: {}", refusal.message)));
+                false
+            }
         }
     });
     match first_refusal {

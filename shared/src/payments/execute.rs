@@ -11,9 +11,9 @@ use crate::kernel::error::Error;
 use crate::onboarding::api_key::HasApiKeyHasher;
 use crate::onboarding::merchant::{MerchantId, MerchantStatus};
 use crate::onboarding::merchants::Merchants;
-use crate::payments::connectors::HasConnectors;
+use crate::payments::connectors::PspMode;
 use crate::payments::connectors::{ChargeOutcome, ChargeRequest, ConnectorError};
-use crate::payments::psp::PspMode;
+use crate::payments::psp::HasConnectors;
 use crate::payments::psp_connections::{self, PspConnection};
 use crate::ports::HasClock;
 use crate::ports::HasDeployment;
@@ -22,7 +22,7 @@ use crate::ports::HasTable;
 use crate::ports::{ItemKey, StoreError};
 use crate::record::{FIRST_VERSION, Record};
 
-use super::eligibility::{PaymentSetup, restrict_to_what_can_be_charged};
+use super::eligibility::{PaymentSetup, Setup, restrict_to_what_can_be_charged};
 use super::idempotency::{self, Claim, IdempotencyRecord, KeyState};
 use super::request::mask_payment_method;
 use super::{Payment, PaymentAttempt, PaymentCommand, PaymentStatus, payment_key};
@@ -96,37 +96,6 @@ pub async fn execute(
     };
     let setup = setup.read(app, &payer.merchant_id, &mut loaded).await?;
     charge(app, setup, &mut record, payment, &command, deadline).await
-}
-
-/// Where [`execute`] gets the merchant's connections and routing.
-#[derive(Clone, Copy)]
-enum Setup<'a> {
-    /// Read by the caller.
-    Read(&'a PaymentSetup),
-    /// Read on first need, into the caller's slot.
-    OnDemand,
-}
-
-impl<'a> Setup<'a> {
-    async fn read<'s>(
-        self,
-        app: &impl HasTable,
-        merchant_id: &MerchantId,
-        slot: &'s mut Option<PaymentSetup>,
-    ) -> Result<&'s PaymentSetup, Error>
-    where
-        'a: 's,
-    {
-        match self {
-            Setup::Read(setup) => Ok(setup),
-            Setup::OnDemand => {
-                if slot.is_none() {
-                    *slot = Some(PaymentSetup::load(app, merchant_id).await?);
-                }
-                Ok(slot.as_ref().expect("just filled"))
-            }
-        }
-    }
 }
 
 async fn stored_payment(app: &impl HasTable, merchant_id: &MerchantId, payment_id: &str) -> Result<Payment, Error> {

@@ -59,7 +59,7 @@ pub struct IdempotencyRecord {
 
 /// The record of `key` for payments of `mode`: a test request is never answered with a live payment's
 /// record, nor the other way round, even with the same key and body.
-pub fn record_key(merchant_id: &MerchantId, mode: crate::payments::psp::PspMode, key: &str) -> ItemKey {
+pub fn record_key(merchant_id: &MerchantId, mode: crate::payments::connectors::PspMode, key: &str) -> ItemKey {
     ItemKey::new(format!("IDEMPOTENCY#{merchant_id}"), format!("KEY#{}#{key}", mode.as_str()))
 }
 

@@ -33,7 +33,7 @@ use crate::kernel::error::Error;
 use crate::kernel::money::Money;
 use crate::onboarding::merchant::MerchantId;
 use crate::payments::connectors::NextAction;
-use crate::payments::psp::{PspKind, PspMode};
+use crate::payments::{connectors::PspMode, psp::PspKind};
 use crate::ports::HasTable;
 use crate::ports::{Index, ItemKey, PageCursor, Query};
 use crate::record::Record;

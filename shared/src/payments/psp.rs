@@ -1,31 +1,62 @@
-//! Payment service providers: which ones exist, and test versus live mode.
+//! The PSPs Pivota can charge through, and where each is reached.
+//!
+//! Adding a PSP is one module in `connectors/` (its [`PspProfile`] and [`PspConnector`]) plus one line in
+//! the `psps!` registration below; everything else (the `psp` field's values, routing, eligibility, the
+//! connectors, their base-URL settings) follows from the registration.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// A PSP Pivota can charge through. Adding one: a module in `connectors/`, a variant here, and one line
-/// in `connectors::Connectors::get`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PspKind {
-    Stripe,
-    Adyen,
+use crate::payments::connectors::{self, PspConnector, PspProfile};
+
+/// Defines [`PspKind`] from the registrations: each is `Variant = "name" => profile,`, the name being how
+/// requests and records write it. (`tt`, not `literal`: utoipa does not see a `literal` fragment in `serde(rename)`.)
+macro_rules! psps {
+    ($($(#[$attr:meta])* $variant:ident = $name:tt => $profile:expr,)+) => {
+        /// A PSP Pivota can charge through.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+        )]
+        pub enum PspKind {
+            $($(#[$attr])* #[serde(rename = $name)] $variant,)+
+        }
+
+        impl PspKind {
+            pub const ALL: [PspKind; [$($name),+].len()] = [$(PspKind::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(PspKind::$variant => $name,)+
+                }
+            }
+
+            /// What the PSP's module declares about it.
+            pub fn profile(self) -> &'static dyn PspProfile {
+                match self {
+                    $(PspKind::$variant => &$profile,)+
+                }
+            }
+        }
+    };
+}
+
+psps! {
+    Stripe = "stripe" => connectors::stripe::Stripe,
+    Adyen = "adyen" => connectors::adyen::Adyen,
     /// Built in and deterministic, for demonstrations and tests without PSP accounts.
-    Sandbox,
+    Sandbox = "sandbox" => connectors::sandbox::Sandbox,
 }
 
 impl PspKind {
-    pub const ALL: [PspKind; 3] = [PspKind::Stripe, PspKind::Adyen, PspKind::Sandbox];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PspKind::Stripe => "stripe",
-            PspKind::Adyen => "adyen",
-            PspKind::Sandbox => "sandbox",
-        }
-    }
-
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|psp| psp.as_str() == raw)
+    }
+
+    /// Every PSP's name, for a refusal: `stripe, adyen, sandbox`.
+    pub fn names() -> String {
+        Self::ALL.map(PspKind::as_str).join(", ")
     }
 }
 
@@ -35,40 +66,117 @@ impl std::fmt::Display for PspKind {
     }
 }
 
-/// Whether a PSP connection moves real money.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PspMode {
-    Test,
-    Live,
+/// Where each PSP is reached. Every base URL is configurable so tests can point at local fakes.
+#[derive(Clone, Debug)]
+pub struct ConnectorSettings {
+    /// API bases overriding a PSP's own, by the setting its profile names
+    /// ([`PspProfile::api_base_setting`]): `PIVOTA_STRIPE_API_BASE` (default `https://api.stripe.com`),
+    /// `PIVOTA_ADYEN_CHECKOUT_BASE` (default: derived from the connection's environment,
+    /// `https://checkout-test.adyen.com` or `https://{prefix}-checkout-live.adyenpayments.com/checkout`).
+    pub api_bases: BTreeMap<String, String>,
+    /// Total time one PSP call may take before it counts as ambiguous.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// How long `/payment/execute` may take in all, whatever the PSPs do: 25 s, inside API Gateway's 30 s.
+    pub payment_budget: Duration,
 }
 
-impl From<crate::onboarding::api_key::ApiKeyMode> for PspMode {
-    fn from(mode: crate::onboarding::api_key::ApiKeyMode) -> Self {
-        match mode {
-            crate::onboarding::api_key::ApiKeyMode::Test => PspMode::Test,
-            crate::onboarding::api_key::ApiKeyMode::Live => PspMode::Live,
+impl ConnectorSettings {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let settings = PspKind::ALL.into_iter().filter_map(|psp| psp.profile().api_base_setting());
+        Self {
+            api_bases: settings.filter_map(|name| Some((name.to_owned(), lookup(name)?))).collect(),
+            request_timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(3),
+            payment_budget: Duration::from_secs(25),
         }
+    }
+
+    /// These settings with `psp`'s API base set to `base` (a test's fake).
+    pub fn with_api_base(mut self, psp: PspKind, base: impl Into<String>) -> Self {
+        let setting = psp.profile().api_base_setting().expect("the PSP has an API base setting");
+        self.api_bases.insert(setting.to_owned(), base.into());
+        self
     }
 }
 
-impl PspMode {
-    /// The API-key mode that may act on a connection (or store) of this mode.
-    pub fn key_mode(self) -> crate::onboarding::api_key::ApiKeyMode {
-        match self {
-            PspMode::Test => crate::onboarding::api_key::ApiKeyMode::Test,
-            PspMode::Live => crate::onboarding::api_key::ApiKeyMode::Live,
+impl Default for ConnectorSettings {
+    fn default() -> Self {
+        Self::from_lookup(|_| None)
+    }
+}
+
+/// Every connector, built once per process (they share one HTTP client and its connection pool).
+pub struct Connectors {
+    /// In [`PspKind::ALL`]'s order.
+    by_psp: Vec<Box<dyn PspConnector>>,
+}
+
+impl Connectors {
+    pub fn new(settings: &ConnectorSettings) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .user_agent(concat!("pivota/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client's TLS backend initialises");
+        let by_psp = PspKind::ALL.map(|psp| {
+            let profile = psp.profile();
+            let api_base = profile.api_base_setting().and_then(|setting| settings.api_bases.get(setting));
+            profile.connector(http.clone(), api_base.map(String::as_str))
+        });
+        Self { by_psp: by_psp.into() }
+    }
+
+    pub fn get(&self, psp: PspKind) -> &dyn PspConnector {
+        self.by_psp[psp as usize].as_ref()
+    }
+}
+
+/// The PSP connectors (one HTTP connection pool for all) and how long a charge may take.
+pub trait HasConnectors {
+    fn connectors(&self) -> &Connectors;
+    /// A charge's time budget: past it, a charge is left for the worker's retry or a replay.
+    fn payment_budget(&self) -> Duration;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_psp_parses_from_its_name_and_serialises_to_it() {
+        for psp in PspKind::ALL {
+            assert_eq!(PspKind::parse(psp.as_str()), Some(psp));
+            assert_eq!(serde_json::to_value(psp).unwrap(), psp.as_str());
+        }
+        assert_eq!(PspKind::names(), "stripe, adyen, sandbox");
+        assert_eq!(PspKind::parse("paypal"), None);
+    }
+
+    /// A PSP's connect form asks for exactly what its credentials need: an empty request is refused on each
+    /// required field of the form and on nothing else.
+    #[test]
+    fn each_psps_form_asks_for_what_its_credentials_need() {
+        for psp in PspKind::ALL {
+            let profile = psp.profile();
+            let mut errors = crate::kernel::validation::FieldErrors::default();
+            let credentials = profile.credentials(Default::default(), &mut errors);
+            let refused: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+            let required: Vec<&str> =
+                profile.connect_form().fields.iter().filter(|f| !f.optional).map(|f| f.name).collect();
+            assert_eq!(refused, required, "{psp}");
+            assert_eq!(credentials.is_some(), required.is_empty(), "{psp}");
+            assert!(!profile.display_name().is_empty() && !profile.connect_form().title.is_empty(), "{psp}");
         }
     }
 
-    pub fn parse(raw: &str) -> Option<Self> {
-        [PspMode::Test, PspMode::Live].into_iter().find(|mode| mode.as_str() == raw)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PspMode::Test => "test",
-            PspMode::Live => "live",
-        }
+    #[test]
+    fn api_base_settings_are_read_by_the_names_the_profiles_give() {
+        let settings = ConnectorSettings::from_lookup(|name| Some(format!("http://127.0.0.1:1/{name}")));
+        assert_eq!(
+            settings.api_bases.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["PIVOTA_ADYEN_CHECKOUT_BASE", "PIVOTA_STRIPE_API_BASE"]
+        );
     }
 }

@@ -22,9 +22,9 @@ use crate::kernel::error::Error;
 use crate::kernel::validation::FieldErrors;
 use crate::onboarding::merchant::{MerchantId, MerchantStatus};
 use crate::onboarding::merchants::Merchants;
-use crate::payments::connectors::HasConnectors;
-use crate::payments::connectors::{ConnectorError, PspCredentials};
-use crate::payments::psp::{PspKind, PspMode};
+use crate::payments::connectors::{ConnectorError, CredentialFields, PspCredentials};
+use crate::payments::psp::HasConnectors;
+use crate::payments::{connectors::PspMode, psp::PspKind};
 use crate::ports::HasClock;
 use crate::ports::HasDeployment;
 use crate::ports::HasSecrets;
@@ -92,91 +92,21 @@ pub struct ConnectCommand {
     pub credentials: PspCredentials,
 }
 
-fn stripe_key(raw: &str) -> Result<(String, PspMode), String> {
-    let key = raw.trim();
-    if key.starts_with("pk_") {
-        return Err(
-            "is a publishable key (pk_…); connecting needs a secret key (sk_…) or a restricted key (rk_…)".into()
-        );
-    }
-    let mode = match key.get(..8) {
-        Some("sk_test_" | "rk_test_") => PspMode::Test,
-        Some("sk_live_" | "rk_live_") => PspMode::Live,
-        _ => {
-            return Err(
-                "must be a Stripe secret key (sk_test_…, sk_live_…) or restricted key (rk_test_…, rk_live_…)".into()
-            );
-        }
-    };
-    // Stripe does not promise a key length; only refuse what cannot be a key.
-    if key.len() < 12 || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err("is not a well-formed Stripe key".into());
-    }
-    Ok((key.to_owned(), mode))
-}
-
-fn bounded_token(max: usize) -> impl Fn(&str) -> Result<String, String> {
-    move |raw: &str| {
-        let value = raw.trim();
-        if value.is_empty() || value.len() > max || !value.bytes().all(|b| b.is_ascii_graphic()) {
-            Err(format!("must be 1 to {max} printable characters without spaces"))
-        } else {
-            Ok(value.to_owned())
-        }
-    }
-}
-
 impl TryFrom<ConnectRequest> for ConnectCommand {
     type Error = FieldErrors;
 
     fn try_from(request: ConnectRequest) -> Result<Self, Self::Error> {
         let mut errors = FieldErrors::default();
-        let psp = errors
-            .field("psp", request.psp, |raw| PspKind::parse(raw.trim()).ok_or("must be one of stripe, adyen, sandbox"));
-        let command = match psp {
-            Some(PspKind::Stripe) => errors.field("api_key", request.api_key, stripe_key).map(|(key, mode)| {
-                PspCredentials { api_key: key.into(), merchant_account: None, mode, live_url_prefix: None }
-            }),
-            Some(PspKind::Adyen) => {
-                let api_key = errors.field("api_key", request.api_key, bounded_token(1024));
-                let merchant_account = errors.field("merchant_account", request.merchant_account, bounded_token(255));
-                let mode = errors.field("environment", request.environment, |raw| match raw.trim() {
-                    "test" => Ok(PspMode::Test),
-                    "live" => Ok(PspMode::Live),
-                    _ => Err("must be test or live"),
-                });
-                let prefix = match (mode, request.live_url_prefix) {
-                    (Some(PspMode::Live), prefix) => errors.field("live_url_prefix", prefix, |raw| {
-                        let prefix = raw.trim();
-                        let ok = !prefix.is_empty()
-                            && prefix.len() <= 128
-                            && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-                        if ok {
-                            Ok(prefix.to_owned())
-                        } else {
-                            Err("must be the letters, digits and hyphens of your live prefix")
-                        }
-                    }),
-                    _ => None,
-                };
-                match (api_key, merchant_account, mode) {
-                    (Some(key), Some(account), Some(mode)) => Some(PspCredentials {
-                        api_key: key.into(),
-                        merchant_account: Some(account),
-                        mode,
-                        live_url_prefix: prefix,
-                    }),
-                    _ => None,
-                }
-            }
-            Some(PspKind::Sandbox) => Some(PspCredentials {
-                api_key: format!("sbx_test_{}", ulid::Ulid::new()).into(),
-                merchant_account: None,
-                mode: PspMode::Test,
-                live_url_prefix: None,
-            }),
-            None => None,
+        let psp = errors.field("psp", request.psp, |raw| {
+            PspKind::parse(raw.trim()).ok_or_else(|| format!("must be one of {}", PspKind::names()))
+        });
+        let fields = CredentialFields {
+            api_key: request.api_key,
+            merchant_account: request.merchant_account,
+            environment: request.environment,
+            live_url_prefix: request.live_url_prefix,
         };
+        let command = psp.and_then(|psp| psp.profile().credentials(fields, &mut errors));
         match (psp, command) {
             (Some(psp), Some(credentials)) if errors.is_empty() => Ok(ConnectCommand { psp, credentials }),
             _ => Err(errors),

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use crate::kernel::error::Error;
 use crate::onboarding::merchant::{MerchantId, MerchantStatus};
 use crate::onboarding::merchants::Merchants;
-use crate::payments::psp::PspMode;
+use crate::payments::connectors::PspMode;
 use crate::ports::HasClock;
 use crate::ports::HasDeployment;
 use crate::ports::HasQueue;
@@ -14,7 +14,7 @@ use crate::ports::HasTable;
 use crate::ports::{Condition, Item, StoreError, WriteOp};
 use crate::record::{FIRST_VERSION, Record};
 use crate::stores::credentials::HasStoreCredentials;
-use crate::stores::platforms::{self, Platform, StoreCredentials, StoreEndpoint};
+use crate::stores::platforms::{self, StoreCredentials, StoreEndpoint};
 use crate::stores::tasks::{StoreTask, TaskKind};
 use crate::stores::url_safety::HasStoreUrls;
 
@@ -115,16 +115,10 @@ pub async fn disconnect(
         }
     }
     // Each step is idempotent and the status changes last, so a retry after a failure finishes the job.
-    if store.platform == Platform::Shopify
+    if store.platform.profile().verifies_after_disconnect()
         && let Some(webhook_secret) = kept_credentials(app, &store).await?.and_then(|c| c.webhook_secret)
     {
-        let alone = StoreCredentials {
-            api_token: SecretString::from(String::new()),
-            consumer_key: None,
-            consumer_secret: None,
-            site_id: None,
-            webhook_secret: Some(webhook_secret),
-        };
+        let alone = StoreCredentials::token(SecretString::from(String::new()), Some(webhook_secret));
         let serialized = serde_json::to_string(&alone).map_err(|e| Error::Internal(e.to_string()))?;
         app.secrets().put(&webhook_only_secret_name(&store), &serialized.into()).await?;
     }

@@ -10,7 +10,7 @@ use crate::kernel::error::Error;
 use crate::onboarding::merchant::MerchantId;
 use crate::ports::HasDeployment;
 use crate::ports::HasSecrets;
-use crate::stores::platforms::{Platform, StoreCredentials};
+use crate::stores::platforms::StoreCredentials;
 
 use super::Store;
 
@@ -24,19 +24,20 @@ pub async fn credentials(app: &impl HasSecrets, store: &Store) -> Result<StoreCr
         .ok_or_else(|| Error::Internal(format!("the secret of store {} is missing", store.store_id)))
 }
 
-/// Where a disconnected Shopify store's webhook secret (the app's client secret) is kept on its own, with
-/// no credential that reaches the store: Shopify sends its compliance topics whatever Pivota's state
-/// (`shop/redact` 48 hours after an uninstall), and they must still be verified.
+/// Where a disconnected store's webhook secret is kept on its own, with no credential that reaches the store,
+/// for a platform whose deliveries must still be verified then
+/// ([`PlatformProfile::verifies_after_disconnect`](crate::stores::platforms::PlatformProfile::verifies_after_disconnect):
+/// Shopify sends its compliance topics whatever Pivota's state, `shop/redact` 48 hours after an uninstall).
 pub(super) fn webhook_only_secret_name(store: &Store) -> String {
     format!("{}/webhook-only", store.secret_ref)
 }
 
-/// The store's credentials; for a Shopify store the merchant disconnected, its webhook secret alone;
+/// The store's credentials; for a store the merchant disconnected, its webhook secret alone where it is kept;
 /// `None` once both are deleted.
 pub async fn kept_credentials(app: &impl HasSecrets, store: &Store) -> Result<Option<StoreCredentials>, Error> {
     let secret = match app.secrets().get(&store.secret_ref).await? {
         Some(secret) => secret,
-        None if store.platform == Platform::Shopify => {
+        None if store.platform.profile().verifies_after_disconnect() => {
             let Some(secret) = app.secrets().get(&webhook_only_secret_name(store)).await? else { return Ok(None) };
             secret
         }

@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 use crate::kernel::error::Error;
 use crate::kernel::money::Currency;
 use crate::onboarding::merchant::MerchantId;
-use crate::payments::psp::PspMode;
+use crate::payments::connectors::PspMode;
 use crate::ports::HasClock;
 use crate::ports::HasTable;
 use crate::ports::{Index, ItemKey, Query};

@@ -1,14 +1,16 @@
 //! Store URL safety (SSRF): what a merchant may point Pivota's HTTP client at.
 //!
 //! - Only `https`, no credentials in the URL, a host name.
-//! - Shopify: the shop's `*.myshopify.com` domain.
+//! - The platform's own rule (`PlatformProfile::store_url`): Shopify's is the shop's `*.myshopify.com`
+//!   domain.
 //! - The host is resolved, and every address must be public: loopback, private, link-local (the
 //!   169.254.169.254 metadata service), unique-local IPv6, CGNAT, documentation, multicast and reserved
 //!   ranges are refused. The client then connects to the address that was checked (it is pinned in the
 //!   client's resolver), so a DNS answer that changes between the check and the connection (rebinding)
 //!   does not get through. Redirects are not followed.
-//! - `PIVOTA_ALLOW_INSECURE_STORE_URLS=1` lifts the https, address and shop-domain rules so a store can
-//!   be a local fake at `http://127.0.0.1:port`. For local testing only; never set in `template.yaml`.
+//! - `PIVOTA_ALLOW_INSECURE_STORE_URLS=1` lifts the https, address and platform rules (the shop domain) so
+//!   a store can be a local fake at `http://127.0.0.1:port`. For local testing only; never set in
+//!   `template.yaml`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -53,15 +55,10 @@ impl StoreUrlPolicy {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(invalid("must not contain credentials"));
         }
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid("must name a host"))?.to_owned();
-        if platform == Platform::Shopify && !self.allow_insecure && !is_shop_domain(&host) {
-            return Err(invalid("must be the shop's myshopify.com domain, like https://acme.myshopify.com"));
-        }
+        url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid("must name a host"))?;
         url.set_query(None);
         url.set_fragment(None);
-        if platform == Platform::Shopify {
-            url.set_path("");
-        }
+        platform.profile().store_url(&mut url, !self.allow_insecure).map_err(invalid)?;
         let trimmed = url.path().trim_end_matches('/').to_owned();
         url.set_path(&trimmed);
         Ok(url)
@@ -99,15 +96,6 @@ impl CheckedStoreUrl {
         }
         builder.build().expect("the HTTP client's TLS backend initialises")
     }
-}
-
-fn is_shop_domain(host: &str) -> bool {
-    host.strip_suffix(".myshopify.com").is_some_and(|shop| {
-        !shop.is_empty()
-            && shop.len() <= 63
-            && !shop.starts_with('-')
-            && shop.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    })
 }
 
 /// Whether an address is globally reachable (not loopback, private, link-local, …).

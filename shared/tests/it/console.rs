@@ -313,11 +313,11 @@ async fn the_routing_editor_saves_the_test_payment_method_and_shows_its_error() 
 
 #[tokio::test]
 async fn adyens_refusal_shows_on_the_adyen_form_next_to_the_field_it_names() {
-    use pivota::payments::connectors::ConnectorSettings;
+    use pivota::payments::psp::{ConnectorSettings, PspKind};
     use pivota_fakes::FakeAdyen;
     let adyen = FakeAdyen::start().await;
     let settings = Settings {
-        connectors: ConnectorSettings { adyen_checkout_base: Some(adyen.uri()), ..ConnectorSettings::default() },
+        connectors: ConnectorSettings::default().with_api_base(PspKind::Adyen, adyen.uri()),
         ..Settings::default()
     };
     let test = embedded_app(settings).await;

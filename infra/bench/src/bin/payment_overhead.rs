@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use pivota::kernel::money::{Currency, Money};
+use pivota::payments::connectors::PspMode;
 use pivota::payments::connectors::sandbox::{SUCCESS_CARD, SandboxConnector};
 use pivota::payments::connectors::{ChargeRequest, PspConnector, PspCredentials};
-use pivota::payments::psp::PspMode;
 use pivota::settings::Settings;
 use pivota_bench::quantile;
 use pivota_local::{LocalConfig, Platform};

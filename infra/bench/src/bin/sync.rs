@@ -134,7 +134,7 @@ impl Bench {
     async fn connect_store(&self, platform: Platform, uri: &str, credentials: StoreCredentials) -> String {
         let command =
             StoreConnectCommand { platform, store_url: url::Url::parse(uri).unwrap(), credentials, mode: None };
-        stores::connect(&self.app, &self.merchant_id, pivota::payments::psp::PspMode::Test, command)
+        stores::connect(&self.app, &self.merchant_id, pivota::payments::connectors::PspMode::Test, command)
             .await
             .expect("the store connects")
             .store_id

@@ -6,11 +6,24 @@ use http::{Method, StatusCode};
 use maud::html;
 use serde_json::{Value, json};
 
-use super::super::layout::{Field, FormState, badge, csrf, empty, form_message, page, time};
+use pivota::kernel::connect_form::FieldKind;
+use pivota::payments::psp::PspKind;
+
+use super::super::layout::{Field, FormState, badge, connect_fields, csrf, empty, form_message, page, time, with_code};
 use super::super::{ConsoleError, Ctx, PageResult, html as respond, integer_or_text, redirect};
 use super::onboarding::reveal_key;
 
 // ---- PSP connections ----
+
+/// Every registered PSP by its title: `Stripe, Adyen or Sandbox`.
+fn providers() -> String {
+    let titles = PspKind::ALL.map(|psp| psp.profile().connect_form().title);
+    match titles.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
 
 pub async fn psp_page(ctx: &Ctx<'_>) -> PageResult {
     psp(ctx, StatusCode::OK, None, &FormState::default()).await
@@ -29,7 +42,7 @@ async fn psp(ctx: &Ctx<'_>, status: StatusCode, refused: Option<&str>, state: &F
         section aria-labelledby="connected-heading" {
             h2 #connected-heading { "Connected" }
             @if reply.items().is_empty() {
-                (empty("No payment provider is connected yet. Connect Stripe, Adyen or the sandbox below to take payments.", None))
+                (empty(&format!("No payment provider is connected yet. Connect {} below to take payments.", providers()), None))
             } @else {
                 div.table-wrap { table {
                     thead { tr { th scope="col" { "Provider" } th scope="col" { "Mode" } th scope="col" { "Key" } th scope="col" { "Connected" } th scope="col" { span.visually-hidden { "Actions" } } } }
@@ -56,43 +69,19 @@ async fn psp(ctx: &Ctx<'_>, status: StatusCode, refused: Option<&str>, state: &F
         h2 { "Connect a provider" }
         p.hint { "Keys are checked live with the provider before anything is saved, and kept only in the secret store." }
         div.columns {
-            section aria-labelledby="stripe-heading" {
-                h3 #stripe-heading { "Stripe" }
-                form method="post" action="/console/psp/connect" novalidate {
-                    (csrf(ctx))
-                    input type="hidden" name="psp" value="stripe";
-                    (form_message(state_of("stripe")))
-                    (Field::new("api_key", "Secret key").kind("password").hint("sk_test_… or sk_live_…, or a restricted key rk_…").render(state_of("stripe"), "stripe"))
-                    button type="submit" { "Connect Stripe" }
-                }
-            }
-            section aria-labelledby="adyen-heading" {
-                h3 #adyen-heading { "Adyen" }
-                form method="post" action="/console/psp/connect" novalidate {
-                    (csrf(ctx))
-                    input type="hidden" name="psp" value="adyen";
-                    (form_message(state_of("adyen")))
-                    (Field::new("api_key", "API key").kind("password").render(state_of("adyen"), "adyen"))
-                    (Field::new("merchant_account", "Merchant account").render(state_of("adyen"), "adyen"))
-                    div.field {
-                        label for="adyen-environment" { "Environment" }
-                        select #adyen-environment name="environment" {
-                            option value="test" selected[state_of("adyen").value("environment") != "live"] { "Test" }
-                            option value="live" selected[state_of("adyen").value("environment") == "live"] { "Live" }
-                        }
+            @for psp in PspKind::ALL {
+                @let form = psp.profile().connect_form();
+                @let id = psp.as_str();
+                section aria-labelledby={ (id) "-heading" } {
+                    h3 id={ (id) "-heading" } { (form.title) }
+                    @if let Some(intro) = form.intro { p { (with_code(intro)) } }
+                    form method="post" action="/console/psp/connect" novalidate {
+                        (csrf(ctx))
+                        input type="hidden" name="psp" value=(id);
+                        (form_message(state_of(id)))
+                        (connect_fields(&form, state_of(id), id))
+                        button type="submit" { (form.submit) }
                     }
-                    (Field::new("live_url_prefix", "Live URL prefix").optional().hint("Live only: the prefix from your Customer Area.").render(state_of("adyen"), "adyen"))
-                    button type="submit" { "Connect Adyen" }
-                }
-            }
-            section aria-labelledby="sandbox-heading" {
-                h3 #sandbox-heading { "Sandbox" }
-                p { "Pivota's built-in test provider: no account needed. Card " code { "pm_card_visa" } " succeeds." }
-                form method="post" action="/console/psp/connect" {
-                    (csrf(ctx))
-                    input type="hidden" name="psp" value="sandbox";
-                    (form_message(state_of("sandbox")))
-                    button type="submit" { "Connect the sandbox" }
                 }
             }
         }
@@ -104,10 +93,11 @@ pub async fn psp_connect(ctx: &Ctx<'_>) -> PageResult {
     let merchant_id = ctx.merchant_id()?;
     let form = ctx.form().await?;
     let kind = form.get("psp").to_owned();
+    let fields = PspKind::parse(&kind).map_or(&[][..], |psp| psp.profile().connect_form().fields);
     let mut body = json!({"psp": kind});
-    for field in ["api_key", "merchant_account", "environment", "live_url_prefix"] {
-        if let Some(value) = form.optional(field) {
-            body[field] = Value::String(value);
+    for field in fields {
+        if let Some(value) = form.optional(field.name) {
+            body[field.name] = Value::String(value);
         }
     }
     let reply = ctx.api().send(Method::POST, &format!("/merchant/{merchant_id}/psp/connect"), body).await;
@@ -118,9 +108,10 @@ pub async fn psp_connect(ctx: &Ctx<'_>) -> PageResult {
         return Err(ConsoleError::SignIn);
     }
     // Show the refusal on the form that was sent; the key itself is never shown again.
-    let values: HashMap<String, String> = ["merchant_account", "environment", "live_url_prefix"]
+    let values: HashMap<String, String> = fields
         .iter()
-        .map(|f| ((*f).to_owned(), form.get(f).to_owned()))
+        .filter(|field| field.kind != FieldKind::Secret)
+        .map(|field| (field.name.to_owned(), form.get(field.name).to_owned()))
         .collect();
     let state = FormState::refused(values, &reply);
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -266,8 +257,6 @@ pub async fn routing_page(ctx: &Ctx<'_>) -> PageResult {
     routing(ctx, StatusCode::OK, &state, rules).await
 }
 
-const PSPS: [&str; 3] = ["stripe", "adyen", "sandbox"];
-
 async fn routing(ctx: &Ctx<'_>, status: StatusCode, state: &FormState, rules: usize) -> PageResult {
     let merchant_id = ctx.merchant_id()?;
     let connections = ctx.api().get(&format!("/merchant/{merchant_id}/psp"), &[]).await;
@@ -280,7 +269,7 @@ async fn routing(ctx: &Ctx<'_>, status: StatusCode, state: &FormState, rules: us
                 label for=(name) { (label) }
                 select id=(name) name=(name) aria-describedby={ (name) "-error" } {
                     option value="" { "—" }
-                    @for psp in PSPS { option value=(psp) selected[chosen == psp] disabled[!connected.contains(&psp)] { (psp) } }
+                    @for psp in PspKind::ALL.map(PspKind::as_str) { option value=(psp) selected[chosen == psp] disabled[!connected.contains(&psp)] { (psp) } }
                 }
                 p.error id={ (name) "-error" } { (error(&name)) }
             }
@@ -320,7 +309,7 @@ async fn routing(ctx: &Ctx<'_>, status: StatusCode, state: &FormState, rules: us
                                         label.visually-hidden for=(name) { "Provider, rule " (i + 1) }
                                         select id=(name) name=(name) aria-describedby={ (name) "-error" } {
                                             option value="" { "—" }
-                                            @for psp in PSPS { option value=(psp) selected[state.value(&name) == psp] { (psp) } }
+                                            @for psp in PspKind::ALL.map(PspKind::as_str) { option value=(psp) selected[state.value(&name) == psp] { (psp) } }
                                         }
                                         p.error id={ (name) "-error" } { (error(&name)) }
                                     }
@@ -346,7 +335,7 @@ pub async fn routing_save(ctx: &Ctx<'_>) -> PageResult {
     let merchant_id = ctx.merchant_id()?;
     let form = ctx.form().await?;
     let mut values = HashMap::new();
-    let priority: Vec<&str> = (0..PSPS.len())
+    let priority: Vec<&str> = (0..PspKind::ALL.len())
         .map(|i| {
             let value = form.get(&format!("priority[{i}]"));
             values.insert(format!("priority[{i}]"), value.to_owned());

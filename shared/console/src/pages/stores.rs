@@ -7,41 +7,11 @@ use http::{Method, StatusCode};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
-use super::super::layout::{Field, FormState, badge, csrf, empty, form_message, page, time};
+use pivota::kernel::connect_form::FieldKind;
+use pivota::stores::platforms::Platform;
+
+use super::super::layout::{FormState, badge, connect_fields, csrf, empty, form_message, page, time, with_code};
 use super::super::{ConsoleError, Ctx, Form, PageResult, html as respond, integer_or_text, redirect};
-
-/// The fields each platform needs, as `(name, label, kind, hint)`.
-fn platform_fields(platform: &str) -> &'static [(&'static str, &'static str, &'static str, &'static str)] {
-    match platform {
-        "shopify" => &[
-            ("store_url", "Shop URL", "url", "https://your-shop.myshopify.com"),
-            ("api_token", "Admin API access token", "password", "From your custom app: shpat_…"),
-            (
-                "webhook_secret",
-                "App API secret key",
-                "password",
-                "The app's client secret; Shopify signs webhooks with it.",
-            ),
-        ],
-        "woocommerce" => &[
-            ("store_url", "Site URL", "url", "Your WordPress site, https://…"),
-            ("consumer_key", "Consumer key", "password", "WooCommerce → Settings → Advanced → REST API: ck_…"),
-            ("consumer_secret", "Consumer secret", "password", "cs_…"),
-        ],
-        "wix" => &[
-            ("store_url", "Wix API URL", "url", "https://www.wixapis.com"),
-            ("api_token", "API key", "password", "From the Wix API Keys Manager."),
-            ("site_id", "Site id", "text", "The id of the site with Wix Stores."),
-        ],
-        _ => &[
-            ("store_url", "Store API URL", "url", "The base URL of your store's Pivota-compatible API, https://…"),
-            ("api_token", "API token", "password", "A bearer token for that API."),
-        ],
-    }
-}
-
-const PLATFORMS: [(&str, &str); 4] =
-    [("shopify", "Shopify"), ("woocommerce", "WooCommerce"), ("wix", "Wix"), ("custom", "Custom store")];
 
 pub async fn list(ctx: &Ctx<'_>) -> PageResult {
     let merchant_id = ctx.merchant_id()?;
@@ -52,7 +22,7 @@ pub async fn list(ctx: &Ctx<'_>) -> PageResult {
     let body = html! {
         p { a.button href="/console/stores/new" { "Add a store" } }
         @if reply.items().is_empty() {
-            (empty("No store is connected yet. Add your Shopify, WooCommerce, Wix or custom store to import its catalog and take its orders.", None))
+            (empty("No store is connected yet. Add your store to import its catalog and take its orders.", None))
         } @else {
             ul.cards {
                 @for store in reply.items() { li { (store_card(ctx, store)) } }
@@ -163,33 +133,33 @@ pub async fn new_page(ctx: &Ctx<'_>) -> PageResult {
 }
 
 fn new_form(ctx: &Ctx<'_>, platform: &str, state: &FormState) -> Markup {
-    let chosen = PLATFORMS.iter().find(|(p, _)| *p == platform);
+    let chosen = Platform::parse(platform);
     let body = html! {
         form method="get" action="/console/stores/new" {
             fieldset {
                 legend { "Platform" }
                 div.choices {
-                    @for (value, label) in PLATFORMS {
+                    @for choice in Platform::ALL {
                         label.choice {
-                            input type="radio" name="platform" value=(value) checked[chosen.is_some_and(|(p, _)| *p == value)] required;
-                            " " (label)
+                            input type="radio" name="platform" value=(choice.as_str()) checked[chosen == Some(choice)] required;
+                            " " (choice.profile().connect_form().title)
                         }
                     }
                 }
                 button.secondary type="submit" { "Choose" }
             }
         }
-        @if let Some((platform, label)) = chosen {
+        @if let Some(platform) = chosen {
+            @let form = platform.profile().connect_form();
             form method="post" action="/console/stores" novalidate {
                 (csrf(ctx))
-                input type="hidden" name="platform" value=(platform);
-                h2 { "Connect " (label) }
+                input type="hidden" name="platform" value=(platform.as_str());
+                h2 { "Connect " (form.title) }
                 p.hint { "Pivota checks these details with the store before saving anything; tokens are kept only in the secret store." }
+                @if let Some(intro) = form.intro { p { (with_code(intro)) } }
                 (form_message(state))
-                @for (name, label, kind, hint) in platform_fields(platform) {
-                    (Field::new(name, label).kind(kind).hint(hint).render(state, "store"))
-                }
-                button type="submit" { "Connect store" }
+                (connect_fields(&form, state, "store"))
+                button type="submit" { (form.submit) }
             }
         }
     };
@@ -200,9 +170,10 @@ pub async fn connect(ctx: &Ctx<'_>) -> PageResult {
     let merchant_id = ctx.merchant_id()?;
     let form = ctx.form().await?;
     let platform = form.get("platform").to_owned();
+    let fields = Platform::parse(&platform).map_or(&[][..], |platform| platform.profile().connect_form().fields);
     let mut body = json!({"platform": platform});
-    for (name, ..) in platform_fields(&platform) {
-        body[*name] = json!(form.get(name));
+    for field in fields {
+        body[field.name] = json!(form.get(field.name));
     }
     let reply = ctx.api().send(Method::POST, &format!("/merchant/{merchant_id}/store/connect"), body).await;
     if reply.is_success() {
@@ -211,10 +182,10 @@ pub async fn connect(ctx: &Ctx<'_>) -> PageResult {
     if reply.status == 401 {
         return Err(ConsoleError::SignIn);
     }
-    let values: HashMap<String, String> = platform_fields(&platform)
+    let values: HashMap<String, String> = fields
         .iter()
-        .filter(|(_, _, kind, _)| *kind != "password")
-        .map(|(name, ..)| ((*name).to_owned(), form.get(name).to_owned()))
+        .filter(|field| field.kind != FieldKind::Secret)
+        .map(|field| (field.name.to_owned(), form.get(field.name).to_owned()))
         .collect();
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
     Ok(respond(status, new_form(ctx, &platform, &FormState::refused(values, &reply))))

@@ -320,9 +320,7 @@ fn webhook_error(error: WebhookError) -> Error {
 fn known_shop(store: &stores::Store) -> Option<ShopIdentity> {
     store.shop_identity.clone().or_else(|| {
         let url = url::Url::parse(&store.store_url).ok()?;
-        let host = url.host_str()?;
-        (store.platform == Platform::Shopify && host.ends_with(".myshopify.com"))
-            .then(|| ShopIdentity { domain: ShopIdentity::normalise_domain(host), id: None })
+        store.platform.profile().shop_identity(&url)
     })
 }
 

@@ -32,14 +32,7 @@ pub async fn setup(
             store.connection_status.as_str()
         )));
     }
-    let topics: &[platforms::WebhookTopic] = match store.platform {
-        Platform::Shopify => &[
-            platforms::WebhookTopic::OrderCreated,
-            platforms::WebhookTopic::ProductUpdated,
-            platforms::WebhookTopic::AppUninstalled,
-        ],
-        _ => &[platforms::WebhookTopic::OrderCreated, platforms::WebhookTopic::ProductUpdated],
-    };
+    let topics = store.platform.profile().webhook_topics();
     let credentials = stores::credentials(app, &store).await?;
     let url = url::Url::parse(&store.store_url).map_err(|e| Error::Internal(e.to_string()))?;
     let endpoint = stores::endpoint(app, &url, std::time::Duration::from_secs(15)).await?;

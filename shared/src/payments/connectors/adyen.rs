@@ -34,19 +34,22 @@
 //! the key may use the merchant account (error 901 otherwise), so no setting names its base URL.
 //! - Anything else (`PartiallyAuthorised`, which we never ask for, or an undocumented code) → Ambiguous.
 
+mod currencies;
+mod profile;
 pub mod transformers;
+
+pub use profile::Adyen;
 
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use self::transformers::{ErrorBody, PaymentMethodsRequest, PaymentRequest, PaymentResponse, decline_code};
+use super::PspMode;
 use super::transport::{self, CallKind, header, read_body, retry_after, send_failure};
 use super::{
-    Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, NextAction, PspConnector, PspCredentials,
-    VerifiedAccount,
+    Charge, ChargeOutcome, ChargeRequest, ConnectorError, NextAction, PspConnector, PspCredentials, VerifiedAccount,
 };
-use crate::payments::psp::{PspKind, PspMode};
 
 pub const API_VERSION: &str = "v71";
 pub const TEST_CHECKOUT_BASE: &str = "https://checkout-test.adyen.com";
@@ -57,11 +60,10 @@ pub struct AdyenConnector {
 }
 
 impl AdyenConnector {
-    pub fn new(http: reqwest::Client, settings: &ConnectorSettings) -> Self {
-        Self {
-            http,
-            checkout_base: settings.adyen_checkout_base.as_ref().map(|base| base.trim_end_matches('/').to_owned()),
-        }
+    /// A connector calling the Checkout API at `checkout_base` when given (a test's fake), else at the
+    /// connection's own base.
+    pub fn new(http: reqwest::Client, checkout_base: Option<&str>) -> Self {
+        Self { http, checkout_base: checkout_base.map(|base| base.trim_end_matches('/').to_owned()) }
     }
 
     /// The Checkout API base for these credentials, or why there is none.
@@ -128,10 +130,6 @@ fn merchant_account(credentials: &PspCredentials) -> Result<&str, String> {
 
 #[async_trait]
 impl PspConnector for AdyenConnector {
-    fn kind(&self) -> PspKind {
-        PspKind::Adyen
-    }
-
     async fn verify(&self, credentials: &PspCredentials) -> Result<VerifiedAccount, ConnectorError> {
         let unusable = |reason: String| ConnectorError::Rejected { reason };
         let base = self.checkout_base(credentials).map_err(unusable)?;
@@ -283,8 +281,7 @@ mod tests {
     use crate::kernel::money::{Currency, Money};
 
     fn connector(fake: &FakeAdyen) -> AdyenConnector {
-        let settings = ConnectorSettings { adyen_checkout_base: Some(fake.uri()), ..ConnectorSettings::default() };
-        AdyenConnector::new(reqwest::Client::new(), &settings)
+        AdyenConnector::new(reqwest::Client::new(), Some(&fake.uri()))
     }
 
     fn credentials() -> PspCredentials {

@@ -1,37 +1,30 @@
 //! Each PSP's limits on a payment's metadata, checked before any call (422 naming the field) against
 //! what Pivota sends: the merchant's pairs plus Pivota's own (`order_id`, `payment_id`).
-//! - Stripe, "Metadata" (API reference): at most 50 keys, keys of at most 40 characters that contain no
-//!   square brackets, values of at most 500 characters.
-//! - Adyen, Checkout API v71 `PaymentRequest.metadata`: at most 20 pairs, keys of at most 20 characters,
-//!   values of at most 80 characters; beyond that the payment fails with error 177 "Metadata size exceeds
-//!   limit". (Pivota shortens its own `order_id` value to 80 characters there.)
+//! Each PSP's limits are in its profile ([`PspProfile::metadata_limits`](super::PspProfile::metadata_limits)),
+//! cited there.
 
 use std::collections::BTreeMap;
 
 use crate::kernel::validation::FieldError;
-use crate::payments::psp::PspKind;
 
 /// The keys Pivota adds to every payment's metadata.
 pub const PIVOTA_KEYS: [&str; 2] = ["order_id", "payment_id"];
 
-struct Limits {
-    pairs: usize,
-    key_chars: usize,
-    value_chars: usize,
-    brackets_allowed: bool,
+/// A PSP's limits on metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetadataLimits {
+    /// Pairs in all, Pivota's own included.
+    pub pairs: usize,
+    pub key_chars: usize,
+    pub value_chars: usize,
+    /// Whether keys may contain `[` or `]`.
+    pub brackets_allowed: bool,
 }
 
-fn limits(psp: PspKind) -> Option<Limits> {
-    match psp {
-        PspKind::Stripe => Some(Limits { pairs: 50, key_chars: 40, value_chars: 500, brackets_allowed: false }),
-        PspKind::Adyen => Some(Limits { pairs: 20, key_chars: 20, value_chars: 80, brackets_allowed: true }),
-        PspKind::Sandbox => None,
-    }
-}
-
-/// Whether `psp` takes this metadata, with Pivota's own keys added: the first offending field if not.
-pub fn check(psp: PspKind, metadata: &BTreeMap<String, String>) -> Result<(), FieldError> {
-    let Some(limits) = limits(psp) else { return Ok(()) };
+/// Whether `psp` (a PSP's name, for the message) with these `limits` takes this metadata, with Pivota's own
+/// keys added: the first offending field if not.
+pub fn check(psp: &str, limits: Option<MetadataLimits>, metadata: &BTreeMap<String, String>) -> Result<(), FieldError> {
+    let Some(limits) = limits else { return Ok(()) };
     let pairs = metadata.keys().filter(|key| !PIVOTA_KEYS.contains(&key.as_str())).count() + PIVOTA_KEYS.len();
     if pairs > limits.pairs {
         return Err(FieldError::new(
@@ -68,6 +61,11 @@ pub fn check(psp: PspKind, metadata: &BTreeMap<String, String>) -> Result<(), Fi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payments::psp::PspKind;
+
+    fn check(psp: PspKind, metadata: &BTreeMap<String, String>) -> Result<(), FieldError> {
+        super::check(psp.as_str(), psp.profile().metadata_limits(), metadata)
+    }
 
     fn pairs(n: usize) -> BTreeMap<String, String> {
         (0..n).map(|i| (format!("k{i}"), "v".to_owned())).collect()

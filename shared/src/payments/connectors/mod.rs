@@ -1,5 +1,9 @@
 //! PSP connectors: one module per PSP, and the wire format lives there and only there.
 //!
+//! Each PSP's module declares what Pivota must know about the PSP in a [`PspProfile`] (its name for people,
+//! its currencies and metadata limits, how a connect request becomes credentials, its connector) and is
+//! registered with one line in `payments/psp.rs`. Nothing outside the module names the PSP.
+//!
 //! Every connector answers the same two questions: are these credentials good ([`PspConnector::verify`]),
 //! and charge this amount ([`PspConnector::charge`]). Their failures are classified by what they mean for
 //! money, which is what routing and idempotency need to know:
@@ -24,9 +28,87 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-pub use self::minor_units::{AmountRefusal, psp_amount};
-use crate::kernel::money::Money;
-use crate::payments::psp::{PspKind, PspMode};
+pub use self::metadata::MetadataLimits;
+pub use self::minor_units::{AmountRefusal, PspCurrency, psp_amount};
+use crate::kernel::connect_form::ConnectForm;
+use crate::kernel::money::{Currency, Money};
+use crate::kernel::validation::FieldErrors;
+use crate::onboarding::api_key::ApiKeyMode;
+
+/// What one PSP's module declares about it. Everything outside the module asks this, never the PSP's name:
+/// each module has one implementation (a unit struct), registered with one line in `payments/psp.rs`.
+pub trait PspProfile: Sync {
+    /// Its name for people, in messages: `Stripe`.
+    fn display_name(&self) -> &'static str;
+    /// The setting that points it at another API base (tests: a local fake), like `PIVOTA_STRIPE_API_BASE`.
+    fn api_base_setting(&self) -> Option<&'static str>;
+    /// Its connector, on the process's one HTTP client; `api_base` is the setting's value, when set.
+    fn connector(&self, http: reqwest::Client, api_base: Option<&str>) -> Box<dyn PspConnector>;
+    /// How it writes amounts in `currency`; `None` when it does not take the currency.
+    fn currency(&self, currency: Currency) -> Option<PspCurrency>;
+    /// Its limits on a payment's metadata; `None`: it has none Pivota can reach.
+    fn metadata_limits(&self) -> Option<MetadataLimits>;
+    /// The credentials a connect request gives, or `None` with each refusal recorded against its field.
+    fn credentials(&self, fields: CredentialFields, errors: &mut FieldErrors) -> Option<PspCredentials>;
+    /// What a person is asked for to connect it: the fields [`credentials`](Self::credentials) reads.
+    fn connect_form(&self) -> ConnectForm;
+    /// Why a payment without `customer` cannot be charged here, when it cannot: `None` when it can.
+    fn customer_required(&self) -> Option<&'static str> {
+        None
+    }
+    /// Whether it charges the sandbox's test card numbers (the only card numbers Pivota accepts).
+    fn takes_test_cards(&self) -> bool {
+        false
+    }
+}
+
+/// The credential fields of a connect request (`POST /merchant/{merchant_id}/psp/connect`), as sent: each
+/// PSP reads the ones it uses ([`PspProfile::credentials`]).
+#[derive(Debug, Default)]
+pub struct CredentialFields {
+    pub api_key: Option<String>,
+    pub merchant_account: Option<String>,
+    pub environment: Option<String>,
+    pub live_url_prefix: Option<String>,
+}
+
+/// Whether a PSP connection moves real money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PspMode {
+    Test,
+    Live,
+}
+
+impl From<ApiKeyMode> for PspMode {
+    fn from(mode: ApiKeyMode) -> Self {
+        match mode {
+            ApiKeyMode::Test => PspMode::Test,
+            ApiKeyMode::Live => PspMode::Live,
+        }
+    }
+}
+
+impl PspMode {
+    /// The API-key mode that may act on a connection (or store) of this mode.
+    pub fn key_mode(self) -> ApiKeyMode {
+        match self {
+            PspMode::Test => ApiKeyMode::Test,
+            PspMode::Live => ApiKeyMode::Live,
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [PspMode::Test, PspMode::Live].into_iter().find(|mode| mode.as_str() == raw)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PspMode::Test => "test",
+            PspMode::Live => "live",
+        }
+    }
+}
 
 /// A connection's credentials, as kept in the secret store (one JSON secret per connection).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -140,79 +222,7 @@ pub enum ConnectorError {
 
 #[async_trait]
 pub trait PspConnector: Send + Sync {
-    fn kind(&self) -> PspKind;
     /// Checks the credentials live with the PSP, without moving money.
     async fn verify(&self, credentials: &PspCredentials) -> Result<VerifiedAccount, ConnectorError>;
     async fn charge(&self, credentials: &PspCredentials, request: &ChargeRequest) -> Result<Charge, ConnectorError>;
-}
-
-/// Where each PSP is reached. Every base URL is configurable so tests can point at local fakes.
-#[derive(Clone, Debug)]
-pub struct ConnectorSettings {
-    /// `PIVOTA_STRIPE_API_BASE` (default `https://api.stripe.com`).
-    pub stripe_api_base: String,
-    /// `PIVOTA_ADYEN_CHECKOUT_BASE`: overrides the Checkout API base derived from the environment
-    /// (`https://checkout-test.adyen.com` or `https://{prefix}-checkout-live.adyenpayments.com/checkout`).
-    pub adyen_checkout_base: Option<String>,
-    /// Total time one PSP call may take before it counts as ambiguous.
-    pub request_timeout: Duration,
-    pub connect_timeout: Duration,
-    /// How long `/payment/execute` may take in all, whatever the PSPs do: 25 s, inside API Gateway's 30 s.
-    pub payment_budget: Duration,
-}
-
-impl ConnectorSettings {
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        Self {
-            stripe_api_base: lookup("PIVOTA_STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
-            adyen_checkout_base: lookup("PIVOTA_ADYEN_CHECKOUT_BASE"),
-            request_timeout: Duration::from_secs(20),
-            connect_timeout: Duration::from_secs(3),
-            payment_budget: Duration::from_secs(25),
-        }
-    }
-}
-
-impl Default for ConnectorSettings {
-    fn default() -> Self {
-        Self::from_lookup(|_| None)
-    }
-}
-
-/// Every connector, built once per process (they share one HTTP client and its connection pool).
-pub struct Connectors {
-    stripe: stripe::StripeConnector,
-    adyen: adyen::AdyenConnector,
-    sandbox: sandbox::SandboxConnector,
-}
-
-impl Connectors {
-    pub fn new(settings: &ConnectorSettings) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .user_agent(concat!("pivota/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client's TLS backend initialises");
-        Self {
-            stripe: stripe::StripeConnector::new(http.clone(), settings),
-            adyen: adyen::AdyenConnector::new(http, settings),
-            sandbox: sandbox::SandboxConnector::default(),
-        }
-    }
-
-    pub fn get(&self, psp: PspKind) -> &dyn PspConnector {
-        match psp {
-            PspKind::Stripe => &self.stripe,
-            PspKind::Adyen => &self.adyen,
-            PspKind::Sandbox => &self.sandbox,
-        }
-    }
-}
-
-/// The PSP connectors (one HTTP connection pool for all) and how long a charge may take.
-pub trait HasConnectors {
-    fn connectors(&self) -> &Connectors;
-    /// A charge's time budget: past it, a charge is left for the worker's retry or a replay.
-    fn payment_budget(&self) -> Duration;
 }

@@ -20,7 +20,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{Charge, ChargeOutcome, ChargeRequest, ConnectorError, PspConnector, PspCredentials, VerifiedAccount};
-use crate::payments::psp::{PspKind, PspMode};
+use super::{CredentialFields, MetadataLimits, PspCurrency, PspMode, PspProfile};
+use crate::kernel::connect_form::ConnectForm;
+use crate::kernel::money::Currency;
+use crate::kernel::validation::FieldErrors;
 
 pub const SUCCESS_CARD: &str = "4242424242424242";
 pub const DECLINED_CARD: &str = "4000000000000002";
@@ -30,6 +33,55 @@ pub const TRANSIENT_FAILURE_CARD: &str = "4000000000000119";
 /// Every documented test card: the only card numbers Pivota accepts (test mode, routed to the sandbox).
 pub const TEST_CARDS: [&str; 5] =
     [SUCCESS_CARD, DECLINED_CARD, INSUFFICIENT_FUNDS_CARD, EXPIRED_CARD, TRANSIENT_FAILURE_CARD];
+
+/// The sandbox, as registered in `payments/psp.rs`: test mode only, no account, ISO minor units in every
+/// currency, no metadata limits, and the only PSP that takes the test cards above.
+pub struct Sandbox;
+
+impl PspProfile for Sandbox {
+    fn display_name(&self) -> &'static str {
+        "the sandbox PSP"
+    }
+
+    fn api_base_setting(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn connector(&self, _http: reqwest::Client, _api_base: Option<&str>) -> Box<dyn super::PspConnector> {
+        Box::<SandboxConnector>::default()
+    }
+
+    fn currency(&self, currency: Currency) -> Option<PspCurrency> {
+        Some(super::minor_units::iso(currency))
+    }
+
+    fn metadata_limits(&self) -> Option<MetadataLimits> {
+        None
+    }
+
+    fn connect_form(&self) -> ConnectForm {
+        const FORM: ConnectForm = ConnectForm {
+            title: "Sandbox",
+            intro: Some("Pivota's built-in test provider: no account needed. Card `pm_card_visa` succeeds."),
+            fields: &[],
+            submit: "Connect the sandbox",
+        };
+        FORM
+    }
+
+    fn credentials(&self, _fields: CredentialFields, _errors: &mut FieldErrors) -> Option<PspCredentials> {
+        Some(PspCredentials {
+            api_key: format!("sbx_test_{}", ulid::Ulid::new()).into(),
+            merchant_account: None,
+            mode: PspMode::Test,
+            live_url_prefix: None,
+        })
+    }
+
+    fn takes_test_cards(&self) -> bool {
+        true
+    }
+}
 
 /// How many idempotency keys the sandbox remembers.
 pub const REMEMBERED_KEYS: usize = 100_000;
@@ -68,10 +120,6 @@ fn declined(code: &str, message: &str) -> ChargeOutcome {
 
 #[async_trait]
 impl PspConnector for SandboxConnector {
-    fn kind(&self) -> PspKind {
-        PspKind::Sandbox
-    }
-
     async fn verify(&self, _credentials: &PspCredentials) -> Result<VerifiedAccount, ConnectorError> {
         Ok(VerifiedAccount { mode: PspMode::Test })
     }

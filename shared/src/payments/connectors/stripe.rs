@@ -37,18 +37,21 @@
 //! The API key travels only in the `Authorization` header. Stripe's messages are passed through
 //! [`transformers::redact_keys`] before they reach an error.
 
+mod currencies;
+mod profile;
 pub mod transformers;
+
+pub use profile::{API_BASE, Stripe};
 
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
 use self::transformers::{Balance, ErrorObject, PaymentIntent};
+use super::PspMode;
 use super::transport::{CallKind, header, idempotency_key, read_body, retry_after, send_failure};
 use super::{
-    Charge, ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, NextAction, PspConnector, PspCredentials,
-    VerifiedAccount,
+    Charge, ChargeOutcome, ChargeRequest, ConnectorError, NextAction, PspConnector, PspCredentials, VerifiedAccount,
 };
-use crate::payments::psp::{PspKind, PspMode};
 
 /// The API version every request pins (`Stripe-Version`), so an account's default version cannot change the
 /// shapes we parse ("API versioning", https://docs.stripe.com/api-versions). It is the version of the
@@ -67,8 +70,9 @@ pub struct StripeConnector {
 }
 
 impl StripeConnector {
-    pub fn new(http: reqwest::Client, settings: &ConnectorSettings) -> Self {
-        Self { http, base: settings.stripe_api_base.trim_end_matches('/').to_owned() }
+    /// A connector calling Stripe's API at `base` ([`API_BASE`], or a test's fake).
+    pub fn new(http: reqwest::Client, base: &str) -> Self {
+        Self { http, base: base.trim_end_matches('/').to_owned() }
     }
 }
 
@@ -79,10 +83,6 @@ fn mode_of_key(key: &str) -> PspMode {
 
 #[async_trait]
 impl PspConnector for StripeConnector {
-    fn kind(&self) -> PspKind {
-        PspKind::Stripe
-    }
-
     async fn verify(&self, credentials: &PspCredentials) -> Result<VerifiedAccount, ConnectorError> {
         let key = credentials.api_key.expose_secret();
         let response = self
@@ -244,8 +244,7 @@ mod tests {
     use crate::kernel::money::{Currency, Money};
 
     fn connector(fake: &FakeStripe) -> StripeConnector {
-        let settings = ConnectorSettings { stripe_api_base: fake.uri(), ..ConnectorSettings::default() };
-        StripeConnector::new(reqwest::Client::new(), &settings)
+        StripeConnector::new(reqwest::Client::new(), &fake.uri())
     }
 
     fn credentials() -> PspCredentials {

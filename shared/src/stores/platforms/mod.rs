@@ -5,8 +5,10 @@
 //! webhook subscriptions and marks orders paid. Every call goes through a [`StoreEndpoint`]: the store's
 //! checked URL and an HTTP client pinned to the address that was checked (see `stores/url_safety.rs`).
 //!
-//! This module holds what every platform shares and the catalog side ([`StorePlatform`]); the webhook side
-//! ([`StoreWebhooks`] and what it speaks) is in `store_webhooks.rs`, re-exported here.
+//! This module holds what every platform shares, the registration of each, and the catalog side
+//! ([`StorePlatform`]); the webhook side ([`StoreWebhooks`] and what it speaks) is in `store_webhooks.rs`,
+//! and what connecting needs ([`PlatformProfile`]) in `profile.rs`, both re-exported here. Nothing outside
+//! a platform's module names the platform.
 
 pub mod shopify;
 
@@ -21,40 +23,78 @@ use url::Url;
 use crate::kernel::money::Currency;
 
 pub mod custom;
+mod profile;
 mod store_http;
 mod store_webhooks;
 pub mod wix;
 pub mod woocommerce;
 
+pub use profile::{CredentialFields, ORDER_AND_PRODUCT_TOPICS, PlatformProfile, secret_text};
 pub use store_webhooks::{
     Customer, Delivery, DeliveryContext, DeliveryTopic, ExternalOrder, Installation, OrderLine, ProductEvent,
     Screening, ShopIdentity, StoreWebhooks, WebhookError, WebhookSubscription, WebhookTopic,
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Platform {
-    Shopify,
-    #[serde(rename = "woocommerce")]
-    WooCommerce,
-    Wix,
-    Custom,
+/// Defines [`Platform`] from the registrations: each is `Variant = "name" => implementation,`, the
+/// implementation being the platform's [`PlatformProfile`], [`StorePlatform`] and [`StoreWebhooks`]. (`tt`, not
+/// `literal`: utoipa does not see a `literal` fragment in `serde(rename)`.)
+macro_rules! platforms {
+    ($($(#[$attr:meta])* $variant:ident = $name:tt => $implementation:expr,)+) => {
+        /// A store platform Pivota connects to.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        pub enum Platform {
+            $($(#[$attr])* #[serde(rename = $name)] $variant,)+
+        }
+
+        impl Platform {
+            pub const ALL: [Platform; [$($name),+].len()] = [$(Platform::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Platform::$variant => $name,)+
+                }
+            }
+
+            /// What the platform's module declares about connecting to it.
+            pub fn profile(self) -> &'static dyn PlatformProfile {
+                match self {
+                    $(Platform::$variant => &$implementation,)+
+                }
+            }
+
+            /// The catalog side of the platform.
+            pub fn catalog(self) -> &'static dyn StorePlatform {
+                match self {
+                    $(Platform::$variant => &$implementation,)+
+                }
+            }
+
+            /// The webhook side of the platform.
+            pub fn webhooks(self) -> &'static dyn StoreWebhooks {
+                match self {
+                    $(Platform::$variant => &$implementation,)+
+                }
+            }
+        }
+    };
+}
+
+// Adding a platform is its module (above) plus one line here.
+platforms! {
+    Shopify = "shopify" => shopify::ShopifyPlatform,
+    WooCommerce = "woocommerce" => woocommerce::WooCommerce,
+    Wix = "wix" => wix::Wix,
+    Custom = "custom" => custom::CustomStore,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 4] = [Platform::Shopify, Platform::WooCommerce, Platform::Wix, Platform::Custom];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Shopify => "shopify",
-            Platform::WooCommerce => "woocommerce",
-            Platform::Wix => "wix",
-            Platform::Custom => "custom",
-        }
-    }
-
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+
+    /// Every platform's name, for a refusal: `shopify, woocommerce, wix, custom`.
+    pub fn names() -> String {
+        Self::ALL.map(Platform::as_str).join(", ")
     }
 }
 
@@ -87,22 +127,12 @@ pub struct StoreCredentials {
 
 /// The catalog side of a platform.
 pub fn catalog(platform: Platform) -> &'static dyn StorePlatform {
-    match platform {
-        Platform::Shopify => &shopify::ShopifyPlatform,
-        Platform::WooCommerce => &woocommerce::WooCommerce,
-        Platform::Wix => &wix::Wix,
-        Platform::Custom => &custom::CustomStore,
-    }
+    platform.catalog()
 }
 
 /// The webhook side of a platform.
 pub fn webhooks(platform: Platform) -> &'static dyn StoreWebhooks {
-    match platform {
-        Platform::Shopify => &shopify::ShopifyPlatform,
-        Platform::WooCommerce => &woocommerce::WooCommerce,
-        Platform::Wix => &wix::Wix,
-        Platform::Custom => &custom::CustomStore,
-    }
+    platform.webhooks()
 }
 
 /// Where a store is reached: its checked base URL and a client pinned to the checked address.
@@ -235,7 +265,33 @@ pub trait StorePlatform: Send + Sync {
 
 #[cfg(test)]
 mod tests {
-    use super::label;
+    use super::{Platform, label};
+
+    #[test]
+    fn every_platform_parses_from_its_name_and_serialises_to_it() {
+        for platform in Platform::ALL {
+            assert_eq!(Platform::parse(platform.as_str()), Some(platform));
+            assert_eq!(serde_json::to_value(platform).unwrap(), platform.as_str());
+            assert_eq!(platform.catalog().platform(), platform);
+        }
+        assert_eq!(Platform::names(), "shopify, woocommerce, wix, custom");
+    }
+
+    /// A platform's connect form asks for the store URL and exactly what its credentials need: an empty
+    /// request is refused on each required credential field of the form and on nothing else.
+    #[test]
+    fn each_platforms_form_asks_for_what_its_credentials_need() {
+        for platform in Platform::ALL {
+            let profile = platform.profile();
+            let mut errors = crate::kernel::validation::FieldErrors::default();
+            assert!(profile.credentials(Default::default(), &mut errors).is_none(), "{platform}");
+            let refused: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+            let form = profile.connect_form();
+            assert_eq!(form.fields.first().map(|f| f.name), Some("store_url"), "{platform}");
+            let required: Vec<&str> = form.fields[1..].iter().filter(|f| !f.optional).map(|f| f.name).collect();
+            assert_eq!(refused, required, "{platform}");
+        }
+    }
 
     #[test]
     fn a_blank_label_is_none_and_a_label_is_trimmed() {

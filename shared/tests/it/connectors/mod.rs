@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use pivota::kernel::money::{Currency, Money};
 use pivota::payments::connectors::{
-    ChargeOutcome, ChargeRequest, ConnectorError, ConnectorSettings, Connectors, PspCredentials, VerifiedAccount,
+    ChargeOutcome, ChargeRequest, ConnectorError, PspCredentials, PspMode, VerifiedAccount,
 };
-use pivota::payments::psp::{PspKind, PspMode};
+use pivota::payments::psp::{ConnectorSettings, Connectors, PspKind};
 use pivota_fakes::{FakeAdyen, FakeFailure, FakeStripe};
 
 use crate::fixtures::unreachable_base;
@@ -22,12 +22,13 @@ const STRIPE_KEY: &str = "sk_test_51PivotaFakeKey0000abcd";
 
 fn settings(stripe: &str, adyen: &str) -> ConnectorSettings {
     ConnectorSettings {
-        stripe_api_base: stripe.to_owned(),
-        adyen_checkout_base: Some(adyen.to_owned()),
         request_timeout: Duration::from_millis(700),
         connect_timeout: Duration::from_millis(500),
         payment_budget: Duration::from_secs(25),
+        ..ConnectorSettings::default()
     }
+    .with_api_base(PspKind::Stripe, stripe)
+    .with_api_base(PspKind::Adyen, adyen)
 }
 
 fn stripe_connectors(fake: &FakeStripe) -> Connectors {

@@ -12,7 +12,7 @@ mod vendor_contract;
 use std::ops::Deref;
 use std::time::Duration;
 
-use pivota::payments::connectors::ConnectorSettings;
+use pivota::payments::psp::{ConnectorSettings, PspKind};
 use pivota::settings::Settings;
 use pivota_fakes::{FakeAdyen, FakeStripe};
 use serde_json::{Value, json};
@@ -42,12 +42,13 @@ async fn setup_with(
     let (stripe, adyen) = (FakeStripe::start().await, FakeAdyen::start().await);
     let settings = Settings {
         connectors: ConnectorSettings {
-            stripe_api_base: stripe_base.unwrap_or_else(|| stripe.uri()),
-            adyen_checkout_base: Some(adyen.uri()),
             request_timeout,
             connect_timeout: Duration::from_millis(500),
             payment_budget,
-        },
+            ..ConnectorSettings::default()
+        }
+        .with_api_base(PspKind::Stripe, stripe_base.unwrap_or_else(|| stripe.uri()))
+        .with_api_base(PspKind::Adyen, adyen.uri()),
         ..Settings::default()
     };
     let merchant = Merchant::approved(app_on(backend, settings).await).await;

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::payments::connectors::ChargeRequest;
 use crate::payments::connectors::minor_units::{AmountRefusal, psp_amount};
-use crate::payments::psp::PspKind;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,7 +65,7 @@ impl<'a> PaymentRequest<'a> {
         shopper_reference: &'a str,
         currency: &'a str,
     ) -> Result<Self, AmountRefusal> {
-        let value = psp_amount(PspKind::Adyen, &request.amount)?;
+        let value = psp_amount(&super::Adyen, &request.amount)?;
         let mut metadata = request.metadata.clone();
         // Adyen takes metadata values of at most 80 characters (`PaymentRequest.metadata`, error 177); an
         // order id may be longer, and the full one is in `reference`'s payment.

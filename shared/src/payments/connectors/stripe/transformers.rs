@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::payments::connectors::ChargeRequest;
 use crate::payments::connectors::minor_units::{AmountRefusal, psp_amount};
-use crate::payments::psp::PspKind;
 
 /// Stripe's default test PaymentMethod (a Visa that succeeds; "Testing", https://docs.stripe.com/testing).
 pub const TEST_PAYMENT_METHOD: &str = "pm_card_visa";
@@ -27,7 +26,7 @@ pub const TEST_PAYMENT_METHOD: &str = "pm_card_visa";
 ///   confirming needs no `return_url` and never ends in a redirect we could not follow.
 /// - Metadata: the request's own keys, then `order_id` and `payment_id`, which win over same-named ones.
 pub fn payment_intent_form(request: &ChargeRequest) -> Result<Vec<(String, String)>, AmountRefusal> {
-    let amount = psp_amount(PspKind::Stripe, &request.amount)?;
+    let amount = psp_amount(&super::Stripe, &request.amount)?;
     let mut form = vec![
         ("amount".to_owned(), amount.to_string()),
         ("currency".to_owned(), request.amount.currency.code().to_ascii_lowercase()),

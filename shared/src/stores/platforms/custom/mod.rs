@@ -51,6 +51,7 @@ use super::store_http::{STORE_BODY_LIMIT, read_body, redact, retry_after, send_f
 use super::{PlatformError, StoreCredentials};
 
 mod catalog;
+mod profile;
 mod webhooks;
 
 pub use webhooks::SIGNATURE_TOLERANCE;

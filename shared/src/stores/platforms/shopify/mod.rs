@@ -25,6 +25,7 @@
 
 mod delivery_rules;
 mod installation;
+mod profile;
 mod queries;
 mod transport;
 mod webhooks;

@@ -25,6 +25,7 @@ use super::{
 };
 use crate::kernel::money::Currency;
 
+mod profile;
 mod transport;
 mod v1;
 mod v3;

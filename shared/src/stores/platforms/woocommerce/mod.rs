@@ -69,6 +69,7 @@ use super::{
 use crate::kernel::money::Currency;
 
 mod catalog;
+mod profile;
 mod webhooks;
 
 use catalog::{WooProduct, non_empty, normalise};

@@ -2,23 +2,15 @@
 //! each have their own idea of a currency's minor unit, so the integer on the wire is converted here, exactly or
 //! not at all: to more digits by multiplying, to fewer only when nothing is lost, and never by rounding.
 //!
-//! **Stripe**: its "Supported currencies" page, as tables in `stripe.rs` (which cites it): two decimals unless
-//! listed otherwise, zero- and three-decimal lists, the special cases ISK and UGX, and an eight-digit `amount`.
-//!
-//! **Adyen**: its "Currency codes and minor units" table, in `adyen.rs` (which cites it).
-//!
-//! **Sandbox**: takes ISO minor units unchanged, in every currency.
+//! Each PSP says how it writes a currency ([`PspProfile::currency`]), from its own published tables:
+//! - **Stripe**: its "Supported currencies" page, in `stripe/currencies.rs` (which cites it): two decimals
+//!   unless listed otherwise, zero- and three-decimal lists, the special cases ISK and UGX, and an eight-digit
+//!   `amount`;
+//! - **Adyen**: its "Currency codes and minor units" table, in `adyen/currencies.rs` (which cites it);
+//! - **Sandbox**: ISO minor units unchanged, in every currency ([`iso`]).
 
 use crate::kernel::money::{Currency, Money};
-use crate::payments::psp::PspKind;
-
-mod adyen;
-mod stripe;
-
-use adyen::ADYEN;
-use stripe::{
-    STRIPE_MAX_AMOUNT, STRIPE_SUPPORTED, STRIPE_THREE_DECIMAL, STRIPE_WHOLE_UNITS_AS_TWO_DECIMAL, STRIPE_ZERO_DECIMAL,
-};
+use crate::payments::connectors::PspProfile;
 
 /// Why an amount cannot be sent to a PSP. `field` is the request field at fault: `currency` (the PSP does not
 /// take this currency) or `amount` (it cannot represent this amount exactly, or it is too large).
@@ -40,41 +32,18 @@ pub struct PspCurrency {
     pub max: i64,
 }
 
-/// How `psp` writes amounts in `currency`; `None` when it does not take the currency.
-pub fn psp_currency(psp: PspKind, currency: Currency) -> Option<PspCurrency> {
-    let code = currency.code();
-    let listed = |list: &[&str]| list.binary_search(&code).is_ok();
-    match psp {
-        PspKind::Stripe => {
-            if !listed(&STRIPE_SUPPORTED) {
-                return None;
-            }
-            let (exponent, step) = if STRIPE_WHOLE_UNITS_AS_TWO_DECIMAL.contains(&code) {
-                (2, 100)
-            } else if listed(&STRIPE_ZERO_DECIMAL) {
-                (0, 1)
-            } else if STRIPE_THREE_DECIMAL.contains(&code) {
-                (3, 10)
-            } else {
-                (2, 1)
-            };
-            Some(PspCurrency { exponent, step, max: STRIPE_MAX_AMOUNT })
-        }
-        PspKind::Adyen => {
-            let at = ADYEN.binary_search_by(|(known, _)| known.cmp(&code)).ok()?;
-            Some(PspCurrency { exponent: ADYEN[at].1, step: 1, max: i64::MAX })
-        }
-        PspKind::Sandbox => Some(PspCurrency { exponent: currency.minor_units(), step: 1, max: i64::MAX }),
-    }
+/// ISO 4217's own minor units, in every currency, without a limit: the sandbox's way.
+pub fn iso(currency: Currency) -> PspCurrency {
+    PspCurrency { exponent: currency.minor_units(), step: 1, max: i64::MAX }
 }
 
 /// `money` as the integer `psp` expects on the wire, or why it cannot be sent: 10000 ISK is `1000000` at Stripe,
 /// 500 JPY is `500`, 1.250 KWD is `1250`; 1.255 KWD is refused at Stripe (field `amount`), as is 12.34 CVE at
 /// Adyen (whole escudos only), and a currency the PSP does not take (field `currency`).
-pub fn psp_amount(psp: PspKind, money: &Money) -> Result<i64, AmountRefusal> {
+pub fn psp_amount(psp: &dyn PspProfile, money: &Money) -> Result<i64, AmountRefusal> {
     let currency = money.currency;
-    let name = psp_name(psp);
-    let wire = psp_currency(psp, currency).ok_or_else(|| AmountRefusal {
+    let name = psp.display_name();
+    let wire = psp.currency(currency).ok_or_else(|| AmountRefusal {
         field: "currency",
         message: format!("{name} does not accept payments in {currency}"),
     })?;
@@ -119,24 +88,17 @@ pub fn psp_amount(psp: PspKind, money: &Money) -> Result<i64, AmountRefusal> {
     Ok(value)
 }
 
-fn psp_name(psp: PspKind) -> &'static str {
-    match psp {
-        PspKind::Stripe => "Stripe",
-        PspKind::Adyen => "Adyen",
-        PspKind::Sandbox => "the sandbox PSP",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payments::psp::PspKind;
 
     fn money(amount_minor: i64, code: &str) -> Money {
         Money { amount_minor, currency: Currency::parse(code).unwrap() }
     }
 
     fn at(psp: PspKind, amount_minor: i64, code: &str) -> Result<i64, AmountRefusal> {
-        psp_amount(psp, &money(amount_minor, code))
+        psp_amount(psp.profile(), &money(amount_minor, code))
     }
 
     fn refused(psp: PspKind, amount_minor: i64, code: &str) -> &'static str {
@@ -144,40 +106,6 @@ mod tests {
             Ok(value) => panic!("{psp} took {amount_minor} {code} as {value}"),
             Err(refusal) => refusal.field,
         }
-    }
-
-    #[test]
-    fn tables_are_sorted_and_use_active_iso_codes() {
-        assert!(STRIPE_SUPPORTED.windows(2).all(|pair| pair[0] < pair[1]));
-        assert!(STRIPE_ZERO_DECIMAL.windows(2).all(|pair| pair[0] < pair[1]));
-        assert!(ADYEN.windows(2).all(|pair| pair[0].0 < pair[1].0));
-        let stripe_lists = STRIPE_SUPPORTED.iter().chain(&STRIPE_ZERO_DECIMAL).chain(&STRIPE_THREE_DECIMAL);
-        for code in stripe_lists.chain(&STRIPE_WHOLE_UNITS_AS_TWO_DECIMAL).chain(ADYEN.iter().map(|(code, _)| code)) {
-            assert!(Currency::parse(code).is_ok(), "{code}");
-        }
-        for code in STRIPE_ZERO_DECIMAL.iter().chain(&STRIPE_THREE_DECIMAL) {
-            assert!(STRIPE_SUPPORTED.contains(code), "{code}");
-        }
-    }
-
-    /// Where each PSP's exponent differs from ISO 4217: exactly the currencies its documentation names.
-    #[test]
-    fn exponents_differ_from_iso_only_where_documented() {
-        let differing = |psp| {
-            ADYEN
-                .iter()
-                .map(|(code, _)| *code)
-                .chain(STRIPE_SUPPORTED)
-                .filter_map(|code| {
-                    let currency = Currency::parse(code).unwrap();
-                    let wire = psp_currency(psp, currency)?;
-                    (wire.exponent != currency.minor_units()).then_some(code)
-                })
-                .collect::<std::collections::BTreeSet<_>>()
-        };
-        assert_eq!(differing(PspKind::Adyen).into_iter().collect::<Vec<_>>(), ["CLP", "CVE", "IDR", "ISK"]);
-        assert_eq!(differing(PspKind::Stripe).into_iter().collect::<Vec<_>>(), ["ISK", "MGA", "UGX"]);
-        assert!(differing(PspKind::Sandbox).is_empty());
     }
 
     #[test]

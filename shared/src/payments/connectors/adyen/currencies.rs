@@ -4,8 +4,11 @@
 //! differ from ISO 4217: CLP 2 (ISO 0), CVE 0 (ISO 2), IDR 0 (ISO 2), ISK 2 (ISO 0). A currency missing from
 //! that table is not supported. The table's codes that Pivota's ISO table lacks (CNH, VEF, XCG) are left out.
 
+use crate::kernel::money::Currency;
+use crate::payments::connectors::PspCurrency;
+
 /// Adyen's "Currency codes and minor units" table: code and Adyen's decimals, sorted by code.
-pub(super) const ADYEN: [(&str, u8); 135] = [
+const ADYEN: [(&str, u8); 135] = [
     ("AED", 2),
     ("ALL", 2),
     ("AMD", 2),
@@ -142,3 +145,33 @@ pub(super) const ADYEN: [(&str, u8); 135] = [
     ("ZAR", 2),
     ("ZMW", 2),
 ];
+
+/// How Adyen writes amounts in `currency`; `None` when it does not take the currency.
+pub fn currency(currency: Currency) -> Option<PspCurrency> {
+    let at = ADYEN.binary_search_by(|(known, _)| known.cmp(&currency.code())).ok()?;
+    Some(PspCurrency { exponent: ADYEN[at].1, step: 1, max: i64::MAX })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_sorted_and_uses_active_iso_codes() {
+        assert!(ADYEN.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        for (code, _) in ADYEN {
+            assert!(Currency::parse(code).is_ok(), "{code}");
+        }
+    }
+
+    /// Where Adyen's exponent differs from ISO 4217: exactly the currencies its documentation names.
+    #[test]
+    fn exponents_differ_from_iso_only_where_documented() {
+        let differing: Vec<_> = ADYEN
+            .into_iter()
+            .filter(|(code, decimals)| Currency::parse(code).unwrap().minor_units() != *decimals)
+            .map(|(code, _)| code)
+            .collect();
+        assert_eq!(differing, ["CLP", "CVE", "IDR", "ISK"]);
+    }
+}
