@@ -6,5 +6,6 @@ pub mod country;
 pub mod email;
 pub mod error;
 pub mod money;
+pub mod registry;
 pub mod secret;
 pub mod validation;

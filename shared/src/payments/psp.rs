@@ -1,68 +1,23 @@
 //! The PSPs Pivota can charge through, and where each is reached.
 //!
 //! Adding a PSP is one module in `connectors/` (its [`PspProfile`] and [`PspConnector`]) plus one line in
-//! the `psps!` registration below; everything else (the `psp` field's values, routing, eligibility, the
+//! the `registry!` below; everything else (the `psp` field's values, routing, eligibility, the
 //! connectors, their base-URL settings) follows from the registration.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+use crate::kernel::registry::registry;
 use crate::payments::connectors::{self, PspConnector, PspProfile};
 
-/// Defines [`PspKind`] from the registrations: each is `Variant = "name" => profile,`, the name being how
-/// requests and records write it. (`tt`, not `literal`: utoipa does not see a `literal` fragment in `serde(rename)`.)
-macro_rules! psps {
-    ($($(#[$attr:meta])* $variant:ident = $name:tt => $profile:expr,)+) => {
-        /// A PSP Pivota can charge through.
-        #[derive(
-            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-        )]
-        pub enum PspKind {
-            $($(#[$attr])* #[serde(rename = $name)] $variant,)+
-        }
-
-        impl PspKind {
-            pub const ALL: [PspKind; [$($name),+].len()] = [$(PspKind::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(PspKind::$variant => $name,)+
-                }
-            }
-
-            /// What the PSP's module declares about it.
-            pub fn profile(self) -> &'static dyn PspProfile {
-                match self {
-                    $(PspKind::$variant => &$profile,)+
-                }
-            }
-        }
-    };
-}
-
-psps! {
-    Stripe = "stripe" => connectors::stripe::Stripe,
-    Adyen = "adyen" => connectors::adyen::Adyen,
-    /// Built in and deterministic, for demonstrations and tests without PSP accounts.
-    Sandbox = "sandbox" => connectors::sandbox::Sandbox,
-}
-
-impl PspKind {
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|psp| psp.as_str() == raw)
-    }
-
-    /// Every PSP's name, for a refusal: `stripe, adyen, sandbox`.
-    pub fn names() -> String {
-        Self::ALL.map(PspKind::as_str).join(", ")
-    }
-}
-
-impl std::fmt::Display for PspKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+// Adding a PSP is its module in `connectors/` plus one line here.
+registry! {
+    /// A PSP Pivota can charge through.
+    pub enum PspKind: dyn PspProfile {
+        Stripe = "stripe" => connectors::stripe::Stripe,
+        Adyen = "adyen" => connectors::adyen::Adyen,
+        /// Built in and deterministic, for demonstrations and tests without PSP accounts.
+        Sandbox = "sandbox" => connectors::sandbox::Sandbox,
     }
 }
 

@@ -74,10 +74,7 @@ impl AdyenConnector {
         match credentials.mode {
             PspMode::Test => Ok(TEST_CHECKOUT_BASE.to_owned()),
             PspMode::Live => match credentials.live_url_prefix.as_deref() {
-                // The prefix becomes part of a host name: letters, digits and hyphens only.
-                Some(prefix)
-                    if !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
-                {
+                Some(prefix) if is_host_label(prefix) => {
                     Ok(format!("https://{prefix}-checkout-live.adyenpayments.com/checkout"))
                 }
                 Some(_) => Err("the Adyen live URL prefix is not a valid host name label".into()),
@@ -110,6 +107,11 @@ impl AdyenConnector {
         let body = read_body("Adyen", kind, response).await?;
         Ok(Answer { status, psp_reference, retry_after, body })
     }
+}
+
+/// Whether a live URL prefix can be part of a host name: letters, digits and hyphens only.
+fn is_host_label(prefix: &str) -> bool {
+    !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 struct Answer {

@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::kernel::money::Currency;
+use crate::kernel::registry::registry;
 
 pub mod custom;
 mod profile;
@@ -29,78 +30,32 @@ mod store_webhooks;
 pub mod wix;
 pub mod woocommerce;
 
-pub use profile::{CredentialFields, ORDER_AND_PRODUCT_TOPICS, PlatformProfile, secret_text};
+pub use profile::{CredentialFields, PlatformProfile, secret_text};
 pub use store_webhooks::{
     Customer, Delivery, DeliveryContext, DeliveryTopic, ExternalOrder, Installation, OrderLine, ProductEvent,
     Screening, ShopIdentity, StoreWebhooks, WebhookError, WebhookSubscription, WebhookTopic,
 };
 
-/// Defines [`Platform`] from the registrations: each is `Variant = "name" => implementation,`, the
-/// implementation being the platform's [`PlatformProfile`], [`StorePlatform`] and [`StoreWebhooks`]. (`tt`, not
-/// `literal`: utoipa does not see a `literal` fragment in `serde(rename)`.)
-macro_rules! platforms {
-    ($($(#[$attr:meta])* $variant:ident = $name:tt => $implementation:expr,)+) => {
-        /// A store platform Pivota connects to.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        pub enum Platform {
-            $($(#[$attr])* #[serde(rename = $name)] $variant,)+
-        }
-
-        impl Platform {
-            pub const ALL: [Platform; [$($name),+].len()] = [$(Platform::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Platform::$variant => $name,)+
-                }
-            }
-
-            /// What the platform's module declares about connecting to it.
-            pub fn profile(self) -> &'static dyn PlatformProfile {
-                match self {
-                    $(Platform::$variant => &$implementation,)+
-                }
-            }
-
-            /// The catalog side of the platform.
-            pub fn catalog(self) -> &'static dyn StorePlatform {
-                match self {
-                    $(Platform::$variant => &$implementation,)+
-                }
-            }
-
-            /// The webhook side of the platform.
-            pub fn webhooks(self) -> &'static dyn StoreWebhooks {
-                match self {
-                    $(Platform::$variant => &$implementation,)+
-                }
-            }
-        }
-    };
-}
-
 // Adding a platform is its module (above) plus one line here.
-platforms! {
-    Shopify = "shopify" => shopify::ShopifyPlatform,
-    WooCommerce = "woocommerce" => woocommerce::WooCommerce,
-    Wix = "wix" => wix::Wix,
-    Custom = "custom" => custom::CustomStore,
+registry! {
+    /// A store platform Pivota connects to.
+    pub enum Platform: dyn PlatformProfile {
+        Shopify = "shopify" => shopify::ShopifyPlatform,
+        WooCommerce = "woocommerce" => woocommerce::WooCommerce,
+        Wix = "wix" => wix::Wix,
+        Custom = "custom" => custom::CustomStore,
+    }
 }
 
 impl Platform {
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == raw)
+    /// The catalog side of the platform.
+    pub fn catalog(self) -> &'static dyn StorePlatform {
+        self.profile()
     }
 
-    /// Every platform's name, for a refusal: `shopify, woocommerce, wix, custom`.
-    pub fn names() -> String {
-        Self::ALL.map(Platform::as_str).join(", ")
-    }
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    /// The webhook side of the platform.
+    pub fn webhooks(self) -> &'static dyn StoreWebhooks {
+        self.profile()
     }
 }
 

@@ -8,14 +8,16 @@
 use secrecy::SecretString;
 use url::Url;
 
-use super::{ShopIdentity, StoreCredentials, WebhookTopic};
+use super::{ShopIdentity, StoreCredentials, StorePlatform, StoreWebhooks, WebhookTopic};
 use crate::kernel::connect_form::ConnectForm;
 use crate::kernel::validation::FieldErrors;
 
 /// The webhooks every platform is asked for: new orders, and product changes for the catalog.
-pub const ORDER_AND_PRODUCT_TOPICS: &[WebhookTopic] = &[WebhookTopic::OrderCreated, WebhookTopic::ProductUpdated];
+const ORDER_AND_PRODUCT_TOPICS: &[WebhookTopic] = &[WebhookTopic::OrderCreated, WebhookTopic::ProductUpdated];
 
-pub trait PlatformProfile: Sync {
+/// A platform's implementation is all three sides: [`Platform::catalog`](super::Platform::catalog) and
+/// [`Platform::webhooks`](super::Platform::webhooks) are its profile seen as the other two.
+pub trait PlatformProfile: StorePlatform + StoreWebhooks {
     /// Checks and normalises a store URL past the rules for every store (`stores/url_safety.rs`); `strict`
     /// unless local fakes are allowed. The refusal is the `store_url` field's message.
     fn store_url(&self, url: &mut Url, strict: bool) -> Result<(), &'static str> {

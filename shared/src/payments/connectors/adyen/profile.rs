@@ -10,7 +10,7 @@
 //!   https://docs.adyen.com/online-payments/tokenization): without the reference Adyen cannot charge it.
 //! - Currencies: `currencies.rs`.
 
-use super::{AdyenConnector, currencies};
+use super::{AdyenConnector, currencies, is_host_label};
 use crate::kernel::connect_form::{ConnectForm, FormField};
 use crate::kernel::money::Currency;
 use crate::kernel::validation::FieldErrors;
@@ -70,10 +70,7 @@ impl PspProfile for Adyen {
         let live_url_prefix = match mode {
             Some(PspMode::Live) => errors.field("live_url_prefix", fields.live_url_prefix, |raw| {
                 let prefix = raw.trim();
-                let ok = !prefix.is_empty()
-                    && prefix.len() <= 128
-                    && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-                if ok {
+                if prefix.len() <= 128 && is_host_label(prefix) {
                     Ok(prefix.to_owned())
                 } else {
                     Err("must be the letters, digits and hyphens of your live prefix")
