@@ -16,6 +16,8 @@ use crate::fixtures::{Runner, register, wait_for_status};
 
 const ORDER_ID: u64 = 5_561_990_001_042;
 const ORDER_NAME: &str = "#1042";
+/// The fake store's products.
+const PRODUCTS: u64 = 30;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -36,7 +38,7 @@ async fn the_official_typescript_client_uses_every_tool() {
         root.join("infra/e2e/node_modules/@modelcontextprotocol/sdk").exists(),
         "@modelcontextprotocol/sdk is missing: run `npm ci` in infra/e2e (infra/scripts/test.sh does)"
     );
-    let shopify = FakeShopify::start(FakeShop::default().with_products(30)).await;
+    let shopify = FakeShopify::start(FakeShop::default().with_products(PRODUCTS as usize)).await;
     let dir = tempfile::tempdir().unwrap();
     let runner =
         Runner::start_with(dir.path(), 0, &[("PIVOTA_PUBLIC_BASE_URL", "https://hooks.pivota.example".into())]);
@@ -64,6 +66,12 @@ async fn the_official_typescript_client_uses_every_tool() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while send(http.get(merchant(&job_path)).bearer_auth(key_a), StatusCode::OK).await["state"] != "succeeded" {
         assert!(Instant::now() < deadline, "the first sync never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The search index follows the table through the index queue (`catalog::search::feed`), so a finished
+    // sync does not mean every product is searchable yet: wait for the index, as a merchant would.
+    while send(http.get(merchant("/products?limit=1")).bearer_auth(key_a), StatusCode::OK).await["total"] != PRODUCTS {
+        assert!(Instant::now() < deadline, "the search index never held the {PRODUCTS} synced products");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     send(http.post(merchant(&format!("/store/{store_id}/webhooks/setup"))).bearer_auth(key_a), StatusCode::OK).await;
