@@ -157,6 +157,12 @@ check "openapi: 200" '.statusCode == 200' "$response"
 check "openapi: JSON content type" '.headers["content-type"] | test("json")' "$response"
 check "openapi: document lists POST /merchant/register" \
     '.body | fromjson | .paths["/merchant/register"].post != null' "$response"
+response=$(invoke openapi events/openapi-gzip.json)
+check "openapi, accepting gzip: gzip content encoding, base64 body" \
+    '.headers["content-encoding"] == "gzip" and .isBase64Encoded == true' "$response"
+document=$(jq -r .body <<<"$response" | base64 -d | gunzip || true)
+check "openapi, accepting gzip: the body gunzips to the document" \
+    '.paths["/merchant/register"].post != null' "${document:-null}"
 
 response=$(invoke register events/register.json)
 check "register: 201" '.statusCode == 201' "$response"

@@ -184,6 +184,27 @@ async fn openapi_event_serves_an_openapi_3_1_document() {
     assert_eq!(response.status(), 200);
     assert!(body["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(body["paths"]["/merchant/register"]["post"].is_object());
+    assert_eq!(response.headers()["vary"], "accept-encoding");
+    assert!(response.headers().get("content-encoding").is_none(), "no Accept-Encoding: the identity encoding");
+}
+
+#[tokio::test]
+async fn openapi_event_accepting_gzip_gets_the_same_document_gzipped() {
+    use std::io::Read;
+    let test = embedded_app(Settings::default()).await;
+    let (plain, document) = invoke(&test, "openapi", "openapi.json", "", "").await;
+    let (response, _) = invoke(&test, "openapi", "openapi-gzip.json", "", "").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert!(
+        matches!(response.body(), lambda_http::Body::Binary(_)),
+        "binary, so the Lambda runtime sends it base64-encoded"
+    );
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(response.body().as_ref()).read_to_string(&mut text).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), document);
+    assert!(response.body().len() * 4 < plain.body().len(), "{} bytes gzipped", response.body().len());
 }
 
 #[tokio::test]

@@ -76,8 +76,9 @@ pub(crate) fn case_for(function: &str, lambda_dir: &Path) -> Result<Case, String
             http_event(include_str!("../../../../../events/admin-review-approve.json"), without_authorization),
             Expected::Http(401),
         ),
-        // Served from memory.
-        "openapi" => (http_event(include_str!("../../../../../events/openapi.json"), |_| ()), Expected::Http(200)),
+        // Served from memory, gzipped at build time, to a client that accepts gzip (a browser, Swagger UI,
+        // Python's requests).
+        "openapi" => (http_event(include_str!("../../../../../events/openapi-gzip.json"), |_| ()), Expected::Http(200)),
         // The stylesheet: served before any session (or secret) is read.
         "console" => (
             http_event(include_str!("../../../../../events/console.json"), |e| {
