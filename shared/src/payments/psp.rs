@@ -19,6 +19,8 @@ registry! {
         /// Built in and deterministic, for demonstrations and tests without PSP accounts.
         Sandbox = "sandbox" => connectors::sandbox::Sandbox,
     }
+    // Every process reads the settings; only the functions that charge or verify link the connectors.
+    static fn api_base_setting -> Option<&'static str>;
 }
 
 /// Where each PSP is reached. Every base URL is configurable so tests can point at local fakes.
@@ -38,7 +40,7 @@ pub struct ConnectorSettings {
 
 impl ConnectorSettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let settings = PspKind::ALL.into_iter().filter_map(|psp| psp.profile().api_base_setting());
+        let settings = PspKind::ALL.into_iter().filter_map(PspKind::api_base_setting);
         Self {
             api_bases: settings.filter_map(|name| Some((name.to_owned(), lookup(name)?))).collect(),
             request_timeout: Duration::from_secs(20),
@@ -49,7 +51,7 @@ impl ConnectorSettings {
 
     /// These settings with `psp`'s API base set to `base` (a test's fake).
     pub fn with_api_base(mut self, psp: PspKind, base: impl Into<String>) -> Self {
-        let setting = psp.profile().api_base_setting().expect("the PSP has an API base setting");
+        let setting = psp.api_base_setting().expect("the PSP has an API base setting");
         self.api_bases.insert(setting.to_owned(), base.into());
         self
     }
@@ -133,5 +135,9 @@ mod tests {
             settings.api_bases.keys().map(String::as_str).collect::<Vec<_>>(),
             ["PIVOTA_ADYEN_CHECKOUT_BASE", "PIVOTA_STRIPE_API_BASE"]
         );
+        // The registry's static call answers what each profile says.
+        for psp in PspKind::ALL {
+            assert_eq!(psp.api_base_setting(), psp.profile().api_base_setting(), "{psp}");
+        }
     }
 }
