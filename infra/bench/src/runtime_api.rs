@@ -233,7 +233,7 @@ mod tests {
     async fn hands_out_the_event_then_records_the_response() {
         let mut api = RuntimeApi::start(invocation()).await.unwrap();
         let base = format!("http://{}/2018-06-01/runtime", api.address());
-        let client = reqwest::Client::new();
+        let client = pivota::kernel::http_client::builder().build().unwrap();
 
         let next = client.get(format!("{base}/invocation/next")).send().await.unwrap();
         assert_eq!(next.status(), 200);
@@ -264,7 +264,9 @@ mod tests {
     /// A fresh Runtime API that received one error report on `path` (`invocation/req-1/error`, `init/error`).
     async fn reported(path: &str, error_type: &str) -> (RuntimeApi, Outcome) {
         let mut api = RuntimeApi::start(invocation()).await.unwrap();
-        let posted = reqwest::Client::new()
+        let posted = pivota::kernel::http_client::builder()
+            .build()
+            .unwrap()
             .post(format!("http://{}/2018-06-01/runtime/{path}", api.address()))
             .header("Lambda-Runtime-Function-Error-Type", error_type)
             .body("{}")

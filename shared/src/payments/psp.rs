@@ -71,7 +71,7 @@ pub struct Connectors {
 
 impl Connectors {
     pub fn new(settings: &ConnectorSettings) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::kernel::http_client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .user_agent(concat!("pivota/", env!("CARGO_PKG_VERSION")))

@@ -86,7 +86,7 @@ impl StoreUrlPolicy {
 impl CheckedStoreUrl {
     /// An HTTP client that connects only to the checked address and follows no redirects.
     pub fn client(&self, timeout: Duration) -> reqwest::Client {
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::kernel::http_client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(timeout)

@@ -145,7 +145,9 @@ async fn a_secret_scheduled_for_deletion_reads_as_absent_and_its_name_is_refused
 async fn new_secrets_are_encrypted_under_the_customer_managed_key() {
     let config = moto::sdk_config().await;
     // moto's KMS through its JSON protocol (the SDK's KMS crate is not a dependency of Pivota).
-    let created: serde_json::Value = reqwest::Client::new()
+    let created: serde_json::Value = pivota::kernel::http_client::builder()
+        .build()
+        .unwrap()
         .post(moto::endpoint())
         .header("x-amz-target", "TrentService.CreateKey")
         .header("content-type", "application/x-amz-json-1.1")

@@ -65,7 +65,7 @@ fn main() {
 }
 
 async fn run(base: &str, round_trips: usize, concurrency: usize) -> (Vec<Sample>, Duration) {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    let http = pivota::kernel::http_client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let workers = (0..concurrency).map(|_| {

@@ -48,7 +48,7 @@ fn main() {
 }
 
 async fn measure(base: &str, payments: usize) -> (Vec<Duration>, Vec<Duration>) {
-    let http = reqwest::Client::new();
+    let http = pivota::kernel::http_client::builder().build().unwrap();
     let (id, key) = pivota_bench::register(&http, base, "Bench", "bench@shop.example").await;
     let (id, key) = (id.as_str(), key.as_str());
     // The KYC wait is 0 s: the runner's timer approves the merchant within its poll interval.

@@ -34,7 +34,7 @@ fn main() {
 }
 
 async fn measure(runner: &Runner, changes: usize) -> (Vec<Duration>, Vec<Duration>) {
-    let http = reqwest::Client::new();
+    let http = pivota::kernel::http_client::builder().build().unwrap();
     let (id, key) = pivota_bench::register(&http, &runner.base, "Fresh Goods", "fresh@bench.example").await;
     let (id, key) = (id.as_str(), key.as_str());
     let approved = http

@@ -182,7 +182,7 @@ async fn in_process(fake: &FakeShopify) -> f64 {
 
 /// Part 2: signed deliveries through the runner.
 async fn through_runner(base: &str, fake: &FakeShopify, deliveries: usize, in_flight: usize) {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(in_flight).build().unwrap();
+    let http = pivota::kernel::http_client::builder().pool_max_idle_per_host(in_flight).build().unwrap();
     let send = |method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>| {
         let mut request = http.request(method, format!("{base}{path}"));
         if let Some(key) = key {

@@ -72,7 +72,7 @@ impl Runner {
 pub fn started(kyc_wait_seconds: u64) -> (TempDir, Runner, reqwest::Client) {
     let dir = tempfile::tempdir().unwrap();
     let runner = Runner::start(dir.path(), kyc_wait_seconds);
-    (dir, runner, reqwest::Client::new())
+    (dir, runner, pivota::kernel::http_client::builder().build().unwrap())
 }
 
 impl Drop for Runner {

@@ -42,7 +42,7 @@ async fn the_official_typescript_client_uses_every_tool() {
     let dir = tempfile::tempdir().unwrap();
     let runner =
         Runner::start_with(dir.path(), 0, &[("PIVOTA_PUBLIC_BASE_URL", "https://hooks.pivota.example".into())]);
-    let http = reqwest::Client::new();
+    let http = pivota::kernel::http_client::builder().build().unwrap();
 
     let a = register(&http, &runner, "mcp-a@acme.example", "DE").await;
     let (id_a, key_a) = (a["merchant_id"].as_str().unwrap(), a["api_key"].as_str().unwrap());

@@ -283,7 +283,7 @@ mod tests {
     use crate::kernel::money::{Currency, Money};
 
     fn connector(fake: &FakeAdyen) -> AdyenConnector {
-        AdyenConnector::new(reqwest::Client::new(), Some(&fake.uri()))
+        AdyenConnector::new(crate::kernel::http_client::builder().build().unwrap(), Some(&fake.uri()))
     }
 
     fn credentials() -> PspCredentials {

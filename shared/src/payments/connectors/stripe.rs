@@ -244,7 +244,7 @@ mod tests {
     use crate::kernel::money::{Currency, Money};
 
     fn connector(fake: &FakeStripe) -> StripeConnector {
-        StripeConnector::new(reqwest::Client::new(), &fake.uri())
+        StripeConnector::new(crate::kernel::http_client::builder().build().unwrap(), &fake.uri())
     }
 
     fn credentials() -> PspCredentials {

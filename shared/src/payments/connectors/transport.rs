@@ -200,7 +200,7 @@ pub(crate) mod test_server {
     }
 
     pub(crate) fn client() -> reqwest::Client {
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(20)).build().unwrap()
+        crate::kernel::http_client::builder().timeout(std::time::Duration::from_secs(20)).build().unwrap()
     }
 }
 

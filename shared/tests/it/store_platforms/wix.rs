@@ -211,7 +211,7 @@ async fn wix_v1_site_is_synced_through_catalog_v1_and_a_site_without_stores_is_r
 async fn the_wix_fake_answers_the_other_catalogs_api_with_428() {
     let v1 = FakeWix::start().await.with_products(1);
     let v3 = FakeWix::start().await.with_catalog(WixCatalog::V3).with_products(1);
-    let http = reqwest::Client::new();
+    let http = pivota::kernel::http_client::builder().build().unwrap();
     let post = |fake: &FakeWix, path: &str| {
         http.post(format!("{}/{path}", fake.uri()))
             .header("authorization", DEFAULT_WIX_API_KEY)
@@ -229,7 +229,9 @@ async fn the_wix_fake_answers_the_other_catalogs_api_with_428() {
 async fn wix_v1_hidden_products_come_only_when_asked_for_and_are_synced_as_drafts() {
     let fake = FakeWix::start().await.with_products(9);
     let query = |body: serde_json::Value| {
-        reqwest::Client::new()
+        pivota::kernel::http_client::builder()
+            .build()
+            .unwrap()
             .post(format!("{}/stores-reader/v1/products/query", fake.uri()))
             .header("authorization", DEFAULT_WIX_API_KEY)
             .header("wix-site-id", DEFAULT_WIX_SITE_ID)

@@ -93,7 +93,7 @@ fn main() {
 
 async fn run(shape: Shape, base: &str, stripe: &FakeStripe, store: &FakeCustomStore) -> bool {
     let Shape { orders: order_count, copies, psp_failure_percent } = shape;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let http = pivota::kernel::http_client::builder().pool_max_idle_per_host(256).build().unwrap();
     let api = Api { http: http.clone(), base: base.to_owned() };
     let post = reqwest::Method::POST;
 

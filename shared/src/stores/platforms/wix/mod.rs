@@ -270,7 +270,10 @@ mod tests {
     use super::*;
 
     fn endpoint() -> StoreEndpoint {
-        StoreEndpoint { base: Url::parse("https://www.wixapis.com").unwrap(), http: reqwest::Client::new() }
+        StoreEndpoint {
+            base: Url::parse("https://www.wixapis.com").unwrap(),
+            http: crate::kernel::http_client::builder().build().unwrap(),
+        }
     }
 
     /// The documented method and path of each call, written out from Wix's pages (see [`paths`]).
