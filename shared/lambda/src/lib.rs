@@ -15,12 +15,14 @@ use pivota::app::App;
 use pivota::onboarding::kyc_task;
 use pivota_http::Route;
 
+mod logging;
 mod wiring;
 pub use wiring::{AwsApp, Unwired};
 
-/// Logs as JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` is `JSON`, and at `AWS_LAMBDA_LOG_LEVEL`.
+/// Logs as JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT` is `JSON`, at `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`'s
+/// directives ([`logging`]).
 pub fn init_tracing() {
-    lambda_runtime::tracing::init_default_subscriber();
+    logging::init();
 }
 
 /// Serves one function's HTTP routes (its list in `pivota_http::routes`).

@@ -1,0 +1,121 @@
+//! The functions' log subscriber: what `lambda_runtime::tracing::init_default_subscriber` sets up
+//! (lambda_runtime 1.5, for Lambda's advanced logging controls), filtered with `tracing-subscriber`'s
+//! `Targets` instead of its `EnvFilter`.
+//!
+//! - The level is `AWS_LAMBDA_LOG_LEVEL` (the function's `ApplicationLogLevel`), else `RUST_LOG` when it
+//!   is a bare level, else INFO.
+//! - `RUST_LOG`, when it has valid directives (`info`, `aws_config=warn`, `pivota`), replaces that level,
+//!   as `EnvFilter` does: `aws_config=warn` alone turns every other target off. A directive that does
+//!   not parse is ignored with a message on stderr.
+//! - `AWS_LAMBDA_LOG_FORMAT=JSON` (the function's `LogFormat: JSON`) makes each line a JSON object;
+//!   otherwise lines are plain text. No timestamps (Lambda adds them), no targets.
+//!
+//! The difference: `EnvFilter`'s span and field directives (`[request{id=7}]=debug`) are not supported
+//! and are ignored as invalid. `EnvFilter` compiles directives as regular expressions, and linking it put
+//! a regex engine with its Unicode tables into every function, which each cold start paid for in
+//! relocations (README, "Lambda binary size and cold start"); target and level directives, all a
+//! deployed function is given, need none.
+
+use std::str::FromStr;
+
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Installs the global subscriber from the environment (see the module doc).
+pub fn init() {
+    let var = |name| std::env::var(name).ok();
+    let filter = filter(var("AWS_LAMBDA_LOG_LEVEL").as_deref(), var("RUST_LOG").as_deref());
+    let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
+    let layer = tracing_subscriber::fmt::layer().with_target(false).without_time();
+    let registry = tracing_subscriber::registry().with(filter);
+    if json {
+        registry.with(layer.json()).init();
+    } else {
+        registry.with(layer).init();
+    }
+}
+
+/// The filter `AWS_LAMBDA_LOG_LEVEL` and `RUST_LOG` ask for.
+fn filter(aws_lambda_log_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+    let mut directives: Option<Targets> = None;
+    for directive in rust_log.unwrap_or_default().split(',').filter(|directive| !directive.is_empty()) {
+        match Targets::from_str(directive) {
+            Ok(parsed) => {
+                let mut targets = directives.take().unwrap_or_default();
+                if let Some(level) = parsed.default_level() {
+                    targets = targets.with_default(level);
+                }
+                directives = Some(targets.with_targets(parsed));
+            }
+            Err(error) => eprintln!("ignoring `{directive}`: {error}"),
+        }
+    }
+    directives.unwrap_or_else(|| {
+        let level = aws_lambda_log_level.or(rust_log).and_then(|level| LevelFilter::from_str(level).ok());
+        Targets::new().with_default(level.unwrap_or(LevelFilter::INFO))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::*;
+
+    #[track_caller]
+    fn enables(filter: &Targets, target: &str, level: Level) -> bool {
+        filter.would_enable(target, &level)
+    }
+
+    #[test]
+    fn info_unless_lambda_or_rust_log_names_a_level() {
+        let filter = filter(None, None);
+        assert!(enables(&filter, "pivota", Level::INFO));
+        assert!(!enables(&filter, "pivota", Level::DEBUG));
+
+        let filter = super::filter(Some("DEBUG"), None);
+        assert!(enables(&filter, "aws_smithy_runtime", Level::DEBUG));
+        assert!(!enables(&filter, "aws_smithy_runtime", Level::TRACE));
+
+        let filter = super::filter(None, Some("warn"));
+        assert!(enables(&filter, "pivota", Level::WARN));
+        assert!(!enables(&filter, "pivota", Level::INFO));
+
+        // Lambda's FATAL is no tracing level: INFO, as lambda_runtime does.
+        let filter = super::filter(Some("FATAL"), None);
+        assert!(enables(&filter, "pivota", Level::INFO));
+        assert!(!enables(&filter, "pivota", Level::DEBUG));
+    }
+
+    #[test]
+    fn rust_log_directives_replace_the_level() {
+        let filter = filter(Some("ERROR"), Some("info,aws_config=warn"));
+        assert!(enables(&filter, "pivota::payments", Level::INFO));
+        assert!(!enables(&filter, "aws_config::imds", Level::INFO));
+        assert!(enables(&filter, "aws_config::imds", Level::WARN));
+
+        // Only a target: everything else is off.
+        let filter = super::filter(None, Some("aws_config=warn"));
+        assert!(!enables(&filter, "pivota", Level::ERROR));
+        assert!(enables(&filter, "aws_config", Level::WARN));
+
+        // A bare target is every level of it.
+        let filter = super::filter(None, Some("pivota,warn"));
+        assert!(enables(&filter, "pivota", Level::TRACE));
+        assert!(!enables(&filter, "hyper", Level::INFO));
+    }
+
+    #[test]
+    fn directives_that_do_not_parse_are_ignored() {
+        // A span directive: the level falls back to AWS_LAMBDA_LOG_LEVEL.
+        let filter = filter(Some("WARN"), Some("[request{id=7}]=debug"));
+        assert!(enables(&filter, "pivota", Level::WARN));
+        assert!(!enables(&filter, "pivota", Level::INFO));
+
+        // The valid ones stay.
+        let filter = super::filter(None, Some("[request]=debug,pivota=debug"));
+        assert!(enables(&filter, "pivota", Level::DEBUG));
+        assert!(!enables(&filter, "hyper", Level::ERROR));
+    }
+}
