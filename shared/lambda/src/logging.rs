@@ -18,6 +18,10 @@
 
 use std::str::FromStr;
 
+// tracing-subscriber as lambda_runtime configures it: without its default features, so no `log` bridge
+// (tracing-log) and no ANSI colours, as before. The workspace's own dependency has them, for the local
+// runner; taking it here added both to every function.
+use lambda_runtime::tracing::subscriber as tracing_subscriber;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
