@@ -50,7 +50,7 @@ pub fn is_card_number(raw: &str) -> bool {
 /// Whether `digits` is a known network's number: ASCII digits only, the length the first network whose
 /// leading digits match allows, and a valid Luhn check digit.
 fn is_network_number(digits: &str) -> bool {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
     NETWORKS
