@@ -9,6 +9,9 @@
 //!   not parse is ignored with a message on stderr.
 //! - `AWS_LAMBDA_LOG_FORMAT=JSON` (the function's `LogFormat: JSON`) makes each line a JSON object;
 //!   otherwise lines are plain text. No timestamps (Lambda adds them), no targets.
+//! - Release builds compile DEBUG and TRACE events out (`release_max_level_info`, see this crate's
+//!   `Cargo.toml`). Asked for one of those levels, the function says so on stderr when it starts, so an
+//!   operator who turns on DEBUG learns why nothing more appears.
 //!
 //! The difference: `EnvFilter`'s span and field directives (`[request{id=7}]=debug`) are not supported
 //! and are ignored as invalid. `EnvFilter` compiles directives as regular expressions, and linking it put
@@ -22,6 +25,7 @@ use std::str::FromStr;
 // (tracing-log) and no ANSI colours, as before. The workspace's own dependency has them, for the local
 // runner; taking it here added both to every function.
 use lambda_runtime::tracing::subscriber as tracing_subscriber;
+use tracing::level_filters::STATIC_MAX_LEVEL;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -30,6 +34,12 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub fn init() {
     let var = |name| std::env::var(name).ok();
     let filter = filter(var("AWS_LAMBDA_LOG_LEVEL").as_deref(), var("RUST_LOG").as_deref());
+    if let Some(asked) = compiled_out(&filter, STATIC_MAX_LEVEL) {
+        let (asked, built) = (asked.to_string().to_uppercase(), STATIC_MAX_LEVEL.to_string().to_uppercase());
+        eprintln!(
+            "{asked} events are compiled out of this release build, which logs {built} and above; deploy a debug build to see them"
+        );
+    }
     let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
     let layer = tracing_subscriber::fmt::layer().with_target(false).without_time();
     let registry = tracing_subscriber::registry().with(filter);
@@ -59,6 +69,13 @@ fn filter(aws_lambda_log_level: Option<&str>, rust_log: Option<&str>) -> Targets
         let level = aws_lambda_log_level.or(rust_log).and_then(|level| LevelFilter::from_str(level).ok());
         Targets::new().with_default(level.unwrap_or(LevelFilter::INFO))
     })
+}
+
+/// The most verbose level `filter` asks for, when this build compiles it out (`built` is the most verbose
+/// level compiled in).
+fn compiled_out(filter: &Targets, built: LevelFilter) -> Option<LevelFilter> {
+    let asked = filter.iter().map(|(_, level)| level).chain(filter.default_level()).max()?;
+    (asked > built).then_some(asked)
 }
 
 #[cfg(test)]
@@ -121,5 +138,19 @@ mod tests {
         let filter = super::filter(None, Some("[request]=debug,pivota=debug"));
         assert!(enables(&filter, "pivota", Level::DEBUG));
         assert!(!enables(&filter, "hyper", Level::ERROR));
+    }
+
+    #[test]
+    fn a_level_compiled_out_of_the_build_is_named() {
+        let release = LevelFilter::INFO;
+        assert_eq!(compiled_out(&filter(Some("DEBUG"), None), release), Some(LevelFilter::DEBUG));
+        assert_eq!(
+            compiled_out(&filter(None, Some("warn,aws_smithy_runtime=trace")), release),
+            Some(LevelFilter::TRACE)
+        );
+        assert_eq!(compiled_out(&filter(Some("INFO"), None), release), None);
+        assert_eq!(compiled_out(&filter(None, Some("error,pivota=info")), release), None);
+        // A debug build compiles every level in.
+        assert_eq!(compiled_out(&filter(Some("TRACE"), None), LevelFilter::TRACE), None);
     }
 }

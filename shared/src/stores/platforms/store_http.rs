@@ -48,7 +48,7 @@ pub(crate) async fn send_retrying(
         let wait = asked_to_wait(&response).filter(|wait| *wait <= LONGEST_WAIT_IN_CALL);
         match (wait, retry) {
             (Some(wait), Some(retry)) if Instant::now() + wait < deadline => {
-                tracing::debug!(platform, attempt, ?wait, "throttled; retrying the request alone");
+                tracing::info!(platform, attempt, ?wait, "throttled; retrying the request alone");
                 tokio::time::sleep(wait).await;
                 (request, attempt) = (retry, attempt + 1);
             }
