@@ -9,6 +9,9 @@
 //!   not parse is ignored with a message on stderr.
 //! - `AWS_LAMBDA_LOG_FORMAT=JSON` (the function's `LogFormat: JSON`) makes each line a JSON object;
 //!   otherwise lines are plain text. No timestamps (Lambda adds them), no targets.
+//! - `log` records, from the crates that log with `log` rather than `tracing` (rustls, reqwest, tantivy),
+//!   reach the subscriber at WARN and above, as events of their own target: a tantivy merge that failed
+//!   is seen. Below WARN they stay off: tantivy reports every commit and merge at INFO.
 //! - Release builds compile DEBUG and TRACE events out (`release_max_level_info`, see this crate's
 //!   `Cargo.toml`). Asked for one of those levels, the function says so on stderr when it starts, so an
 //!   operator who turns on DEBUG learns why nothing more appears.
@@ -28,7 +31,6 @@ use lambda_runtime::tracing::subscriber as tracing_subscriber;
 use tracing::level_filters::STATIC_MAX_LEVEL;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the global subscriber from the environment (see the module doc).
 pub fn init() {
@@ -43,11 +45,20 @@ pub fn init() {
     let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
     let layer = tracing_subscriber::fmt::layer().with_target(false).without_time();
     let registry = tracing_subscriber::registry().with(filter);
-    if json {
-        registry.with(layer.json()).init();
+    // `set_global_default`, not `init`: with tracing-subscriber's `tracing-log` feature (which other crates
+    // in a workspace build turn on), `init` would also install a `log` bridge of its own, at every level.
+    let installed = if json {
+        tracing::subscriber::set_global_default(registry.with(layer.json()))
     } else {
-        registry.with(layer).init();
-    }
+        tracing::subscriber::set_global_default(registry.with(layer))
+    };
+    installed.expect("the functions' subscriber is the first one installed");
+    bridge_log_records().expect("no `log` logger is installed before the functions' own");
+}
+
+/// Passes `log` records at WARN and above on to the current subscriber.
+fn bridge_log_records() -> Result<(), log::SetLoggerError> {
+    tracing_log::LogTracer::builder().with_max_level(log::LevelFilter::Warn).init()
 }
 
 /// The filter `AWS_LAMBDA_LOG_LEVEL` and `RUST_LOG` ask for.
@@ -80,6 +91,9 @@ fn compiled_out(filter: &Targets, built: LevelFilter) -> Option<LevelFilter> {
 
 #[cfg(test)]
 mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
     use tracing::Level;
 
     use super::*;
@@ -152,5 +166,41 @@ mod tests {
         assert_eq!(compiled_out(&filter(None, Some("error,pivota=info")), release), None);
         // A debug build compiles every level in.
         assert_eq!(compiled_out(&filter(Some("TRACE"), None), LevelFilter::TRACE), None);
+    }
+
+    /// What a subscriber writes, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Written(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Written {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn log_records_reach_the_subscriber_from_warn_up() {
+        // The only test that installs the process's `log` logger.
+        bridge_log_records().unwrap();
+        let written = Written::default();
+        let writer = written.clone();
+        // A subscriber that writes INFO and above: what it leaves out of `log` records is the bridge's doing.
+        let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            log::error!(target: "tantivy::indexer::index_writer", "Some merging thread failed");
+            log::warn!(target: "tantivy::directory::managed_directory", "Failed to delete meta.json");
+            log::info!(target: "tantivy::indexer::segment_updater", "Starting merge");
+            tracing::info!("a tracing event at INFO");
+        });
+        let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("Some merging thread failed"), "{text}");
+        assert!(text.contains("Failed to delete meta.json"), "{text}");
+        assert!(text.contains("a tracing event at INFO"), "{text}");
+        assert!(!text.contains("Starting merge"), "{text}");
     }
 }
