@@ -24,9 +24,10 @@
 
 use std::str::FromStr;
 
-// tracing-subscriber as lambda_runtime configures it: without its default features, so no `log` bridge
-// (tracing-log) and no ANSI colours, as before. The workspace's own dependency has them, for the local
-// runner; taking it here added both to every function.
+// tracing-subscriber as lambda_runtime configures it: without its default features, so no ANSI colours
+// and no `log` bridge of its own (tracing-log at every level; `bridge_log_records` installs one at WARN).
+// The workspace's own dependency has both, for the local runner; taking it here added them to every
+// function.
 use lambda_runtime::tracing::subscriber as tracing_subscriber;
 use tracing::level_filters::STATIC_MAX_LEVEL;
 use tracing_subscriber::filter::{LevelFilter, Targets};
