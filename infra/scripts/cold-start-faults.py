@@ -25,7 +25,8 @@ SHOWN = [".data.rel.ro", ".text", ".rodata", ".rela.dyn"]
 
 
 def sections(binary):
-    """(start, end, name) of each allocated section, at the addresses the binary was linked for."""
+    """(start, end, name) of each allocated section, at the addresses the binary was linked for, by start:
+    the last one ends the binary's image."""
     out = subprocess.run(["readelf", "-SW", binary], capture_output=True, text=True, check=True).stdout
     found = []
     for line in out.splitlines():
@@ -33,7 +34,7 @@ def sections(binary):
         if m and int(m.group(2), 16):
             start = int(m.group(2), 16)
             found.append((start, start + int(m.group(3), 16), m.group(1)))
-    return found
+    return sorted(found)
 
 
 def main():
@@ -62,7 +63,8 @@ def main():
             function = Path(binary).parent.name
             if offset == 0 and function in args.functions:
                 base[pid] = (function, start)
-                layout.setdefault(function, sections(binary))
+                if function not in layout:  # readelf once per function, not once per start
+                    layout[function] = sections(binary)
             continue
         fields = line.split()
         if len(fields) != 2 or fields[0] not in base:

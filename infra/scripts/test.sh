@@ -144,7 +144,12 @@ step "sam validate --lint + sam build" sam_deploy_path
 # Both record every AWS call each function makes (shared/aws/src/call_log.rs) for the IAM check after them.
 export PIVOTA_AWS_CALL_LOG="$PWD/$PIVOTA_RUN_DIR/aws-calls"
 rm -rf "$PIVOTA_AWS_CALL_LOG"
-step "cargo test --workspace" cargo test --workspace --no-fail-fast
+# Two test threads a core (libtest's default is one): most tests spend their time waiting, on Step
+# Functions' real waits, queue delays, vendors' Retry-After and invocation deadlines, not computing, and moto
+# stays below a core (README, "`cargo test` in the test command"). RUST_TEST_THREADS, if set, wins.
+test_threads=${RUST_TEST_THREADS:-$((2 * $(nproc)))}
+log "cargo test: $test_threads test threads"
+step "cargo test --workspace" cargo test --workspace --no-fail-fast -- --test-threads "$test_threads"
 step "lambda runtime glue (cargo lambda watch/invoke)" infra/scripts/lambda-glue-test.sh
 unset PIVOTA_AWS_CALL_LOG
 
