@@ -191,18 +191,21 @@ async fn a_payment_that_needs_the_shopper_is_requires_action_with_the_next_step(
     assert_eq!(s.adyen.charges(), 0);
 }
 
-/// `/payment/execute` answers within its budget (25 s on AWS, inside API Gateway's 30 s; 4 s here) even when
+/// `/payment/execute` answers within its budget (25 s on AWS, inside API Gateway's 30 s; 7 s here) even when
 /// the PSP takes longer than a PSP call may: the payment is `unknown` (the PSP may have charged), its key
-/// is released at once, and the retry asks the same PSP again, which replays its charge.
+/// is released at once, and the retry asks the same PSP again, which replays its charge. The budget leaves
+/// each request 4 s for its own reads and writes before the PSP must be called (2 s are kept for the
+/// finish and a PSP is not called with under 1 s): on moto, shared with the other tests, they can take
+/// over a second.
 async fn a_payment_answers_within_its_budget_whatever_the_psp_does(backend: Backend) {
-    let s = setup_with(backend, None, Duration::from_secs(20), Duration::from_secs(4)).await;
+    let s = setup_with(backend, None, Duration::from_secs(20), Duration::from_secs(7)).await;
     s.connected_psp(psps::stripe(STRIPE_KEY)).await;
-    s.stripe.fail_next(1, FakeFailure::Delay(Duration::from_secs(6)));
+    s.stripe.fail_next(1, FakeFailure::Delay(Duration::from_secs(12)));
     let started = std::time::Instant::now();
     let (status, cut) = s.pay("budget-1", "pm_card_visa").await;
     let waited = started.elapsed();
     assert_eq!((status, cut["payment_status"].as_str()), (502, Some("unknown")), "{cut}");
-    assert!(waited < Duration::from_secs(6), "answered only after the PSP did ({waited:?})");
+    assert!(waited < Duration::from_secs(12), "answered only after the PSP did ({waited:?})");
     assert!(cut["detail"].as_str().unwrap().contains("time budget"), "{cut}");
     let (status, paid) = s.pay("budget-1", "pm_card_visa").await;
     assert_eq!((status, paid["payment_id"].as_str()), (200, cut["payment_id"].as_str()), "{paid}");
