@@ -104,3 +104,53 @@ pub fn on_existing(record: IdempotencyRecord, fingerprint: &str, now: OffsetDate
         KeyState::InProgress | KeyState::Retryable => Ok(Claim::Resume(record)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(state: KeyState, lease_until: Option<OffsetDateTime>) -> IdempotencyRecord {
+        IdempotencyRecord {
+            state,
+            fingerprint: "fp-1".into(),
+            payment_id: "pay_1".into(),
+            candidates: vec![PspKind::Stripe, PspKind::Adyen],
+            attempt_index: 1,
+            lease_until,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            key: ItemKey::new("IDEMPOTENCY#m-1", "KEY#test#k-1"),
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn a_key_is_replayed_resumed_or_refused_by_its_state_and_lease() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::minutes(10);
+
+        let completed = on_existing(record(KeyState::Completed, None), "fp-1", now).unwrap();
+        assert!(matches!(completed, Claim::Replay { ref payment_id } if payment_id == "pay_1"), "{completed:?}");
+
+        // A live lease: another request holds the key.
+        let held = on_existing(record(KeyState::InProgress, Some(now + Duration::seconds(1))), "fp-1", now);
+        assert!(matches!(held, Err(Error::Conflict(_))), "{held:?}");
+
+        // A lease that ran out (its request died mid-call) and a released key are taken over where they
+        // stopped: same payment, same PSP order, same attempt.
+        for (state, lease) in
+            [(KeyState::InProgress, Some(now)), (KeyState::InProgress, None), (KeyState::Retryable, None)]
+        {
+            let resumed = on_existing(record(state, lease), "fp-1", now).unwrap();
+            let Claim::Resume(taken) = resumed else { panic!("{state:?} {lease:?}: {resumed:?}") };
+            assert_eq!((taken.payment_id.as_str(), taken.attempt_index, taken.version), ("pay_1", 1, 3));
+        }
+
+        // Another body under the same key is refused whatever the key's state, naming the header.
+        for state in [KeyState::Completed, KeyState::InProgress, KeyState::Retryable] {
+            let refused = on_existing(record(state, None), "fp-2", now);
+            assert!(
+                matches!(&refused, Err(e @ Error::Validation(_)) if format!("{e:?}").contains("Idempotency-Key")),
+                "{refused:?}"
+            );
+        }
+    }
+}
